@@ -1,0 +1,3 @@
+"""Sanctions-compliance rule engine."""
+
+__version__ = "0.1.0"

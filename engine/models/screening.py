@@ -1,0 +1,24 @@
+"""What screening found: a party, vessel or entity that matches a designation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class ScreeningHit(BaseModel):
+    path: str  # where in the event, e.g. shipment.parties[2] or vessel_movement.counterpart_vessel
+    role: str | None = None  # party role, or "vessel" / "counterpart_vessel" / "entity" / "owner"
+    queried: str  # the name or identifier as the event gave it
+    list_regime: str  # normalised regime key, e.g. DPRK, Iran, Libya (see rules/README.md)
+    reference: str  # list reference number, e.g. KPe.047, or the vessel list's IMO-based key
+    entry_name: str  # primary name of the list entry
+    entry_kind: Literal["individual", "entity", "vessel"]
+    matched: str  # which name/alias/identifier of the entry matched
+    method: Literal["imo", "bic", "lei", "passport", "registration_number", "name_exact", "name_fuzzy"]
+    score: float  # 0..1; identifiers are 1.0
+    explanation: str  # readable: what matched what, and how
+    list_version: str  # sha256 of the list snapshot (or vessel register) that held the entry
+    designation_basis: list[str] = []  # for vessels: legal bases, e.g. ["2321 (2016) OP12(a)"]
+    retro: bool = False  # found by re-screening after a list change

@@ -1,0 +1,17 @@
+"""Import every table module so Base.metadata is complete (Alembic, tests, clear_all)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+
+from engine.storage import tables  # noqa: F401
+from engine.storage.base import Base
+
+
+def clear_all() -> None:
+    """Delete every row of every table, children first (tests only; production never deletes)."""
+    from engine.storage.db import get_engine
+
+    with get_engine().begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(delete(table))

