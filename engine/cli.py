@@ -21,3 +21,11 @@ def migrate() -> None:
 
 
 # Area commands are registered below (one line each; keep imports lazy-light).
+from engine.push import push_command, schema_command  # noqa: E402
+from engine.sweeper import sweep_command  # noqa: E402
+from engine.worker import worker_command  # noqa: E402
+
+main.add_command(worker_command)
+main.add_command(sweep_command)
+main.add_command(push_command)
+main.add_command(schema_command)

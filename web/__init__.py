@@ -25,6 +25,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return {"status": "ok"}
 
     # Blueprints (each area registers its own here).
+    from web.api import api_bp
+
+    app.register_blueprint(api_bp)
     return app
 
 

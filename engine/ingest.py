@@ -1,0 +1,212 @@
+"""Ingest: parse, validate, store (committed), then enqueue. Shared by HTTP, `sanctions push` and
+the queue task, so every way in gives the same answer for the same input.
+
+Order matters: the raw event is committed to the database BEFORE anything is published, so a
+broker outage loses nothing (the sweeper re-queues stored events that never got a decision).
+
+Per-item outcome (``ItemResult.status``):
+- ``accepted``: stored now (and queued unless the broker was unreachable: ``queued`` false);
+- ``duplicate``: the same body was already stored under this event_id: a no-op that answers with
+  the first result (its ``received_at``, ``sha256`` and current ``state``);
+- ``conflict``: a different body is stored under this event_id (HTTP 409 for a single event);
+- ``invalid``: field-level errors, each a JSON pointer and a message (HTTP 422 for one event).
+
+A batch answers 202 with one result per item when any item was accepted or duplicate; 422 when no
+item got in and at least one was invalid; 409 when every item was a conflict.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.models.events import Event
+from engine.models.validation import validate_event
+from engine.storage import repository
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+
+
+class BodyError(ValueError):
+    """The request body as a whole is unusable (not JSON, empty, too many events)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Unparsable:
+    """One NDJSON line (or queue message) that is not JSON at all."""
+
+    text: str
+    error: str
+
+
+@dataclass
+class ItemResult:
+    index: int
+    status: str  # accepted | duplicate | conflict | invalid
+    event_id: str | None = None
+    state: str | None = None  # the stored event's status: received | decided | rejected
+    received_at: datetime | None = None
+    sha256: str | None = None
+    queued: bool | None = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        """The store now holds this body under this event_id (new or a duplicate)."""
+        return self.status in ("accepted", "duplicate")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "event_id": self.event_id, "status": self.status}
+        if self.accepted:
+            out["state"] = self.state
+            out["received_at"] = self.received_at.isoformat() if self.received_at else None
+            out["sha256"] = self.sha256
+            if self.status == "accepted":
+                out["queued"] = self.queued
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+def parse_body(body: bytes | str, content_type: str | None = None) -> tuple[list[Any], bool]:
+    """Split a request body into raw items: (items, is_batch).
+
+    JSON object -> one event; JSON array -> a batch; NDJSON (by content type) -> a batch with one
+    item per non-blank line, where a line that is not JSON becomes an ``Unparsable`` item (the other
+    lines still go through).
+    """
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype in NDJSON_TYPES:
+        items: list[Any] = []
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                items.append(Unparsable(line, f"line {n} is not valid JSON: {exc.msg}"))
+        if not items:
+            raise BodyError("empty NDJSON body")
+        _check_size(items)
+        return items, True
+    if not text.strip():
+        raise BodyError("empty body: send one event object, an array of events, or NDJSON")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BodyError(f"body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+    if isinstance(data, list):
+        if not data:
+            raise BodyError("empty array: send at least one event")
+        _check_size(data)
+        return data, True
+    return [data], False
+
+
+def _check_size(items: Sequence[Any]) -> None:
+    if len(items) > MAX_BATCH:
+        raise BodyError(f"{len(items)} events in one request; the limit is {MAX_BATCH}", status=413)
+
+
+def _invalid(index: int, raw: Any, errors: list[dict[str, str]]) -> ItemResult:
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    return ItemResult(index, "invalid", str(event_id) if event_id is not None else None, errors=errors)
+
+
+def ingest_batch(
+    raws: Sequence[Any],
+    channel: str = "http",
+    enqueue: bool = True,
+    broker: str | None = None,
+) -> list[ItemResult]:
+    """Validate, store (committed) and enqueue raw events; one ``ItemResult`` per input, in order.
+
+    ``channel`` (http | cli | queue) labels rejections. ``enqueue=False`` stores only (the queue
+    task evaluates in place). ``broker`` overrides the broker URL for publishing.
+    """
+    results: list[ItemResult | None] = [None] * len(raws)
+    valid: list[tuple[int, dict[str, Any], Event]] = []
+    for i, raw in enumerate(raws):
+        if isinstance(raw, Unparsable):
+            results[i] = ItemResult(i, "invalid", errors=[{"pointer": "", "message": raw.error, "type": "json_invalid"}])
+            continue
+        event, errors = validate_event(raw)
+        if event is None:
+            results[i] = _invalid(i, raw, [e.model_dump() for e in errors])
+        else:
+            valid.append((i, raw, event))
+
+    stored = repository.store_events([(raw, ev) for _, raw, ev in valid]) if valid else {}
+    first_index: dict[str, int] = {}
+    for i, raw, event in valid:
+        row = stored[event.event_id]
+        sha = repository.sha256_of(raw)
+        if sha != row.sha256:
+            results[i] = ItemResult(
+                i,
+                "conflict",
+                event.event_id,
+                errors=[
+                    {
+                        "pointer": "/event_id",
+                        "message": f"event_id {event.event_id!r} was already received with a different body "
+                        f"(sha256 {row.sha256}); events are immutable: send a new event_id",
+                        "type": "conflict",
+                    }
+                ],
+            )
+        elif row.created and event.event_id not in first_index:
+            first_index[event.event_id] = i
+            results[i] = ItemResult(i, "accepted", event.event_id, row.status, row.received_at, row.sha256)
+        else:
+            results[i] = ItemResult(i, "duplicate", event.event_id, row.status, row.received_at, row.sha256)
+
+    rejected = [r for r in results if r is not None and r.status in ("invalid", "conflict")]
+    for r in rejected:
+        raw = raws[r.index]
+        repository.record_rejection(channel, raw.text if isinstance(raw, Unparsable) else raw, r.errors, r.event_id)
+
+    new_ids = [r.event_id for r in results if r is not None and r.status == "accepted"]
+    if enqueue and new_ids:
+        from engine.tasks import enqueue_event_ids
+
+        queued = enqueue_event_ids(new_ids, broker=broker)
+        for r in results:
+            if r is not None and r.status == "accepted":
+                r.queued = queued
+    return [r for r in results if r is not None]
+
+
+def ingest_one(raw: Any, channel: str = "http", enqueue: bool = True, broker: str | None = None) -> ItemResult:
+    return ingest_batch([raw], channel=channel, enqueue=enqueue, broker=broker)[0]
+
+
+def status_code(results: Sequence[ItemResult], is_batch: bool) -> int:
+    """HTTP status for an ingest answer (see the module docstring)."""
+    if not is_batch:
+        return {"accepted": 202, "duplicate": 202, "conflict": 409}.get(results[0].status, 422)
+    if any(r.accepted for r in results):
+        return 202
+    if any(r.status == "invalid" for r in results):
+        return 422
+    return 409
+
+
+def summary(results: Sequence[ItemResult]) -> dict[str, int]:
+    counts = {"accepted": 0, "duplicate": 0, "conflict": 0, "invalid": 0}
+    for r in results:
+        counts[r.status] += 1
+    return counts

@@ -1,0 +1,289 @@
+"""Pipeline reads and writes over the core tables (events, decisions, alerts, rejections).
+
+Every write is an insert-or-ignore on a unique key (``ON CONFLICT DO NOTHING``, which SQLite and
+PostgreSQL both speak), so a redelivered message or a re-sent HTTP body can never add a second
+event, decision or alert. SQLAlchemy Core is used on the hot path: the worker writes hundreds of
+rows per batch and the ORM's unit of work would dominate its time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Insert, Table, and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from engine.models.decisions import Decision
+from engine.models.events import Event
+from engine.storage.db import get_engine
+from engine.storage.tables import AlertRow, DecisionRow, EventRow, RejectionRow
+
+EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
+DECISIONS: Table = DecisionRow.__table__  # type: ignore[assignment]
+ALERTS: Table = AlertRow.__table__  # type: ignore[assignment]
+REJECTIONS: Table = RejectionRow.__table__  # type: ignore[assignment]
+
+
+def canonical_json(raw: Any) -> str:
+    """One serialisation per JSON value: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_of(raw: Any) -> str:
+    return hashlib.sha256(canonical_json(raw).encode("utf-8")).hexdigest()
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes: they were stored as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _insert(table: Table, conn: Connection) -> Insert:
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"unsupported database dialect {dialect!r}")
+
+
+def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
+    if rows:
+        conn.execute(_insert(table, conn).on_conflict_do_nothing(index_elements=keys), rows)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """What the store holds for one event_id (the first body ever received under it)."""
+
+    event_id: str
+    sha256: str
+    received_at: datetime
+    status: str
+    created: bool  # True when this call inserted it; False when it was already there
+
+
+def store_events(events: Sequence[tuple[dict[str, Any], Event]], received_at: datetime | None = None) -> dict[str, StoredEvent]:
+    """Insert each (raw JSON, validated event) unless its event_id is known; commit; report.
+
+    The raw JSON is stored as received (extra fields included); the sha256 is over its canonical
+    serialisation, so the caller can tell "same body again" from "different body, same id".
+    Returns the stored state per event_id. Within ``events`` the first occurrence of an id wins.
+    """
+    received_at = received_at or datetime.now(UTC)
+    rows: dict[str, dict[str, Any]] = {}
+    for raw, event in events:
+        if event.event_id in rows:
+            continue
+        rows[event.event_id] = {
+            "event_id": event.event_id,
+            "event_type": event.event_type.value,
+            "source": event.source,
+            "contract_version": event.contract_version,
+            "occurred_at": event.occurred_at.astimezone(UTC),
+            "received_at": received_at,
+            "sha256": sha256_of(raw),
+            "raw": raw,
+            "status": "received",
+        }
+    if not rows:
+        return {}
+    ids = list(rows)
+    with get_engine().begin() as conn:
+        _insert_ignore(conn, EVENTS, list(rows.values()), ["event_id"])
+        found = conn.execute(
+            select(EVENTS.c.event_id, EVENTS.c.sha256, EVENTS.c.received_at, EVENTS.c.status).where(
+                EVENTS.c.event_id.in_(ids)
+            )
+        ).all()
+    out = {}
+    for event_id, sha, at, status in found:
+        at = as_utc(at)
+        # Ours if the row carries the timestamp and digest this call wrote (no RETURNING needed,
+        # which keeps one executemany for the whole batch on both dialects).
+        created = at == received_at and sha == rows[event_id]["sha256"] and status == "received"
+        out[event_id] = StoredEvent(event_id, sha, at, status, created)
+    return out
+
+
+def load_events(event_ids: Iterable[str]) -> list[tuple[str, dict[str, Any], datetime, str]]:
+    """(event_id, raw, received_at, status) of the stored events among ``event_ids``."""
+    ids = list(dict.fromkeys(event_ids))
+    if not ids:
+        return []
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            select(EVENTS.c.event_id, EVENTS.c.raw, EVENTS.c.received_at, EVENTS.c.status).where(
+                EVENTS.c.event_id.in_(ids)
+            )
+        ).all()
+    return [(r[0], r[1], as_utc(r[2]), r[3]) for r in rows]
+
+
+def decided_ids(event_ids: Iterable[str]) -> set[str]:
+    ids = list(event_ids)
+    if not ids:
+        return set()
+    with get_engine().connect() as conn:
+        return set(conn.scalars(select(DECISIONS.c.event_id).where(DECISIONS.c.event_id.in_(ids))))
+
+
+def _citation(violation: dict[str, Any]) -> str:
+    cites = [f"UNSCR {c['resolution']} OP{c['paragraph']}" for c in violation.get("citations", [])]
+    return "; ".join(cites)[:200] or "-"
+
+
+def save_decisions(decisions: Sequence[Decision], occurred_at: dict[str, datetime]) -> list[str]:
+    """Store decisions (one per event, first wins), their alerts and the events' status; commit.
+
+    A flagged decision opens one alert per violated rule, unique per (event_id, rule_id). Alerts
+    are only written for decisions this call inserted, in the same transaction, so a redelivered
+    batch adds nothing. Returns the event_ids whose decision this call stored.
+    """
+    if not decisions:
+        return []
+    rows = []
+    for d in decisions:
+        data = d.model_dump(mode="json")
+        rows.append(
+            {
+                "event_id": d.event_id,
+                "status": d.status,
+                "violations": data["violations"],
+                "reasons": data["reasons"],
+                "rule_pack_version": d.rule_pack_version,
+                "list_version": d.list_version,
+                "engine_version": d.engine_version,
+                "evaluated_at": d.evaluated_at.astimezone(UTC)
+                if d.evaluated_at.tzinfo
+                else d.evaluated_at.replace(tzinfo=UTC),
+            }
+        )
+    by_id = {r["event_id"]: r for r in rows}
+    with get_engine().begin() as conn:
+        stmt = (
+            _insert(DECISIONS, conn)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(DECISIONS.c.id, DECISIONS.c.event_id)
+        )
+        inserted = conn.execute(stmt, list(by_id.values())).all()
+        alerts = []
+        now = datetime.now(UTC)
+        for decision_id, event_id in inserted:
+            row = by_id[event_id]
+            if row["status"] != "flagged":
+                continue
+            seen: set[str] = set()
+            for v in row["violations"]:
+                if v["rule_id"] in seen:
+                    continue
+                seen.add(v["rule_id"])
+                alerts.append(
+                    {
+                        "event_id": event_id,
+                        "decision_id": decision_id,
+                        "rule_id": v["rule_id"][:100],
+                        "regime": v["regime"][:50],
+                        "severity": v["severity"],
+                        "title": v["title"][:300],
+                        "citation": _citation(v),
+                        "violation": v,
+                        "origin": "live",
+                        "status": "open",
+                        "occurred_at": occurred_at[event_id],
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+        _insert_ignore(conn, ALERTS, alerts, ["event_id", "rule_id"])
+        done = [e for _, e in inserted]
+        for status in ("decided", "rejected"):
+            ids = [e for e in done if (by_id[e]["status"] == "rejected") == (status == "rejected")]
+            if ids:
+                conn.execute(
+                    update(EVENTS)
+                    .where(and_(EVENTS.c.event_id.in_(ids), EVENTS.c.status == "received"))
+                    .values(status=status)
+                )
+    return [e for _, e in inserted]
+
+
+def record_rejection(channel: str, raw: Any, errors: list[dict[str, Any]], event_id: str | None = None) -> None:
+    """Keep a message that never became a valid event, with why (never raises on odd input)."""
+    if isinstance(raw, bytes):
+        text = raw.decode("utf-8", errors="replace")
+    elif isinstance(raw, str):
+        text = raw
+    else:
+        try:
+            text = json.dumps(raw, ensure_ascii=False, default=repr)
+        except (TypeError, ValueError):
+            text = repr(raw)
+    if event_id is not None:
+        event_id = str(event_id)[:200]
+    with get_engine().begin() as conn:
+        conn.execute(
+            REJECTIONS.insert().values(
+                channel=channel,
+                event_id=event_id,
+                raw=text,
+                errors=errors,
+                received_at=datetime.now(UTC),
+            )
+        )
+
+
+def undecided_ids(received_before: datetime, limit: int) -> list[str]:
+    """Stored events still waiting for a decision, oldest first (what the sweeper re-queues)."""
+    with get_engine().connect() as conn:
+        return list(
+            conn.scalars(
+                select(EVENTS.c.event_id)
+                .where(and_(EVENTS.c.status == "received", EVENTS.c.received_at < received_before))
+                .order_by(EVENTS.c.received_at)
+                .limit(limit)
+            )
+        )
+
+
+def event_with_decision(event_id: str) -> dict[str, Any] | None:
+    """The stored event (raw JSON and metadata), its decision and alerts, for the API."""
+    with get_engine().connect() as conn:
+        ev = conn.execute(select(EVENTS).where(EVENTS.c.event_id == event_id)).mappings().first()
+        if ev is None:
+            return None
+        dec = conn.execute(select(DECISIONS).where(DECISIONS.c.event_id == event_id)).mappings().first()
+        alerts = conn.execute(
+            select(ALERTS.c.id, ALERTS.c.rule_id, ALERTS.c.severity, ALERTS.c.status)
+            .where(ALERTS.c.event_id == event_id)
+            .order_by(ALERTS.c.id)
+        ).mappings().all()
+    decision = None
+    if dec is not None:
+        decision = {
+            "status": dec["status"],
+            "violations": dec["violations"],
+            "reasons": dec["reasons"],
+            "rule_pack_version": dec["rule_pack_version"],
+            "list_version": dec["list_version"],
+            "engine_version": dec["engine_version"],
+            "evaluated_at": as_utc(dec["evaluated_at"]).isoformat(),
+        }
+    return {
+        "event_id": ev["event_id"],
+        "event_type": ev["event_type"],
+        "source": ev["source"],
+        "status": ev["status"],
+        "occurred_at": as_utc(ev["occurred_at"]).isoformat(),
+        "received_at": as_utc(ev["received_at"]).isoformat(),
+        "sha256": ev["sha256"],
+        "event": ev["raw"],
+        "decision": decision,
+        "alerts": [dict(a) for a in alerts],
+    }

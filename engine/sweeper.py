@@ -1,0 +1,128 @@
+"""The sweeper: re-queue stored events that still have no decision after a grace period.
+
+Events are committed before they are published, so an event whose message was never published
+(broker down) or was lost stays ``received`` in the store. The sweeper finds those older than the
+grace period and publishes them again in batches; the task is idempotent, so a re-queued event that
+was merely slow is decided once all the same.
+
+Runs as ``sanctions sweep``, as the ``sanctions.sweep`` task (Celery beat, ``worker -B``), and as a
+background thread in every worker's main process (SANCTIONS_SWEEP_INTERVAL seconds, 0 = off).
+A Redis lock keeps concurrent sweepers from publishing the same events twice at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = "sanctions:sweeper:lock"
+
+
+class SweepSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    interval: float = Field(default=60.0, alias="SANCTIONS_SWEEP_INTERVAL")  # 0 disables the thread
+    grace: float = Field(default=120.0, alias="SANCTIONS_SWEEP_GRACE")  # seconds since received_at
+    limit: int = Field(default=50_000, alias="SANCTIONS_SWEEP_LIMIT")  # events per run at most
+
+
+def sweep_once(
+    grace: float | None = None,
+    limit: int | None = None,
+    broker: str | None = None,
+    batch_size: int = 100,
+) -> int:
+    """Publish undecided events received more than ``grace`` seconds ago; return how many.
+
+    Returns 0 without publishing when another sweeper holds the lock or the broker is down.
+    """
+    from engine.storage import repository
+    from engine.tasks import enqueue_event_ids
+
+    settings = SweepSettings()
+    grace = settings.grace if grace is None else grace
+    limit = settings.limit if limit is None else limit
+    lock = _lock(broker)
+    if lock is not None and not lock.acquire(blocking=False):
+        log.info("another sweeper is running; skipped")
+        return 0
+    try:
+        cutoff = datetime.now(UTC) - timedelta(seconds=grace)
+        ids = repository.undecided_ids(cutoff, limit)
+        if not ids:
+            return 0
+        if not enqueue_event_ids(ids, broker=broker, batch_size=batch_size):
+            return 0
+        log.warning("sweeper re-queued %d undecided events (received before %s)", len(ids), cutoff.isoformat())
+        return len(ids)
+    finally:
+        if lock is not None:
+            try:
+                lock.release()
+            except Exception:  # noqa: BLE001 - expired or broker gone: nothing to release
+                pass
+
+
+def _lock(broker: str | None):  # noqa: ANN202 - redis.lock.Lock | None
+    """A short-lived Redis lock; None when Redis is unreachable (publishing fails then anyway)."""
+    import redis
+
+    from engine.broker import broker_url
+
+    try:
+        url = (broker or broker_url()).replace("redis+socket://", "unix://")
+        client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+        client.ping()
+    except Exception:  # noqa: BLE001
+        return None
+    return client.lock(LOCK_KEY, timeout=300)
+
+
+_thread: threading.Thread | None = None
+_stop = threading.Event()
+
+
+def start_background_sweeper(interval: float | None = None) -> threading.Thread | None:
+    """Run ``sweep_once`` every ``interval`` seconds in a daemon thread (once per process)."""
+    global _thread
+    interval = SweepSettings().interval if interval is None else interval
+    if interval <= 0 or (_thread is not None and _thread.is_alive()):
+        return _thread
+    _stop.clear()
+
+    def loop() -> None:
+        while not _stop.wait(interval):
+            try:
+                sweep_once()
+            except Exception:  # noqa: BLE001 - a DB or broker hiccup must not end the loop
+                log.exception("sweep failed; retrying in %.0f s", interval)
+
+    _thread = threading.Thread(target=loop, name="sanctions-sweeper", daemon=True)
+    _thread.start()
+    return _thread
+
+
+def stop_background_sweeper() -> None:
+    _stop.set()
+
+
+def _sweep_command():  # noqa: ANN202 - built lazily to keep click out of the worker's hot imports
+    import click
+
+    @click.command("sweep")
+    @click.option("--grace", type=float, default=None, help="Seconds an event may wait (default SANCTIONS_SWEEP_GRACE, 120).")
+    @click.option("--limit", type=int, default=None, help="Most events to re-queue in this run.")
+    def sweep_command(grace: float | None, limit: int | None) -> None:
+        """Re-queue stored events that have no decision after the grace period."""
+        click.echo(f"re-queued {sweep_once(grace=grace, limit=limit)} undecided events")
+
+    return sweep_command
+
+
+sweep_command = _sweep_command()

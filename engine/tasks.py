@@ -1,0 +1,302 @@
+"""The Celery app and the worker's tasks (``celery -A engine.tasks worker``).
+
+Delivery is at-least-once: ``task_acks_late`` + ``task_reject_on_worker_lost`` put a message back
+when a worker dies mid-task, and the Redis transport's visibility timeout restores messages of a
+worker that vanished (SIGKILL, power loss). Everything a task writes is insert-or-ignore on a
+unique key, so a redelivered batch never adds a second decision or a duplicate alert.
+
+Tasks (queue ``sanctions``):
+- ``sanctions.evaluate_events(event_ids)``: up to 100 ids of STORED events (the DB is the source
+  of truth); a single id string is accepted too.
+- ``sanctions.ingest_raw(payload)``: raw event JSON put on the queue by an upstream system (one
+  object, a list, or a JSON string): validated, stored and evaluated in place. Invalid input is
+  recorded in ``rejections`` (channel ``queue``), never raised.
+- ``sanctions.sweep()``: re-queue stored events without a decision (also run periodically).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Celery, signals
+from sqlalchemy.exc import DBAPIError
+
+import engine
+from engine.config import get_settings
+from engine.models.decisions import Decision
+from engine.models.validation import validate_event
+
+log = logging.getLogger(__name__)
+
+QUEUE = "sanctions"
+BATCH_SIZE = 100
+# Restore scan period for unacked messages: the Redis transport's defaults (10 s x throttle 10)
+# mean a vanished worker's messages sit unacked for visibility_timeout + ~100 s.
+RESTORE_INTERVAL_MAX = 10
+
+
+def _transport_options(visibility_timeout: int) -> dict[str, Any]:
+    return {
+        "visibility_timeout": visibility_timeout,
+        "unacked_restore_interval": max(1, min(RESTORE_INTERVAL_MAX, visibility_timeout // 3)),
+        "unacked_restore_throttle": 1,  # scan on every interval, not every 10th
+        "socket_timeout": 10,
+        "socket_connect_timeout": 3,
+        # publishing from the web process must fail fast when Redis is gone (stored events are
+        # swept later), not retry for ever
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+    }
+
+
+def _lazy_config() -> dict[str, Any]:
+    """Resolved when the app first needs its config, so importing this module starts nothing."""
+    from engine.broker import broker_url
+
+    settings = get_settings()
+    return {
+        "broker_url": broker_url(settings),
+        "broker_transport_options": _transport_options(settings.visibility_timeout),
+    }
+
+
+app = Celery("sanctions")
+app.conf.update(
+    task_default_queue=QUEUE,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    task_ignore_result=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    accept_content=["json"],
+    result_backend=None,
+    broker_connection_retry_on_startup=True,
+    broker_connection_timeout=3,
+    worker_hijack_root_logger=False,
+    worker_send_task_events=False,
+    beat_schedule={"sweep": {"task": "sanctions.sweep", "schedule": 60.0}},
+)
+app.add_defaults(_lazy_config)
+
+
+# -- publishing ----------------------------------------------------------------------------------
+
+
+def enqueue_event_ids(event_ids: Sequence[str], broker: str | None = None, batch_size: int = BATCH_SIZE) -> bool:
+    """Publish stored events for evaluation in tasks of up to ``batch_size`` ids.
+
+    Returns False (and logs) when the broker cannot be reached: the events are already committed
+    and the sweeper re-queues them, so the caller answers normally.
+    """
+    ids = list(event_ids)
+    chunks = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+    try:
+        if broker is None:
+            with app.producer_or_acquire() as producer:
+                for chunk in chunks:
+                    evaluate_events.apply_async((chunk,), producer=producer, retry=False)
+        else:
+            with app.connection_for_write(broker) as conn:
+                for chunk in chunks:
+                    evaluate_events.apply_async((chunk,), connection=conn, retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: stored events are swept later
+        log.warning("broker unreachable, %d stored events left for the sweeper: %s", len(ids), exc)
+        return False
+    return True
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+_evaluator_lock = threading.Lock()
+_evaluator: Any = None
+
+
+def get_evaluator() -> Any:
+    """The rules developer's process-wide evaluator; its rule pack is recorded once per process."""
+    global _evaluator
+    with _evaluator_lock:
+        if _evaluator is None:
+            import importlib
+            import os
+
+            # SANCTIONS_EVALUATOR=module:factory swaps the evaluator (bench --evaluator mode).
+            target = os.environ.get("SANCTIONS_EVALUATOR") or "engine.evaluation:default_evaluator"
+            module, _, factory = target.partition(":")
+            evaluator = getattr(importlib.import_module(module), factory or "default_evaluator")()
+            _store_pack(evaluator)
+            _evaluator = evaluator
+        return _evaluator
+
+
+def _store_pack(evaluator: Any) -> None:
+    try:
+        from engine.replay import ensure_pack_stored
+    except ImportError:
+        return
+    pack = getattr(evaluator, "pack", None)
+    try:
+        ensure_pack_stored(pack) if pack is not None else ensure_pack_stored()
+    except TypeError:
+        ensure_pack_stored()
+
+
+def _rejected(event_id: str, reasons: list[str]) -> Decision:
+    return Decision(
+        event_id=event_id,
+        status="rejected",
+        reasons=reasons,
+        engine_version=engine.__version__,
+        evaluated_at=datetime.now(UTC),
+    )
+
+
+def decide_stored(event_ids: Sequence[str]) -> list[str]:
+    """Evaluate the stored, undecided events among ``event_ids``; store decisions and alerts.
+
+    Already-decided events are skipped (redelivery is a no-op). An event whose stored JSON no
+    longer validates gets a ``rejected`` decision. Returns the event_ids decided by this call.
+    """
+    from engine.storage import repository
+
+    rows = repository.load_events(event_ids)
+    found = {r[0] for r in rows}
+    missing = [e for e in dict.fromkeys(event_ids) if e not in found]
+    if missing:
+        log.warning("evaluate_events: %d unknown event_ids ignored: %s", len(missing), missing[:5])
+        repository.record_rejection(
+            "queue", {"event_ids": missing}, [{"pointer": "", "message": "no stored event with this event_id", "type": "unknown_event"}]
+        )
+    pending = [r for r in rows if r[3] == "received"]
+    if not pending:
+        return []
+    events, decisions, occurred = [], [], {}
+    for event_id, raw, _received, _status in pending:
+        event, errors = validate_event(raw)
+        if event is None:
+            decisions.append(_rejected(event_id, [f"{e.pointer or '/'}: {e.message}" for e in errors]))
+            occurred[event_id] = datetime.now(UTC)
+        else:
+            events.append(event)
+            occurred[event_id] = event.occurred_at.astimezone(UTC)
+    if events:
+        decisions.extend(_evaluate(events))
+    return repository.save_decisions(decisions, occurred)
+
+
+def _evaluate(events: list[Any]) -> list[Decision]:
+    evaluator = get_evaluator()
+    try:
+        return list(evaluator.evaluate_many(events))
+    except Exception:  # noqa: BLE001 - isolate the event that breaks the engine, decide the rest
+        log.exception("evaluate_many failed on a batch of %d; evaluating one by one", len(events))
+    out = []
+    for event in events:
+        try:
+            out.append(evaluator.evaluate(event))
+        except Exception:  # noqa: BLE001
+            # Left undecided on purpose (never "clear" by accident): the sweeper retries it.
+            log.exception("evaluation failed for event %s; left for the sweeper", event.event_id)
+    return out
+
+
+# -- tasks ---------------------------------------------------------------------------------------
+
+_RETRY = {
+    "autoretry_for": (DBAPIError,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@app.task(name="sanctions.evaluate_events", **_RETRY)
+def evaluate_events(event_ids: Any) -> int:
+    from engine.storage import repository
+
+    if isinstance(event_ids, str):
+        event_ids = [event_ids]
+    if not isinstance(event_ids, list) or not all(isinstance(e, str) and e for e in event_ids):
+        repository.record_rejection(
+            "queue", event_ids, [{"pointer": "", "message": "evaluate_events takes a list of event_id strings", "type": "malformed_task"}]
+        )
+        return 0
+    return len(decide_stored(event_ids))
+
+
+@app.task(name="sanctions.ingest_raw", **_RETRY)
+def ingest_raw(payload: Any) -> dict[str, int]:
+    from engine.ingest import BodyError, ingest_batch, parse_body, summary
+    from engine.storage import repository
+
+    try:
+        if isinstance(payload, str | bytes):
+            items, _ = parse_body(payload, "application/json")
+        else:
+            items = payload if isinstance(payload, list) else [payload]
+    except BodyError as exc:
+        repository.record_rejection("queue", payload, [{"pointer": "", "message": exc.message, "type": "json_invalid"}])
+        return {"invalid": 1}
+    results = ingest_batch(items, channel="queue", enqueue=False)
+    todo = [r.event_id for r in results if r.accepted and r.state == "received"]
+    for i in range(0, len(todo), BATCH_SIZE):
+        decide_stored(todo[i : i + BATCH_SIZE])
+    return summary(results)
+
+
+@app.task(name="sanctions.sweep")
+def sweep() -> int:
+    from engine.sweeper import sweep_once
+
+    return sweep_once()
+
+
+# -- malformed messages and worker process hooks -----------------------------------------------
+
+
+def _record_bad_message(message: Any, reason: str) -> None:
+    from engine.storage import repository
+
+    try:
+        body = getattr(message, "body", message)
+        headers = getattr(message, "headers", None) or {}
+        repository.record_rejection(
+            "queue", body, [{"pointer": "", "message": reason, "type": "malformed_message", "task": str(headers.get("task"))}]
+        )
+    except Exception:  # noqa: BLE001 - recording must never take the consumer down
+        log.exception("could not record a malformed queue message")
+
+
+@signals.task_rejected.connect
+def _on_rejected(sender: Any = None, message: Any = None, exc: Any = None, **_: Any) -> None:
+    _record_bad_message(message, f"malformed task message: {exc!r}" if exc else "message is not a task")
+
+
+@signals.task_unknown.connect
+def _on_unknown(sender: Any = None, message: Any = None, exc: Any = None, name: str | None = None, **_: Any) -> None:
+    _record_bad_message(message, f"unknown task {name!r}")
+
+
+@signals.worker_process_init.connect
+def _fresh_process(**_: Any) -> None:
+    # A forked child must not share the parent's pooled DB connections.
+    from engine.storage.db import reset_engine
+
+    reset_engine()
+    try:
+        get_evaluator()  # load the rule pack before the first message, not during it
+    except Exception:  # noqa: BLE001 - the task reports it properly when it runs
+        log.exception("evaluator could not be loaded at worker start")
+
+
+@signals.worker_ready.connect
+def _start_sweeper(**_: Any) -> None:
+    from engine.sweeper import start_background_sweeper
+
+    start_background_sweeper()

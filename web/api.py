@@ -1,0 +1,52 @@
+"""JSON API v1 (thin: the ingest logic lives in engine.ingest, shared with push and the queue).
+
+POST /api/v1/events      one event, a JSON array (<= 1000) or NDJSON -> 202 with per-event status
+GET  /api/v1/events/<id> the stored event, its decision and alerts
+GET  /api/v1/schema      the JSON Schema of event contract v1
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from engine import ingest
+from engine.models.events import json_schema
+from engine.storage import repository
+
+api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _error(status: int, message: str) -> tuple[Response, int]:
+    return jsonify({"error": message}), status
+
+
+@api_bp.post("/events")
+def post_events() -> tuple[Response, int]:
+    try:
+        items, is_batch = ingest.parse_body(request.get_data(cache=False), request.content_type)
+    except ingest.BodyError as exc:
+        return _error(exc.status, exc.message)
+    # SANCTIONS_BROKER_URL (app config) lets a deployment or a test publish elsewhere.
+    results = ingest.ingest_batch(items, channel="http", broker=current_app.config.get("SANCTIONS_BROKER_URL"))
+    code = ingest.status_code(results, is_batch)
+    if not is_batch:
+        return jsonify(results[0].to_json()), code
+    body: dict[str, Any] = {"summary": ingest.summary(results), "results": [r.to_json() for r in results]}
+    return jsonify(body), code
+
+
+@api_bp.get("/events/<path:event_id>")
+def get_event(event_id: str) -> tuple[Response, int]:
+    found = repository.event_with_decision(event_id)
+    if found is None:
+        return _error(404, f"no event with event_id {event_id!r}")
+    return jsonify(found), 200
+
+
+@api_bp.get("/schema")
+def get_schema() -> Response:
+    response = jsonify(json_schema())
+    response.mimetype = "application/schema+json"
+    return response
