@@ -90,3 +90,42 @@ def broker_url() -> Iterator[str]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_RUN_DIR, ignore_errors=True)
+
+
+class ApiClient:
+    """A Flask test client plus the default headers every API call carries (auth goes here)."""
+
+    def __init__(self, client, headers: dict[str, str]) -> None:  # noqa: ANN001 - FlaskClient
+        self.client = client
+        self.headers = headers
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        return {**self.headers, **(extra or {})}
+
+    def get(self, url: str, headers: dict[str, str] | None = None, **kw):  # noqa: ANN003, ANN201
+        return self.client.get(url, headers=self._headers(headers), **kw)
+
+    def post(self, url: str, headers: dict[str, str] | None = None, **kw):  # noqa: ANN003, ANN201
+        return self.client.post(url, headers=self._headers(headers), **kw)
+
+
+def make_api_client(config: dict | None = None) -> ApiClient:
+    """An ApiClient on create_app(config), holding an API key with read and write scopes."""
+    from web import create_app
+
+    app = create_app({"TESTING": True, **(config or {})})
+    headers = {"Accept": "application/json"}
+    try:
+        from web.auth.apikeys import create_api_key
+    except ImportError:  # no API-key auth in this tree
+        pass
+    else:
+        _row, key = create_api_key("pytest", ["events:read", "events:write"], actor="pytest")
+        headers["Authorization"] = f"Bearer {key}"
+    return ApiClient(app.test_client(), headers)
+
+
+@pytest.fixture
+def api_client(db: None, broker_url: str) -> ApiClient:
+    """The JSON API (/api/v1) on a fresh database and the run's real broker."""
+    return make_api_client()
