@@ -24,8 +24,11 @@ def migrate() -> None:
 from engine.push import push_command, schema_command  # noqa: E402
 from engine.sweeper import sweep_command  # noqa: E402
 from engine.worker import worker_command  # noqa: E402
+from web.auth.cli import apikeys_cli, users_cli  # noqa: E402
 
 main.add_command(worker_command)
 main.add_command(sweep_command)
 main.add_command(push_command)
 main.add_command(schema_command)
+main.add_command(users_cli)
+main.add_command(apikeys_cli)

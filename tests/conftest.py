@@ -129,3 +129,23 @@ def make_api_client(config: dict | None = None) -> ApiClient:
 def api_client(db: None, broker_url: str) -> ApiClient:
     """The JSON API (/api/v1) on a fresh database and the run's real broker."""
     return make_api_client()
+
+
+@pytest.fixture
+def login_as(db: None):  # noqa: ANN201 - returns the login function
+    """Log a Flask test client in as a user of a role (web desk): ``login_as(client, "officer")``.
+
+    Creates the user (username defaults to the role) and puts it in the client's session, as a
+    real login would. Roles: officer, senior_officer, auditor, admin. Returns the username.
+    """
+    from web.auth.accounts import create_user, get_user
+
+    def _login(client, role: str, username: str | None = None) -> str:  # noqa: ANN001
+        username = username or role
+        user = get_user(username) or create_user(username, "test-password-1", role, actor="pytest")
+        with client.session_transaction() as sess:
+            sess["uid"] = user.id
+            sess["role"] = user.role
+        return username
+
+    return _login

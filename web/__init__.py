@@ -1,10 +1,26 @@
-"""Flask application factory. The web app reads the store; it never evaluates rules."""
+"""Flask application factory. The web app reads the store; it never evaluates rules.
+
+Security defaults (see docs/WEB.md): every page needs a logged-in user with the right role
+(web.auth.access), every form carries a CSRF token (Flask-WTF), ``/api/*`` needs a scoped API key
+(web.auth.apikeys), and every response carries CSP and related headers.
+
+Session cookies are Secure by default; for local plain-http use set ``SANCTIONS_COOKIE_SECURE=0``.
+"""
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "off")
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -16,19 +32,88 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.secret_key or _persistent_secret(settings),
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        SESSION_COOKIE_SECURE=_env_flag("SANCTIONS_COOKIE_SECURE", True),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="sanctions_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        # CSRF is checked by our own before_request (pages only; the API authenticates by key).
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
     )
     if config:
         app.config.update(config)
+    app.jinja_env.autoescape = True  # also for templates not named .html (belt and braces)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    _install_security(app)
+
     # Blueprints (each area registers its own here).
+    from web.alerts import alerts_bp
+    from web.auth.admin_views import admin_bp
+    from web.auth.views import auth_bp
+    from web.desk.dashboard import dashboard_bp
+    from web.desk.views import desk_bp
+
+    for bp in (auth_bp, alerts_bp, desk_bp, dashboard_bp, admin_bp):
+        app.register_blueprint(bp)
     from web.api import api_bp
 
     app.register_blueprint(api_bp)
     return app
+
+
+def _install_security(app: Flask) -> None:
+    from flask import render_template, request
+    from flask_wtf.csrf import CSRFError, CSRFProtect
+
+    from web.auth.access import current_user, load_user, login_required_by_default
+    from web.auth.apikeys import enforce_api_key
+    from web.auth.headers import set_security_headers
+
+    csrf = CSRFProtect(app)
+
+    def csrf_for_pages() -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            return
+        if request.path == "/api" or request.path.startswith("/api/"):
+            return
+        if app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+
+    # Order matters: API key first (API requests never touch sessions), then the user, CSRF, login.
+    app.before_request(enforce_api_key)
+    app.before_request(load_user)
+    app.before_request(csrf_for_pages)
+    app.before_request(login_required_by_default)
+    app.after_request(set_security_headers)
+    app.jinja_env.globals["current_user"] = current_user
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Any:
+        return render_template("error.html", code=400, message=f"Form expired or forged: {exc.description}"), 400
+
+    for code, message in (
+        (403, "Your role does not allow this page or action."),
+        (404, "Not found."),
+        (405, "Method not allowed."),
+        (400, "Bad request."),
+    ):
+        app.register_error_handler(code, _error_page(code, message))
+
+
+def _error_page(code: int, message: str) -> Any:
+    def handler(exc: Exception) -> Any:
+        from flask import jsonify, render_template, request
+
+        if request.path.startswith("/api/"):
+            return jsonify({"error": message}), code
+        return render_template("error.html", code=code, message=message), code
+
+    return handler
 
 
 def _persistent_secret(settings: Any) -> str:

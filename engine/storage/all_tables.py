@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
-from engine.storage import tables  # noqa: F401
+from engine.storage import (
+    desk_tables,  # noqa: F401
+    tables,  # noqa: F401
+)
 from engine.storage.base import Base
 
 

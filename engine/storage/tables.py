@@ -76,6 +76,8 @@ class AlertRow(Base):
     occurred_at: Mapped[datetime] = mapped_column(nullable=False)
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    # Set by the desk when the alert is closed (migration in the `desk` branch).
+    closed_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
         UniqueConstraint("event_id", "rule_id", name="uq_alerts_event_rule"),

@@ -1,0 +1,334 @@
+"""The alert queue and the alert detail page (read-only views over alerts, decisions, events)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Response, abort, g, render_template, request
+from sqlalchemy import String, case, cast, func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from engine.storage.db import session_scope
+from engine.storage.desk_tables import AlertNoteRow, UserRow
+from engine.storage.tables import AlertRow, DecisionRow, EventRow
+from web.auth.access import READERS, roles_required
+from web.desk.audit import alert_history
+from web.desk.workflow import (
+    ACTIVE_STATES,
+    RESOLUTIONS,
+    REVIEWER_ROLES,
+    STATES,
+    allowed_actions,
+    pending_approval,
+)
+
+alerts_bp = Blueprint("alerts", __name__)
+
+SEVERITIES = ("critical", "high", "medium", "low")
+SEVERITY_RANK = case(
+    {"critical": 4, "high": 3, "medium": 2, "low": 1}, value=AlertRow.severity, else_=0
+)
+SORTS = {
+    "created": AlertRow.created_at,
+    "occurred": AlertRow.occurred_at,
+    "severity": SEVERITY_RANK,
+    "regime": AlertRow.regime,
+    "rule": AlertRow.rule_id,
+    "status": AlertRow.status,
+    "assignee": AlertRow.assignee,
+    "id": AlertRow.id,
+}
+PER_PAGE_CHOICES = (25, 50, 100, 200)
+CSV_LIMIT = 100_000
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class AlertFilter:
+    """The queue's filter, read from and written back to the URL query string."""
+
+    regime: str = ""
+    rule_id: str = ""
+    severity: str = ""
+    status: str = ""  # "" = all, "active" = not closed, or one state
+    assignee: str = ""  # "" = anyone, "-" = unassigned, or a username
+    origin: str = ""
+    q: str = ""  # party or vessel name: substring of the event's raw JSON
+    date_on: str = "created"  # created | occurred
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "created"
+    dir: str = "desc"
+    page: int = 1
+    per_page: int = 50
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_args(cls, args: Any, username: str | None = None) -> AlertFilter:
+        f = cls(
+            regime=args.get("regime", "").strip()[:50],
+            rule_id=args.get("rule_id", "").strip()[:100],
+            severity=args.get("severity", "") if args.get("severity") in SEVERITIES else "",
+            status=args.get("status", "") if args.get("status") in (*STATES, "active") else "",
+            assignee=args.get("assignee", "").strip()[:100],
+            origin=args.get("origin", "") if args.get("origin") in ("live", "retro_screening") else "",
+            q=args.get("q", "").strip()[:200],
+            date_on="occurred" if args.get("date_on") == "occurred" else "created",
+            date_from=_date(args.get("from")),
+            date_to=_date(args.get("to")),
+            sort=args.get("sort") if args.get("sort") in SORTS else "created",
+            dir="asc" if args.get("dir") == "asc" else "desc",
+        )
+        if f.assignee == "me" and username:
+            f.assignee = username
+        try:
+            f.page = max(1, min(int(args.get("page", 1)), 1_000_000))
+        except ValueError:
+            f.page = 1
+        try:
+            per_page = int(args.get("per_page", 50))
+            f.per_page = per_page if per_page in PER_PAGE_CHOICES else 50
+        except ValueError:
+            f.per_page = 50
+        for name in ("from", "to"):
+            if args.get(name) and _date(args.get(name)) is None:
+                f.errors.append(f"'{name}' is not a date (YYYY-MM-DD); ignored")
+        return f
+
+    def args(self, **override: Any) -> dict[str, str]:
+        """Non-default values as query arguments (so a saved URL reproduces the view)."""
+        values = {
+            "regime": self.regime,
+            "rule_id": self.rule_id,
+            "severity": self.severity,
+            "status": self.status,
+            "assignee": self.assignee,
+            "origin": self.origin,
+            "q": self.q,
+            "date_on": "" if self.date_on == "created" else self.date_on,
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "sort": "" if self.sort == "created" else self.sort,
+            "dir": "" if self.dir == "desc" else self.dir,
+            "page": "" if self.page == 1 else str(self.page),
+            "per_page": "" if self.per_page == 50 else str(self.per_page),
+        }
+        values.update({k: ("" if v is None else str(v)) for k, v in override.items()})
+        return {k: v for k, v in values.items() if v}
+
+    def query_string(self, **override: Any) -> str:
+        return urlencode(self.args(**override))
+
+    def conditions(self, include_status: bool = True) -> list[Any]:
+        conds: list[Any] = []
+        if self.regime:
+            conds.append(AlertRow.regime == self.regime)
+        if self.rule_id:
+            conds.append(AlertRow.rule_id == self.rule_id)
+        if self.severity:
+            conds.append(AlertRow.severity == self.severity)
+        if include_status and self.status == "active":
+            conds.append(AlertRow.status.in_(ACTIVE_STATES))
+        elif include_status and self.status:
+            conds.append(AlertRow.status == self.status)
+        if self.assignee == "-":
+            conds.append(AlertRow.assignee.is_(None))
+        elif self.assignee:
+            conds.append(AlertRow.assignee == self.assignee)
+        if self.origin:
+            conds.append(AlertRow.origin == self.origin)
+        column = AlertRow.occurred_at if self.date_on == "occurred" else AlertRow.created_at
+        if self.date_from:
+            conds.append(column >= datetime.combine(self.date_from, time.min, UTC))
+        if self.date_to:
+            conds.append(column < datetime.combine(self.date_to + timedelta(days=1), time.min, UTC))
+        if self.q:
+            # Portable on SQLite (JSON is text) and PostgreSQL (jsonb::text): a case-insensitive
+            # substring of the stored event. Wildcards typed by the user are matched literally.
+            needle = f"%{_like_escape(self.q.lower())}%"
+            raw_text = func.lower(cast(EventRow.raw, String))
+            conds.append(
+                AlertRow.event_id.in_(
+                    select(EventRow.event_id).where(raw_text.like(needle, escape="\\"))
+                )
+            )
+        return conds
+
+    def select(self) -> Select:
+        order = SORTS[self.sort]
+        order = order.asc() if self.dir == "asc" else order.desc()
+        tiebreak = AlertRow.id.asc() if self.dir == "asc" else AlertRow.id.desc()
+        return select(AlertRow).where(*self.conditions()).order_by(order, tiebreak)
+
+
+def matching_ids(session: Session, f: AlertFilter, limit: int) -> list[int]:
+    stmt = f.select().with_only_columns(AlertRow.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def state_counts(session: Session, f: AlertFilter) -> dict[str, int]:
+    rows = session.execute(
+        select(AlertRow.status, func.count())
+        .where(*f.conditions(include_status=False))
+        .group_by(AlertRow.status)
+    ).all()
+    counts = {state: 0 for state in STATES}
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def _choices(session: Session) -> dict[str, list[str]]:
+    return {
+        "regimes": list(session.scalars(select(AlertRow.regime).distinct().order_by(AlertRow.regime))),
+        "rules": list(session.scalars(select(AlertRow.rule_id).distinct().order_by(AlertRow.rule_id))),
+        "assignees": list(
+            session.scalars(
+                select(UserRow.username)
+                .where(UserRow.role.in_(REVIEWER_ROLES), UserRow.active.is_(True))
+                .order_by(UserRow.username)
+            )
+        ),
+    }
+
+
+def rule_url(rule_id: str) -> str:
+    """The measure's page (served by the rule-pack views)."""
+    return "/rules/" + quote(rule_id, safe="")
+
+
+@alerts_bp.app_template_global()
+def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """SQLite returns naive datetimes: treat them as UTC."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime(fmt) + " UTC"
+
+
+@alerts_bp.get("/")
+@roles_required(*READERS)
+def home() -> Any:
+    return queue()
+
+
+@alerts_bp.get("/alerts")
+@roles_required(*READERS)
+def queue() -> Any:
+    f = AlertFilter.from_args(request.args, g.user.username)
+    with session_scope() as s:
+        total = s.scalar(select(func.count()).select_from(f.select().order_by(None).subquery())) or 0
+        pages = max(1, -(-total // f.per_page))
+        f.page = min(f.page, pages)
+        alerts = list(s.scalars(f.select().limit(f.per_page).offset((f.page - 1) * f.per_page)))
+        counts = state_counts(s, f)
+        choices = _choices(s)
+    return render_template(
+        "alerts/list.html",
+        alerts=alerts,
+        f=f,
+        total=total,
+        pages=pages,
+        counts=counts,
+        states=STATES,
+        severities=SEVERITIES,
+        sorts=SORTS,
+        per_page_choices=PER_PAGE_CHOICES,
+        can_bulk=g.user.role in REVIEWER_ROLES,
+        rule_url=rule_url,
+        **choices,
+    )
+
+
+def _csv_cell(value: Any) -> str:
+    """Stop spreadsheet formula injection from hostile event data."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+@alerts_bp.get("/alerts.csv")
+@roles_required(*READERS)
+def export_csv() -> Response:
+    f = AlertFilter.from_args(request.args, g.user.username)
+    columns = ["id", "created_at", "occurred_at", "event_id", "regime", "rule_id", "severity",
+               "status", "resolution", "assignee", "origin", "title", "citation"]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    with session_scope() as s:
+        for alert in s.scalars(f.select().limit(CSV_LIMIT)):
+            row = []
+            for col in columns:
+                value = getattr(alert, col)
+                row.append(_csv_cell(utc(value, "%Y-%m-%dT%H:%M:%S") if isinstance(value, datetime) else value))
+            writer.writerow(row)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Response(
+        buf.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="alerts-{stamp}.csv"'},
+    )
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+@alerts_bp.get("/alerts/<int:alert_id>")
+@roles_required(*READERS)
+def detail(alert_id: int) -> Any:
+    with session_scope() as s:
+        alert = s.get(AlertRow, alert_id)
+        if alert is None:
+            abort(404)
+        event = s.scalar(select(EventRow).where(EventRow.event_id == alert.event_id))
+        decision = s.get(DecisionRow, alert.decision_id) if alert.decision_id else None
+        history = alert_history(s, alert_id)
+        notes = list(
+            s.scalars(
+                select(AlertNoteRow).where(AlertNoteRow.alert_id == alert_id).order_by(AlertNoteRow.at)
+            )
+        )
+        pending = pending_approval(s, alert_id)
+        reviewers = _choices(s)["assignees"]
+    violation = alert.violation or {}
+    actions = allowed_actions(alert, g.user.role, g.user.username, pending)
+    return render_template(
+        "alerts/detail.html",
+        alert=alert,
+        event=event,
+        event_json=pretty_json(event.raw) if event else None,
+        decision=decision,
+        violation=violation,
+        citations=violation.get("citations") or [],
+        evidence=[
+            {**e, "value_json": pretty_json(e.get("value"))} for e in violation.get("evidence") or []
+        ],
+        history=history,
+        notes=notes,
+        pending=pending,
+        actions=actions,
+        resolutions=RESOLUTIONS,
+        reviewers=reviewers,
+        rule_url=rule_url(alert.rule_id),
+        pretty_json=pretty_json,
+    )

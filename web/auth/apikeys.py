@@ -1,0 +1,136 @@
+"""API keys for upstream systems: high-entropy, shown once, stored as sha256, scoped, revocable.
+
+``enforce_api_key`` runs before every request under ``/api/``: no or unknown/revoked key -> 401,
+key without the scope of the request (GET/HEAD -> events:read, anything else -> events:write)
+-> 403. ``GET /api/v1/schema`` stays public.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import g, jsonify, request
+from sqlalchemy import select, update
+
+from engine.storage.db import session_scope
+from engine.storage.desk_tables import API_SCOPES, ApiKeyRow
+from web.desk.audit import record
+
+KEY_PREFIX = "sk_"
+PUBLIC_API_PATHS = frozenset({"/api/v1/schema"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# last_used_at is informative; writing it on every ingest request would serialise the API.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiKeyError(ValueError):
+    pass
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def create_api_key(name: str, scopes: list[str] | tuple[str, ...], actor: str) -> tuple[ApiKeyRow, str]:
+    """Create a key; returns (row, the key itself). The key is not stored and cannot be shown again."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ApiKeyError("name must be 1 to 100 characters")
+    scopes = sorted(set(scopes))
+    bad = [s for s in scopes if s not in API_SCOPES]
+    if bad or not scopes:
+        raise ApiKeyError(f"scopes must be a non-empty subset of {', '.join(API_SCOPES)}")
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    with session_scope() as s:
+        row = ApiKeyRow(
+            name=name,
+            prefix=key[:10],
+            key_hash=hash_key(key),
+            scopes=scopes,
+            created_by=actor,
+            created_at=datetime.now(UTC),
+        )
+        s.add(row)
+        s.flush()
+        record(s, actor, "api_key.create", "api_key", row.id, after={"name": name, "scopes": scopes})
+    return row, key
+
+
+def list_api_keys() -> list[ApiKeyRow]:
+    with session_scope() as s:
+        return list(s.scalars(select(ApiKeyRow).order_by(ApiKeyRow.id)))
+
+
+def revoke_api_key(key_id: int, actor: str) -> ApiKeyRow:
+    with session_scope() as s:
+        row = s.get(ApiKeyRow, key_id, with_for_update=True)
+        if row is None:
+            raise ApiKeyError(f"no API key {key_id}")
+        if row.revoked_at is not None:
+            raise ApiKeyError(f"API key {key_id} is already revoked")
+        row.revoked_at = datetime.now(UTC)
+        row.revoked_by = actor
+        record(s, actor, "api_key.revoke", "api_key", row.id, before={"revoked": False},
+               after={"revoked": True})
+        return row
+
+
+def lookup(key: str) -> ApiKeyRow | None:
+    """The active key row for this key, or None."""
+    digest = hash_key(key)
+    with session_scope() as s:
+        row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == digest))
+        if row is None or row.revoked_at is not None:
+            return None
+        # Constant-time compare of the digest we looked up (defence in depth).
+        if not hmac.compare_digest(row.key_hash, digest):
+            return None
+        now = datetime.now(UTC)
+        last = row.last_used_at
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=UTC)
+        if last is None or now - last > LAST_USED_RESOLUTION:
+            s.execute(update(ApiKeyRow).where(ApiKeyRow.id == row.id).values(last_used_at=now))
+        return row
+
+
+def presented_key() -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return request.headers.get("X-API-Key", "").strip() or None
+
+
+def required_scope(method: str) -> str:
+    return "events:read" if method in READ_METHODS else "events:write"
+
+
+def _refuse(status: int, message: str) -> Any:
+    response = jsonify({"error": message})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="sanctions-api"'
+    return response
+
+
+def enforce_api_key() -> Any:
+    """before_request for the ingest API (``/api/*``): 401 without a valid key, 403 without scope."""
+    if not (request.path == "/api" or request.path.startswith("/api/")):
+        return None
+    if request.path in PUBLIC_API_PATHS and request.method in READ_METHODS:
+        return None
+    key = presented_key()
+    if not key:
+        return _refuse(401, "API key required: send 'Authorization: Bearer <key>' or 'X-API-Key'")
+    row = lookup(key)
+    if row is None:
+        return _refuse(401, "unknown or revoked API key")
+    scope = required_scope(request.method)
+    if scope not in row.scopes:
+        return _refuse(403, f"this API key lacks the scope {scope}")
+    g.api_key = row
+    return None

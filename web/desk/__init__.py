@@ -1,0 +1,1 @@
+"""The review desk: alert workflow (states, assignment, four eyes), audit trail, dashboard."""

@@ -1,0 +1,157 @@
+"""Desk routes: actions on one alert, bulk actions with a confirmation step, the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from engine.storage.db import session_scope
+from engine.storage.desk_tables import AuditRow
+from engine.storage.tables import AlertRow
+from web.alerts import AlertFilter, matching_ids
+from web.auth.access import roles_required
+from web.desk.workflow import Actor, WorkflowError, run, run_bulk
+
+desk_bp = Blueprint("desk", __name__)
+
+BULK_LIMIT = 500
+AUDIT_PAGE = 100
+
+
+def _back(alert_id: int) -> Any:
+    return redirect(url_for("alerts.detail", alert_id=alert_id), code=303)
+
+
+def _act(alert_id: int, action: str, success: str, **kwargs: object) -> Any:
+    try:
+        run(alert_id, Actor.of(g.user), action, **kwargs)
+    except WorkflowError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(success)
+    return _back(alert_id)
+
+
+@desk_bp.post("/alerts/<int:alert_id>/assign")
+@roles_required("officer", "senior_officer")
+def assign(alert_id: int) -> Any:
+    assignee = g.user.username if request.form.get("to") == "me" else request.form.get("assignee")
+    return _act(alert_id, "assign", "Assignment saved.", assignee=assignee)
+
+
+@desk_bp.post("/alerts/<int:alert_id>/review")
+@roles_required("officer", "senior_officer")
+def start_review(alert_id: int) -> Any:
+    return _act(alert_id, "start_review", "Review started.")
+
+
+@desk_bp.post("/alerts/<int:alert_id>/escalate")
+@roles_required("officer", "senior_officer")
+def escalate(alert_id: int) -> Any:
+    return _act(alert_id, "escalate", "Alert escalated.", note=request.form.get("note"))
+
+
+@desk_bp.post("/alerts/<int:alert_id>/close")
+@roles_required("officer", "senior_officer")
+def close(alert_id: int) -> Any:
+    return _act(alert_id, "close", "Closure recorded.", resolution=request.form.get("resolution", ""),
+                note=request.form.get("note"))
+
+
+@desk_bp.post("/alerts/<int:alert_id>/approval")
+@roles_required("senior_officer")
+def decide(alert_id: int) -> Any:
+    decision = request.form.get("decision")
+    if decision not in ("approve", "reject"):
+        abort(400)
+    return _act(alert_id, "decide_closure", f"Closure {decision}d.", approve=decision == "approve",
+                note=request.form.get("note"))
+
+
+@desk_bp.post("/alerts/<int:alert_id>/reopen")
+@roles_required("officer", "senior_officer")
+def reopen(alert_id: int) -> Any:
+    return _act(alert_id, "reopen", "Alert reopened.", note=request.form.get("note"))
+
+
+@desk_bp.post("/alerts/<int:alert_id>/notes")
+@roles_required("officer", "senior_officer")
+def add_note(alert_id: int) -> Any:
+    kind = request.form.get("kind", "comment")
+    return _act(alert_id, "add_note", "Note added.", kind=kind, body=request.form.get("body"))
+
+
+def _bulk_params(form_or_args: Any) -> tuple[str, dict[str, object]]:
+    action = form_or_args.get("action", "")
+    if action == "assign":
+        assignee = form_or_args.get("assignee", "").strip()
+        if assignee == "me":
+            assignee = g.user.username
+        return "assign", {"assignee": assignee or None}
+    if action == "close_duplicate":
+        return "close", {"resolution": "duplicate", "note": form_or_args.get("note", "")}
+    abort(400)
+
+
+@desk_bp.get("/alerts/bulk")
+@roles_required("officer", "senior_officer")
+def bulk_confirm() -> Any:
+    """Step 1: show what the filtered selection holds and what will be done to it."""
+    f = AlertFilter.from_args(request.args, g.user.username)
+    action, params = _bulk_params(request.args)
+    with session_scope() as s:
+        ids = matching_ids(s, f, BULK_LIMIT + 1)
+        alerts = list(s.scalars(select(AlertRow).where(AlertRow.id.in_(ids[:BULK_LIMIT])).order_by(AlertRow.id.desc())))
+    return render_template(
+        "alerts/bulk_confirm.html",
+        f=f,
+        alerts=alerts,
+        too_many=len(ids) > BULK_LIMIT,
+        action=request.args.get("action"),
+        params=params,
+        limit=BULK_LIMIT,
+    )
+
+
+@desk_bp.post("/alerts/bulk")
+@roles_required("officer", "senior_officer")
+def bulk_apply() -> Any:
+    """Step 2: apply to exactly the alerts that were shown (ids posted back), each audited."""
+    action, params = _bulk_params(request.form)
+    try:
+        ids = sorted({int(i) for i in request.form.getlist("alert_id")})
+    except ValueError:
+        abort(400)
+    if not ids or len(ids) > BULK_LIMIT:
+        abort(400)
+    if action == "close" and not str(params.get("note") or "").strip():
+        flash("Closing as duplicate needs a note saying why.", "error")
+        return redirect(url_for("alerts.queue", **AlertFilter.from_args(request.form).args()))
+    done, refused = run_bulk(ids, Actor.of(g.user), action, **params)
+    flash(f"{len(done)} alert(s) updated; {len(refused)} refused.")
+    for alert_id, reason in sorted(refused.items())[:20]:
+        flash(f"alert {alert_id}: {reason}", "error")
+    return redirect(url_for("alerts.queue", **AlertFilter.from_args(request.form).args()))
+
+
+@desk_bp.get("/audit")
+@roles_required("auditor", "admin", "senior_officer")
+def audit_log() -> Any:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    actor = request.args.get("actor", "").strip()[:100]
+    with session_scope() as s:
+        stmt = select(AuditRow)
+        if actor:
+            stmt = stmt.where(AuditRow.actor == actor)
+        total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = list(
+            s.scalars(stmt.order_by(AuditRow.at.desc(), AuditRow.id.desc())
+                      .limit(AUDIT_PAGE).offset((page - 1) * AUDIT_PAGE))
+        )
+    return render_template("desk/audit.html", rows=rows, page=page, total=total, actor=actor,
+                           pages=max(1, -(-total // AUDIT_PAGE)))
