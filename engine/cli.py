@@ -21,6 +21,7 @@ def migrate() -> None:
 
 
 # Area commands are registered below (one line each; keep imports lazy-light).
+from engine.lists.cli import lists_cli  # noqa: E402
 from engine.push import push_command, schema_command  # noqa: E402
 from engine.sweeper import sweep_command  # noqa: E402
 from engine.worker import worker_command  # noqa: E402
@@ -32,3 +33,4 @@ main.add_command(push_command)
 main.add_command(schema_command)
 main.add_command(users_cli)
 main.add_command(apikeys_cli)
+main.add_command(lists_cli)

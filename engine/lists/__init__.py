@@ -1,0 +1,1 @@
+"""UN Security Council Consolidated List: parsing, versioned snapshots, change reports."""

@@ -1,0 +1,80 @@
+"""Import one list file (local path or URL) as a snapshot, then re-screen recent events against
+the designations it adds. Re-importing the same bytes is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.lists.diff import ChangeReport
+from engine.lists.parser import parse_list
+from engine.lists.store import SnapshotInfo, diff, previous_of, save
+
+# progress(done_bytes, total_bytes_or_None, stage)
+Progress = Callable[[int, int | None, str], None]
+
+
+@dataclass
+class ImportResult:
+    snapshot: SnapshotInfo
+    created: bool
+    previous: SnapshotInfo | None = None
+    report: ChangeReport | None = None
+    retro_alerts: int = 0
+    retro_hits: list = field(default_factory=list)  # ScreeningHit per (event, entry) re-screened
+
+
+def _noop(done: int, total: int | None, stage: str) -> None:
+    return None
+
+
+def read_source(source: str, progress: Progress = _noop, timeout: float = 60.0) -> bytes:
+    """The bytes of a local file or an http(s) URL, reporting progress as they arrive."""
+    if source.startswith(("http://", "https://")):
+        import httpx
+
+        chunks: list[bytes] = []
+        with httpx.stream("GET", source, timeout=timeout, follow_redirects=True) as resp:
+            resp.raise_for_status()
+            total = int(resp.headers["content-length"]) if "content-length" in resp.headers else None
+            done = 0
+            for chunk in resp.iter_bytes(1 << 16):
+                chunks.append(chunk)
+                done += len(chunk)
+                progress(done, total, "download")
+        return b"".join(chunks)
+    path = Path(source).expanduser()
+    total = path.stat().st_size
+    chunks = []
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 18):
+            chunks.append(chunk)
+            progress(sum(map(len, chunks)), total, "read")
+    return b"".join(chunks)
+
+
+def import_list(source: str, progress: Progress = _noop, retro: bool = True) -> ImportResult:
+    """Read, parse and store ``source``. A new snapshot that is the newest one triggers
+    retro-screening of recent stored events against the entries it adds."""
+    raw = read_source(source, progress)
+    progress(0, None, "parse")
+    parsed = parse_list(raw)
+    progress(0, None, "store")
+    info, created = save(parsed, source, raw)
+    result = ImportResult(snapshot=info, created=created)
+    if not created:
+        return result
+    result.previous = previous_of(info)
+    if result.previous is not None:
+        result.report = diff(result.previous, info)
+    from engine.screening.service import invalidate_default_screener
+
+    invalidate_default_screener()
+    if retro and result.previous is not None and result.report and result.report.added:
+        from engine.screening.retro import rescreen_after_import
+
+        progress(0, None, "re-screen")
+        result.retro_hits, result.retro_alerts = rescreen_after_import(info, result.report)
+    return result

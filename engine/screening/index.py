@@ -1,0 +1,159 @@
+"""Candidate index and scorer over the names of a list snapshot (or of the vessel register).
+
+Blocking: each informative name token is posted under itself, its phonetic key and its first three
+letters (a typo later in the word), and each whole name under its order-free key. A query collects candidates by IDF-weighted shared keys and scores
+only the best few dozen with rapidfuzz, so one party costs tens of microseconds, not a list scan.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from engine.screening.normalize import NormName, normalise, phonetic
+
+MAX_CANDIDATES = 40
+MIN_SIGNIFICANT_CHARS = 4  # shorter names ("AB", "FTB"...) never match on their own
+MIN_TOKEN_SIMILARITY = 0.72  # every informative token of the query needs a counterpart this close
+EXTRA_TOKEN_PENALTY = 0.06  # per identifying word of the longer name with no counterpart
+_DIGITS = re.compile(r"\d+")
+_PAREN = re.compile(r"\(([^()]*)\)")
+
+
+@dataclass(frozen=True, slots=True)
+class NameRecord:
+    target: int  # index of the list entry / vessel this name belongs to
+    name: str  # as the list writes it
+    label: str  # what kind of name: "primary name", "a.k.a.", "f.k.a.", "low-quality alias", ...
+    norm: NormName
+    factor: float  # score multiplier (low-quality aliases count a little less)
+    digits: tuple[str, ...]  # numbers in the name must agree ("HAO FAN 6" is not "HAO FAN 2")
+
+
+@dataclass(frozen=True, slots=True)
+class NameMatch:
+    record: NameRecord
+    score: float  # 0..1
+    exact: bool
+
+
+def _is_acronym(inner: str, outer: str) -> bool:
+    """"FTB" of "FOREIGN TRADE BANK", "JAK-T" of "JUND AL-KHILAFAH IN TUNISIA": the letters are,
+    in order, initials of the outer words. "(KENYA)" or "(HONG KONG)" are qualifiers, not names."""
+    letters = re.sub(r"[^A-Z0-9]", "", inner.upper())
+    if not 2 <= len(letters) <= 10 or " " in inner.strip():
+        return False
+    initials = iter(w[0] for w in re.split(r"[\s\-]+", outer.upper()) if w)
+    return all(any(c == i for i in initials) for c in letters)
+
+
+def name_variants(name: str) -> list[tuple[str, str]]:
+    """The name, plus for "FOREIGN TRADE BANK (FTB)" the name without the bracket and the
+    acronym as a name of its own."""
+    out = [(name, "")]
+    outer = _PAREN.sub(" ", name).strip()
+    acronyms = [m.strip() for m in _PAREN.findall(name) if _is_acronym(m, outer)]
+    if acronyms:
+        out.append((outer, " (without bracketed acronym)"))
+        out.extend((m, " (bracketed acronym)") for m in acronyms)
+    return out
+
+
+class NameIndex:
+    def __init__(self) -> None:
+        self.records: list[NameRecord] = []
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._idf: dict[str, float] = {}
+
+    def add(self, target: int, name: str, label: str, factor: float = 1.0) -> None:
+        for variant, suffix in name_variants(name):
+            norm = normalise(variant)
+            if not norm.tokens:
+                continue
+            rid = len(self.records)
+            self.records.append(
+                NameRecord(target, variant, label + suffix, norm, factor,
+                           tuple(sorted(_DIGITS.findall(norm.latin))))
+            )
+            keys = {"K:" + norm.key}
+            for tok in norm.informative:
+                keys.add("T:" + tok)
+                keys.add("P:" + phonetic(tok))
+                keys.add("F:" + tok[:3])
+            for key in keys:
+                self._postings[key].append(rid)
+
+    def freeze(self) -> None:
+        n = max(len(self.records), 1)
+        self._idf = {k: math.log(1 + n / len(v)) for k, v in self._postings.items()}
+
+    def match(self, name: str, threshold: float) -> list[NameMatch]:
+        """Records scoring at or above ``threshold``, best first (one per target)."""
+        q = normalise(name)
+        if not q.tokens:
+            return []
+        exact_ids = self._postings.get("K:" + q.key, ())
+        if q.significant_length < MIN_SIGNIFICANT_CHARS and not (exact_ids and len(q.tokens) > 1):
+            return []
+        q_digits = tuple(sorted(_DIGITS.findall(q.latin)))
+        best: dict[int, NameMatch] = {}
+        for rid in exact_ids:
+            rec = self.records[rid]
+            if rec.digits == q_digits and (q.informative or len(q.tokens) > 1):
+                self._keep(best, NameMatch(rec, rec.factor, True))
+        if q.informative:
+            weights: dict[int, float] = defaultdict(float)
+            postings, idf = self._postings, self._idf
+            for tok in q.informative:
+                for key, w in (("T:" + tok, 1.0), ("P:" + phonetic(tok), 0.7), ("F:" + tok[:3], 0.4)):
+                    ids = postings.get(key)
+                    if ids:
+                        wk = w * idf[key]
+                        for rid in ids:
+                            weights[rid] += wk
+            if len(weights) > MAX_CANDIDATES:
+                ranked = sorted(weights, key=weights.__getitem__, reverse=True)[:MAX_CANDIDATES]
+            else:
+                ranked = list(weights)
+            q_joined = "".join(q.tokens)
+            cutoff = threshold * 100
+            for rid in ranked:
+                rec = self.records[rid]
+                if rid in exact_ids or rec.digits != q_digits:
+                    continue
+                raw = fuzz.ratio(q.key, rec.norm.key, score_cutoff=cutoff * 0.9)
+                if raw:
+                    raw = max(raw, fuzz.ratio(q_joined, "".join(rec.norm.tokens)))
+                score = raw * rec.factor / 100
+                if score >= threshold:
+                    score = _aligned_score(q, rec.norm, score)
+                    if score >= threshold:
+                        self._keep(best, NameMatch(rec, score, False))
+        return sorted(best.values(), key=lambda m: -m.score)
+
+    @staticmethod
+    def _keep(best: dict[int, NameMatch], m: NameMatch) -> None:
+        cur = best.get(m.record.target)
+        if cur is None or (m.exact, m.score) > (cur.exact, cur.score):
+            best[m.record.target] = m
+
+
+def _aligned_score(q: NormName, c: NormName, score: float) -> float:
+    """0 unless every informative word of the shorter name has a close counterpart in the other
+    (one strong shared surname cannot carry a different given name into a match); identifying
+    words of the longer name left over (a daughter's given name before her father's name) cost
+    EXTRA_TOKEN_PENALTY each."""
+    short, long_ = (q, c) if len(q.tokens) <= len(c.tokens) else (c, q)
+    cutoff = MIN_TOKEN_SIMILARITY * 100
+    if not all(any(fuzz.ratio(t, u, score_cutoff=cutoff) for u in long_.tokens)
+               for t in short.informative):
+        return 0.0
+    extra = sum(
+        1 for t in long_.informative
+        if not any(fuzz.ratio(t, u, score_cutoff=cutoff) for u in short.tokens)
+    )
+    return score - EXTRA_TOKEN_PENALTY * extra

@@ -1,0 +1,304 @@
+"""The screener the rules engine calls: ``screen(event) -> list[ScreeningHit]``.
+
+Which snapshot: an event is screened against the snapshot IN FORCE at its ``occurred_at``: the
+newest snapshot whose dateGenerated is at or before it. An event older than every stored snapshot
+is screened against the OLDEST one: it is the nearest evidence of what was listed then, and an
+event must never be screened against nothing merely because history was imported late (the hit
+still names that snapshot's version, so a reviewer sees which list was used).
+
+Designated vessels come from the register file and count only from their designation date.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from engine.lists.model import ListEntry
+from engine.models.events import Entity, Event, Identifiers, Party, Vessel
+from engine.models.screening import ScreeningHit
+from engine.screening.index import NameIndex, NameMatch
+from engine.screening.settings import ScreeningSettings, get_screening_settings
+from engine.screening.vessels import VesselRegister, load_register
+
+_ALIAS_LABEL = {
+    "Good": ("good-quality alias", 1.0),
+    "Low": ("low-quality alias", 0.96),
+    "a.k.a.": ("a.k.a.", 1.0),
+    "f.k.a.": ("f.k.a. (former name)", 1.0),
+    "": ("alias", 1.0),
+}
+_METHOD_RANK = {"imo": 3, "bic": 3, "lei": 3, "passport": 3, "registration_number": 3,
+                "name_exact": 2, "name_fuzzy": 1}
+
+
+@dataclass
+class SnapshotIndex:
+    """One list snapshot ready for screening: its entries, name index and identifier map."""
+
+    version: str  # sha256 of the list file
+    date_generated: datetime
+    entries: Sequence[ListEntry]
+    names: NameIndex = field(default_factory=NameIndex)
+    identifiers: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, version: str, date_generated: datetime, entries: Sequence[ListEntry]) -> SnapshotIndex:
+        idx = cls(version, date_generated, list(entries))
+        for i, e in enumerate(idx.entries):
+            idx.names.add(i, e.name, "primary name")
+            for a in e.aliases:
+                label, factor = _ALIAS_LABEL.get(a.quality, ("alias", 1.0))
+                idx.names.add(i, a.name, label, factor)
+            if e.original_script:
+                idx.names.add(i, e.original_script, "name in original script")
+            for ident in e.identifiers:
+                key = ("bic", ident.value[:8]) if ident.kind == "bic" else (ident.kind, ident.value)
+                idx.identifiers.setdefault(key, []).append(i)
+        idx.names.freeze()
+        return idx
+
+
+class _VesselIndex:
+    def __init__(self, register: VesselRegister) -> None:
+        self.register = register
+        self.by_imo = {v.imo: v for v in register.vessels if v.imo}
+        self.names = NameIndex()
+        for i, v in enumerate(register.vessels):
+            self.names.add(i, v.name, "designated vessel name")
+        self.names.freeze()
+
+
+class Screener:
+    """Screens events against list snapshots (by date in force) and the vessel register."""
+
+    def __init__(
+        self,
+        snapshots: Iterable[SnapshotIndex],
+        register: VesselRegister | None = None,
+        settings: ScreeningSettings | None = None,
+    ) -> None:
+        self.snapshots = sorted(snapshots, key=lambda s: s.date_generated)
+        self._dates = [s.date_generated for s in self.snapshots]
+        self.vessels = _VesselIndex(register) if register else None
+        self.settings = settings or get_screening_settings()
+        self._floor = min([self.settings.threshold, *self.settings.regime_thresholds.values()])
+        self.retro = False  # hits from a screener built for re-screening carry retro=True
+
+    @classmethod
+    def from_entries(
+        cls,
+        entries: Sequence[ListEntry],
+        version: str,
+        date_generated: datetime,
+        register: VesselRegister | None = None,
+        settings: ScreeningSettings | None = None,
+    ) -> Screener:
+        """An in-memory screener over one snapshot's entries (tests, bench, retro-screening)."""
+        return cls([SnapshotIndex.build(version, date_generated, entries)], register, settings)
+
+    # -- which snapshot ------------------------------------------------------------------------
+    def snapshot_at(self, when: datetime) -> SnapshotIndex | None:
+        if not self.snapshots:
+            return None
+        pos = bisect.bisect_right(self._dates, when)
+        return self.snapshots[max(pos - 1, 0)]
+
+    def version_at(self, when: datetime) -> str | None:
+        snap = self.snapshot_at(when)
+        return snap.version if snap else None
+
+    # -- screening -----------------------------------------------------------------------------
+    def screen(self, event: Event) -> list[ScreeningHit]:
+        snap = self.snapshot_at(event.occurred_at)
+        hits: list[ScreeningHit] = []
+        day = event.occurred_at.date()
+        if event.shipment is not None:
+            s = event.shipment
+            for i, party in enumerate(s.parties):
+                hits += self._subject(snap, f"shipment.parties[{i}]", party.role, [party.name],
+                                      party.identifiers)
+            if s.vessel is not None:
+                hits += self._vessel(s.vessel, "shipment.vessel", "vessel", day)
+        elif event.vessel_movement is not None:
+            m = event.vessel_movement
+            hits += self._vessel(m.vessel, "vessel_movement.vessel", "vessel", day)
+            if m.counterpart_vessel is not None:
+                hits += self._vessel(m.counterpart_vessel, "vessel_movement.counterpart_vessel",
+                                     "counterpart_vessel", day)
+        elif event.entity is not None:
+            hits += self._entity(snap, event.entity, day)
+        return hits
+
+    def screen_party(self, party: Party, when: datetime, path: str = "party") -> list[ScreeningHit]:
+        return self._subject(self.snapshot_at(when), path, party.role, [party.name], party.identifiers)
+
+    def screen_name(self, name: str, when: datetime) -> list[ScreeningHit]:
+        """One bare name (bench, CLI look-ups)."""
+        return self._subject(self.snapshot_at(when), "name", None, [name], None)
+
+    def _entity(self, snap: SnapshotIndex | None, ent: Entity, day) -> list[ScreeningHit]:  # noqa: ANN001
+        names = [ent.name, *ent.aliases]
+        hits: list[ScreeningHit] = []
+        if ent.kind == "vessel":
+            vessel = Vessel(name=ent.name, imo=ent.identifiers.imo if ent.identifiers else None)
+            hits += self._vessel(vessel, "entity", "entity", day)
+            for i, alias in enumerate(ent.aliases):
+                hits += self._vessel(Vessel(name=alias), f"entity.aliases[{i}]", "entity", day)
+            hits = _best_per_reference(hits)
+        else:
+            hits += self._subject(snap, "entity", "entity", names, ent.identifiers)
+        for i, owner in enumerate(ent.owners):
+            hits += self._subject(snap, f"entity.owners[{i}]", "owner", [owner.name], None)
+        return hits
+
+    def _subject(
+        self,
+        snap: SnapshotIndex | None,
+        path: str,
+        role: str | None,
+        names: list[str],
+        identifiers: Identifiers | None,
+    ) -> list[ScreeningHit]:
+        """One party/entity/owner: identifiers first, then each of its names; best hit per entry."""
+        if snap is None:
+            return []
+        hits: list[ScreeningHit] = []
+        if identifiers is not None:
+            hits += self._identifier_hits(snap, path, role, identifiers)
+        for n, name in enumerate(names):
+            npath = path if n == 0 else f"{path}.aliases[{n - 1}]"
+            for m in snap.names.match(name, self._floor):
+                entry = snap.entries[m.record.target]
+                if m.score < self.settings.threshold_for(entry.regime):
+                    continue
+                hits.append(self._name_hit(snap, npath, role, name, entry, m))
+        return _best_per_reference(hits)
+
+    def _identifier_hits(self, snap: SnapshotIndex, path: str, role: str | None,
+                         ids: Identifiers) -> list[ScreeningHit]:
+        extra = ids.model_extra or {}
+        wanted = [
+            ("bic", "bic", ids.bic[:8] if ids.bic else None, ids.bic),
+            ("imo", "imo_company", ids.imo_company, ids.imo_company),
+            ("passport", "passport", _ident(ids.passport), ids.passport),
+            ("passport", "national_id", _ident(extra.get("national_id")), extra.get("national_id")),
+        ]
+        hits = []
+        for method, kind, key, given in wanted:
+            for i in snap.identifiers.get((kind, key), []) if key else []:
+                entry = snap.entries[i]
+                hits.append(ScreeningHit(
+                    path=f"{path}.identifiers.{kind}", role=role, queried=str(given),
+                    list_regime=entry.regime, reference=entry.reference, entry_name=entry.name,
+                    entry_kind=entry.kind, matched=f"{kind} {key}", method=method, score=1.0,
+                    explanation=(f"{kind} {given} equals the {kind} of {entry.reference} "
+                                 f"{entry.name} (from its list record)"),
+                    list_version=snap.version, retro=self.retro,
+                ))
+        return hits
+
+    def _name_hit(self, snap: SnapshotIndex, path: str, role: str | None, queried: str,
+                  entry: ListEntry, m: NameMatch) -> ScreeningHit:
+        how = ("same name after transliteration, case, punctuation, word order and legal-form "
+               "folding" if m.exact else f"fuzzy name match {m.score:.2f}")
+        return ScreeningHit(
+            path=path, role=role, queried=queried, list_regime=entry.regime,
+            reference=entry.reference, entry_name=entry.name, entry_kind=entry.kind,
+            matched=m.record.name, method="name_exact" if m.exact else "name_fuzzy",
+            score=round(m.score, 4),
+            explanation=(f"'{queried}' matches the {m.record.label} '{m.record.name}' of "
+                         f"{entry.reference} {entry.name} ({entry.regime} list): {how}"),
+            list_version=snap.version, retro=self.retro,
+        )
+
+    def _vessel(self, vessel: Vessel, path: str, role: str, day) -> list[ScreeningHit]:  # noqa: ANN001
+        if self.vessels is None:
+            return []
+        reg = self.vessels.register
+        found: list[tuple[int, str, str, float, str]] = []
+        if vessel.imo and vessel.imo in self.vessels.by_imo:
+            v = self.vessels.by_imo[vessel.imo]
+            found.append((reg.vessels.index(v), "imo", f"IMO {v.imo}", 1.0,
+                          f"IMO {vessel.imo} is the designated vessel {v.name}"))
+        if vessel.name:
+            for m in self.vessels.names.match(vessel.name, self.settings.threshold_for(reg.regime)):
+                v = reg.vessels[m.record.target]
+                if v.imo and vessel.imo and v.imo != vessel.imo:
+                    continue  # a different IMO: same-named ship, not the designated one
+                method = "name_exact" if m.exact else "name_fuzzy"
+                found.append((m.record.target, method, v.name, m.score,
+                              f"vessel name '{vessel.name}' matches designated vessel {v.name}"
+                              + ("" if m.exact else f" (fuzzy {m.score:.2f})")))
+        hits = []
+        for target, method, matched, score, expl in found:
+            v = reg.vessels[target]
+            if v.designated_on > day:
+                continue
+            hits.append(ScreeningHit(
+                path=path, role=role, queried=vessel.imo if method == "imo" else (vessel.name or ""),
+                list_regime=reg.regime, reference=v.reference, entry_name=v.name,
+                entry_kind="vessel", matched=matched, method=method, score=round(score, 4),
+                explanation=f"{expl}, designated {v.designated_on} ({v.effect})",
+                list_version=reg.version, designation_basis=list(v.legal_basis), retro=self.retro,
+            ))
+        return _best_per_reference(hits)
+
+
+def _ident(value: object) -> str | None:
+    from engine.lists.parser import normalise_identifier
+
+    return normalise_identifier(str(value)) or None if value else None
+
+
+def _best_per_reference(hits: list[ScreeningHit]) -> list[ScreeningHit]:
+    """One hit per list entry for a subject: identifiers beat exact names beat fuzzy names."""
+    best: dict[str, ScreeningHit] = {}
+    for h in hits:
+        cur = best.get(h.reference)
+        if cur is None or (_METHOD_RANK[h.method], h.score) > (_METHOD_RANK[cur.method], cur.score):
+            best[h.reference] = h
+    return list(best.values())
+
+
+# -- the process-wide screener built from the database ----------------------------------------
+_lock = threading.Lock()
+_cached: dict[str, object] = {}
+
+
+def invalidate_default_screener() -> None:
+    with _lock:
+        _cached.clear()
+
+
+def default_screener() -> Screener:
+    """Screener over every stored snapshot plus the vessel register, cached in-process and
+    rebuilt when a snapshot is imported (here, or by another process: polled every
+    ``refresh_seconds``). Snapshot indexes are reused across rebuilds."""
+    from engine.lists import store
+
+    settings = get_screening_settings()
+    now = time.monotonic()
+    with _lock:
+        screener = _cached.get("screener")
+        if screener is not None and now - _cached["checked"] < settings.refresh_seconds:  # type: ignore[operator]
+            return screener  # type: ignore[return-value]
+        token = store.state_token()
+        _cached["checked"] = now
+        if screener is not None and _cached.get("token") == token:
+            return screener  # type: ignore[return-value]
+        built: dict[str, SnapshotIndex] = _cached.setdefault("indexes", {})  # type: ignore[assignment]
+        indexes = []
+        for info in store.snapshots():
+            if info.sha256 not in built:
+                built[info.sha256] = SnapshotIndex.build(info.sha256, info.date_generated,
+                                                         store.entries(info.id))
+            indexes.append(built[info.sha256])
+        register = load_register(settings.vessel_register) if settings.vessel_register.exists() else None
+        screener = Screener(indexes, register, settings)
+        _cached.update(screener=screener, token=token)
+        return screener
