@@ -1,5 +1,5 @@
-"""Seed data for the web tests: events stored and decided through the pipeline's own repository
-functions (store_events, save_decisions), so alerts look exactly like the worker's.
+"""Seed data for the web tests: event rows, then decisions and alerts written by the pipeline's own
+``save_decisions``, so alerts look exactly like the worker's.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from engine.models.decisions import Citation, Decision, Evidence, Violation
 from engine.models.validation import validate_event
 from engine.storage.db import session_scope
-from engine.storage.repository import save_decisions, store_events
-from engine.storage.tables import AlertRow
+from engine.storage.repository import save_decisions, sha256_of
+from engine.storage.tables import AlertRow, EventRow
 
 NAJIN_DUNAY = {
     "event_id": "tms-7:BL-0917",
@@ -75,10 +75,13 @@ def violation(rule_id: str = "dprk-arms-export", *, regime: str = "DPRK", severi
 
 def store(raw: dict[str, Any], violations: list[Violation], *, origin: str = "live",
           created_at: datetime | None = None) -> list[int]:
-    """Store an event and its flagged decision via the pipeline; return the new alert ids."""
+    """Store an event row, then its flagged decision via the pipeline; return the new alert ids."""
     event, errors = validate_event(raw)
     assert not errors, errors
-    store_events([(raw, event)])
+    with session_scope() as s:
+        s.add(EventRow(event_id=event.event_id, event_type=event.event_type.value, source=event.source,
+                       occurred_at=event.occurred_at.astimezone(UTC), received_at=datetime.now(UTC),
+                       sha256=sha256_of(raw), raw=raw, status="received"))
     decision = Decision(
         event_id=event.event_id,
         status="flagged" if violations else "clear",

@@ -44,7 +44,7 @@ def login() -> Any:
                     username=username,
                     next_url=next_url,
                 ),
-                401,
+                200,
             )
         session.clear()  # a fresh session: no fixation across the login boundary
         session.permanent = True

@@ -86,7 +86,8 @@ def add_note(alert_id: int) -> Any:
 def _bulk_params(form_or_args: Any) -> tuple[str, dict[str, object]]:
     action = form_or_args.get("action", "")
     if action == "assign":
-        assignee = form_or_args.get("assignee", "").strip()
+        # Not "assignee": that name is the queue filter's, which travels with the selection.
+        assignee = form_or_args.get("assign_to", "").strip()
         if assignee == "me":
             assignee = g.user.username
         return "assign", {"assignee": assignee or None}
