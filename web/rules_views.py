@@ -1,0 +1,141 @@
+"""The measures pages: every encoded UN Security Council measure of the rule pack in force.
+
+``/rules`` lists them by regime (citation, dates, plain-language summary, confidence note, example
+counts); ``/rules/<rule_id>`` shows one measure in full, with its condition as written in the rule
+file and its fire/clear examples. The pages read the pack files only; they never evaluate rules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, abort, render_template
+
+from engine.rules.loader import REGISTER_PATH, RulePack, load_pack, parse_yaml
+from engine.rules.schema import ExemptionEntry, ExemptionRegisterFile, FixedPeriod, Rule
+from web.auth.access import READERS, roles_required
+
+rules_bp = Blueprint("rules", __name__, url_prefix="/rules")
+
+_cache: dict[str, RulePack] = {}
+
+REGIME_NAMES = {
+    "DPRK": "DPRK (1718)", "Iran": "Iran (1737)", "Libya": "Libya (1970)", "Somalia": "Somalia / Al-Shabaab (2713)",
+    "Yemen": "Yemen (2140)", "SouthSudan": "South Sudan (2206)", "DRC": "DRC (1533)", "CAR": "Central African Republic (2127)",
+    "Sudan": "Sudan (1591)", "Haiti": "Haiti (2653)", "Iraq": "Iraq (1518)", "GB": "Guinea-Bissau (2048)",
+    "Al-Qaida": "ISIL (Da'esh) and Al-Qaida (1267)", "Taliban": "Taliban (1988)",
+}  # fmt: skip
+
+
+def _pack() -> RulePack:
+    """The pack on disk, re-read when its files change (cheap: the version is a hash of the text)."""
+    pack = load_pack()
+    return _cache.setdefault(pack.version, pack)
+
+
+def _when(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value.isoformat()
+
+
+@dataclass
+class MeasureView:
+    rule: Rule
+    path: str
+    regime_name: str
+
+    @property
+    def dates(self) -> str:
+        r = self.rule
+        text = f"from {_when(r.effective_from)}"
+        if r.effective_to is not None:
+            text += f" to {_when(r.effective_to)}"
+        return text
+
+    @property
+    def suspended(self) -> list[str]:
+        return [f"{_when(w.from_)} – {_when(w.to)}" + (f": {w.note}" if w.note else "") for w in self.rule.suspended]
+
+    @property
+    def cap(self) -> str | None:
+        c = self.rule.cap
+        if c is None:
+            return None
+        period = c.period if isinstance(c.period, str) else f"{_when(c.period.from_)} – {_when(c.period.to)}"
+        if isinstance(c.period, FixedPeriod):
+            period = f"fixed period {period}"
+        return f"{c.amount:,.0f} {c.unit.value} per {period.replace('_', ' ')}"
+
+
+def _views(pack: RulePack) -> list[MeasureView]:
+    path_of = {}
+    for path in pack.files:
+        if path.endswith(".yaml") and "/" in path:
+            path_of[path.rsplit("/", 1)[1].removesuffix(".yaml")] = path
+    order = list(REGIME_NAMES)
+    views = [MeasureView(r, path_of.get(r.id, ""), REGIME_NAMES.get(r.regime, r.regime)) for r in pack.rules]
+    views.sort(key=lambda v: (order.index(v.rule.regime) if v.rule.regime in order else 99, _when(v.rule.effective_from), v.rule.id))
+    return views
+
+
+@rules_bp.get("")
+@rules_bp.get("/")
+@roles_required(*READERS)
+def index() -> Any:
+    pack = _pack()
+    views = _views(pack)
+    groups: dict[str, list[MeasureView]] = {}
+    for v in views:
+        groups.setdefault(v.regime_name, []).append(v)
+    return render_template("rules/index.html", groups=groups, pack=pack, total=len(views))
+
+
+def _example_rows(raw_examples: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    rows = []
+    for item in raw_examples.get(kind) or []:
+        ctx = item if "event" in item else {"event": item}
+        ev = ctx["event"]
+        rows.append({
+            "event_id": ev.get("event_id"), "event_type": ev.get("event_type"), "occurred_at": str(ev.get("occurred_at")),
+            "note": ctx.get("note"), "hits": len(ctx.get("hits") or []), "exemptions": len(ctx.get("exemptions") or []),
+            "cap_usage": ctx.get("cap_usage"), "json": json.dumps(ctx, indent=2, default=str, ensure_ascii=False),
+        })  # fmt: skip
+    return rows
+
+
+@rules_bp.get("/<rule_id>")
+@roles_required(*READERS)
+def detail(rule_id: str) -> Any:
+    pack = _pack()
+    view = next((v for v in _views(pack) if v.rule.id == rule_id), None)
+    if view is None:
+        abort(404)
+    text = pack.files.get(view.path, "")
+    raw = parse_yaml(text) if text else {}
+    when_text = _yaml_block(raw.get("when")) if raw else ""
+    examples = raw.get("examples") or {}
+    entries = [e for e in _register_entries(pack) if e.regime == view.rule.regime and (not e.covers or rule_id in e.covers)]
+    return render_template(
+        "rules/detail.html", v=view, r=view.rule, pack=pack, when_text=when_text,
+        fire=_example_rows(examples, "fire"), clear=_example_rows(examples, "clear"), entries=entries,
+    )  # fmt: skip
+
+
+def _register_entries(pack: RulePack) -> list[ExemptionEntry]:
+    text = pack.files.get(REGISTER_PATH)
+    if not text:
+        return []
+    raw = parse_yaml(text) or {}
+    return ExemptionRegisterFile.model_validate(raw if isinstance(raw, dict) else {"entries": raw}).entries
+
+
+def _yaml_block(value: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100) if value is not None else ""
