@@ -1,0 +1,340 @@
+"""The caps ledger: running totals for quantity-cap rules, derived from stored events only.
+
+A cap rule (rules/README.md §5) fires when the total supplied in its period, after this goods line,
+exceeds the cap. The total is never kept in durable_rules: it is recomputed from the events table
+(or an in-memory list in tests and benchmarks), so a replay gets exactly the same figure.
+
+What counts: every goods line of an event whose ``occurred_at`` lies in the cap period and BEFORE
+this line — ordered by (occurred_at, event_id, line) so ties are deterministic — and that matches
+the rule's positive condition (``all``/``any``; ``unless`` is ignored: a notified or exempted supply
+still uses up the cap). For a replay pass ``as_of`` (the original decision time) and only events
+received at or before it are counted.
+
+Unit conversion into the cap's unit (documented factors; a line that cannot be converted makes the
+total unknown for that line -> the rule flags it at low confidence):
+
+- volume: 1 bbl = 158.987 l; 1 m3 = 6.28981 bbl.
+- mass to barrels: crude oil (HS 2709) 7.33 bbl per tonne; refined products (HS 2710, and any
+  line matched by description) 7.45 bbl per tonne (gasoil/diesel, the bulk of DPRK imports).
+  Rule override: UNSCR-2397-OP4 converts at the resolution's own ratio 4,000,000 bbl / 525,000 t
+  = 7.619 bbl per tonne, so its "4 million barrels or 525,000 tons" is one cap, not two.
+- mass: 1 t = 1,000 kg = 1,000,000 g.
+- usd: the line's value when its currency is USD (or a quantity given in ``usd``); no FX rates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from engine.models.events import Event, Goods
+from engine.rules.facts import Fact, FactBuilder, epoch_us
+from engine.rules.schema import (
+    All,
+    AnyOf,
+    Cap,
+    CapUsage,
+    Direction,
+    FieldTest,
+    FixedPeriod,
+    GoodsMatch,
+    Node,
+    Not,
+    Occurred,
+    RefStatus,
+    Rule,
+    end_utc,
+    start_utc,
+)
+
+LITRES_PER_BBL = 158.987
+BBL_PER_M3 = 6.28981
+BBL_PER_T = {"2709": 7.33, "2710": 7.45}
+BBL_PER_T_DEFAULT = 7.45
+RULE_BBL_PER_T = {"UNSCR-2397-OP4": 4_000_000 / 525_000}
+KG_PER = {"t": 1000.0, "kg": 1.0, "g": 0.001}
+
+
+def bbl_per_tonne(rule_id: str, hs_code: str | None) -> float:
+    if rule_id in RULE_BBL_PER_T:
+        return RULE_BBL_PER_T[rule_id]
+    return BBL_PER_T.get((hs_code or "")[:4], BBL_PER_T_DEFAULT)
+
+
+def convert(goods: Goods, unit: str, rule_id: str = "") -> float | None:
+    """This goods line's quantity in ``unit`` (a cap unit), or None when it cannot be converted."""
+    if unit == "usd":
+        if goods.unit is not None and goods.unit.value == "usd" and goods.quantity is not None:
+            return float(goods.quantity)
+        if goods.value is not None and goods.value.currency == "USD":
+            return float(goods.value.amount)
+        return None
+    if goods.quantity is None or goods.unit is None:
+        return None
+    q, u = float(goods.quantity), goods.unit.value
+    # Normalise to a base: barrels for volume, kilograms for mass.
+    if u in ("bbl", "l", "m3"):
+        bbl = q if u == "bbl" else (q / LITRES_PER_BBL if u == "l" else q * BBL_PER_M3)
+        if unit == "bbl":
+            return bbl
+        if unit == "l":
+            return bbl * LITRES_PER_BBL
+        if unit == "m3":
+            return bbl / BBL_PER_M3
+        if unit in KG_PER:
+            tonnes = bbl / bbl_per_tonne(rule_id, goods.hs_code)
+            return tonnes * 1000.0 / KG_PER[unit]
+        return None
+    if u in KG_PER:
+        kg = q * KG_PER[u]
+        if unit in KG_PER:
+            return kg / KG_PER[unit]
+        if unit in ("bbl", "l", "m3"):
+            bbl = kg / 1000.0 * bbl_per_tonne(rule_id, goods.hs_code)
+            return bbl if unit == "bbl" else (bbl * LITRES_PER_BBL if unit == "l" else bbl / BBL_PER_M3)
+        return None
+    return float(q) if u == unit else None
+
+
+def period_start(cap: Cap, at: datetime) -> datetime:
+    """Start of the cap period that contains ``at`` (UTC)."""
+    at = at.astimezone(UTC)
+    if isinstance(cap.period, FixedPeriod):
+        return start_utc(cap.period.from_)
+    if cap.period == "calendar_year":
+        return datetime(at.year, 1, 1, tzinfo=UTC)
+    # rolling_12_months: the same instant one year earlier (29 Feb -> 28 Feb).
+    try:
+        return at.replace(year=at.year - 1)
+    except ValueError:
+        return at.replace(year=at.year - 1, day=28)
+
+
+def period_end(cap: Cap) -> datetime | None:
+    return end_utc(cap.period.to) if isinstance(cap.period, FixedPeriod) else None
+
+
+# -- which lines count: the rule's positive condition over goods facts -----------------------------
+
+
+def _goods_match(node: GoodsMatch, fact: Fact) -> bool:
+    code = fact.fields.get("hs_code")
+    if code:
+        return any(code.startswith(p) or p.startswith(code) for p in node.hs)
+    goods = fact.payload["goods"]
+    if not goods.description:
+        return False
+    from engine.rules.facts import keyword_in, normalise_text
+
+    norm = normalise_text(goods.description)
+    return any(keyword_in(k, norm) for k in node.keywords)
+
+
+def _field(test: FieldTest, fact: Fact) -> bool:
+    v = fact.fields.get(test.field)
+    if test.op == "missing":
+        return v is None
+    if test.op == "ne":
+        return v != test.value
+    if v is None:
+        return False
+    if test.op == "eq":
+        return v == test.value
+    if test.op == "in":
+        return v in test.value
+    return {"gt": v > test.value, "gte": v >= test.value, "lt": v < test.value, "lte": v <= test.value}[test.op]
+
+
+def counts(node: Node, fact: Fact) -> bool:
+    """Does this goods fact satisfy the node? Used only to decide what counts toward a cap; the
+    register statuses are not consulted here (a notified or exempted supply still counts)."""
+    if isinstance(node, All):
+        return all(counts(n, fact) for n in node.items)
+    if isinstance(node, AnyOf):
+        return any(counts(n, fact) for n in node.items)
+    if isinstance(node, Not):
+        return not counts(node.item, fact)
+    if isinstance(node, Direction):
+        prefix = {"to": "to__", "from": "from__", "touches": "touches__"}[node.axis]
+        return any(fact.fields.get(prefix + c) for c in node.countries)
+    if isinstance(node, GoodsMatch):
+        return _goods_match(node, fact)
+    if isinstance(node, FieldTest):
+        return _field(node, fact)
+    if isinstance(node, Occurred):
+        at = fact.fields["occurred"]
+        bound = epoch_us(start_utc(node.at))
+        return at < bound if node.op == "before" else at >= bound
+    if isinstance(node, RefStatus):
+        return False
+    raise TypeError(f"unknown condition node {node!r}")
+
+
+def _positive(rule: Rule) -> Node:
+    parts: list[Node] = list(rule.when.all)
+    if rule.when.any:
+        parts.append(AnyOf(tuple(rule.when.any)))
+    return parts[0] if len(parts) == 1 else All(tuple(parts))
+
+
+def in_force(rule: Rule, at: datetime) -> bool:
+    if at < start_utc(rule.effective_from):
+        return False
+    if rule.effective_to is not None and at >= end_utc(rule.effective_to):
+        return False
+    return not any(start_utc(w.from_) <= at < end_utc(w.to) for w in rule.suspended)
+
+
+# -- where the events come from ------------------------------------------------------------------
+
+
+class EventSource(Protocol):
+    def events_between(self, start: datetime, end: datetime, as_of: datetime | None) -> Iterable[Event]:
+        """Stored shipment / vessel_movement events with start <= occurred_at <= end (UTC)."""
+        ...
+
+
+@dataclass
+class MemoryEvents:
+    """An in-memory event store (tests, benchmarks, `rules check`): events and their receipt times."""
+
+    events: list[Event] = field(default_factory=list)
+    received: dict[str, datetime] = field(default_factory=dict)
+
+    def add(self, event: Event, received_at: datetime | None = None) -> None:
+        self.events.append(event)
+        if received_at is not None:
+            self.received[event.event_id] = received_at
+
+    def events_between(self, start: datetime, end: datetime, as_of: datetime | None) -> Iterable[Event]:
+        for e in self.events:
+            if e.event_type.value == "entity" or not (start <= e.occurred_at <= end):
+                continue
+            if as_of is not None and self.received.get(e.event_id, as_of) > as_of:
+                continue
+            yield e
+
+
+class StoredEvents:
+    """The events table. Only cheap columns are filtered in SQL; raw JSON is parsed once per event
+    and cached (events are immutable, so the cache can never go stale)."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, Event] = {}
+
+    def events_between(self, start: datetime, end: datetime, as_of: datetime | None) -> Iterable[Event]:
+        from sqlalchemy import select
+
+        from engine.storage.db import get_engine
+        from engine.storage.tables import EventRow
+
+        t = EventRow.__table__
+        q = select(t.c.event_id, t.c.raw).where(
+            t.c.event_type.in_(("shipment", "vessel_movement")),
+            t.c.occurred_at >= start.astimezone(UTC),
+            t.c.occurred_at <= end.astimezone(UTC),
+        )
+        if as_of is not None:
+            q = q.where(t.c.received_at <= as_of.astimezone(UTC))
+        with get_engine().connect() as conn:
+            rows = conn.execute(q).all()
+        for event_id, raw in rows:
+            ev = self._parsed.get(event_id)
+            if ev is None:
+                try:
+                    ev = Event.model_validate(raw)
+                except ValueError:
+                    continue  # a stored row that no longer validates cannot count
+                self._parsed[event_id] = ev
+            yield ev
+
+
+# -- the ledger ----------------------------------------------------------------------------------
+
+
+class CapsLedger:
+    """Implements the evaluator's CapsProvider: ``usage(rule_id, cap, event, line)``."""
+
+    def __init__(
+        self,
+        rules: Sequence[Rule] | Callable[[str], Rule],
+        source: EventSource | None = None,
+        as_of: datetime | None = None,
+    ) -> None:
+        if callable(rules):
+            self._rule = rules
+        else:
+            by_id = {r.id: r for r in rules}
+            self._rule = by_id.__getitem__
+        self.source: EventSource = source if source is not None else StoredEvents()
+        self.as_of = as_of
+        self._builder = FactBuilder(kinds=("goods",))
+        self._lines: dict[tuple[str, str], list[tuple[int, float | None]]] = {}
+
+    def replaying(self, as_of: datetime) -> CapsLedger:
+        """A ledger over the same source that counts only events received at or before ``as_of``."""
+        other = CapsLedger(self._rule, self.source, as_of)
+        other._lines = self._lines
+        return other
+
+    def counted_lines(self, rule: Rule, cap: Cap, event: Event) -> list[tuple[int, float | None]]:
+        """(line, amount in cap unit) of the lines of ``event`` that count toward this cap."""
+        key = (rule.id, event.event_id)
+        cached = self._lines.get(key)
+        if cached is not None:
+            return cached
+        out: list[tuple[int, float | None]] = []
+        if in_force(rule, event.occurred_at):
+            cond = _positive(rule)
+            for fact in self._builder.build(event):
+                if fact.kind == "goods" and counts(cond, fact):
+                    out.append((fact.payload["line"], convert(fact.payload["goods"], cap.unit.value, rule.id)))
+        self._lines[key] = out
+        return out
+
+    def usage(self, rule_id: str, cap: Cap, event: Event, line: int) -> CapUsage | None:
+        rule = self._rule(rule_id)
+        goods = _lines_of(event)
+        if line >= len(goods):
+            return None
+        this = convert(goods[line], cap.unit.value, rule_id)
+        if this is None:
+            return None
+        at = event.occurred_at.astimezone(UTC)
+        start = period_start(cap, at)
+        me = (at, event.event_id, line)
+        prior = 0.0
+        seen = False
+        for other in self.source.events_between(start, at, self.as_of):
+            o_at = other.occurred_at.astimezone(UTC)
+            if o_at < start:
+                continue
+            for n, amount in self.counted_lines(rule, cap, other):
+                if other.event_id == event.event_id:
+                    seen = True
+                if (o_at, other.event_id, n) < me and amount is not None:
+                    prior += amount
+        if not seen:  # this event is not (yet) in the source: its own earlier lines still count
+            for n, amount in self.counted_lines(rule, cap, event):
+                if n < line and amount is not None:
+                    prior += amount
+        return CapUsage(prior=prior, this=this)
+
+
+def _lines_of(event: Event) -> Sequence[Goods]:
+    if event.shipment is not None:
+        return event.shipment.goods
+    if event.vessel_movement is not None:
+        return event.vessel_movement.cargo
+    return ()
+
+
+def period_bounds(cap: Cap, at: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the period containing ``at`` (for the UI and reports)."""
+    start = period_start(cap, at)
+    end = period_end(cap)
+    if end is None:
+        end = datetime(at.year + 1, 1, 1, tzinfo=UTC) if cap.period == "calendar_year" else at + timedelta(microseconds=1)
+    return start, end
