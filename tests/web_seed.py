@@ -56,20 +56,27 @@ DPRK_ARMS = Violation(
 
 
 def shipment(event_id: str, *, consignee: str = "Acme Trading", vessel: str = "SEA STAR",
-             occurred_at: str = "2024-03-01T10:00:00+00:00") -> dict[str, Any]:
+             occurred_at: str = "2024-03-01T10:00:00+00:00", origin: tuple[str, str] = ("KP", "Najin"),
+             destination: tuple[str, str] = ("RU", "Dunay"), consignor: str | None = None) -> dict[str, Any]:
     raw = copy.deepcopy(NAJIN_DUNAY)
     raw["event_id"] = event_id
     raw["occurred_at"] = occurred_at
     raw["shipment"]["vessel"] = {"name": vessel}
+    raw["shipment"]["origin"] = {"country": origin[0], "name": origin[1]}
+    raw["shipment"]["destination"] = {"country": destination[0], "name": destination[1]}
     raw["shipment"]["parties"][1]["name"] = consignee
+    if consignor:
+        raw["shipment"]["parties"][0].update(name=consignor, country=origin[0])
     return raw
 
 
 def violation(rule_id: str = "dprk-arms-export", *, regime: str = "DPRK", severity: str = "high",
-              title: str | None = None) -> Violation:
+              title: str | None = None, citations: list[tuple[str, str]] | None = None) -> Violation:
     v = DPRK_ARMS.model_copy(deep=True)
     v.rule_id, v.regime, v.severity = rule_id, regime, severity
     v.title = title or f"Measure {rule_id}"
+    if citations:
+        v.citations = [Citation(resolution=r, paragraph=p) for r, p in citations]
     return v
 
 

@@ -208,6 +208,33 @@ def _choices(session: Session) -> dict[str, list[str]]:
     }
 
 
+def _name(value: Any) -> str:
+    return value.get("name") or value.get("imo") or value.get("country") or "" if isinstance(value, dict) else ""
+
+
+def subject(raw: dict[str, Any]) -> str:
+    """A one-line summary of an event for the queue: who or what, and where."""
+    body = raw.get(raw.get("event_type", ""), {}) if isinstance(raw, dict) else {}
+    if not isinstance(body, dict):
+        return ""
+    if raw.get("event_type") == "shipment":
+        parts = [_name(body.get("origin")) + " → " + _name(body.get("destination"))]
+        if _name(body.get("vessel")):
+            parts.append("vessel " + _name(body.get("vessel")))
+        parties = [p.get("name", "") for p in body.get("parties") or [] if isinstance(p, dict)]
+        parts.extend(parties[:2])
+        return " · ".join(p for p in parts if p.strip(" →"))
+    if raw.get("event_type") == "entity":
+        return " · ".join(x for x in (str(body.get("name") or ""), str(body.get("action") or "")) if x)
+    kind = str(body.get("kind") or "").replace("_", " ")
+    return " · ".join(x for x in (_name(body.get("vessel")), kind, _name(body.get("port"))) if x)
+
+
+def subjects(session: Session, event_ids: list[str]) -> dict[str, str]:
+    rows = session.execute(select(EventRow.event_id, EventRow.raw).where(EventRow.event_id.in_(event_ids)))
+    return {event_id: subject(raw)[:200] for event_id, raw in rows}
+
+
 def rule_url(rule_id: str) -> str:
     """The measure's page (served by the rule-pack views)."""
     return "/rules/" + quote(rule_id, safe="")
@@ -240,9 +267,11 @@ def queue() -> Any:
         alerts = list(s.scalars(f.select().limit(f.per_page).offset((f.page - 1) * f.per_page)))
         counts = state_counts(s, f)
         choices = _choices(s)
+        about = subjects(s, [a.event_id for a in alerts])
     return render_template(
         "alerts/list.html",
         alerts=alerts,
+        about=about,
         f=f,
         total=total,
         pages=pages,
@@ -317,6 +346,7 @@ def detail(alert_id: int) -> Any:
         alert=alert,
         event=event,
         event_json=pretty_json(event.raw) if event else None,
+        event_subject=subject(event.raw) if event else "",
         decision=decision,
         violation=violation,
         citations=violation.get("citations") or [],
