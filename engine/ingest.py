@@ -17,6 +17,7 @@ item got in and at least one was invalid; 409 when every item was a conflict.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -138,7 +139,7 @@ def ingest_batch(
     task evaluates in place). ``broker`` overrides the broker URL for publishing.
     """
     results: list[ItemResult | None] = [None] * len(raws)
-    valid: list[tuple[int, dict[str, Any], Event]] = []
+    valid: list[tuple[int, dict[str, Any], Event, str]] = []
     for i, raw in enumerate(raws):
         if isinstance(raw, Unparsable):
             results[i] = ItemResult(i, "invalid", errors=[{"pointer": "", "message": raw.error, "type": "json_invalid"}])
@@ -146,14 +147,17 @@ def ingest_batch(
         event, errors = validate_event(raw)
         if event is None:
             results[i] = _invalid(i, raw, [e.model_dump() for e in errors])
-        else:
-            valid.append((i, raw, event))
+            continue
+        canonical = repository.canonical_json(raw)
+        if "\\u0000" in canonical:  # PostgreSQL JSONB cannot store NUL; refuse it on every backend
+            results[i] = _invalid(i, raw, [{"pointer": "", "message": "strings must not contain NUL (\\u0000)", "type": "nul_char"}])
+            continue
+        valid.append((i, raw, event, hashlib.sha256(canonical.encode("utf-8")).hexdigest()))
 
-    stored = repository.store_events([(raw, ev) for _, raw, ev in valid]) if valid else {}
+    stored = repository.store_events([(raw, ev, sha) for _, raw, ev, sha in valid]) if valid else {}
     first_index: dict[str, int] = {}
-    for i, raw, event in valid:
+    for i, _raw, event, sha in valid:
         row = stored[event.event_id]
-        sha = repository.sha256_of(raw)
         if sha != row.sha256:
             results[i] = ItemResult(
                 i,

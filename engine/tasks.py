@@ -23,9 +23,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery, signals
+from celery.worker.consumer import Consumer
 from sqlalchemy.exc import DBAPIError
 
 import engine
+from engine import transport
 from engine.config import get_settings
 from engine.models.decisions import Decision
 from engine.models.validation import validate_event
@@ -44,6 +46,9 @@ def _transport_options(visibility_timeout: int) -> dict[str, Any]:
         "visibility_timeout": visibility_timeout,
         "unacked_restore_interval": max(1, min(RESTORE_INTERVAL_MAX, visibility_timeout // 3)),
         "unacked_restore_throttle": 1,  # scan on every interval, not every 10th
+        # The restore scan runs under a Redis mutex that expires after this many seconds (default
+        # 300). A worker killed while holding it would block every restore for that long.
+        "unacked_mutex_expire": max(5, min(30, visibility_timeout)),
         "socket_timeout": 10,
         "socket_connect_timeout": 3,
         # publishing from the web process must fail fast when Redis is gone (stored events are
@@ -66,8 +71,38 @@ def _lazy_config() -> dict[str, Any]:
     }
 
 
+transport.register()
+
+
+class RecordingConsumer(Consumer):
+    """Celery's consumer, but a message whose body cannot be decoded is recorded, not just logged."""
+
+    def on_decode_error(self, message: Any, exc: Exception) -> None:
+        _record_bad_message(message, f"message body cannot be decoded: {exc!r}")
+        super().on_decode_error(message, exc)
+
+    def create_task_handler(self, *args: Any, **kwargs: Any) -> Any:
+        handle = super().create_task_handler(*args, **kwargs)
+        passthrough = tuple(self.connection_errors) + tuple(self.channel_errors)
+
+        def on_task_received(message: Any) -> Any:
+            # A task message of the wrong shape (e.g. body not [args, kwargs, embed]) raises in
+            # Celery's strategy, which would stop the worker: record it and drop the message.
+            try:
+                return handle(message)
+            except passthrough:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                _record_bad_message(message, f"malformed task message: {exc!r}")
+                message.reject_log_error(log, self.connection_errors)
+                return None
+
+        return on_task_received
+
+
 app = Celery("sanctions")
 app.conf.update(
+    worker_consumer="engine.tasks:RecordingConsumer",
     task_default_queue=QUEUE,
     task_acks_late=True,
     task_reject_on_worker_lost=True,
@@ -267,7 +302,17 @@ def _record_bad_message(message: Any, reason: str) -> None:
         body = getattr(message, "body", message)
         headers = getattr(message, "headers", None) or {}
         repository.record_rejection(
-            "queue", body, [{"pointer": "", "message": reason, "type": "malformed_message", "task": str(headers.get("task"))}]
+            "queue",
+            body,
+            [
+                {
+                    "pointer": "",
+                    "message": reason,
+                    "type": "malformed_message",
+                    "task": str(headers.get("task")),
+                    "delivery_tag": str(getattr(message, "delivery_tag", None)),
+                }
+            ],
         )
     except Exception:  # noqa: BLE001 - recording must never take the consumer down
         log.exception("could not record a malformed queue message")

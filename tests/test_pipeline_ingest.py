@@ -201,3 +201,12 @@ def test_broker_down_still_stores_and_the_sweeper_queues(db, broker_url: str, qu
 def test_sha256_ignores_key_order_and_whitespace(obj: dict) -> None:
     reordered = dict(reversed(list(obj.items())))
     assert sha256_of(obj) == sha256_of(reordered) == sha256_of(json.loads(json.dumps(obj, indent=2)))
+
+
+def test_nul_characters_are_refused_on_every_backend(api_client) -> None:  # noqa: ANN001
+    raw = clear_event("nul:1")
+    raw["shipment"]["reference"] = "A\u0000B"
+    r = api_client.post("/api/v1/events", json=raw)
+    assert r.status_code == 422 and r.json["errors"][0]["type"] == "nul_char"
+    assert stored("nul:1") is None
+    assert count(RejectionRow) == 1  # recorded, with the NUL made visible

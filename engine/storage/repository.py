@@ -69,8 +69,10 @@ class StoredEvent:
     created: bool  # True when this call inserted it; False when it was already there
 
 
-def store_events(events: Sequence[tuple[dict[str, Any], Event]], received_at: datetime | None = None) -> dict[str, StoredEvent]:
-    """Insert each (raw JSON, validated event) unless its event_id is known; commit; report.
+def store_events(
+    events: Sequence[tuple[dict[str, Any], Event, str]], received_at: datetime | None = None
+) -> dict[str, StoredEvent]:
+    """Insert each (raw JSON, validated event, sha256_of(raw)) unless its event_id is known; commit.
 
     The raw JSON is stored as received (extra fields included); the sha256 is over its canonical
     serialisation, so the caller can tell "same body again" from "different body, same id".
@@ -78,7 +80,7 @@ def store_events(events: Sequence[tuple[dict[str, Any], Event]], received_at: da
     """
     received_at = received_at or datetime.now(UTC)
     rows: dict[str, dict[str, Any]] = {}
-    for raw, event in events:
+    for raw, event, sha in events:
         if event.event_id in rows:
             continue
         rows[event.event_id] = {
@@ -88,7 +90,7 @@ def store_events(events: Sequence[tuple[dict[str, Any], Event]], received_at: da
             "contract_version": event.contract_version,
             "occurred_at": event.occurred_at.astimezone(UTC),
             "received_at": received_at,
-            "sha256": sha256_of(raw),
+            "sha256": sha,
             "raw": raw,
             "status": "received",
         }
@@ -214,6 +216,16 @@ def save_decisions(decisions: Sequence[Decision], occurred_at: dict[str, datetim
     return [e for _, e in inserted]
 
 
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def record_rejection(channel: str, raw: Any, errors: list[dict[str, Any]], event_id: str | None = None) -> None:
     """Keep a message that never became a valid event, with why (never raises on odd input)."""
     if isinstance(raw, bytes):
@@ -225,8 +237,11 @@ def record_rejection(channel: str, raw: Any, errors: list[dict[str, Any]], event
             text = json.dumps(raw, ensure_ascii=False, default=repr)
         except (TypeError, ValueError):
             text = repr(raw)
+    # PostgreSQL text and JSONB cannot hold NUL; keep it visible instead of failing the insert.
+    text = text.replace("\x00", "\\u0000")
+    errors = _without_nul(errors)
     if event_id is not None:
-        event_id = str(event_id)[:200]
+        event_id = str(event_id)[:200].replace("\x00", "\\u0000")
     with get_engine().begin() as conn:
         conn.execute(
             REJECTIONS.insert().values(

@@ -1,0 +1,108 @@
+"""Kombu's Redis transport, hardened against malformed items on the queue.
+
+Upstream systems may write to the queue list themselves. Stock kombu parses each popped item as
+its JSON envelope inside the worker's event loop; an item that is not one (plain text, JSON of
+another shape) raises there and stops the worker ("Unrecoverable error"). This channel checks the
+envelope first: a bad item is recorded in ``rejections`` (channel ``queue``) and dropped, and the
+worker keeps consuming. engine.tasks registers it under the ``redis`` transport name.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from typing import Any
+
+from kombu.transport import redis as kombu_redis
+from kombu.utils.encoding import bytes_to_str
+
+log = logging.getLogger(__name__)
+
+
+def envelope_problem(item: bytes | str) -> tuple[Any, str | None]:
+    """(payload, None) for a well-formed kombu envelope, else (None, why it is not one)."""
+    try:
+        payload = json.loads(bytes_to_str(item))
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, f"queue item is not JSON: {exc}"
+    if not isinstance(payload, dict):
+        return None, "queue item is not a message envelope (a JSON object)"
+    props = payload.get("properties")
+    if not isinstance(props, dict) or "delivery_tag" not in props:
+        return None, "queue item has no properties.delivery_tag: not a Celery/kombu message"
+    info = props.get("delivery_info")
+    if not isinstance(info, dict) or "exchange" not in info or "routing_key" not in info:
+        return None, "message has no properties.delivery_info {exchange, routing_key}"
+    body = payload.get("body")
+    if body is not None and not isinstance(body, str):
+        return None, "message body must be a string"
+    if props.get("body_encoding") == "base64" and body:
+        try:
+            base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return None, "message body is not valid base64"
+    return payload, None
+
+
+def record_bad_item(item: bytes | str, reason: str) -> None:
+    log.error("malformed queue item dropped: %s", reason)
+    try:
+        from engine.storage.repository import record_rejection
+
+        record_rejection("queue", item, [{"pointer": "", "message": reason, "type": "malformed_message"}])
+    except Exception:  # noqa: BLE001 - the worker must keep consuming even if the DB is down
+        log.exception("could not record a malformed queue item")
+
+
+class Channel(kombu_redis.Channel):
+    def _brpop_read(self, **options: Any) -> bool:
+        try:
+            try:
+                dest__item = self.client.parse_response(self.client.connection, "BRPOP", **options)
+            except self.connection_errors:
+                self.client.connection.disconnect()
+                raise
+            if not dest__item:
+                raise kombu_redis.Empty()
+            dest, item = dest__item
+            dest = bytes_to_str(dest).rsplit(self.sep, 1)[0]
+            self._queue_cycle.rotate(dest)
+            payload, problem = envelope_problem(item)
+            if problem:
+                record_bad_item(item, problem)
+                return True
+            self.connection._deliver(payload, dest)
+            return True
+        finally:
+            self._in_poll = None
+            flush = getattr(self, "_flush_brpop_reauth", None)
+            if flush:
+                flush()
+
+    def _get(self, queue: str) -> Any:
+        with self.conn_or_acquire() as client:
+            for pri in self.priority_steps:
+                item = client.rpop(self._q_for_pri(queue, pri))
+                if item:
+                    self._maybe_update_queues_expire(client, queue)
+                    payload, problem = envelope_problem(item)
+                    if problem:
+                        record_bad_item(item, problem)
+                        continue
+                    return payload
+            self._maybe_update_queues_expire(client, queue)
+            raise kombu_redis.Empty()
+
+
+class Transport(kombu_redis.Transport):
+    Channel = Channel
+
+
+def register() -> None:
+    """Serve ``redis://``, ``rediss://`` and ``redis+socket://`` broker URLs with this transport."""
+    from kombu.transport import TRANSPORT_ALIASES
+
+    for name in ("redis", "rediss"):
+        TRANSPORT_ALIASES[name] = "engine.transport:Transport"
