@@ -40,8 +40,10 @@ def server(db) -> Iterator[str]:  # noqa: ANN001
 
     from web import create_app
 
-    # Plain http on loopback: the Secure cookie flag is switched off as for local `make run`.
-    app = create_app({"SESSION_COOKIE_SECURE": False})
+    # Production cookie settings (Secure included): Chromium keeps Secure cookies from
+    # http://127.0.0.1, which is what `make run` serves.
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -175,6 +177,10 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser) -> 
     assert page.locator("section.actions").count() == 0
     assert page.locator(f"main form[action^='/alerts/{alert_id}/']").count() == 0
     assert page.locator("main button").count() == 0
+
+    page.goto(f"{server}/dashboard")
+    assert page.locator("svg.chart rect").count() == 12
+    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
 
     assert dialogs == [], "hostile event data ran as script"
     assert csp_violations == [], csp_violations
