@@ -63,6 +63,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web.api import api_bp
 
     app.register_blueprint(api_bp)
+    from web.lists_views import lists_bp
+
+    app.register_blueprint(lists_bp)
     from web.rules_views import rules_bp
 
     app.register_blueprint(rules_bp)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from engine.lists.diff import ChangeReport
 from engine.lists.parser import parse_list
-from engine.lists.store import SnapshotInfo, diff, previous_of, save
+from engine.lists.store import SnapshotInfo, save
 
 # progress(done_bytes, total_bytes_or_None, stage)
 Progress = Callable[[int, int | None, str], None]
@@ -62,13 +62,11 @@ def import_list(source: str, progress: Progress = _noop, retro: bool = True) -> 
     progress(0, None, "parse")
     parsed = parse_list(raw)
     progress(0, None, "store")
-    info, created = save(parsed, source, raw)
-    result = ImportResult(snapshot=info, created=created)
-    if not created:
+    saved = save(parsed, source, raw)
+    info = saved.snapshot
+    result = ImportResult(info, saved.created, saved.previous, saved.report)
+    if not saved.created:
         return result
-    result.previous = previous_of(info)
-    if result.previous is not None:
-        result.report = diff(result.previous, info)
     from engine.screening.service import invalidate_default_screener
 
     invalidate_default_screener()

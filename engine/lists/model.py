@@ -7,7 +7,7 @@ any element is seen without a hand-kept list of what to compare.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -43,9 +43,22 @@ class ListEntry:
     fields: dict[str, list[str]] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["listed_on"] = self.listed_on.isoformat() if self.listed_on else None
-        return data
+        return {
+            "dataid": self.dataid,
+            "reference": self.reference,
+            "regime": self.regime,
+            "kind": self.kind,
+            "name": self.name,
+            "listed_on": self.listed_on.isoformat() if self.listed_on else None,
+            "aliases": [{"name": a.name, "quality": a.quality} for a in self.aliases],
+            "original_script": self.original_script,
+            "identifiers": [
+                {"kind": i.kind, "value": i.value, "source": i.source} for i in self.identifiers
+            ],
+            "nationality": list(self.nationality),
+            "comments": self.comments,
+            "fields": self.fields,  # JSON-ready already (strings, lists, dicts of strings)
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ListEntry:

@@ -4,11 +4,14 @@ changed; diffs and delisting status are derived from the stored entries.
 
 from __future__ import annotations
 
+import json
+import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
@@ -129,12 +132,20 @@ def diff(a: SnapshotInfo, b: SnapshotInfo) -> ChangeReport:
     return diff_entries(entries(a.id), entries(b.id), a.tags, b.tags)
 
 
-def save(parsed: ParsedList, source: str, raw: bytes) -> tuple[SnapshotInfo, bool]:
-    """Store a parsed file as a snapshot with its change report. Returns (snapshot, created);
-    the same bytes again (or a concurrent import of them) is a no-op returning the stored one."""
+@dataclass(frozen=True, slots=True)
+class Saved:
+    snapshot: SnapshotInfo
+    created: bool  # False: these bytes were stored before, nothing changed
+    previous: SnapshotInfo | None = None  # the snapshot just before it by dateGenerated
+    report: ChangeReport | None = None  # changes from ``previous`` to it
+
+
+def save(parsed: ParsedList, source: str, raw: bytes) -> Saved:
+    """Store a parsed file as a snapshot with its change report against the snapshot before it.
+    The same bytes again (or a concurrent import of them) is a no-op returning the stored one."""
     existing = snapshot_by_sha(parsed.sha256)
     if existing is not None:
-        return existing, False
+        return Saved(existing, False)
     regimes = Counter(e.regime for e in parsed.entries)
     try:
         with get_engine().begin() as conn:
@@ -171,13 +182,15 @@ def save(parsed: ParsedList, source: str, raw: bytes) -> tuple[SnapshotInfo, boo
         existing = snapshot_by_sha(parsed.sha256)
         if existing is None:
             raise
-        return existing, False
+        return Saved(existing, False)
     info = snapshot_by_sha(parsed.sha256)
     assert info is not None
     prev = previous_of(info)
-    if prev is not None:
-        _save_report(info, prev, diff_entries(entries(prev.id), parsed.entries, prev.tags, info.tags))
-    return info, True
+    if prev is None:
+        return Saved(info, True)
+    report = diff_entries(entries(prev.id), parsed.entries, prev.tags, info.tags)
+    _save_report(info, prev, report)
+    return Saved(info, True, prev, report)
 
 
 def _save_report(info: SnapshotInfo, prev: SnapshotInfo, report: ChangeReport) -> None:
@@ -236,3 +249,26 @@ def delistings(references: Iterable[str]) -> dict[str, Delisting]:
         if pos < len(found) - 1:
             out[ref] = Delisting(ref, name, regime, found[pos], found[pos + 1])
     return out
+
+
+def reference_history(reference: str) -> list[tuple[SnapshotInfo, ListEntry | None]]:
+    """Every snapshot, oldest first, with the entry under ``reference`` in it (None if absent);
+    empty when no snapshot ever had the reference."""
+    found = snapshots()
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            select(ENTRIES.c.snapshot_id, ENTRIES.c.data).where(ENTRIES.c.reference == reference.strip())
+        ).all()
+    if not rows:
+        return []
+    by_snap = {sid: ListEntry.from_json(data) for sid, data in rows}
+    return [(s, by_snap.get(s.id)) for s in found]
+
+
+_REFERENCE = re.compile(r"\b[A-Z]{2}[ie]\.\d{3}\b")
+
+
+def references_in(violation: dict[str, Any]) -> list[str]:
+    """UN list references (KPe.047, QDi.437 ...) cited anywhere in a violation's JSON, in order:
+    what an alert page passes to delistings() to show that a cited entry has left the list."""
+    return list(dict.fromkeys(_REFERENCE.findall(json.dumps(violation, ensure_ascii=False))))

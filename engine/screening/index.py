@@ -7,6 +7,7 @@ only the best few dozen with rapidfuzz, so one party costs tens of microseconds,
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import defaultdict
@@ -17,6 +18,9 @@ from rapidfuzz import fuzz
 from engine.screening.normalize import NormName, normalise, phonetic
 
 MAX_CANDIDATES = 40
+# Phonetic and prefix keys shared by this many names carry no signal ("MHMT", "ABD"): skipped,
+# so one common token cannot drag hundreds of names into scoring. Exact-token keys are always used.
+MAX_WEAK_POSTING = 120
 MIN_SIGNIFICANT_CHARS = 4  # shorter names ("AB", "FTB"...) never match on their own
 MIN_TOKEN_SIMILARITY = 0.72  # every informative token of the query needs a counterpart this close
 EXTRA_TOKEN_PENALTY = 0.06  # per identifying word of the longer name with no counterpart
@@ -63,11 +67,15 @@ def name_variants(name: str) -> list[tuple[str, str]]:
     return out
 
 
+RESULT_CACHE = 65536  # names remembered per index: counterparties repeat across a stream
+
+
 class NameIndex:
     def __init__(self) -> None:
         self.records: list[NameRecord] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._idf: dict[str, float] = {}
+        self._results: dict[tuple[str, float], list[NameMatch]] = {}
 
     def add(self, target: int, name: str, label: str, factor: float = 1.0) -> None:
         for variant, suffix in name_variants(name):
@@ -92,7 +100,17 @@ class NameIndex:
         self._idf = {k: math.log(1 + n / len(v)) for k, v in self._postings.items()}
 
     def match(self, name: str, threshold: float) -> list[NameMatch]:
-        """Records scoring at or above ``threshold``, best first (one per target)."""
+        """Records scoring at or above ``threshold``, best first (one per target). The index is
+        immutable once frozen, so results are remembered (bounded; cleared when full)."""
+        key = (name, threshold)
+        found = self._results.get(key)
+        if found is None:
+            if len(self._results) >= RESULT_CACHE:
+                self._results.clear()
+            found = self._results[key] = self._match(name, threshold)
+        return found
+
+    def _match(self, name: str, threshold: float) -> list[NameMatch]:
         q = normalise(name)
         if not q.tokens:
             return []
@@ -111,12 +129,12 @@ class NameIndex:
             for tok in q.informative:
                 for key, w in (("T:" + tok, 1.0), ("P:" + phonetic(tok), 0.7), ("F:" + tok[:3], 0.4)):
                     ids = postings.get(key)
-                    if ids:
+                    if ids and (w == 1.0 or len(ids) <= MAX_WEAK_POSTING):
                         wk = w * idf[key]
                         for rid in ids:
                             weights[rid] += wk
             if len(weights) > MAX_CANDIDATES:
-                ranked = sorted(weights, key=weights.__getitem__, reverse=True)[:MAX_CANDIDATES]
+                ranked = heapq.nlargest(MAX_CANDIDATES, weights, key=weights.__getitem__)
             else:
                 ranked = list(weights)
             q_joined = "".join(q.tokens)

@@ -108,6 +108,7 @@ _CANON = {
 }
 
 
+@lru_cache(maxsize=131072)
 def fold_token(token: str) -> str:
     folded = _fold_raw(token)
     return _CANON.get(folded, folded)

@@ -1,0 +1,44 @@
+"""default_screener(): built from the stored snapshots, cached, rebuilt after an import."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from lists_support import list_file, parsed
+
+from engine.lists.importer import import_list
+from engine.models.events import Event
+from engine.screening.service import default_screener, invalidate_default_screener
+
+
+def _event(at: str, name: str) -> Event:
+    return Event.model_validate({
+        "event_id": "d-1", "event_type": "shipment", "occurred_at": at, "source": "t",
+        "shipment": {"origin": {"country": "CN"}, "destination": {"country": "KP"},
+                     "parties": [{"role": "consignee", "name": name}],
+                     "vessel": {"name": "X", "imo": "9114555"}}})
+
+
+def test_default_screener_follows_imports(db: None) -> None:
+    invalidate_default_screener()
+    empty = default_screener()
+    assert empty.version_at(datetime(2026, 1, 1, tzinfo=UTC)) is None
+    # no list yet: the vessel register still screens (UL JI BONG 6 by IMO)
+    assert [h.reference for h in empty.screen(_event("2026-06-01T00:00:00Z", "KOMID"))] == [
+        "1718-VSL-IMO9114555"]
+    assert default_screener() is empty  # cached
+
+    import_list(str(list_file("2025-04-19")))
+    after = default_screener()
+    assert after is not empty
+    assert after.version_at(datetime(2026, 1, 1, tzinfo=UTC)) == parsed("2025-04-19").sha256
+    hits = after.screen(_event("2026-06-01T00:00:00Z", "KOMID"))
+    assert {h.reference for h in hits} == {"KPe.001", "1718-VSL-IMO9114555"}
+
+    import_list(str(list_file("2026-05-08")))
+    newest = default_screener()
+    assert newest.version_at(datetime(2026, 6, 1, tzinfo=UTC)) == parsed("2026-05-08").sha256
+    assert newest.version_at(datetime(2026, 1, 1, tzinfo=UTC)) == parsed("2025-04-19").sha256
+    # the older snapshot's index is reused, not rebuilt
+    assert newest.snapshots[0] is after.snapshots[0]
+    invalidate_default_screener()
