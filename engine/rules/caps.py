@@ -55,6 +55,7 @@ BBL_PER_T = {"2709": 7.33, "2710": 7.45}
 BBL_PER_T_DEFAULT = 7.45
 RULE_BBL_PER_T = {"UNSCR-2397-OP4": 4_000_000 / 525_000}
 KG_PER = {"t": 1000.0, "kg": 1.0, "g": 0.001}
+CACHE_LIMIT = 200_000
 
 
 def bbl_per_tonne(rule_id: str, hs_code: str | None) -> float:
@@ -247,6 +248,8 @@ class StoredEvents:
                     ev = Event.model_validate(raw)
                 except ValueError:
                     continue  # a stored row that no longer validates cannot count
+                if len(self._parsed) >= CACHE_LIMIT:
+                    self._parsed.clear()
                 self._parsed[event_id] = ev
             yield ev
 
@@ -272,6 +275,12 @@ class CapsLedger:
         self.as_of = as_of
         self._builder = FactBuilder(kinds=("goods",))
         self._lines: dict[tuple[str, str], list[tuple[int, float | None]]] = {}
+        self._last: tuple[Event, list[Fact]] | None = None
+
+    def _facts(self, event: Event) -> list[Fact]:
+        if self._last is None or self._last[0] is not event:
+            self._last = (event, self._builder.build(event))
+        return self._last[1]
 
     def replaying(self, as_of: datetime) -> CapsLedger:
         """A ledger over the same source that counts only events received at or before ``as_of``."""
@@ -286,11 +295,13 @@ class CapsLedger:
         if cached is not None:
             return cached
         out: list[tuple[int, float | None]] = []
-        if in_force(rule, event.occurred_at):
+        if in_force(rule, event.occurred_at) and event.event_type.value in rule.applies_to:
             cond = _positive(rule)
-            for fact in self._builder.build(event):
+            for fact in self._facts(event):
                 if fact.kind == "goods" and counts(cond, fact):
                     out.append((fact.payload["line"], convert(fact.payload["goods"], cap.unit.value, rule.id)))
+        if len(self._lines) >= CACHE_LIMIT:
+            self._lines.clear()  # bounded memory in a long-running worker; entries are recomputable
         self._lines[key] = out
         return out
 
@@ -299,6 +310,10 @@ class CapsLedger:
         goods = _lines_of(event)
         if line >= len(goods):
             return None
+        # Fast path: the evaluator asks for every goods line; a line this rule does not select is
+        # ignored whatever we return, so answer it without touching the store.
+        if not any(n == line for n, _ in self.counted_lines(rule, cap, event)):
+            return CapUsage(prior=0.0, this=0.0)
         this = convert(goods[line], cap.unit.value, rule_id)
         if this is None:
             return None
