@@ -13,6 +13,7 @@ from engine.lists import store
 from engine.lists.importer import import_list
 from engine.models.decisions import Violation
 from engine.models.events import Event
+from engine.screening.regimes import measure_for
 from engine.screening.retro import months_before, rescreen_after_import
 from engine.storage.db import get_engine
 from engine.storage.repository import ALERTS, EVENTS, sha256_of
@@ -58,9 +59,10 @@ def test_new_designations_open_retro_alerts(db: None) -> None:
     assert second.created and second.retro_alerts == 2
 
     alerts = _alerts()
+    sudan, alqaida = measure_for("Sudan").rule_id, measure_for("Al-Qaida").rule_id
     assert [(a["event_id"], a["rule_id"], a["regime"], a["origin"], a["status"]) for a in alerts] == [
-        ("ent-new-sd", "SCREEN-Sudan", "Sudan", "retro_screening", "open"),
-        ("ship-new-aq", "SCREEN-Al-Qaida", "Al-Qaida", "retro_screening", "open"),
+        ("ent-new-sd", sudan, "Sudan", "retro_screening", "open"),
+        ("ship-new-aq", alqaida, "Al-Qaida", "retro_screening", "open"),
     ]
     for a in alerts:
         v = Violation.model_validate(a["violation"])
@@ -94,7 +96,7 @@ def test_window_is_configurable_and_old_files_do_not_rescreen(db: None, monkeypa
         monkeypatch.setenv("SANCTIONS_RETRO_SCREEN_MONTHS", "6")
         get_screening_settings.cache_clear()
         _, opened = rescreen_after_import(result.snapshot, result.report)
-        assert opened == 1 and _alerts()[0]["rule_id"] == "SCREEN-Sudan"
+        assert opened == 1 and _alerts()[0]["rule_id"] == measure_for("Sudan").rule_id
         # an older file imported after newer ones never re-screens
         late = import_list(str(list_file("2025-04-19")))
         assert late.created and late.retro_alerts == 0
@@ -113,3 +115,21 @@ def test_delisting_is_shown_not_closing(db: None) -> None:
 def test_months_before() -> None:
     assert months_before(datetime(2026, 3, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
     assert months_before(datetime(2026, 11, 25, tzinfo=UTC), 12) == datetime(2025, 11, 25, tzinfo=UTC)
+
+
+def test_alerts_use_the_packs_asset_freeze_rule_else_a_screen_id(tmp_path) -> None:  # noqa: ANN001
+    rule = tmp_path / "dprk" / "finance" / "R-FREEZE.yaml"
+    rule.parent.mkdir(parents=True)
+    rule.write_text(
+        "id: R-FREEZE\nregime: DPRK\ntitle: Freeze rule\nconfidence: high\n"
+        "citation: {resolution: 1718 (2006), paragraph: 8(d)}\ntags: [asset_freeze]\n"
+        "when: {fact: hit, all: [{where: {list_regime: DPRK, entry_kind: [individual, entity]}}]}\n")
+    vessel_rule = tmp_path / "dprk" / "vessels" / "A-VESSEL.yaml"
+    vessel_rule.parent.mkdir(parents=True)
+    vessel_rule.write_text(
+        "id: A-VESSEL\nregime: DPRK\ntitle: Vessel rule\ncitation: {resolution: x, paragraph: y}\n"
+        "tags: [asset_freeze]\nwhen: {fact: hit, all: [{where: {entry_kind: vessel}}]}\n")
+    dprk = measure_for("DPRK", tmp_path)
+    assert (dprk.rule_id, dprk.from_pack, str(dprk.citations[0])) == ("R-FREEZE", True, "UNSCR 1718 (2006) OP8(d)")
+    gb = measure_for("GB", tmp_path)
+    assert gb.rule_id == "SCREEN-GB" and not gb.from_pack and gb.caveat

@@ -2,8 +2,10 @@
 ``retro_months`` months are checked against the designations the new snapshot ADDS (entries whose
 DATAID the previous snapshot lacked), and each hit opens an alert with origin='retro_screening'.
 
-Rule id: ``SCREEN-<regime>`` (rules/ had no asset-freeze rule ids to reuse when this was written).
-One alert per (event, regime), unique like every alert, so importing again never duplicates.
+Rule id: the rule pack's asset-freeze rule of the regime (e.g. UNSCR-1718-OP8d, UNSCR-2368-OP1a;
+see engine.screening.regimes), else ``SCREEN-<regime>``. One alert per (event, rule), unique like
+every alert: importing again never duplicates, and an event the live evaluation already alerted
+under that rule keeps its one alert.
 Delistings close nothing: open alerts show them via engine.lists.store.delistings().
 """
 
@@ -21,7 +23,7 @@ from engine.lists.store import SnapshotInfo
 from engine.models.decisions import Evidence, Violation
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
-from engine.screening.regimes import measure_for, rule_id_for
+from engine.screening.regimes import measure_for
 from engine.screening.service import Screener
 from engine.screening.settings import get_screening_settings
 from engine.storage.db import get_engine
@@ -42,15 +44,16 @@ def months_before(when: datetime, months: int) -> datetime:
 
 
 def violation_for(regime: str, hits: list[ScreeningHit], info: SnapshotInfo) -> Violation:
-    citation, measure, verified = measure_for(regime)
+    m = measure_for(regime)
     strong = any(h.method != "name_fuzzy" for h in hits)
     refs = ", ".join(sorted({f"{h.reference} {h.entry_name}" for h in hits}))
+    cited = "; ".join(str(c) for c in m.citations)
     return Violation(
-        rule_id=rule_id_for(regime),
+        rule_id=m.rule_id,
         regime=regime,
-        title=f"Party newly designated under the {regime} sanctions list ({measure})",
+        title=f"{m.title} (found by re-screening after a list change)"[:300],
         severity="critical" if strong else "high",
-        citations=[citation] if citation else [],
+        citations=m.citations,
         evidence=[
             Evidence(path=h.path, value=h.model_dump(mode="json", exclude={"path"}),
                      note=h.explanation)
@@ -58,12 +61,11 @@ def violation_for(regime: str, hits: list[ScreeningHit], info: SnapshotInfo) -> 
         ],
         reason=(
             f"{refs} was added to the UN {regime} list in the snapshot of "
-            f"{info.date_generated:%Y-%m-%d}; this event names it, so the {measure} "
-            f"{'of UNSCR ' + str(citation.resolution) + ' OP' + citation.paragraph if citation else ''}"
-            " applies from the designation on."
-            + ("" if verified else " (paragraph number recalled, to be verified)")
+            f"{info.date_generated:%Y-%m-%d}; this event names it, so the {m.measure}"
+            + (f" of {cited}" if cited else "") + " applies from the designation on."
+            + (f" {m.caveat}" if m.caveat else "")
         ),
-        confidence="high" if strong else "medium",
+        confidence="high" if strong and m.verified else "medium",
     )
 
 
