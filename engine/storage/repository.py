@@ -96,21 +96,26 @@ def store_events(
         }
     if not rows:
         return {}
-    ids = list(rows)
+    out: dict[str, StoredEvent] = {}
     with get_engine().begin() as conn:
-        _insert_ignore(conn, EVENTS, list(rows.values()), ["event_id"])
-        found = conn.execute(
-            select(EVENTS.c.event_id, EVENTS.c.sha256, EVENTS.c.received_at, EVENTS.c.status).where(
-                EVENTS.c.event_id.in_(ids)
-            )
-        ).all()
-    out = {}
-    for event_id, sha, at, status in found:
-        at = as_utc(at)
-        # Ours if the row carries the timestamp and digest this call wrote (no RETURNING needed,
-        # which keeps one executemany for the whole batch on both dialects).
-        created = at == received_at and sha == rows[event_id]["sha256"] and status == "received"
-        out[event_id] = StoredEvent(event_id, sha, at, status, created)
+        stmt = (
+            _insert(EVENTS, conn)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(EVENTS.c.event_id)
+        )
+        # RETURNING lists exactly the rows this call inserted (multi-row VALUES on both dialects).
+        for event_id in conn.execute(stmt, list(rows.values())).scalars():
+            row = rows[event_id]
+            out[event_id] = StoredEvent(event_id, row["sha256"], received_at, "received", True)
+        known = [e for e in rows if e not in out]
+        if known:  # already stored: report what the store holds (first body wins)
+            found = conn.execute(
+                select(EVENTS.c.event_id, EVENTS.c.sha256, EVENTS.c.received_at, EVENTS.c.status).where(
+                    EVENTS.c.event_id.in_(known)
+                )
+            ).all()
+            for event_id, sha, at, status in found:
+                out[event_id] = StoredEvent(event_id, sha, as_utc(at), status, False)
     return out
 
 

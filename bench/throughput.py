@@ -1,0 +1,286 @@
+"""End-to-end throughput and latency: HTTP (gunicorn) -> broker -> Celery worker -> database.
+
+    .venv/bin/python bench/throughput.py                 # 20,000 events, both modes
+    .venv/bin/python bench/throughput.py -n 5000 --mode batch
+    .venv/bin/python bench/throughput.py --evaluator     # delegate to bench/evaluator.py
+
+Starts its own stack in a scratch data dir: the embedded Redis (or REDIS_URL), SQLite (or
+DATABASE_URL, in a scratch schema), `sanctions migrate`, gunicorn serving web:create_app(), and a
+Celery worker (engine.worker.start_worker). Then:
+
+- single: one event per POST at a paced rate (--rate, default 300/s), several client threads;
+- batch: POSTs of 100 events as fast as the clients go.
+
+For each mode it waits until every event has a decision and prints events/s (first push to last
+decision) and push-to-decision latency p50/p95/p99 (decision.evaluated_at - event.received_at).
+Targets on the 2-core box: batch >= 5,000 events/s; single 300/s with p99 < 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+COUNTRIES = ["JP", "US", "DE", "FR", "SG", "AE", "CN", "BR", "IN", "NL"]
+
+
+def make_event(run: str, i: int) -> dict[str, Any]:
+    """Shipments: one in ten is arms out of the DPRK (flagged), the rest ordinary trade."""
+    if i % 10 == 0:
+        origin, dest, goods = {"country": "KP", "name": "Najin"}, {"country": "RU", "name": "Dunay"}, {
+            "hs_code": "9306", "description": "artillery ammunition", "quantity": 10, "unit": "container"}
+    else:
+        a, b = random.sample(COUNTRIES, 2)
+        origin, dest, goods = {"country": a}, {"country": b}, {
+            "hs_code": random.choice(["847130", "870323", "300490", "610910"]), "description": "general cargo",
+            "quantity": random.randint(1, 500), "unit": "pcs"}
+    return {
+        "event_id": f"{run}-{i}",
+        "event_type": "shipment",
+        "occurred_at": "2025-06-01T08:00:00+00:00",
+        "source": "bench",
+        "shipment": {"mode": "sea", "origin": origin, "destination": dest, "goods": [goods]},
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+class Stack:
+    """Broker, database, gunicorn and one worker, all in a scratch data dir; stop() ends them."""
+
+    def __init__(self, web_workers: int, worker_concurrency: int) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="sanctions-bench-"))
+        os.environ["SANCTIONS_DATA_DIR"] = str(self.dir)
+        os.environ.setdefault("SANCTIONS_SECRET_KEY", "bench")
+        os.environ["SANCTIONS_SWEEP_INTERVAL"] = "0"
+        if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+            os.environ["SANCTIONS_DB_SCHEMA"] = f"bench_{uuid.uuid4().hex[:8]}"
+        from engine.broker import broker_url
+        from engine.storage.db import migrate
+
+        self.broker = broker_url()
+        migrate()
+        self.env = dict(os.environ, REDIS_URL=self.broker)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        bin_dir = Path(sys.executable).parent
+        self.web = subprocess.Popen(
+            [str(bin_dir / "gunicorn"), "--workers", str(web_workers), "--worker-class", "gthread",
+             "--threads", "4", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+             "web:create_app()"],
+            env=self.env, cwd=ROOT, start_new_session=True,
+        )
+        from engine.worker import start_worker
+
+        self.worker = start_worker(env=self.env, concurrency=worker_concurrency, loglevel="WARNING",
+                                   log_path=self.dir / "worker.log")
+        self.headers = {"Content-Type": "application/json"}
+        try:
+            from web.auth.apikeys import create_api_key
+        except ImportError:
+            pass
+        else:
+            _row, key = create_api_key("bench", ["events:read", "events:write"], actor="bench")
+            self.headers["Authorization"] = f"Bearer {key}"
+        self._wait_http()
+
+    def _wait_http(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer")
+
+    def stop(self) -> None:
+        import signal
+
+        from engine.broker import embedded
+        from engine.worker import stop_worker
+
+        stop_worker(self.worker)
+        try:
+            os.killpg(self.web.pid, signal.SIGTERM)
+            self.web.wait(timeout=15)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.web.pid, signal.SIGKILL)
+        if not os.environ.get("REDIS_URL"):
+            embedded().stop()
+
+
+def decided(prefix: str) -> int:
+    from sqlalchemy import func, select
+
+    from engine.storage.db import get_engine
+    from engine.storage.tables import DecisionRow
+
+    with get_engine().connect() as conn:
+        return conn.scalar(select(func.count()).select_from(DecisionRow).where(DecisionRow.event_id.like(f"{prefix}-%")))
+
+
+def latencies(prefix: str) -> tuple[list[float], datetime, datetime]:
+    from sqlalchemy import select
+
+    from engine.storage.db import get_engine
+    from engine.storage.repository import as_utc
+    from engine.storage.tables import DecisionRow, EventRow
+
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            select(EventRow.received_at, DecisionRow.evaluated_at)
+            .join(DecisionRow, DecisionRow.event_id == EventRow.event_id)
+            .where(EventRow.event_id.like(f"{prefix}-%"))
+        ).all()
+    lat = [(as_utc(d) - as_utc(r)).total_seconds() * 1000 for r, d in rows]
+    return lat, min(as_utc(r) for r, _ in rows), max(as_utc(d) for _, d in rows)
+
+
+def wait_all(prefix: str, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while decided(prefix) < n:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {decided(prefix)} of {n} decided after {timeout:.0f} s")
+        time.sleep(0.25)
+
+
+def run_single(stack: Stack, n: int, rate: float, clients: int) -> dict[str, Any]:
+    import httpx
+
+    prefix = f"s{uuid.uuid4().hex[:6]}"
+    events = [make_event(prefix, i) for i in range(n)]
+    local = threading.local()
+    errors: list[str] = []
+
+    def client() -> httpx.Client:
+        if not hasattr(local, "c"):
+            local.c = httpx.Client(base_url=stack.url, headers=stack.headers, timeout=30)
+        return local.c
+
+    start = time.monotonic() + 0.2
+
+    def send(i: int) -> None:
+        delay = start + i / rate - time.monotonic()  # open loop: the schedule does not wait for us
+        if delay > 0:
+            time.sleep(delay)
+        r = client().post("/api/v1/events", json=events[i])
+        if r.status_code != 202:
+            errors.append(f"{r.status_code} {r.text[:200]}")
+
+    wall0 = time.time()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(send, range(n)))
+    pushed = time.time() - wall0
+    if errors:
+        raise RuntimeError(f"{len(errors)} failed posts, e.g. {errors[0]}")
+    wait_all(prefix, n, timeout=max(120, n / 50))
+    lat, first, last = latencies(prefix)
+    return {"mode": f"single @ {rate:.0f}/s offered", "events": n, "push_s": pushed,
+            "events_per_s": n / (last - first).total_seconds(), "lat": lat}
+
+
+def run_batch(stack: Stack, n: int, batch: int, clients: int) -> dict[str, Any]:
+    import httpx
+
+    prefix = f"b{uuid.uuid4().hex[:6]}"
+    bodies = []
+    for start in range(0, n, batch):
+        bodies.append([make_event(prefix, i) for i in range(start, min(n, start + batch))])
+    local = threading.local()
+
+    def send(body: list[dict[str, Any]]) -> int:
+        if not hasattr(local, "c"):
+            local.c = httpx.Client(base_url=stack.url, headers=stack.headers, timeout=60)
+        r = local.c.post("/api/v1/events", json=body)
+        if r.status_code != 202:
+            raise RuntimeError(f"{r.status_code} {r.text[:200]}")
+        return len(body)
+
+    wall0 = time.time()
+    with ThreadPoolExecutor(clients) as pool:
+        sent = sum(pool.map(send, bodies))
+    pushed = time.time() - wall0
+    wait_all(prefix, sent, timeout=max(120, n / 200))
+    lat, first, last = latencies(prefix)
+    return {"mode": f"batches of {batch}", "events": n, "push_s": pushed,
+            "events_per_s": n / (last - first).total_seconds(), "lat": lat}
+
+
+def report(result: dict[str, Any]) -> None:
+    lat = result["lat"]
+    print(
+        f"{result['mode']:>24}: {result['events']} events, pushed in {result['push_s']:.1f} s "
+        f"({result['events'] / result['push_s']:.0f}/s accepted); end to end {result['events_per_s']:.0f} events/s; "
+        f"push-to-decision ms p50 {percentile(lat, 50):.1f} p95 {percentile(lat, 95):.1f} "
+        f"p99 {percentile(lat, 99):.1f} max {max(lat):.1f} (mean {statistics.fmean(lat):.1f})",
+        flush=True,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--events", type=int, default=20_000, help="events per mode (default 20,000)")
+    parser.add_argument("--mode", choices=["single", "batch", "both"], default="both")
+    parser.add_argument("--single-events", type=int, help="events for the single mode (default: --events)")
+    parser.add_argument("--rate", type=float, default=300.0, help="offered rate in single mode (events/s)")
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--evaluator", action="store_true", help="run bench/evaluator.py instead (rules developer)")
+    args = parser.parse_args()
+    if args.evaluator:
+        path = ROOT / "bench" / "evaluator.py"
+        if not path.exists():
+            print("bench/evaluator.py is not in this tree", file=sys.stderr)
+            return 2
+        return subprocess.call([sys.executable, str(path), *sys.argv[2:]], cwd=ROOT)
+
+    stack = Stack(args.web_workers, args.concurrency)
+    try:
+        print(f"stack: gunicorn {args.web_workers}x4 threads at {stack.url}, worker concurrency {args.concurrency}, "
+              f"broker {stack.broker}, database {'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'}; "
+              f"started {datetime.now(UTC):%H:%M:%S} UTC", flush=True)
+        # warm-up: first requests load the rule pack in the worker processes
+        report(run_batch(stack, 400, args.batch_size, 2))
+        if args.mode in ("batch", "both"):
+            report(run_batch(stack, args.events, args.batch_size, args.clients))
+        if args.mode in ("single", "both"):
+            report(run_single(stack, args.single_events or args.events, args.rate, max(8, args.clients)))
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
