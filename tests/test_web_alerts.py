@@ -188,3 +188,12 @@ def test_security_headers_on_every_page(client) -> None:  # noqa: ANN001
         assert resp.headers["Referrer-Policy"] == "same-origin"
     html = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert "<script" not in html and " style=" not in html  # nothing the CSP would have to allow
+
+
+@pytest.mark.parametrize("needle", ["Ünal Denizcilik", "ünal denizcilik", "ÜNAL", 'The "Blue" Fleet', "o'brien & sons"])
+def test_name_search_with_quotes_and_non_ascii(client, needle: str) -> None:  # noqa: ANN001
+    (hit,) = web_seed.store(web_seed.shipment("n-1", consignee='Ünal Denizcilik · The "Blue" Fleet · O\'Brien & Sons'),
+                            [web_seed.violation("dprk-coal")])
+    web_seed.store(web_seed.shipment("n-2", consignee="Someone Else"), [web_seed.violation("dprk-coal")])
+    got = ids_in(client.get("/alerts", query_string={"q": needle}).get_data(as_text=True))
+    assert got == [hit], needle

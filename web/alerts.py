@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, abort, g, render_template, request
-from sqlalchemy import String, case, cast, func, select
+from sqlalchemy import String, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -162,13 +162,15 @@ class AlertFilter:
         if self.q:
             # Portable on SQLite (JSON is text) and PostgreSQL (jsonb::text): a case-insensitive
             # substring of the stored event. Wildcards typed by the user are matched literally.
-            needle = f"%{_like_escape(self.q.lower())}%"
+            # The stored text is JSON: quotes and backslashes are escaped, and SQLite keeps
+            # non-ASCII as \uXXXX, which its ASCII-only lower() leaves as is. So also match the
+            # escaped form of the usual capitalisations (as typed, lower, upper, Title, Capital).
             raw_text = func.lower(cast(EventRow.raw, String))
-            conds.append(
-                AlertRow.event_id.in_(
-                    select(EventRow.event_id).where(raw_text.like(needle, escape="\\"))
-                )
-            )
+            q = self.q
+            variants = {q, q.lower(), q.upper(), q.title(), q.capitalize()}
+            needles = {q.lower()} | {json.dumps(v)[1:-1].lower() for v in variants}
+            matches = [raw_text.like(f"%{_like_escape(n)}%", escape="\\") for n in sorted(needles)]
+            conds.append(AlertRow.event_id.in_(select(EventRow.event_id).where(or_(*matches))))
         return conds
 
     def select(self) -> Select:
