@@ -82,6 +82,14 @@ def test_identifiers_from_comments() -> None:
                                          for p in passports)
 
 
+def test_bic_written_with_a_space_in_2017() -> None:
+    raw = list_file("2017-07-03").read_text(encoding="utf-8")
+    assert "SWIFT: DCBK KKPY" in raw
+    daedong = next(e for e in parsed("2017-07-03").entries if e.name == "DAEDONG CREDIT BANK (DCB)")
+    assert [(i.kind, i.value) for i in daedong.identifiers] == [("bic", "DCBKKKPY")]
+    assert not any(i.value == "FTBDKPPY" for e in parsed("2020-11-30").entries for i in e.identifiers)
+
+
 def test_not_a_list_and_entity_bomb_are_refused() -> None:
     with pytest.raises(ListFormatError):
         parse_list(b"<OTHER dateGenerated='2020-01-01T00:00:00Z'/>")

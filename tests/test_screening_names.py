@@ -68,6 +68,15 @@ def test_original_script_names_are_matched() -> None:
         assert e.reference in refs(e.original_script), e.original_script
 
 
+def test_full_name_plus_generic_words_matches() -> None:
+    for query, ref in (("Foreign Trade Bank of the DPRK", "KPe.047"),
+                       ("Green Pine Associated Corporation Korea", "KPe.010")):
+        hits = [h for h in screener().screen_name(query, NOW) if h.reference == ref]
+        assert hits and hits[0].method == "name_fuzzy" and hits[0].score >= 0.88, query
+    # a distinctive extra word is not generic: no containment shortcut
+    assert "KPe.047" not in refs("Foreign Trade Bank Sberbank")
+
+
 @pytest.mark.parametrize(
     "query",
     ["CORP", "TRADING", "Trading Co., Ltd.", "Korea Trading Company", "Foreign Trade Company",

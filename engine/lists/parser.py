@@ -29,8 +29,11 @@ _NAME_PARTS = ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")
 # "IMO number: 5571322", "IMO Number: ...", "International Maritime Organization (IMO) Number: ...",
 # "Company Number IMO 5434358".
 _IMO_RE = re.compile(r"\bIMO\)?(?:\s+(?:company\s+)?(?:number|no\.?))?\s*:?\s*(\d{7})\b", re.I)
-# "SWIFT/BIC: FTBDKPPY.", "SWIFT: DCBKKPPY", "BIC: ...".
-_BIC_RE = re.compile(r"\b(?:SWIFT(?:/BIC)?|BIC)(?:\s+code)?\s*[:\-]?\s*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b")
+# "SWIFT/BIC: FTBDKPPY.", "SWIFT: DCBKKPPY", "BIC: ...", and the 2017 file's "SWIFT: DCBK KKPY"
+# (a space after the bank code).
+_BIC_RE = re.compile(
+    r"\b(?:SWIFT(?:/BIC)?|BIC)(?:\s+code)?\s*[:\-]?\s*([A-Z]{4} ?[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b"
+)
 
 
 def clean(text: str | None) -> str:
@@ -99,7 +102,7 @@ def _identifiers(comments: str, fields: dict[str, list[Any]]) -> tuple[Identifie
     for m in _IMO_RE.finditer(comments):
         found.setdefault(("imo_company", m.group(1)), Identifier("imo_company", m.group(1), "COMMENTS1"))
     for m in _BIC_RE.finditer(comments):
-        bic = m.group(1).upper()
+        bic = m.group(1).replace(" ", "").upper()
         found.setdefault(("bic", bic), Identifier("bic", bic, "COMMENTS1"))
     for doc in fields.get("INDIVIDUAL_DOCUMENT", []):
         number = normalise_identifier(doc.get("NUMBER", ""))

@@ -24,6 +24,8 @@ MAX_WEAK_POSTING = 120
 MIN_SIGNIFICANT_CHARS = 4  # shorter names ("AB", "FTB"...) never match on their own
 MIN_TOKEN_SIMILARITY = 0.72  # every informative token of the query needs a counterpart this close
 EXTRA_TOKEN_PENALTY = 0.06  # per identifying word of the longer name with no counterpart
+# "FOREIGN TRADE BANK OF THE DPRK" holds all of "FOREIGN TRADE BANK" plus only generic words
+CONTAINED_SCORE = 0.9
 _DIGITS = re.compile(r"\d+")
 _PAREN = re.compile(r"\(([^()]*)\)")
 
@@ -138,10 +140,14 @@ class NameIndex:
             else:
                 ranked = list(weights)
             q_joined = "".join(q.tokens)
+            q_set = set(q.tokens)
             cutoff = threshold * 100
             for rid in ranked:
                 rec = self.records[rid]
                 if rid in exact_ids or rec.digits != q_digits:
+                    continue
+                if _contains_plus_generic(q, q_set, rec.norm):
+                    self._keep(best, NameMatch(rec, CONTAINED_SCORE * rec.factor, False))
                     continue
                 raw = fuzz.ratio(q.key, rec.norm.key, score_cutoff=cutoff * 0.9)
                 if raw:
@@ -158,6 +164,15 @@ class NameIndex:
         cur = best.get(m.record.target)
         if cur is None or (m.exact, m.score) > (cur.exact, cur.score):
             best[m.record.target] = m
+
+
+def _contains_plus_generic(q: NormName, q_set: set[str], c: NormName) -> bool:
+    """Every word of a list name of two or more words (one identifying) is in the query, and the
+    query's other words are all generic (country names, "of the", "trading" ...)."""
+    if len(c.tokens) < 2 or not c.informative or len(q.tokens) <= len(c.tokens):
+        return False
+    c_set = set(c.tokens)
+    return c_set <= q_set and all(t in c_set for t in q.informative)
 
 
 def _aligned_score(q: NormName, c: NormName, score: float) -> float:
