@@ -39,6 +39,9 @@ def test_default_screener_follows_imports(db: None) -> None:
     newest = default_screener()
     assert newest.version_at(datetime(2026, 6, 1, tzinfo=UTC)) == parsed("2026-05-08").sha256
     assert newest.version_at(datetime(2026, 1, 1, tzinfo=UTC)) == parsed("2025-04-19").sha256
-    # the older snapshot's index is reused, not rebuilt
+    # the older snapshot's index is reused, not rebuilt; the new one is built when first needed
     assert newest.snapshots[0] is after.snapshots[0]
+    assert newest.snapshots[1]._index is None
+    assert "KPe.001" in {h.reference for h in newest.screen(_event("2026-06-01T00:00:00Z", "KOMID"))}
+    assert newest.snapshots[1]._index is not None
     invalidate_default_screener()

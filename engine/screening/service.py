@@ -15,9 +15,10 @@ import bisect
 import gc
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from engine.lists.model import ListEntry
 from engine.models.events import Entity, Event, Identifiers, Party, Vessel
@@ -64,6 +65,27 @@ class SnapshotIndex:
         return idx
 
 
+class LazySnapshot:
+    """A stored snapshot whose index is built on first use (a worker mostly needs the newest
+    one; older ones only for events that old). Thread-safe; the built index is kept."""
+
+    def __init__(self, version: str, date_generated: datetime,
+                 load: Callable[[], Sequence[ListEntry]]) -> None:
+        self.version = version
+        self.date_generated = date_generated
+        self._load = load
+        self._index: SnapshotIndex | None = None
+        self._lock = threading.Lock()
+
+    def index(self) -> SnapshotIndex:
+        if self._index is None:
+            with self._lock:
+                if self._index is None:
+                    self._index = SnapshotIndex.build(self.version, self.date_generated, self._load())
+                    gc.freeze()  # long-lived: keep the GC from rescanning it (ms-long pauses)
+        return self._index
+
+
 class _VesselIndex:
     def __init__(self, register: VesselRegister) -> None:
         self.register = register
@@ -79,7 +101,7 @@ class Screener:
 
     def __init__(
         self,
-        snapshots: Iterable[SnapshotIndex],
+        snapshots: Iterable[SnapshotIndex | LazySnapshot],
         register: VesselRegister | None = None,
         settings: ScreeningSettings | None = None,
     ) -> None:
@@ -103,14 +125,18 @@ class Screener:
         return cls([SnapshotIndex.build(version, date_generated, entries)], register, settings)
 
     # -- which snapshot ------------------------------------------------------------------------
-    def snapshot_at(self, when: datetime) -> SnapshotIndex | None:
+    def _in_force(self, when: datetime) -> SnapshotIndex | LazySnapshot | None:
         if not self.snapshots:
             return None
         pos = bisect.bisect_right(self._dates, when)
         return self.snapshots[max(pos - 1, 0)]
 
+    def snapshot_at(self, when: datetime) -> SnapshotIndex | None:
+        snap = self._in_force(when)
+        return snap.index() if isinstance(snap, LazySnapshot) else snap
+
     def version_at(self, when: datetime) -> str | None:
-        snap = self.snapshot_at(when)
+        snap = self._in_force(when)
         return snap.version if snap else None
 
     # -- screening -----------------------------------------------------------------------------
@@ -281,7 +307,8 @@ def invalidate_default_screener() -> None:
 def default_screener() -> Screener:
     """Screener over every stored snapshot plus the vessel register, cached in-process and
     rebuilt when a snapshot is imported (here, or by another process: polled every
-    ``refresh_seconds``). Snapshot indexes are reused across rebuilds."""
+    ``refresh_seconds``). A snapshot's index is built when an event first needs it and reused
+    across rebuilds."""
     from engine.lists import store
 
     settings = get_screening_settings()
@@ -294,17 +321,12 @@ def default_screener() -> Screener:
         _cached["checked"] = now
         if screener is not None and _cached.get("token") == token:
             return screener  # type: ignore[return-value]
-        built: dict[str, SnapshotIndex] = _cached.setdefault("indexes", {})  # type: ignore[assignment]
-        indexes = []
+        known: dict[str, LazySnapshot] = _cached.setdefault("indexes", {})  # type: ignore[assignment]
         for info in store.snapshots():
-            if info.sha256 not in built:
-                built[info.sha256] = SnapshotIndex.build(info.sha256, info.date_generated,
-                                                         store.entries(info.id))
-            indexes.append(built[info.sha256])
+            if info.sha256 not in known:
+                known[info.sha256] = LazySnapshot(info.sha256, info.date_generated,
+                                                  partial(store.entries, info.id))
         register = load_register(settings.vessel_register) if settings.vessel_register.exists() else None
-        screener = Screener(indexes, register, settings)
+        screener = Screener(list(known.values()), register, settings)
         _cached.update(screener=screener, token=token)
-        # The index lives as long as the process: keep the GC from rescanning its ~10^5 objects
-        # on every full collection (multi-millisecond pauses in the middle of a screening).
-        gc.freeze()
         return screener
