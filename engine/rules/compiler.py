@@ -1,0 +1,261 @@
+"""Rule -> durable_rules JSON ruleset definitions.
+
+Each rule becomes up to three durable rules, one per confidence level (high / medium / low,
+rules/README.md §4); a (fact, rule) pair gets the highest level that fired. Patterns are
+single-fact, anchored on ``kind``, and use only equality, ``$neq``, ``$gt``/``$gte``/``$lt``/``$lte``
+and ``$ex``/``$nex`` on precomputed fields (``hs2``/``hs4``/``hs6``, ``to__KP``, ``kw__…``,
+``occurred`` in epoch microseconds, per-rule ``exm__``/``ntf__``/``cap__`` fields). Negation is
+pushed down to the atoms here, so the engine never sees a ``not``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.rules.catalogue import LEVEL_RANK, LEVELS, fields_for
+from engine.rules.facts import epoch_us, keyword_field
+from engine.rules.loader import RulePack
+from engine.rules.schema import (
+    All,
+    AnyOf,
+    Direction,
+    FieldTest,
+    GoodsMatch,
+    Node,
+    Not,
+    Occurred,
+    RefStatus,
+    Rule,
+    end_utc,
+    start_utc,
+)
+
+# Atoms: ("eq"|"ne"|"gt"|"gte"|"lt"|"lte", field, value), ("ex"|"nex", field),
+# ("and"|"or", [atoms]), TRUE, FALSE.
+TRUE: tuple = ("true",)
+FALSE: tuple = ("false",)
+# Event types that produce each fact kind: a rule covering all of them needs no event_type test.
+PRODUCERS = {
+    "goods": {"shipment", "vessel_movement"},
+    "party": {"shipment", "entity"},
+    "hit": {"shipment", "vessel_movement", "entity"},
+    "event": {"shipment", "vessel_movement", "entity"},
+}
+_NEG_CMP = {"gt": "lte", "gte": "lt", "lt": "gte", "lte": "gt"}
+
+
+def exemption_field(rule: Rule, kind: str) -> str:
+    return ("exm__" if kind == "exemption" else "ntf__") + rule.key
+
+
+def cap_field(rule: Rule) -> str:
+    return "cap__" + rule.key
+
+
+def _and(items: Iterable[tuple]) -> tuple:
+    out: list[tuple] = []
+    for a in items:
+        if a == FALSE:
+            return FALSE
+        if a == TRUE:
+            continue
+        out.extend(a[1] if a[0] == "and" else [a])
+    if not out:
+        return TRUE
+    return out[0] if len(out) == 1 else ("and", out)
+
+
+def _or(items: Iterable[tuple]) -> tuple:
+    out: list[tuple] = []
+    for a in items:
+        if a == TRUE:
+            return TRUE
+        if a == FALSE:
+            continue
+        for x in a[1] if a[0] == "or" else [a]:
+            if x not in out:
+                out.append(x)
+    if not out:
+        return FALSE
+    return out[0] if len(out) == 1 else ("or", out)
+
+
+# Fields every fact of the relevant kind carries, so "missing" is impossible and a negated
+# equality needs no ``$nex`` (the engine allows only 128 ``$nex`` children per alpha node).
+ALWAYS_PRESENT = frozenset(
+    {"kind", "event_type", "occurred", "hs_missing", "has_exemption_ref", "has_notification_ref",
+     "line", "role", "list_regime", "entry_kind", "reference", "method", "score"}
+)
+
+
+def always_present(field_name: str) -> bool:
+    return field_name in ALWAYS_PRESENT or field_name.startswith(("exm__", "ntf__"))
+
+
+def negate(a: tuple) -> tuple:
+    op = a[0]
+    if a == TRUE:
+        return FALSE
+    if a == FALSE:
+        return TRUE
+    if op == "and":
+        return _or(negate(x) for x in a[1])
+    if op == "or":
+        return _and(negate(x) for x in a[1])
+    if op == "ex":
+        return ("nex", a[1])
+    if op == "nex":
+        return ("ex", a[1])
+    present = always_present(a[1])
+    if op == "eq":
+        return ("ne", a[1], a[2]) if present else _or([("ne", a[1], a[2]), ("nex", a[1])])
+    if op == "ne":
+        return ("eq", a[1], a[2]) if present else _or([("eq", a[1], a[2]), ("nex", a[1])])
+    flipped = (_NEG_CMP[op], a[1], a[2])
+    return flipped if present else _or([flipped, ("nex", a[1])])
+
+
+def _value(rule: Rule, field_name: str, v: Any) -> Any:
+    ftype = fields_for(rule.when.fact).get(field_name)
+    if ftype == "num":
+        return float(v)
+    return v
+
+
+def compile_node(rule: Rule, node: Node, level: str) -> tuple:
+    if isinstance(node, All):
+        return _and(compile_node(rule, n, level) for n in node.items)
+    if isinstance(node, AnyOf):
+        return _or(compile_node(rule, n, level) for n in node.items)
+    if isinstance(node, Not):
+        return negate(compile_node(rule, node.item, level))
+    if isinstance(node, Direction):
+        return _or(("eq", f"{node.axis}__{c}", True) for c in node.countries)
+    if isinstance(node, GoodsMatch):
+        alts: list[tuple] = [("eq", f"hs{len(p)}", p) for p in node.hs]
+        if LEVEL_RANK[level] <= LEVEL_RANK["medium"]:
+            shorter = {p[:k] for p in node.hs for k in range(2, len(p))}
+            alts.extend(("eq", "hs_code", s) for s in sorted(shorter))
+        if level == "low" and node.keywords:
+            kws = _or(("eq", keyword_field(k), True) for k in node.keywords)
+            alts.append(_and([("eq", "hs_missing", True), kws]))
+        return _or(alts)
+    if isinstance(node, FieldTest):
+        f, op = node.field, node.op
+        if op == "eq":
+            return ("eq", f, _value(rule, f, node.value))
+        if op == "in":
+            return _or(("eq", f, _value(rule, f, v)) for v in node.value)
+        if op == "missing":
+            return ("nex", f)
+        if op == "ne":
+            ne = ("ne", f, _value(rule, f, node.value))
+            return ne if always_present(f) else _or([ne, ("nex", f)])
+        return (op, f, float(node.value))
+    if isinstance(node, RefStatus):
+        name = exemption_field(rule, node.kind)
+        return _or(("eq", name, s) for s in node.statuses)
+    if isinstance(node, Occurred):
+        at = epoch_us(start_utc(node.at))
+        return ("lt", "occurred", at) if node.op == "before" else ("gte", "occurred", at)
+    raise TypeError(f"unknown condition node {node!r}")
+
+
+def rule_expression(rule: Rule, level: str) -> tuple:
+    """The whole rule at one level, as an atom tree (kind anchor first)."""
+    parts: list[tuple] = [("eq", "kind", rule.when.fact)]
+    if not PRODUCERS[rule.when.fact] <= set(rule.applies_to):
+        parts.append(_or(("eq", "event_type", t) for t in rule.applies_to))
+    parts.append(("gte", "occurred", epoch_us(start_utc(rule.effective_from))))
+    if rule.effective_to is not None:
+        parts.append(("lt", "occurred", epoch_us(end_utc(rule.effective_to))))
+    for w in rule.suspended:
+        parts.append(_or([("lt", "occurred", epoch_us(start_utc(w.from_))), ("gte", "occurred", epoch_us(end_utc(w.to)))]))
+    parts.append(compile_node(rule, rule.when.tree(), level))
+    if rule.wind_down is not None:
+        wd = rule.wind_down
+        inside = _and([
+            ("lt", "occurred", epoch_us(end_utc(wd.until))),
+            ("eq", exemption_field(rule, wd.requires), "valid"),
+        ])  # fmt: skip
+        parts.append(negate(inside))
+    if rule.cap is not None:
+        exceeded = ("gt", cap_field(rule), float(rule.cap.amount))
+        if level == "low" and rule.cap.on_unknown == "flag":
+            parts.append(_or([exceeded, ("nex", cap_field(rule))]))
+        else:
+            parts.append(exceeded)
+    return _and(parts)
+
+
+def to_durable(a: tuple) -> dict[str, Any]:
+    op = a[0]
+    if op == "eq":
+        return {a[1]: a[2]}
+    if op in ("ne", "gt", "gte", "lt", "lte"):
+        return {"$neq" if op == "ne" else f"${op}": {a[1]: a[2]}}
+    if op in ("ex", "nex"):
+        return {f"${op}": {a[1]: 1}}
+    if op in ("and", "or"):
+        return {f"${op}": [to_durable(x) for x in a[1]]}
+    raise ValueError(f"cannot emit {a!r}")
+
+
+def atom_fields(a: tuple) -> set[str]:
+    if a[0] in ("and", "or"):
+        return set().union(*(atom_fields(x) for x in a[1]))
+    if a in (TRUE, FALSE):
+        return set()
+    return {a[1]}
+
+
+@dataclass
+class CompiledPack:
+    version: str
+    definitions: dict[str, dict[str, Any]]  # durable rule name -> {"all": [{"m": expr}]}
+    names: dict[str, tuple[str, str]]  # durable rule name -> (rule id, level)
+    fields: frozenset[str]  # every fact field any pattern reads
+    wanted: frozenset[tuple[str, str]]  # (fact kind, event type) pairs any rule looks at
+    expressions: dict[tuple[str, str], tuple] = field(repr=False, default_factory=dict)
+
+
+def compile_rule(rule: Rule) -> dict[str, tuple]:
+    """level -> atom tree, skipping levels identical to a higher one or impossible."""
+    out: dict[str, tuple] = {}
+    for level in LEVELS:
+        expr = rule_expression(rule, level)
+        if expr == FALSE or expr in out.values():
+            continue
+        if expr == TRUE or expr[0] != "and" or expr[1][0] != ("eq", "kind", rule.when.fact):
+            raise ValueError(f"rule {rule.id}: compiled pattern lost its kind anchor")
+        out[level] = expr
+    return out
+
+
+def compile_pack(pack: RulePack) -> CompiledPack:
+    definitions: dict[str, dict[str, Any]] = {}
+    names: dict[str, tuple[str, str]] = {}
+    fields: set[str] = set()
+    expressions: dict[tuple[str, str], tuple] = {}
+    wanted: set[tuple[str, str]] = set()
+    n = 0
+    for rule in pack.rules:
+        for t in rule.applies_to:
+            wanted.add((rule.when.fact, t))
+        for level, expr in compile_rule(rule).items():
+            name = f"r{n}"
+            n += 1
+            definitions[name] = {"all": [{"m": to_durable(expr)}]}
+            names[name] = (rule.id, level)
+            fields |= atom_fields(expr)
+            expressions[(rule.id, level)] = expr
+    return CompiledPack(
+        version=pack.version,
+        definitions=definitions,
+        names=names,
+        fields=frozenset(fields),
+        wanted=frozenset(wanted),
+        expressions=expressions,
+    )

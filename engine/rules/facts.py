@@ -1,0 +1,282 @@
+"""Event -> flat facts (rules/README.md §3 and §6).
+
+A fact is ``fields`` (flat scalars: what durable_rules matches on) plus ``payload`` (nested raw
+objects and provenance paths, for the oracle and for evidence). The payload never goes into the
+rule engine; field names are checked so that ``id``, ``sid`` or ``$...`` can never reach the top
+level of an asserted fact.
+
+Direction: every goods line gets a to-set and a from-set of countries, each country mapped to the
+event paths that put it there (``{"KP": ["shipment.origin.country"]}``); non-goods facts get the
+event-level sets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine.models.events import Event, Goods
+from engine.models.screening import ScreeningHit
+from engine.rules.schema import Keyword
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_FORBIDDEN = frozenset({"id", "sid"})
+
+Places = dict[str, list[str]]  # country -> paths
+
+
+def epoch_us(dt: datetime) -> int:
+    """Exact integer microseconds since the epoch (no float rounding at boundaries)."""
+    return (dt - EPOCH) // _US
+
+
+def keyword_field(kw: Keyword) -> str:
+    return "kw__" + hashlib.sha1(kw.text.encode("utf-8")).hexdigest()[:12]
+
+
+def normalise_text(text: str) -> str:
+    """' word word ... ' : lower case, runs of letters/digits only, padded for phrase search."""
+    words = [w for w in re.split(r"[\W_]+", text.lower()) if w]
+    return " " + " ".join(words) + " "
+
+
+def keyword_in(kw: Keyword, norm: str) -> bool:
+    phrase = " " + " ".join(kw.words)
+    return (phrase in norm) if kw.wildcard else (phrase + " " in norm)
+
+
+@dataclass(slots=True)
+class Fact:
+    key: str
+    kind: str
+    fields: dict[str, Any]
+    payload: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.fields, "payload": self.payload}
+
+
+def _add(places: Places, country: str | None, path: str) -> None:
+    if country:
+        places.setdefault(country, []).append(path)
+
+
+def _merge(*sets: Places) -> Places:
+    out: Places = {}
+    for s in sets:
+        for c, paths in s.items():
+            out.setdefault(c, []).extend(p for p in paths if p not in out.get(c, []))
+    return out
+
+
+def _flag_fields(prefix: str, places: Places, fields: dict[str, Any]) -> None:
+    for c in places:
+        fields[prefix + c] = True
+
+
+@dataclass
+class _Direction:
+    to: Places
+    from_: Places
+    touches: Places
+    line_from: list[Places]  # per goods line: the extra from (goods.origin_country)
+
+
+def _goods_lines(event: Event) -> tuple[str, Sequence[Goods]]:
+    if event.shipment is not None:
+        return "shipment.goods", event.shipment.goods
+    if event.vessel_movement is not None:
+        return "vessel_movement.cargo", event.vessel_movement.cargo
+    return "", ()
+
+
+def resolve_direction(event: Event) -> _Direction:
+    to: Places = {}
+    frm: Places = {}
+    touches: Places = {}
+    base, lines = _goods_lines(event)
+    line_from: list[Places] = []
+    for i, g in enumerate(lines):
+        extra: Places = {}
+        _add(extra, g.origin_country, f"{base}[{i}].origin_country")
+        line_from.append(extra)
+    s = event.shipment
+    if s is not None:
+        _add(frm, s.origin.country, "shipment.origin.country")
+        _add(touches, s.origin.country, "shipment.origin.country")
+        for i, p in enumerate(s.route):
+            path = f"shipment.route[{i}].country"
+            _add(frm, p.country, path)
+            _add(to, p.country, path)
+            _add(touches, p.country, path)
+        _add(to, s.destination.country, "shipment.destination.country")
+        _add(touches, s.destination.country, "shipment.destination.country")
+    m = event.vessel_movement
+    if m is not None:
+        own = m.vessel.flag
+        own_path = "vessel_movement.vessel.flag"
+        port = m.port.country if m.port else None
+        port_path = "vessel_movement.port.country"
+        _add(touches, port, port_path)
+        op = m.cargo_operation
+        if m.kind == "port_call":
+            if op == "load":
+                _add(to, own, own_path)
+                _add(frm, port, port_path)
+            elif op == "discharge":
+                _add(to, port, port_path)
+                _add(frm, own, own_path)
+        elif m.kind == "ship_to_ship":
+            other = m.counterpart_vessel.flag if m.counterpart_vessel else None
+            other_path = "vessel_movement.counterpart_vessel.flag"
+            if op in ("load", None, "transfer"):
+                _add(to, own, own_path)
+                _add(frm, other, other_path)
+            if op in ("discharge", None, "transfer"):
+                _add(to, other, other_path)
+                _add(frm, own, own_path)
+    event_from = _merge(frm, *line_from)
+    return _Direction(to=to, from_=event_from, touches=touches, line_from=[_merge(frm, x) for x in line_from])
+
+
+def context_fields(event: Event) -> dict[str, Any]:
+    """The context fields of every fact (catalogue.CONTEXT_FIELDS); missing values are left out."""
+    f: dict[str, Any] = {"event_type": event.event_type.value}
+    s, m, e = event.shipment, event.vessel_movement, event.entity
+    vessel = None
+    if s is not None:
+        f["origin_country"] = s.origin.country
+        f["destination_country"] = s.destination.country
+        if s.mode:
+            f["mode"] = s.mode
+        vessel = s.vessel
+        f["has_exemption_ref"] = bool(s.exemption_ref)
+        f["has_notification_ref"] = bool(s.notification_ref)
+    else:
+        f["has_exemption_ref"] = False
+        f["has_notification_ref"] = False
+    if m is not None:
+        vessel = m.vessel
+        f["movement_kind"] = m.kind
+        if m.port is not None:
+            f["port_country"] = m.port.country
+        if m.cargo_operation:
+            f["cargo_operation"] = m.cargo_operation
+        if m.counterpart_vessel is not None and m.counterpart_vessel.flag:
+            f["counterpart_flag"] = m.counterpart_vessel.flag
+        if m.previous is not None and m.previous.flag:
+            f["previous_flag"] = m.previous.flag
+    if vessel is not None:
+        if vessel.flag:
+            f["vessel_flag"] = vessel.flag
+        if vessel.imo:
+            f["vessel_imo"] = vessel.imo
+    if e is not None:
+        f["entity_kind"] = e.kind
+        f["entity_action"] = e.action
+        for name, value in (("entity_country", e.country), ("entity_nationality", e.nationality), ("entity_flag", e.flag)):
+            if value:
+                f[name] = value
+    return f
+
+
+class FactBuilder:
+    """Builds the facts of events. ``kinds`` limits which fact kinds are built (unused kinds cost
+    time); ``keywords`` are the pack's description keywords (flags only for lines without hs_code)."""
+
+    def __init__(self, keywords: Iterable[Keyword] = (), kinds: Iterable[str] = ("goods", "party", "hit", "event")) -> None:
+        self.keywords = [(kw, keyword_field(kw)) for kw in sorted(set(keywords), key=lambda k: k.text)]
+        self.kinds = frozenset(kinds)
+
+    def build(self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = "") -> list[Fact]:
+        prefix = prefix or event.event_id
+        ctx = context_fields(event)
+        ctx["occurred"] = epoch_us(event.occurred_at)
+        d = resolve_direction(event)
+        base_payload = {"event": event, "occurred_at": event.occurred_at, "touches": d.touches}
+        facts: list[Fact] = []
+        event_flags: dict[str, Any] = {}
+        _flag_fields("to__", d.to, event_flags)
+        _flag_fields("from__", d.from_, event_flags)
+        _flag_fields("touches__", d.touches, event_flags)
+
+        if "goods" in self.kinds:
+            base, lines = _goods_lines(event)
+            for i, g in enumerate(lines):
+                f = {**ctx, "kind": "goods", "line": i, "hs_missing": not g.hs_code}
+                _flag_fields("to__", d.to, f)
+                _flag_fields("from__", d.line_from[i], f)
+                _flag_fields("touches__", d.touches, f)
+                if g.hs_code:
+                    code = g.hs_code
+                    f["hs_code"] = code
+                    f["hs2"] = code[:2]
+                    if len(code) >= 4:
+                        f["hs4"] = code[:4]
+                    if len(code) >= 6:
+                        f["hs6"] = code[:6]
+                elif g.description and self.keywords:
+                    norm = normalise_text(g.description)
+                    for kw, name in self.keywords:
+                        if keyword_in(kw, norm):
+                            f[name] = True
+                if g.quantity is not None:
+                    f["quantity"] = float(g.quantity)
+                if g.unit is not None:
+                    f["unit"] = g.unit.value
+                if g.origin_country:
+                    f["goods_origin_country"] = g.origin_country
+                if g.value is not None:
+                    f["value_amount"] = float(g.value.amount)
+                    f["value_currency"] = g.value.currency
+                payload = {**base_payload, "path": f"{base}[{i}]", "goods": g, "line": i, "to": d.to, "from": d.line_from[i]}
+                facts.append(Fact(f"{prefix}/goods/{i}", "goods", f, payload))
+
+        if "party" in self.kinds:
+            parties: list[tuple[str, str, str | None, Any]] = []
+            if event.shipment is not None:
+                for i, p in enumerate(event.shipment.parties):
+                    parties.append((f"shipment.parties[{i}]", p.role, p.country, p))
+            if event.entity is not None:
+                for i, o in enumerate(event.entity.owners):
+                    parties.append((f"entity.owners[{i}]", "owner", o.country, o))
+            for n, (path, role, country, obj) in enumerate(parties):
+                f = {**ctx, **event_flags, "kind": "party", "role": role}
+                if country:
+                    f["party_country"] = country
+                payload = {**base_payload, "path": path, "party": obj, "to": d.to, "from": d.from_}
+                facts.append(Fact(f"{prefix}/party/{n}", "party", f, payload))
+
+        if "hit" in self.kinds:
+            for n, h in enumerate(hits):
+                f = {
+                    **ctx, **event_flags, "kind": "hit", "list_regime": h.list_regime, "entry_kind": h.entry_kind,
+                    "reference": h.reference.strip(), "method": h.method, "score": float(h.score),
+                }  # fmt: skip
+                if h.role:
+                    f["hit_role"] = h.role
+                payload = {**base_payload, "path": h.path, "hit": h, "to": d.to, "from": d.from_}
+                facts.append(Fact(f"{prefix}/hit/{n}", "hit", f, payload))
+
+        if "event" in self.kinds:
+            f = {**ctx, **event_flags, "kind": "event"}
+            payload = {**base_payload, "path": event.event_type.value, "to": d.to, "from": d.from_}
+            facts.append(Fact(f"{prefix}/event/0", "event", f, payload))
+
+        return facts
+
+
+def check_field_names(fields: dict[str, Any]) -> None:
+    for k in fields:
+        if k in _FORBIDDEN or k.startswith("$"):
+            raise ValueError(f"fact field {k!r} is reserved by the rule engine")
+
+
+def build_facts(event: Event, hits: Sequence[ScreeningHit] = (), keywords: Iterable[Keyword] = ()) -> list[Fact]:
+    """All fact kinds of one event (convenience for tests and tools)."""
+    return FactBuilder(keywords).build(event, hits)

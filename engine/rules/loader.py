@@ -1,0 +1,181 @@
+"""Load the rule pack: every rule file under rules/<regime>/ plus the exemption register.
+
+Layout (rules/README.md §1): rule files are ``rules/<dir>/**/<ID>.yaml`` for any first-level
+directory except ``data/`` and ``vessels/``; ``rules/exemptions.yaml`` is the register. The pack
+version is the sha256 of the sorted relative paths and texts of exactly those files, so a stored
+pack (path -> text) can be rebuilt bit for bit for a replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from engine.rules.exemptions import ExemptionRegister
+from engine.rules.schema import ExemptionRegisterFile, Rule
+
+DATA_DIRS = frozenset({"data", "vessels"})
+REGISTER_PATH = "exemptions.yaml"
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1 yes/no/on/off booleans (``NO`` is Norway, not False)."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - SafeLoader subclass
+
+
+class RuleFileError(ValueError):
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+
+
+class RulePackError(ValueError):
+    def __init__(self, errors: list[RuleFileError]) -> None:
+        super().__init__("invalid rule pack:\n" + "\n".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def _format(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
+        msg = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def is_rule_path(rel: str) -> bool:
+    parts = PurePosixPath(rel).parts
+    return len(parts) >= 2 and parts[0] not in DATA_DIRS and rel.endswith(".yaml")
+
+
+def parse_rule(path: str, text: str) -> Rule:
+    """One rule file -> Rule, or RuleFileError with a readable message."""
+    try:
+        raw = parse_yaml(text)
+    except yaml.YAMLError as exc:
+        raise RuleFileError(path, f"YAML syntax: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RuleFileError(path, "a rule file holds one mapping (id, regime, title, ...)")
+    try:
+        rule = Rule.model_validate(raw)
+    except ValidationError as exc:
+        raise RuleFileError(path, _format(exc)) from exc
+    stem = PurePosixPath(path).name.removesuffix(".yaml")
+    if stem != rule.id:
+        raise RuleFileError(path, f"file name {stem!r} must equal the rule id {rule.id!r}")
+    return rule
+
+
+def parse_register(text: str, path: str = REGISTER_PATH) -> ExemptionRegister:
+    try:
+        raw = parse_yaml(text) or {}
+        if isinstance(raw, list):
+            raw = {"entries": raw}
+        return ExemptionRegister(ExemptionRegisterFile.model_validate(raw).entries)
+    except yaml.YAMLError as exc:
+        raise RuleFileError(path, f"YAML syntax: {exc}") from exc
+    except ValidationError as exc:
+        raise RuleFileError(path, _format(exc)) from exc
+    except ValueError as exc:
+        raise RuleFileError(path, str(exc)) from exc
+
+
+def pack_version(files: Mapping[str, str]) -> str:
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(path.encode() + b"\0" + files[path].encode("utf-8") + b"\0")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class RulePack:
+    version: str
+    rules: tuple[Rule, ...]
+    files: dict[str, str] = field(repr=False)  # relative path -> exact text
+    register: ExemptionRegister = field(repr=False, default_factory=ExemptionRegister)
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    @property
+    def by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+
+def read_files(rules_dir: Path) -> dict[str, str]:
+    """The pack's files (relative posix path -> text): rule files and the register."""
+    root = Path(rules_dir)
+    files: dict[str, str] = {}
+    for p in sorted(root.glob("*/**/*.yaml")):
+        rel = p.relative_to(root).as_posix()
+        if p.is_file() and is_rule_path(rel):
+            files[rel] = p.read_text(encoding="utf-8")
+    reg = root / REGISTER_PATH
+    if reg.is_file():
+        files[REGISTER_PATH] = reg.read_text(encoding="utf-8")
+    return files
+
+
+def pack_from_files(files: Mapping[str, str]) -> RulePack:
+    """Build (and fully validate) a pack from path -> text; raises RulePackError listing every problem."""
+    errors: list[RuleFileError] = []
+    rules: list[Rule] = []
+    register = ExemptionRegister()
+    for path in sorted(files):
+        if path == REGISTER_PATH:
+            try:
+                register = parse_register(files[path], path)
+            except RuleFileError as exc:
+                errors.append(exc)
+            continue
+        if not is_rule_path(path):
+            errors.append(RuleFileError(path, "not a rule file location (rules/<regime>/...)"))
+            continue
+        try:
+            rules.append(parse_rule(path, files[path]))
+        except RuleFileError as exc:
+            errors.append(exc)
+    seen: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for r in rules:
+        if r.id in seen:
+            errors.append(RuleFileError(r.id, f"duplicate rule id (also in {seen[r.id]})"))
+        if r.key in keys and keys[r.key] != r.id:
+            errors.append(RuleFileError(r.id, f"id too similar to {keys[r.key]} (same field key)"))
+        seen[r.id] = r.id
+        keys[r.key] = r.id
+    if errors:
+        raise RulePackError(errors)
+    return RulePack(version=pack_version(files), rules=tuple(rules), files=dict(files), register=register)
+
+
+def load_pack(rules_dir: Path | str | None = None) -> RulePack:
+    if rules_dir is None:
+        from engine.config import get_settings
+
+        rules_dir = get_settings().rules_dir
+    return pack_from_files(read_files(Path(rules_dir)))
