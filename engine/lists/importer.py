@@ -47,11 +47,12 @@ def read_source(source: str, progress: Progress = _noop, timeout: float = 60.0) 
         return b"".join(chunks)
     path = Path(source).expanduser()
     total = path.stat().st_size
-    chunks = []
+    chunks, done = [], 0
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 18):
             chunks.append(chunk)
-            progress(sum(map(len, chunks)), total, "read")
+            done += len(chunk)
+            progress(done, total, "read")
     return b"".join(chunks)
 
 
