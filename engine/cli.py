@@ -34,3 +34,6 @@ main.add_command(schema_command)
 main.add_command(users_cli)
 main.add_command(apikeys_cli)
 main.add_command(lists_cli)
+from engine.rules.cli import rules_cli  # noqa: E402
+
+main.add_command(rules_cli)

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import engine
 from engine.models.decisions import Citation, Decision, Evidence, Violation
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
@@ -50,6 +49,22 @@ from engine.rules.schema import (
 __all__ = ["Evaluator", "default_evaluator", "CapsProvider", "Screener", "ExemptionLookup", "CapUsage"]
 
 log = logging.getLogger(__name__)
+
+
+def _engine_version() -> str:
+    # `engine` can resolve as a namespace package through the editable install when the process
+    # does not start in the project root; fall back to the installed distribution's version.
+    try:
+        from engine import __version__
+
+        return __version__
+    except ImportError:
+        from importlib.metadata import version
+
+        return version("sanctions-engine")
+
+
+ENGINE_VERSION = _engine_version()
 _SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 
 _CONTEXT_PATHS = {
@@ -311,7 +326,7 @@ class Evaluator:
                     violations=violations,
                     rule_pack_version=self.pack.version,
                     list_version=self.screener.version_at(event.occurred_at) if self.screener is not None else None,
-                    engine_version=engine.__version__,
+                    engine_version=ENGINE_VERSION,
                     evaluated_at=now,
                 )
             )

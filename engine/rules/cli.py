@@ -1,0 +1,148 @@
+"""`sanctions rules check | replay EVENT_ID | impact --against PATH|VERSION`."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+
+def _console() -> Console:
+    return Console(width=160, soft_wrap=False)
+
+
+@click.group("rules")
+def rules_cli() -> None:
+    """Rule pack: validate, replay decisions, measure the impact of a change."""
+
+
+@rules_cli.command("check")
+@click.option("--dir", "rules_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="rules directory (default: Settings.rules_dir)")
+@click.option("--examples/--no-examples", default=True, help="also run every example through both evaluators")
+def check_command(rules_dir: Path | None, examples: bool) -> None:
+    """Validate every rule file (schema, citation, dates, HS codes, examples) and run its examples."""
+    from engine.config import get_settings
+    from engine.rules.loader import (
+        REGISTER_PATH,
+        RuleFileError,
+        pack_from_files,
+        parse_register,
+        parse_rule,
+        read_files,
+    )
+
+    root = rules_dir or get_settings().rules_dir
+    files = read_files(root)
+    console = _console()
+    rows: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+    errors = 0
+    rules = []
+    for path in sorted(files):
+        if path == REGISTER_PATH:
+            try:
+                reg = parse_register(files[path])
+                console.print(f"[green]OK[/] {path}: {len(reg)} register entries")
+            except RuleFileError as exc:
+                errors += 1
+                console.print(f"[red]ERROR[/] {path}: {exc.message}")
+            continue
+        try:
+            rule = parse_rule(path, files[path])
+        except RuleFileError as exc:
+            errors += 1
+            regime = path.split("/", 1)[0]
+            rows[regime].append((path, "", "", "", "", "", f"[red]{exc.message}[/]"))
+            continue
+        rules.append((path, rule))
+    outcomes: dict[str, list[str]] = {}
+    if examples and rules and not errors:
+        from engine.rules.examples import ExampleRunner
+
+        try:
+            pack = pack_from_files(files)
+        except ValueError as exc:
+            console.print(f"[red]ERROR[/] {exc}")
+            sys.exit(1)
+        runner = ExampleRunner(pack)
+        for _path, rule in rules:
+            outcomes[rule.id] = [p for o in runner.run_rule(rule) if (p := o.problem())]
+        runner.close()
+    for _path, rule in rules:
+        window = f"{rule.effective_from} → {rule.effective_to or '…'}" + (f" ({len(rule.suspended)} suspended)" if rule.suspended else "")
+        problems = outcomes.get(rule.id, [])
+        errors += bool(problems)
+        status = "[red]" + "; ".join(problems) + "[/]" if problems else ("[green]OK[/]" if rule.id in outcomes else "[green]valid[/]")
+        rows[rule.regime].append(
+            (rule.id, str(rule.citation), window, rule.severity, rule.confidence,
+             f"{len(rule.examples.fire)}/{len(rule.examples.clear)}", status)
+        )  # fmt: skip
+    for regime in sorted(rows):
+        table = Table(title=f"{regime}: {len(rows[regime])} rule files", title_justify="left")
+        for col in ("rule", "citation", "in force", "severity", "confidence", "examples fire/clear", "status"):
+            table.add_column(col, overflow="fold")
+        for row in sorted(rows[regime]):
+            table.add_row(*row)
+        console.print(table)
+    total = sum(len(r) for r in rows.values())
+    if errors:
+        console.print(f"[red]{errors} problem(s)[/] in {total} rule files")
+        sys.exit(1)
+    console.print(f"[green]{total} rule files OK[/]")
+
+
+@rules_cli.command("replay")
+@click.argument("event_id")
+def replay_command(event_id: str) -> None:
+    """Re-run a stored event's decision against the exact rule pack of its day."""
+    from engine.evaluation import _optional_factory
+    from engine.replay import replay
+
+    console = _console()
+    screener = _optional_factory("engine.screening", "default_screener")
+    caps = _optional_factory("engine.rules.caps", "default_caps")
+    try:
+        result = replay(event_id, screener=screener, caps=caps)
+    except (LookupError, ValueError) as exc:
+        console.print(f"[red]{exc}[/]")
+        sys.exit(2)
+    o, r = result.original, result.replayed
+    console.print(f"event {event_id}: rule pack {o.rule_pack_version}")
+    console.print(f"original: {o.status} {[v.rule_id for v in o.violations]} (engine {o.engine_version}, {o.evaluated_at:%Y-%m-%d %H:%M}Z)")
+    console.print(f"replayed: {r.status} {[v.rule_id for v in r.violations]} (engine {r.engine_version})")
+    if result.identical:
+        console.print("[green]identical[/]")
+    else:
+        for line in result.diff:
+            console.print(f"  {line}", markup=False)
+        sys.exit(1)
+
+
+@rules_cli.command("impact")
+@click.option("--against", "against", required=True, help="baseline: a rules directory, or a stored pack version (sha256)")
+@click.option("--dir", "rules_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="candidate rules directory (default: Settings.rules_dir)")
+@click.option("--limit", type=int, default=10000, show_default=True, help="newest stored events to evaluate")
+def impact_command(against: str, rules_dir: Path | None, limit: int) -> None:
+    """Which stored events would get a different decision under the candidate pack."""
+    from engine.replay import impact, load_stored_pack, stored_events
+    from engine.rules.loader import load_pack
+
+    console = _console()
+    if re.fullmatch(r"[0-9a-f]{64}", against):
+        old = load_stored_pack(against)
+    else:
+        old = load_pack(Path(against))
+    new = load_pack(rules_dir)
+    report = impact(old, new, stored_events(limit))
+    console.print(f"baseline {report.old_version[:12]} → candidate {report.new_version[:12]}: {report.evaluated} events")
+    console.print(f"rules added {report.rules_added or '-'}; removed {report.rules_removed or '-'}; modified {report.rules_modified or '-'}")
+    table = Table(title=f"{len(report.changed)} decision(s) would change", title_justify="left")
+    for col in ("event", "before", "after", "change"):
+        table.add_column(col, overflow="fold")
+    for item in report.changed:
+        table.add_row(item.event_id, item.before.status, item.after.status, "\n".join(item.diff))
+    console.print(table)

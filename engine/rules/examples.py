@@ -1,0 +1,113 @@
+"""Run a rule file's examples through BOTH evaluators (durable path and oracle).
+
+One Evaluator is built per pack; each example swaps in its own context (screening hits, exemption
+register, cap usage) through small holder objects, so running hundreds of examples stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine.models.events import Event
+from engine.models.screening import ScreeningHit
+from engine.rules.exemptions import ExemptionRegister
+from engine.rules.loader import RulePack
+from engine.rules.schema import Cap, CapUsage, Example, ExemptionEntry, Rule
+
+
+class FixedScreener:
+    def __init__(self) -> None:
+        self.hits: list[ScreeningHit] = []
+
+    def screen(self, event: Event) -> list[ScreeningHit]:
+        return list(self.hits)
+
+    def version_at(self, when: datetime) -> str | None:
+        return None
+
+
+class FixedCaps:
+    def __init__(self) -> None:
+        self.value: CapUsage | None = None
+
+    def usage(self, rule_id: str, cap: Cap, event: Event, line: int) -> CapUsage | None:
+        return self.value
+
+
+class SwappableRegister:
+    def __init__(self) -> None:
+        self.inner = ExemptionRegister()
+
+    def set(self, entries: list[ExemptionEntry]) -> None:
+        self.inner = ExemptionRegister(entries)
+
+    def status(self, ref: str | None, kind: str, rule_id: str, regime: str, at: datetime) -> str:
+        return self.inner.status(ref, kind, rule_id, regime, at)
+
+    def entry(self, ref: str | None) -> ExemptionEntry | None:
+        return self.inner.entry(ref)
+
+
+@dataclass
+class ExampleOutcome:
+    rule_id: str
+    kind: str  # fire | clear
+    event_id: str
+    durable: dict[tuple[str, str], str]  # (fact_key, rule_id) -> level
+    oracle: dict[tuple[str, str], str]
+    fired: set[str]  # rules in the durable-path decision
+
+    @property
+    def agree(self) -> bool:
+        return self.durable == self.oracle
+
+    @property
+    def ok(self) -> bool:
+        return self.agree and ((self.rule_id in self.fired) == (self.kind == "fire"))
+
+    def problem(self) -> str | None:
+        if not self.agree:
+            return f"{self.event_id}: evaluators disagree (durable {sorted(self.durable.items())} vs oracle {sorted(self.oracle.items())})"
+        if self.kind == "fire" and self.rule_id not in self.fired:
+            return f"{self.event_id}: `fire` example does not fire {self.rule_id}"
+        if self.kind == "clear" and self.rule_id in self.fired:
+            return f"{self.event_id}: `clear` example fires {self.rule_id}"
+        return None
+
+
+class ExampleRunner:
+    def __init__(self, pack: RulePack) -> None:
+        from engine.evaluation import Evaluator
+
+        self.pack = pack
+        self.screener = FixedScreener()
+        self.caps = FixedCaps()
+        self.register = SwappableRegister()
+        self.evaluator = Evaluator(pack, screener=self.screener, caps=self.caps, exemptions=self.register)
+
+    def run(self, rule: Rule, kind: str, example: Example) -> ExampleOutcome:
+        self.screener.hits = list(example.hits)
+        self.caps.value = example.cap_usage
+        self.register.set(list(example.exemptions))
+        ev = self.evaluator
+        facts = ev.facts_of(example.event, example.hits, prefix="x")
+        durable = ev.match(facts)
+        oracle = ev.oracle.matches(example.event, example.hits, prefix="x")
+        decision = ev.evaluate(example.event)
+        return ExampleOutcome(
+            rule_id=rule.id,
+            kind=kind,
+            event_id=example.event.event_id,
+            durable=durable,
+            oracle=oracle,
+            fired={v.rule_id for v in decision.violations},
+        )
+
+    def run_rule(self, rule: Rule) -> list[ExampleOutcome]:
+        out = [self.run(rule, "fire", ex) for ex in rule.examples.fire]
+        out += [self.run(rule, "clear", ex) for ex in rule.examples.clear]
+        return out
+
+    def close(self) -> None:
+        self.evaluator.close()
