@@ -149,8 +149,9 @@ def _field(test: FieldTest, fact: Fact) -> bool:
 
 
 def counts(node: Node, fact: Fact) -> bool:
-    """Does this goods fact satisfy the node? Used only to decide what counts toward a cap; the
-    register statuses are not consulted here (a notified or exempted supply still counts)."""
+    """Does this goods fact satisfy the node? Used only to decide what counts toward a cap. Register
+    statuses count as satisfied: a notified or exempted supply still uses up the cap (so does
+    notified non-DPRK coal through Rajin under the 2321 coal cap, a conservative reading)."""
     if isinstance(node, All):
         return all(counts(n, fact) for n in node.items)
     if isinstance(node, AnyOf):
@@ -169,7 +170,7 @@ def counts(node: Node, fact: Fact) -> bool:
         bound = epoch_us(start_utc(node.at))
         return at < bound if node.op == "before" else at >= bound
     if isinstance(node, RefStatus):
-        return False
+        return True  # a notified or exempted supply still uses up the cap
     raise TypeError(f"unknown condition node {node!r}")
 
 
@@ -353,3 +354,11 @@ def period_bounds(cap: Cap, at: datetime) -> tuple[datetime, datetime]:
     if end is None:
         end = datetime(at.year + 1, 1, 1, tzinfo=UTC) if cap.period == "calendar_year" else at + timedelta(microseconds=1)
     return start, end
+
+
+def default_caps() -> CapsLedger:
+    """The process-wide ledger (engine.evaluation.default_evaluator looks this factory up): the
+    rules of the pack in Settings.rules_dir, totals from the events table."""
+    from engine.rules.loader import load_pack
+
+    return CapsLedger(load_pack().rules, StoredEvents())
