@@ -189,3 +189,18 @@ def test_asset_freeze_via_screening_hit(ev) -> None:  # noqa: ANN001
     assert v
     if v[0].reason is not None:
         assert "KPe.047" in v[0].reason
+
+
+def test_targeted_arms_embargo_needs_arms_and_a_listed_party(ev) -> None:  # noqa: ANN001
+    hit = ScreeningHit(path="shipment.parties[0]", role="consignee", queried="Ansarallah", list_regime="Yemen",
+                       reference="YEe.001", entry_name="ANSARALLAH", entry_kind="entity", matched="ANSARALLAH",
+                       method="name_exact", score=1.0, explanation="exact name", list_version="test")  # fmt: skip
+    e = make_evaluator(ev, PACK, hits=[hit])
+    party = [{"role": "consignee", "name": "Ansarallah"}]
+    arms = ship("ye1", "2023-05-01T00:00:00Z", "IR", "YE", [g("930190", "rifles", 1)], parties=party)
+    rice = ship("ye2", "2023-05-01T00:00:00Z", "IN", "YE", [g("100630", "rice", 100)], parties=party)
+    assert {"UNSCR-2216-OP14", "UNSCR-2140-OP11"} <= fired(e, arms)
+    got = fired(e, rice)
+    assert "UNSCR-2216-OP14" not in got and "UNSCR-2140-OP11" in got
+    unlisted = make_evaluator(ev, PACK)
+    assert "UNSCR-2216-OP14" not in fired(unlisted, arms)
