@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.lists.parser import parse_list  # noqa: E402
 from engine.models.events import Event, Party  # noqa: E402
-from engine.screening.normalize import normalise, phonetic  # noqa: E402
+from engine.screening.normalize import fold_token, normalise, phonetic  # noqa: E402
 from engine.screening.quality import build_probes, evaluate  # noqa: E402
 from engine.screening.service import Screener  # noqa: E402
 from engine.screening.settings import ScreeningSettings  # noqa: E402
@@ -55,6 +55,7 @@ def main() -> None:
     ap.add_argument("--list", type=Path, default=DEFAULT_LIST)
     ap.add_argument("--events", type=int, default=10000)
     ap.add_argument("--parties", type=int, default=6000)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     rng = random.Random(2026)
 
@@ -74,22 +75,34 @@ def main() -> None:
     names = list(dict.fromkeys(list_like + synthetic_names(rng, args.parties)))[: args.parties]
     rng.shuffle(names)
 
+    def cold() -> None:
+        """Forget every cached name: each round measures first-time screening."""
+        normalise.cache_clear()
+        fold_token.cache_clear()
+        phonetic.cache_clear()
+        for snap in screener.snapshots:
+            snap.names._results.clear()
+        screener.vessels.names._results.clear()
+
     # -- per-party latency (cold name cache) --------------------------------------------------
-    normalise.cache_clear()
-    phonetic.cache_clear()
-    lat, cpu = [], []
-    for name in names:
-        party = Party(role="consignee", name=name)
-        t, c = time.perf_counter_ns(), time.thread_time_ns()
-        screener.screen_party(party, when)
-        cpu.append((time.thread_time_ns() - c) / 1000)
-        lat.append((time.perf_counter_ns() - t) / 1000)
-    # Wall time includes preemption by other processes on a shared machine; thread CPU time is
-    # the cost of the call itself. Both are printed.
-    for label, xs in (("wall", lat), ("thread CPU", cpu)):
-        print(f"per party, {label} ({len(xs)} distinct names, cold cache): median "
-              f"{statistics.median(xs):.1f} us, p90 {pct(xs, 90):.1f} us, p99 {pct(xs, 99):.1f} us, "
-              f"max {max(xs):.0f} us (targets: median < 100 us, p99 < 1000 us)")
+    # The machine is shared: other processes preempt us (wall time) and compete for caches (CPU
+    # time). Each name is measured in every round, caches cleared between rounds, and the best
+    # round per name is kept, as timeit does; the load average is printed beside the figures.
+    parties = [Party(role="consignee", name=name) for name in names]
+    best_wall = [float("inf")] * len(parties)
+    best_cpu = [float("inf")] * len(parties)
+    for _ in range(args.rounds):
+        cold()
+        for i, party in enumerate(parties):
+            t, c = time.perf_counter_ns(), time.thread_time_ns()
+            screener.screen_party(party, when)
+            best_cpu[i] = min(best_cpu[i], (time.thread_time_ns() - c) / 1000)
+            best_wall[i] = min(best_wall[i], (time.perf_counter_ns() - t) / 1000)
+    for label, xs in (("wall", best_wall), ("thread CPU", best_cpu)):
+        print(f"per party, {label}, best of {args.rounds} rounds ({len(xs)} distinct names, cold "
+              f"cache): median {statistics.median(xs):.1f} us, p90 {pct(xs, 90):.1f} us, "
+              f"p99 {pct(xs, 99):.1f} us, max {max(xs):.0f} us (targets: median < 100 us, "
+              f"p99 < 1000 us)")
     print(f"load average at the time: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
           f"on {os.cpu_count()} CPUs")
 
@@ -114,13 +127,16 @@ def main() -> None:
         ("pool of 2,200 counterparties", make_events(pool, args.events)),
         ("every name unique", make_events(synthetic_names(random.Random(8), args.events * 6), args.events)),
     ):
-        normalise.cache_clear()
-        t, c = time.perf_counter(), time.thread_time()
-        hits = sum(len(screener.screen(e)) for e in events)
-        dt, dc = time.perf_counter() - t, time.thread_time() - c
-        print(f"events/s, 6 parties + vessel each, {label}: {len(events) / dt:,.0f} wall, "
-              f"{len(events) / dc:,.0f} per CPU-second ({len(events)} events, {hits} hits, "
-              f"{dt:.2f} s; target > 2,000/s)")
+        best_dt = best_dc = float("inf")
+        for _ in range(args.rounds):
+            cold()
+            t, c = time.perf_counter(), time.thread_time()
+            hits = sum(len(screener.screen(e)) for e in events)
+            best_dt = min(best_dt, time.perf_counter() - t)
+            best_dc = min(best_dc, time.thread_time() - c)
+        print(f"events/s, 6 parties + vessel each, {label}, best of {args.rounds}: "
+              f"{len(events) / best_dt:,.0f} wall, {len(events) / best_dc:,.0f} per CPU-second "
+              f"({len(events)} events, {hits} hits; target > 2,000/s)")
 
     # -- precision / recall ------------------------------------------------------------------
     print("precision / recall over real list names (600 varied) and look-alikes:")

@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from engine.screening.normalize import NormName, normalise, phonetic
 
@@ -38,6 +38,8 @@ class NameRecord:
     norm: NormName
     factor: float  # score multiplier (low-quality aliases count a little less)
     digits: tuple[str, ...]  # numbers in the name must agree ("HAO FAN 6" is not "HAO FAN 2")
+    tokset: frozenset[str]  # norm.tokens as a set (containment test)
+    joined: str  # norm.tokens in order without spaces ("ABDUL RAHMAN" ~ "ABDULRAHMAN")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,8 @@ class NameIndex:
             rid = len(self.records)
             self.records.append(
                 NameRecord(target, variant, label + suffix, norm, factor,
-                           tuple(sorted(_DIGITS.findall(norm.latin))))
+                           tuple(sorted(_DIGITS.findall(norm.latin))), frozenset(norm.tokens),
+                           "".join(norm.tokens))
             )
             keys = {"K:" + norm.key}
             for tok in norm.informative:
@@ -129,9 +132,17 @@ class NameIndex:
             weights: dict[int, float] = defaultdict(float)
             postings, idf = self._postings, self._idf
             for tok in q.informative:
-                for key, w in (("T:" + tok, 1.0), ("P:" + phonetic(tok), 0.7), ("F:" + tok[:3], 0.4)):
+                exact = postings.get("T:" + tok)
+                # the prefix key only helps a word the list does not have as such (a typo)
+                weak = (("P:" + phonetic(tok), 0.7),) if exact else (
+                    ("P:" + phonetic(tok), 0.7), ("F:" + tok[:3], 0.4))
+                if exact:
+                    wk = idf["T:" + tok]
+                    for rid in exact:
+                        weights[rid] += wk
+                for key, w in weak:
                     ids = postings.get(key)
-                    if ids and (w == 1.0 or len(ids) <= MAX_WEAK_POSTING):
+                    if ids and len(ids) <= MAX_WEAK_POSTING:
                         wk = w * idf[key]
                         for rid in ids:
                             weights[rid] += wk
@@ -139,19 +150,27 @@ class NameIndex:
                 ranked = heapq.nlargest(MAX_CANDIDATES, weights, key=weights.__getitem__)
             else:
                 ranked = list(weights)
-            q_joined = "".join(q.tokens)
-            q_set = set(q.tokens)
+            records = self.records
             cutoff = threshold * 100
+            # one C call scores every candidate's order-free key; Python only sees the passers
+            passing = {
+                ranked[i] for _, _, i in process.extract(
+                    q.key, [records[r].norm.key for r in ranked], scorer=fuzz.ratio,
+                    score_cutoff=cutoff * 0.9, limit=None)
+            }
+            q_joined = "".join(q.tokens)
+            q_set = frozenset(q.tokens)
+            n_q = len(q.tokens)
             for rid in ranked:
-                rec = self.records[rid]
+                rec = records[rid]
                 if rid in exact_ids or rec.digits != q_digits:
                     continue
-                if _contains_plus_generic(q, q_set, rec.norm):
+                if n_q > len(rec.tokset) >= 2 and _contains_plus_generic(q, q_set, rec):
                     self._keep(best, NameMatch(rec, CONTAINED_SCORE * rec.factor, False))
                     continue
-                raw = fuzz.ratio(q.key, rec.norm.key, score_cutoff=cutoff * 0.9)
-                if raw:
-                    raw = max(raw, fuzz.ratio(q_joined, "".join(rec.norm.tokens)))
+                if rid not in passing:
+                    continue
+                raw = max(fuzz.ratio(q.key, rec.norm.key), fuzz.ratio(q_joined, rec.joined))
                 score = raw * rec.factor / 100
                 if score >= threshold:
                     score = _aligned_score(q, rec.norm, score)
@@ -166,13 +185,10 @@ class NameIndex:
             best[m.record.target] = m
 
 
-def _contains_plus_generic(q: NormName, q_set: set[str], c: NormName) -> bool:
-    """Every word of a list name of two or more words (one identifying) is in the query, and the
-    query's other words are all generic (country names, "of the", "trading" ...)."""
-    if len(c.tokens) < 2 or not c.informative or len(q.tokens) <= len(c.tokens):
-        return False
-    c_set = set(c.tokens)
-    return c_set <= q_set and all(t in c_set for t in q.informative)
+def _contains_plus_generic(q: NormName, q_set: frozenset[str], c: NameRecord) -> bool:
+    """Every word of a list name of two or more words (one identifying) is in the longer query,
+    and the query's other words are all generic (country names, "of the", "trading" ...)."""
+    return bool(c.norm.informative) and c.tokset <= q_set and all(t in c.tokset for t in q.informative)
 
 
 def _aligned_score(q: NormName, c: NormName, score: float) -> float:
