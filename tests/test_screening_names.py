@@ -80,7 +80,8 @@ def test_full_name_plus_generic_words_matches() -> None:
 @pytest.mark.parametrize(
     "query",
     ["CORP", "TRADING", "Trading Co., Ltd.", "Korea Trading Company", "Foreign Trade Company",
-     "Korea Mining Corporation", "Pak Chol Su", "General Trading LLC", "AB", "Ri"],
+     "Korea Mining Corporation", "Pak Chol Su", "General Trading LLC", "AB", "Ri",
+     "Hassan", "Hassane"],  # one-word aliases of persons on the list: common given names
 )
 def test_short_common_and_look_alike_names_stay_clear(query: str) -> None:
     assert refs(query) == {}, query

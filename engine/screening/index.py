@@ -81,10 +81,13 @@ class NameIndex:
         self._idf: dict[str, float] = {}
         self._results: dict[tuple[str, float], list[NameMatch]] = {}
 
-    def add(self, target: int, name: str, label: str, factor: float = 1.0) -> None:
+    def add(self, target: int, name: str, label: str, factor: float = 1.0,
+            one_word: bool = True) -> None:
+        """Index one name of ``target``. ``one_word=False`` leaves out one-word names: a person's
+        alias "Hassan" is a common given name and must never match on its own."""
         for variant, suffix in name_variants(name):
             norm = normalise(variant)
-            if not norm.tokens:
+            if not norm.tokens or (len(norm.tokens) == 1 and not one_word):
                 continue
             rid = len(self.records)
             self.records.append(

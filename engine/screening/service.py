@@ -52,12 +52,13 @@ class SnapshotIndex:
     def build(cls, version: str, date_generated: datetime, entries: Sequence[ListEntry]) -> SnapshotIndex:
         idx = cls(version, date_generated, list(entries))
         for i, e in enumerate(idx.entries):
-            idx.names.add(i, e.name, "primary name")
+            entity = e.kind == "entity"  # "KOMID" names an entity; "Hassan" names no one person
+            idx.names.add(i, e.name, "primary name", one_word=entity)
             for a in e.aliases:
                 label, factor = _ALIAS_LABEL.get(a.quality, ("alias", 1.0))
-                idx.names.add(i, a.name, label, factor)
+                idx.names.add(i, a.name, label, factor, one_word=entity)
             if e.original_script:
-                idx.names.add(i, e.original_script, "name in original script")
+                idx.names.add(i, e.original_script, "name in original script", one_word=entity)
             for ident in e.identifiers:
                 key = ("bic", ident.value[:8]) if ident.kind == "bic" else (ident.kind, ident.value)
                 idx.identifiers.setdefault(key, []).append(i)
