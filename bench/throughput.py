@@ -98,7 +98,7 @@ class Stack:
         )
         from engine.worker import start_worker
 
-        self.worker = start_worker(env=self.env, concurrency=worker_concurrency, loglevel="WARNING",
+        self.worker = start_worker(env=self.env, concurrency=worker_concurrency, loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
                                    log_path=self.dir / "worker.log")
         self.headers = {"Content-Type": "application/json"}
         try:

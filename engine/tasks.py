@@ -114,6 +114,9 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     broker_connection_timeout=3,
     worker_hijack_root_logger=False,
+    # Pool processes load the rule pack (and screening lists) at start: allow them the time
+    # before Celery gives up on a child that has not reported up (default 4 s).
+    worker_proc_alive_timeout=120,
     worker_send_task_events=False,
     beat_schedule={"sweep": {"task": "sanctions.sweep", "schedule": 60.0}},
 )
@@ -173,15 +176,15 @@ def get_evaluator() -> Any:
 
 
 def _store_pack(evaluator: Any) -> None:
+    """Record the evaluator's rule pack (engine.replay) so every decision can be replayed."""
+    pack = getattr(evaluator, "pack", None)
+    if pack is None:  # an evaluator without a rule pack (SANCTIONS_EVALUATOR swap)
+        return
     try:
         from engine.replay import ensure_pack_stored
     except ImportError:
         return
-    pack = getattr(evaluator, "pack", None)
-    try:
-        ensure_pack_stored(pack) if pack is not None else ensure_pack_stored()
-    except TypeError:
-        ensure_pack_stored()
+    ensure_pack_stored(pack)
 
 
 def _rejected(event_id: str, reasons: list[str]) -> Decision:

@@ -13,6 +13,8 @@ import base64
 import binascii
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kombu.transport import redis as kombu_redis
@@ -57,6 +59,20 @@ def record_bad_item(item: bytes | str, reason: str) -> None:
 
 
 class Channel(kombu_redis.Channel):
+    _shared_client: Any = None
+
+    @contextmanager
+    def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
+        # Stock kombu builds a new redis.Redis (and its ~170 response callbacks) for every
+        # publish; one client over the channel's pool is thread-safe and saves that per message.
+        if client:
+            yield client
+            return
+        shared = self._shared_client
+        if shared is None or shared.connection_pool is not self.pool:
+            shared = self._shared_client = self._create_client()
+        yield shared
+
     def _brpop_read(self, **options: Any) -> bool:
         try:
             try:
