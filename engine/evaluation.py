@@ -16,7 +16,7 @@ import importlib
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,10 +24,16 @@ from engine.models.decisions import Citation, Decision, Evidence, Violation
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import LEVEL_RANK
-from engine.rules.compiler import CompiledPack, cap_field, compile_pack, exemption_field
+from engine.rules.compiler import (
+    FLAG_PREFIXES,
+    CompiledPack,
+    cap_field,
+    compile_pack,
+    exemption_field,
+)
 from engine.rules.durable_backend import DurableBackend
 from engine.rules.exemptions import ExemptionLookup
-from engine.rules.facts import Fact, FactBuilder
+from engine.rules.facts import Fact, FactBuilder, direction_sets, places
 from engine.rules.loader import RulePack, load_pack
 from engine.rules.oracle import Oracle, explain_leaf
 from engine.rules.protocols import CapsProvider, Screener
@@ -177,9 +183,9 @@ class _Explainer:
             return
         event: Event = fact.payload["event"]
         if isinstance(node, Direction):
-            places = fact.payload["touches" if node.axis == "touches" else node.axis]
+            found = places(fact, node.axis)
             for c in node.countries:
-                for path in places.get(c, ()):
+                for path in found.get(c, ()):
                     out.append(Evidence(path=path, value=c, note=f"{_place_text(event, path)}: goods {_DIR_WORDS[node.axis]} {c}"))
         elif isinstance(node, GoodsMatch):
             how, what = detail
@@ -233,8 +239,10 @@ class Evaluator:
         screener: Screener | None = None,
         caps: CapsProvider | None = None,
         exemptions: ExemptionLookup | None = None,
+        prefilter: bool = True,
     ) -> None:
         self.pack = pack
+        self.prefilter = prefilter
         self.screener = screener
         self.caps = caps
         self.exemptions = exemptions if exemptions is not None else pack.register
@@ -243,12 +251,34 @@ class Evaluator:
         self.oracle = Oracle(pack, self.exemptions, caps)  # explanations only
         self._explainer = _Explainer(self.oracle)
         keywords = set().union(*(r.keywords() for r in pack.rules)) if pack.rules else set()
-        self.builder = FactBuilder(keywords, kinds={r.when.fact for r in pack.rules})
+        self._kinds = frozenset(r.when.fact for r in pack.rules)
+        # Countries per axis named by any flag requirement; None when some kind has no requirement.
+        self._axis_countries: dict[str, set[str]] | None = {p: set() for p in FLAG_PREFIXES}
+        for kind in self._kinds:
+            reqs = self.compiled.requirements.get(kind, [])
+            if reqs is None:
+                self._axis_countries = None
+                break
+            for req in reqs:
+                for disj in req:
+                    for flag in disj:
+                        prefix = next(p for p in FLAG_PREFIXES if flag.startswith(p))
+                        self._axis_countries[prefix].add(flag[len(prefix) :])
+        self.builder = FactBuilder(keywords, kinds=self._kinds, fields=self.compiled.fields)
         self._rules = pack.by_id
         self._register_rules = [
             (r, kind) for r in pack.rules for kind in ("exemption", "notification") if r.uses_register(kind)
         ]
         self._cap_rules = [r for r in pack.rules if r.cap is not None]
+        # Per-rule facts for explanations, computed once (walking the condition tree is slow).
+        self._uses = {r.id: {k: r.uses_register(k) for k in ("exemption", "notification")} for r in pack.rules}
+        self._dir_countries = {
+            r.id: {
+                axis: {c for n in r.when.nodes() if isinstance(n, Direction) and n.axis == axis for c in n.countries}
+                for axis in ("from", "to")
+            }
+            for r in pack.rules
+        }
 
     @property
     def rule_pack_version(self) -> str:
@@ -258,8 +288,11 @@ class Evaluator:
 
     def _augment(self, event: Event, facts: list[Fact]) -> None:
         """Per-rule fields: exemption/notification statuses and cap running totals."""
+        refs = {"exemption": _ref(event, "exemption"), "notification": _ref(event, "notification")}
         for rule, kind in self._register_rules:
-            status = self.exemptions.status(_ref(event, kind), kind, rule.id, rule.regime, event.occurred_at)
+            if not refs[kind]:
+                continue  # status "none": compiled as has_*_ref == false
+            status = self.exemptions.status(refs[kind], kind, rule.id, rule.regime, event.occurred_at)
             name = exemption_field(rule, kind)
             for f in facts:
                 if f.kind == rule.when.fact:
@@ -275,8 +308,42 @@ class Evaluator:
                 if usage is not None:
                     f.fields[cap_field(rule)] = float(usage.prior + usage.this)
 
+    def _could_match(self, kind: str, flags: Iterable[str]) -> bool:
+        """Sound pre-filter: False only when no durable rule of this fact kind can match a fact
+        with these direction flags (every such rule requires a flag the fact lacks)."""
+        reqs = self.compiled.requirements.get(kind, [])
+        if reqs is None:
+            return True
+        have = flags if isinstance(flags, set | frozenset) else set(flags)
+        return any(all(not disj.isdisjoint(have) for disj in req) for req in reqs)
+
     def facts_of(self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = "") -> list[Fact]:
-        facts = self.builder.build(event, hits, prefix=prefix)
+        """The facts of one event that the engine needs to see (with per-rule fields)."""
+        kinds = self._kinds
+        sets = None
+        if self.prefilter:
+            sets = direction_sets(event)
+            to, frm, touches, origins = sets
+            axes = self._axis_countries
+            if (
+                axes is not None
+                and axes["to__"].isdisjoint(to)
+                and axes["from__"].isdisjoint(frm)
+                and axes["from__"].isdisjoint(origins)
+                and axes["touches__"].isdisjoint(touches)
+                and not (hits and "hit" in kinds and self.compiled.requirements.get("hit", []) is None)
+            ):
+                return []  # fast path: no direction flag any rule needs (typical clear event)
+            flags = {"to__" + c for c in to} | {"from__" + c for c in frm} | {"touches__" + c for c in touches}
+            flags.update("from__" + c for c in origins if c)
+            kinds = {k for k in kinds if self._could_match(k, flags)}
+            if not hits:
+                kinds.discard("hit")
+            if not kinds:
+                return []
+        facts = self.builder.build(event, hits, prefix=prefix, kinds=kinds, sets=sets)
+        if self.prefilter:
+            facts = [f for f in facts if self._could_match(f.kind, [k for k in f.fields if k.startswith(FLAG_PREFIXES)])]
         self._augment(event, facts)
         return facts
 
@@ -284,9 +351,9 @@ class Evaluator:
         """Durable matching only: {(fact_key, rule_id): best level}."""
         used, wanted = self.compiled.fields, self.compiled.wanted
         posted = [
-            (f.key, {k: v for k, v in f.fields.items() if k in used})
+            (f.key, f.fields if f.fields.keys() <= used else {k: v for k, v in f.fields.items() if k in used})
             for f in facts
-            if (f.kind, f.fields["event_type"]) in wanted
+            if (f.kind, f.payload["event"].event_type.value) in wanted
         ]
         best: dict[tuple[str, str], str] = {}
         for key, name in self.backend.match(posted):
@@ -316,16 +383,24 @@ class Evaluator:
             for (key, rule_id), level in matched.items():
                 per_event[int(key.split("/", 1)[0])][rule_id].append((by_key[key], level))
         out = []
+        clear = Decision(
+            event_id="-", status="clear", rule_pack_version=self.pack.version, engine_version=ENGINE_VERSION, evaluated_at=now
+        )  # template: copying it is cheaper than validating a new clear decision per event
         for i, event in enumerate(events):
-            violations = [self._violation(self._rules[rid], hits) for rid, hits in per_event.get(i, {}).items()]
+            list_version = self.screener.version_at(event.occurred_at) if self.screener is not None else None
+            found = per_event.get(i)
+            if not found:
+                out.append(clear.model_copy(update={"event_id": event.event_id, "list_version": list_version, "violations": [], "reasons": []}))
+                continue
+            violations = [self._violation(self._rules[rid], hits) for rid, hits in found.items()]
             violations.sort(key=lambda v: (-_SEVERITY_RANK[v.severity], v.rule_id))
             out.append(
                 Decision(
                     event_id=event.event_id,
-                    status="flagged" if violations else "clear",
+                    status="flagged",
                     violations=violations,
                     rule_pack_version=self.pack.version,
-                    list_version=self.screener.version_at(event.occurred_at) if self.screener is not None else None,
+                    list_version=list_version,
                     engine_version=ENGINE_VERSION,
                     evaluated_at=now,
                 )
@@ -394,13 +469,13 @@ class Evaluator:
         if hit is not None:
             v.update(hit_name=hit.entry_name, hit_reference=hit.reference.strip(), list_regime=hit.list_regime, hit_role=hit.role)
         for axis in ("from", "to"):
-            wanted = {c for n in rule.when.nodes() if isinstance(n, Direction) and n.axis == axis for c in n.countries}
-            places = fact.payload.get(axis, {})
-            texts = [_place_text(event, p) for c, paths in places.items() if not wanted or c in wanted for p in paths]
+            wanted = self._dir_countries[rule.id][axis]
+            found = places(fact, axis)
+            texts = [_place_text(event, p) for c, paths in found.items() if not wanted or c in wanted for p in paths]
             if texts:
                 v[f"{axis}_places"] = ", ".join(dict.fromkeys(texts))
         for kind in ("exemption", "notification"):
-            if rule.uses_register(kind):
+            if self._uses[rule.id][kind]:
                 v[f"{kind}_status"] = self.exemptions.status(_ref(event, kind), kind, rule.id, rule.regime, event.occurred_at)
         usage: CapUsage | None = fact.payload.get("caps", {}).get(rule.id)
         if rule.cap is not None:
@@ -415,7 +490,7 @@ class Evaluator:
         extra = []
         for kind in ("exemption", "notification"):
             ref = _ref(event, kind)
-            if not ref or not rule.uses_register(kind):
+            if not ref or not self._uses[rule.id][kind]:
                 continue
             status = self.exemptions.status(ref, kind, rule.id, rule.regime, event.occurred_at)
             entry = self.exemptions.entry(ref)

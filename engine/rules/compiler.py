@@ -50,6 +50,15 @@ def exemption_field(rule: Rule, kind: str) -> str:
     return ("exm__" if kind == "exemption" else "ntf__") + rule.key
 
 
+def ref_status_atom(rule: Rule, kind: str, status: str) -> tuple:
+    """The per-rule status field exists only on facts of events that cite a reference of that
+    kind (keeps facts small); "none" is told by the always-present has_*_ref field."""
+    has = "has_exemption_ref" if kind == "exemption" else "has_notification_ref"
+    if status == "none":
+        return ("eq", has, False)
+    return _and([("eq", has, True), ("eq", exemption_field(rule, kind), status)])
+
+
 def cap_field(rule: Rule) -> str:
     return "cap__" + rule.key
 
@@ -124,23 +133,45 @@ def _value(rule: Rule, field_name: str, v: Any) -> Any:
     return v
 
 
-def compile_node(rule: Rule, node: Node, level: str) -> tuple:
+def _strict(node: GoodsMatch) -> list[tuple]:
+    return [("eq", f"hs{len(p)}", p) for p in node.hs]
+
+
+def _short(node: GoodsMatch, exclusive: bool) -> list[tuple]:
+    """Declared codes shorter than a prefix and its beginning; ``exclusive`` drops codes that
+    already match strictly (so a line fires one level only)."""
+    shorter = {p[:k] for p in node.hs for k in range(2, len(p))}
+    if exclusive:
+        shorter = {c for c in shorter if not any(c.startswith(p) for p in node.hs)}
+    return [("eq", "hs_code", c) for c in sorted(shorter)]
+
+
+def _keyword(node: GoodsMatch) -> list[tuple]:
+    if not node.keywords:
+        return []
+    kws = _or(("eq", keyword_field(k), True) for k in node.keywords)
+    return [_and([("eq", "hs_missing", True), kws])]
+
+
+def compile_node(rule: Rule, node: Node, level: str, exclusive: bool = False) -> tuple:
+    """``exclusive``: the goods leaf matches ONLY at ``level`` (high: strict; medium: shorter code;
+    low: keyword), valid when the rule has one goods leaf, in positive position, and no cap."""
     if isinstance(node, All):
-        return _and(compile_node(rule, n, level) for n in node.items)
+        return _and(compile_node(rule, n, level, exclusive) for n in node.items)
     if isinstance(node, AnyOf):
-        return _or(compile_node(rule, n, level) for n in node.items)
+        return _or(compile_node(rule, n, level, exclusive) for n in node.items)
     if isinstance(node, Not):
-        return negate(compile_node(rule, node.item, level))
+        return negate(compile_node(rule, node.item, level, exclusive))
     if isinstance(node, Direction):
         return _or(("eq", f"{node.axis}__{c}", True) for c in node.countries)
     if isinstance(node, GoodsMatch):
-        alts: list[tuple] = [("eq", f"hs{len(p)}", p) for p in node.hs]
+        if exclusive:
+            return _or({"high": _strict, "medium": lambda n: _short(n, True), "low": _keyword}[level](node))
+        alts: list[tuple] = _strict(node)
         if LEVEL_RANK[level] <= LEVEL_RANK["medium"]:
-            shorter = {p[:k] for p in node.hs for k in range(2, len(p))}
-            alts.extend(("eq", "hs_code", s) for s in sorted(shorter))
-        if level == "low" and node.keywords:
-            kws = _or(("eq", keyword_field(k), True) for k in node.keywords)
-            alts.append(_and([("eq", "hs_missing", True), kws]))
+            alts.extend(_short(node, False))
+        if level == "low":
+            alts.extend(_keyword(node))
         return _or(alts)
     if isinstance(node, FieldTest):
         f, op = node.field, node.op
@@ -155,16 +186,33 @@ def compile_node(rule: Rule, node: Node, level: str) -> tuple:
             return ne if always_present(f) else _or([ne, ("nex", f)])
         return (op, f, float(node.value))
     if isinstance(node, RefStatus):
-        name = exemption_field(rule, node.kind)
-        return _or(("eq", name, s) for s in node.statuses)
+        return _or(ref_status_atom(rule, node.kind, s) for s in node.statuses)
     if isinstance(node, Occurred):
         at = epoch_us(start_utc(node.at))
         return ("lt", "occurred", at) if node.op == "before" else ("gte", "occurred", at)
     raise TypeError(f"unknown condition node {node!r}")
 
 
-def rule_expression(rule: Rule, level: str) -> tuple:
+def _positive_goods_leaves(node: Node, negated: bool = False) -> list[bool]:
+    """For each goods leaf: whether it sits under a negation."""
+    if isinstance(node, All | AnyOf):
+        return [x for n in node.items for x in _positive_goods_leaves(n, negated)]
+    if isinstance(node, Not):
+        return _positive_goods_leaves(node.item, not negated)
+    return [negated] if isinstance(node, GoodsMatch) else []
+
+
+def exclusive_levels(rule: Rule) -> bool:
+    """Monotone rules (one goods leaf, not negated, no cap) compile to disjoint levels: a fact
+    then fires one durable rule per rule instead of up to three (each firing is a Python action)."""
+    leaves = _positive_goods_leaves(rule.when.tree())
+    return rule.cap is None and leaves == [False]
+
+
+def rule_expression(rule: Rule, level: str, exclusive: bool | None = None) -> tuple:
     """The whole rule at one level, as an atom tree (kind anchor first)."""
+    if exclusive is None:
+        exclusive = exclusive_levels(rule)
     parts: list[tuple] = [("eq", "kind", rule.when.fact)]
     if not PRODUCERS[rule.when.fact] <= set(rule.applies_to):
         parts.append(_or(("eq", "event_type", t) for t in rule.applies_to))
@@ -173,12 +221,12 @@ def rule_expression(rule: Rule, level: str) -> tuple:
         parts.append(("lt", "occurred", epoch_us(end_utc(rule.effective_to))))
     for w in rule.suspended:
         parts.append(_or([("lt", "occurred", epoch_us(start_utc(w.from_))), ("gte", "occurred", epoch_us(end_utc(w.to)))]))
-    parts.append(compile_node(rule, rule.when.tree(), level))
+    parts.append(compile_node(rule, rule.when.tree(), level, exclusive))
     if rule.wind_down is not None:
         wd = rule.wind_down
         inside = _and([
             ("lt", "occurred", epoch_us(end_utc(wd.until))),
-            ("eq", exemption_field(rule, wd.requires), "valid"),
+            ref_status_atom(rule, wd.requires, "valid"),
         ])  # fmt: skip
         parts.append(negate(inside))
     if rule.cap is not None:
@@ -218,6 +266,10 @@ class CompiledPack:
     names: dict[str, tuple[str, str]]  # durable rule name -> (rule id, level)
     fields: frozenset[str]  # every fact field any pattern reads
     wanted: frozenset[tuple[str, str]]  # (fact kind, event type) pairs any rule looks at
+    # Per fact kind: the direction flags a fact needs for ANY durable rule of that kind to be able
+    # to match (each requirement: a conjunction of "one of these flags" sets); None = no such
+    # necessary condition (every fact of the kind is sent). A sound pre-filter, see flag_requirement.
+    requirements: dict[str, list[tuple[frozenset[str], ...]] | None] = field(default_factory=dict)
     expressions: dict[tuple[str, str], tuple] = field(repr=False, default_factory=dict)
 
 
@@ -234,12 +286,34 @@ def compile_rule(rule: Rule) -> dict[str, tuple]:
     return out
 
 
+FLAG_PREFIXES = ("to__", "from__", "touches__")
+
+
+def _flag_set(a: tuple) -> frozenset[str] | None:
+    """The flags of a conjunct that is a flag equality or an OR of flag equalities."""
+    items = a[1] if a[0] == "or" else [a]
+    names = set()
+    for x in items:
+        if x[0] != "eq" or x[2] is not True or not x[1].startswith(FLAG_PREFIXES):
+            return None
+        names.add(x[1])
+    return frozenset(names)
+
+
+def flag_requirement(expr: tuple) -> tuple[frozenset[str], ...]:
+    """Top-level conjuncts of a compiled rule that only direction flags can satisfy: a fact
+    lacking every flag of one of them cannot match (flags are present only when true)."""
+    conjuncts = expr[1] if expr[0] == "and" else [expr]
+    return tuple(fs for c in conjuncts if (fs := _flag_set(c)) is not None)
+
+
 def compile_pack(pack: RulePack) -> CompiledPack:
     definitions: dict[str, dict[str, Any]] = {}
     names: dict[str, tuple[str, str]] = {}
     fields: set[str] = set()
     expressions: dict[tuple[str, str], tuple] = {}
     wanted: set[tuple[str, str]] = set()
+    requirements: dict[str, list[tuple[frozenset[str], ...]] | None] = {}
     n = 0
     for rule in pack.rules:
         for t in rule.applies_to:
@@ -251,11 +325,22 @@ def compile_pack(pack: RulePack) -> CompiledPack:
             names[name] = (rule.id, level)
             fields |= atom_fields(expr)
             expressions[(rule.id, level)] = expr
+            req = flag_requirement(expr)
+            kind = rule.when.fact
+            if kind not in requirements:
+                requirements[kind] = []
+            if requirements[kind] is not None:
+                if req:
+                    if req not in requirements[kind]:  # type: ignore[operator]
+                        requirements[kind].append(req)  # type: ignore[union-attr]
+                else:
+                    requirements[kind] = None
     return CompiledPack(
         version=pack.version,
         definitions=definitions,
         names=names,
         fields=frozenset(fields),
         wanted=frozenset(wanted),
+        requirements=requirements,
         expressions=expressions,
     )

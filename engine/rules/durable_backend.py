@@ -88,27 +88,39 @@ class DurableBackend:
 
         return run
 
-    @staticmethod
-    def _done(error: Any, _state: Any) -> None:
-        if error:
-            raise DurableError(f"durable_rules action failed: {error}")
+    def _collect(self, first: Any, state: int) -> None:
+        """Consume the pending actions of one state straight from the C engine.
+
+        Equivalent to Ruleset.do_actions with our trivial action (record fact id and rule name),
+        without the per-action Python Closure and state round-trip: we never change the state.
+        """
+        handle = self._ruleset._handle
+        messages = first
+        while messages:
+            for rule_name, message in json.loads(messages).items():
+                self._fired.append((int(message["m"]["id"]), rule_name))
+            messages = _dre.complete_and_start_action(handle, state)
 
     def _drain(self) -> None:
         """Run any action still pending in the engine (there should be none)."""
-        rs = self._ruleset
+        handle = self._ruleset._handle
         while True:
-            pending = _dre.start_action(rs._handle)
+            pending = _dre.start_action(handle)
             if not pending:
                 return
-            rs._flush_actions(json.loads(pending[0]), {"message": json.loads(pending[1])}, pending[2], self._done)
+            self._collect(pending[1], pending[2])
 
     def _call(self, fn: Any, payload: str) -> None:
-        rs = self._ruleset
-        code, state = fn(rs._handle, payload)
+        handle = self._ruleset._handle
+        code, state = fn(handle, payload)
         if code == 2:
             raise DurableError("durable_rules: a fact id was asserted twice")
+        if code not in (0, 1, 3):
+            raise DurableError(f"durable_rules: unexpected result code {code}")
         if code in (0, 1) and state:
-            rs.do_actions(state, self._done)
+            first = _dre.start_action_for_state(handle, state)
+            if first:
+                self._collect(first[1], state)
         self._drain()
 
     def match(self, facts: Sequence[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, str]]:
@@ -127,14 +139,14 @@ class DurableBackend:
         out: list[tuple[int, str]] = []
         with _ENGINE_LOCK:
             for start in range(0, len(docs), BATCH_FACTS):
-                chunk = docs[start : start + BATCH_FACTS]
+                payload = json.dumps(docs[start : start + BATCH_FACTS], ensure_ascii=False)
                 self._fired.clear()
                 try:
-                    self._call(_dre.assert_facts, json.dumps(chunk, ensure_ascii=False))
+                    self._call(_dre.assert_facts, payload)
                     out.extend(self._fired)
                 finally:
                     self._fired.clear()
-                    self._call(_dre.retract_facts, json.dumps(chunk, ensure_ascii=False))
+                    self._call(_dre.retract_facts, payload)  # same facts, same ids
                     self._fired.clear()
         seen: set[tuple[int, str]] = set()
         result: list[tuple[str, str]] = []

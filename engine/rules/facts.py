@@ -186,63 +186,173 @@ def context_fields(event: Event) -> dict[str, Any]:
     return f
 
 
-class FactBuilder:
-    """Builds the facts of events. ``kinds`` limits which fact kinds are built (unused kinds cost
-    time); ``keywords`` are the pack's description keywords (flags only for lines without hs_code)."""
+def direction_sets(event: Event) -> tuple[set[str], set[str], set[str], list[str | None]]:
+    """Fast form of resolve_direction (no provenance): to, from (event level), touches, and each
+    goods line's origin_country. A line's from-set is the event's base from-set plus its origin."""
+    to: set[str] = set()
+    frm: set[str] = set()
+    touches: set[str] = set()
+    origins: list[str | None] = []
+    s = event.shipment
+    if s is not None:
+        origins = [g.origin_country for g in s.goods]
+        frm.add(s.origin.country)
+        touches.add(s.origin.country)
+        for p in s.route:
+            frm.add(p.country)
+            to.add(p.country)
+            touches.add(p.country)
+        to.add(s.destination.country)
+        touches.add(s.destination.country)
+    m = event.vessel_movement
+    if m is not None:
+        origins = [g.origin_country for g in m.cargo]
+        own = m.vessel.flag
+        port = m.port.country if m.port else None
+        if port:
+            touches.add(port)
+        op = m.cargo_operation
+        if m.kind == "port_call":
+            if op == "load":
+                to.add(own) if own else None
+                frm.add(port) if port else None
+            elif op == "discharge":
+                to.add(port) if port else None
+                frm.add(own) if own else None
+        elif m.kind == "ship_to_ship":
+            other = m.counterpart_vessel.flag if m.counterpart_vessel else None
+            if op != "discharge":
+                to.add(own) if own else None
+                frm.add(other) if other else None
+            if op != "load":
+                to.add(other) if other else None
+                frm.add(own) if own else None
+    return to, frm, touches, origins
 
-    def __init__(self, keywords: Iterable[Keyword] = (), kinds: Iterable[str] = ("goods", "party", "hit", "event")) -> None:
+
+def places(fact: Fact, axis: str) -> Places:
+    """Provenance of a fact's direction set (country -> event paths), computed on demand."""
+    shared = fact.payload["shared"]
+    d = shared.get("dir")
+    if d is None:
+        d = shared["dir"] = resolve_direction(fact.payload["event"])
+    if axis == "to":
+        return d.to
+    if axis == "touches":
+        return d.touches
+    line = fact.payload.get("line")
+    return d.line_from[line] if fact.kind == "goods" and line is not None else d.from_
+
+
+class FactBuilder:
+    """Builds the facts of events.
+
+    ``kinds`` limits which fact kinds are built; ``keywords`` are the pack's description keywords
+    (flags only for lines without hs_code); ``fields`` (optional) limits the emitted fields to
+    those some compiled pattern reads, which keeps the facts sent to the engine small.
+    """
+
+    def __init__(
+        self,
+        keywords: Iterable[Keyword] = (),
+        kinds: Iterable[str] = ("goods", "party", "hit", "event"),
+        fields: Iterable[str] | None = None,
+    ) -> None:
         self.keywords = [(kw, keyword_field(kw)) for kw in sorted(set(keywords), key=lambda k: k.text)]
         self.kinds = frozenset(kinds)
+        self.only = frozenset(fields) if fields is not None else None
+        def _w(*names: str) -> bool:
+            return self.only is None or any(n in self.only for n in names)
 
-    def build(self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = "") -> list[Fact]:
+        self._want = {
+            "line": _w("line"), "hs_missing": _w("hs_missing"), "hs": _w("hs_code", "hs2", "hs4", "hs6"),
+            "quantity": _w("quantity"), "unit": _w("unit"), "goods_origin_country": _w("goods_origin_country"),
+            "value": _w("value_amount", "value_currency"),
+        }  # fmt: skip
+        if self.only is None:
+            self._flags: dict[str, frozenset[str] | None] = {"to__": None, "from__": None, "touches__": None}
+        else:
+            self._flags = {p: frozenset(f[len(p):] for f in self.only if f.startswith(p)) for p in ("to__", "from__", "touches__")}
+
+    def _flag(self, prefix: str, countries: Iterable[str | None], out: dict[str, Any]) -> None:
+        allowed = self._flags[prefix]
+        for c in countries:
+            if c and (allowed is None or c in allowed):
+                out[prefix + c] = True
+
+    def build(
+        self,
+        event: Event,
+        hits: Sequence[ScreeningHit] = (),
+        prefix: str = "",
+        kinds: Iterable[str] | None = None,
+        sets: tuple[set[str], set[str], set[str], list[str | None]] | None = None,
+    ) -> list[Fact]:
+        """Facts of one event; ``kinds`` narrows this call further, ``sets`` = direction_sets(event)."""
         prefix = prefix or event.event_id
+        build_kinds = self.kinds if kinds is None else self.kinds & frozenset(kinds)
         ctx = context_fields(event)
         ctx["occurred"] = epoch_us(event.occurred_at)
-        for h in hits:
+        for h in hits:  # listed_<regime> context fields (rule pack: targeted arms embargoes)
             name = LISTED_FIELDS.get(h.list_regime)
             if name:
                 ctx[name] = True
-        d = resolve_direction(event)
-        base_payload = {"event": event, "occurred_at": event.occurred_at, "touches": d.touches}
+        only = self.only
+        if only is not None:
+            ctx = {k: v for k, v in ctx.items() if k in only}
+        to, frm, touches, origins = sets if sets is not None else direction_sets(event)
+        shared: dict[str, Any] = {}
+        base_payload = {"event": event, "occurred_at": event.occurred_at, "shared": shared}
         facts: list[Fact] = []
         event_flags: dict[str, Any] = {}
-        _flag_fields("to__", d.to, event_flags)
-        _flag_fields("from__", d.from_, event_flags)
-        _flag_fields("touches__", d.touches, event_flags)
+        self._flag("to__", to, event_flags)
+        self._flag("from__", frm, event_flags)
+        self._flag("from__", origins, event_flags)
+        self._flag("touches__", touches, event_flags)
 
-        if "goods" in self.kinds:
+        if "goods" in build_kinds:
             base, lines = _goods_lines(event)
+            line_flags: dict[str, Any] = {}
+            self._flag("to__", to, line_flags)
+            self._flag("from__", frm, line_flags)
+            self._flag("touches__", touches, line_flags)
+            kws = self.keywords
+            want = self._want
             for i, g in enumerate(lines):
-                f = {**ctx, "kind": "goods", "line": i, "hs_missing": not g.hs_code}
-                _flag_fields("to__", d.to, f)
-                _flag_fields("from__", d.line_from[i], f)
-                _flag_fields("touches__", d.touches, f)
-                if g.hs_code:
-                    code = g.hs_code
-                    f["hs_code"] = code
-                    f["hs2"] = code[:2]
-                    if len(code) >= 4:
-                        f["hs4"] = code[:4]
-                    if len(code) >= 6:
-                        f["hs6"] = code[:6]
-                elif g.description and self.keywords:
+                f = {**ctx, **line_flags, "kind": "goods"}
+                if want["line"]:
+                    f["line"] = float(i)
+                if want["hs_missing"]:
+                    f["hs_missing"] = not g.hs_code
+                if origins[i]:
+                    self._flag("from__", (origins[i],), f)
+                code = g.hs_code
+                if code:
+                    if want["hs"]:
+                        f["hs_code"] = code
+                        f["hs2"] = code[:2]
+                        if len(code) >= 4:
+                            f["hs4"] = code[:4]
+                            if len(code) >= 6:
+                                f["hs6"] = code[:6]
+                elif g.description and kws:
                     norm = normalise_text(g.description)
-                    for kw, name in self.keywords:
+                    for kw, name in kws:
                         if keyword_in(kw, norm):
                             f[name] = True
-                if g.quantity is not None:
+                if g.quantity is not None and want["quantity"]:
                     f["quantity"] = float(g.quantity)
-                if g.unit is not None:
+                if g.unit is not None and want["unit"]:
                     f["unit"] = g.unit.value
-                if g.origin_country:
+                if g.origin_country and want["goods_origin_country"]:
                     f["goods_origin_country"] = g.origin_country
-                if g.value is not None:
+                if g.value is not None and want["value"]:
                     f["value_amount"] = float(g.value.amount)
                     f["value_currency"] = g.value.currency
-                payload = {**base_payload, "path": f"{base}[{i}]", "goods": g, "line": i, "to": d.to, "from": d.line_from[i]}
+                payload = {**base_payload, "path": f"{base}[{i}]", "goods": g, "line": i}
                 facts.append(Fact(f"{prefix}/goods/{i}", "goods", f, payload))
 
-        if "party" in self.kinds:
+        if "party" in build_kinds:
             parties: list[tuple[str, str, str | None, Any]] = []
             if event.shipment is not None:
                 for i, p in enumerate(event.shipment.parties):
@@ -254,10 +364,12 @@ class FactBuilder:
                 f = {**ctx, **event_flags, "kind": "party", "role": role}
                 if country:
                     f["party_country"] = country
-                payload = {**base_payload, "path": path, "party": obj, "to": d.to, "from": d.from_}
+                if only is not None:
+                    f = {k: v for k, v in f.items() if k in only}
+                payload = {**base_payload, "path": path, "party": obj}
                 facts.append(Fact(f"{prefix}/party/{n}", "party", f, payload))
 
-        if "hit" in self.kinds:
+        if "hit" in build_kinds:
             for n, h in enumerate(hits):
                 f = {
                     **ctx, **event_flags, "kind": "hit", "list_regime": h.list_regime, "entry_kind": h.entry_kind,
@@ -265,12 +377,16 @@ class FactBuilder:
                 }  # fmt: skip
                 if h.role:
                     f["hit_role"] = h.role
-                payload = {**base_payload, "path": h.path, "hit": h, "to": d.to, "from": d.from_}
+                if only is not None:
+                    f = {k: v for k, v in f.items() if k in only}
+                payload = {**base_payload, "path": h.path, "hit": h}
                 facts.append(Fact(f"{prefix}/hit/{n}", "hit", f, payload))
 
-        if "event" in self.kinds:
+        if "event" in build_kinds:
             f = {**ctx, **event_flags, "kind": "event"}
-            payload = {**base_payload, "path": event.event_type.value, "to": d.to, "from": d.from_}
+            if only is not None:
+                f = {k: v for k, v in f.items() if k in only}
+            payload = {**base_payload, "path": event.event_type.value}
             facts.append(Fact(f"{prefix}/event/0", "event", f, payload))
 
         return facts

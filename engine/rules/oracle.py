@@ -19,7 +19,7 @@ from engine.models.events import Event
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import LEVEL_RANK, LEVELS
 from engine.rules.exemptions import ExemptionLookup
-from engine.rules.facts import Fact, FactBuilder
+from engine.rules.facts import Fact, FactBuilder, places
 from engine.rules.loader import RulePack
 from engine.rules.protocols import CapsProvider
 from engine.rules.schema import (
@@ -137,8 +137,8 @@ class Oracle:
 
     def leaf(self, rule: Rule, node: Node, fact: Fact, level: str) -> bool:
         if isinstance(node, Direction):
-            places = fact.payload["touches" if node.axis == "touches" else node.axis]
-            return any(c in places for c in node.countries)
+            found = places(fact, node.axis)
+            return any(c in found for c in node.countries)
         if isinstance(node, GoodsMatch):
             return goods_match(node, fact, level) is not None
         if isinstance(node, FieldTest):
