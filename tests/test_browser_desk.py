@@ -125,7 +125,7 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser) -> 
     login(page, server, "olga")
     assert page.locator("table.queue tbody tr").count() == 4
     first_row = page.locator("table.queue tbody tr").first
-    assert "Export of arms and related materiel from the DPRK" in first_row.inner_text()
+    assert "DPRK arms exports (heavy conventional arms and related materiel)" in first_row.inner_text()
     assert "<script>alert('x')</script>" in page.locator("table.queue").inner_text()
     topbar_bg = page.eval_on_selector(".topbar", "e => getComputedStyle(e).backgroundColor")
     assert topbar_bg == "rgb(31, 54, 80)"

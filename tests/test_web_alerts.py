@@ -133,10 +133,10 @@ def test_csv_export_of_the_current_view(client) -> None:  # noqa: ANN001
 def test_detail_page_shows_measure_citation_evidence_and_event(client) -> None:  # noqa: ANN001
     alert_id = web_seed.najin_dunay()
     html = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
-    assert "Export of arms and related materiel from the DPRK" in html
+    assert "DPRK arms exports (heavy conventional arms and related materiel)" in html
     assert "UNSCR 1718 (2006), operative paragraph 8(b)" in html
     assert "UNSCR 1874 (2009), operative paragraph 9" in html
-    assert 'href="/rules/dprk-arms-export"' in html
+    assert 'href="/rules/UNSCR-1718-OP8b"' in html
     assert "shipment.goods[0].hs_code" in html and "&#34;9306&#34;" in html
     assert "Munitions (HS 9306) shipped from Najin" in html
     assert "Confidence</dt><dd>high" in html
@@ -154,7 +154,7 @@ def test_retro_screening_is_marked(client) -> None:  # noqa: ANN001
 
 def test_hostile_event_data_renders_as_text_everywhere(client, login_as) -> None:  # noqa: ANN001
     raw = web_seed.shipment("evil-" + HOSTILE, consignee=HOSTILE, vessel=HOSTILE)
-    v = web_seed.violation("dprk-arms-export", title="Arms " + HOSTILE)
+    v = web_seed.violation("UNSCR-1718-OP8b", title="Arms " + HOSTILE)
     v.evidence[0].value = HOSTILE
     v.reason = "because " + HOSTILE
     (alert_id,) = web_seed.store(raw, [v])

@@ -97,7 +97,7 @@ def walk(db, login_as):  # noqa: ANN001, ANN201
         "username": "target_user",
         "filename": "desk.css",
         "event_id": web_seed.NAJIN_DUNAY["event_id"],
-        "rule_id": "dprk-arms-export",
+        "rule_id": "UNSCR-1718-OP8b",
     }
     FORMS["desk.bulk_apply"]["alert_id"] = str(alert_id)
     return app, samples, {"read": read_key, "write": write_key}, login_as

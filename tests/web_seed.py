@@ -39,9 +39,9 @@ NAJIN_DUNAY = {
 }
 
 DPRK_ARMS = Violation(
-    rule_id="dprk-arms-export",
+    rule_id="UNSCR-1718-OP8b",
     regime="DPRK",
-    title="Export of arms and related materiel from the DPRK",
+    title="DPRK arms exports (heavy conventional arms and related materiel)",
     severity="critical",
     citations=[Citation(resolution="1718 (2006)", paragraph="8(b)"),
                Citation(resolution="1874 (2009)", paragraph="9")],
@@ -70,7 +70,7 @@ def shipment(event_id: str, *, consignee: str = "Acme Trading", vessel: str = "S
     return raw
 
 
-def violation(rule_id: str = "dprk-arms-export", *, regime: str = "DPRK", severity: str = "high",
+def violation(rule_id: str = "UNSCR-1718-OP8b", *, regime: str = "DPRK", severity: str = "high",
               title: str | None = None, citations: list[tuple[str, str]] | None = None) -> Violation:
     v = DPRK_ARMS.model_copy(deep=True)
     v.rule_id, v.regime, v.severity = rule_id, regime, severity
