@@ -24,8 +24,8 @@ total unknown for that line -> the rule flags it at low confidence):
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -56,6 +56,7 @@ BBL_PER_T_DEFAULT = 7.45
 RULE_BBL_PER_T = {"UNSCR-2397-OP4": 4_000_000 / 525_000}
 KG_PER = {"t": 1000.0, "kg": 1.0, "g": 0.001}
 CACHE_LIMIT = 200_000
+_NOT_COUNTED = CapUsage(prior=0.0, this=0.0)  # answer for lines the rule does not select
 
 
 def bbl_per_tonne(rule_id: str, hs_code: str | None) -> float:
@@ -174,6 +175,38 @@ def counts(node: Node, fact: Fact) -> bool:
     raise TypeError(f"unknown condition node {node!r}")
 
 
+_REQUIRED: dict[str, frozenset[str]] = {}
+
+
+def _required_countries(rule: Rule) -> frozenset[str]:
+    """Countries one of which the event must involve for the rule to match: those of a to/from/
+    touches leaf directly in ``when.all`` (empty = no such requirement)."""
+    got = _REQUIRED.get(rule.id)
+    if got is None:
+        got = frozenset(c for n in rule.when.all if isinstance(n, Direction) for c in n.countries)
+        _REQUIRED[rule.id] = got
+    return got
+
+
+def _event_countries(event: Event) -> set[str]:
+    out: set[str] = set()
+    s, m = event.shipment, event.vessel_movement
+    if s is not None:
+        out |= {s.origin.country, s.destination.country, *(p.country for p in s.route)}
+        out |= {g.origin_country for g in s.goods if g.origin_country}
+    if m is not None:
+        out |= {c for c in (m.vessel.flag, m.port.country if m.port else None,
+                            m.counterpart_vessel.flag if m.counterpart_vessel else None) if c}
+        out |= {g.origin_country for g in m.cargo if g.origin_country}
+    return out
+
+
+def _may_touch(rule: Rule, event: Event) -> bool:
+    """Cheap necessary condition (no fact building): the event involves a required country."""
+    need = _required_countries(rule)
+    return not need or bool(need & _event_countries(event))
+
+
 def _positive(rule: Rule) -> Node:
     parts: list[Node] = list(rule.when.all)
     if rule.when.any:
@@ -181,12 +214,21 @@ def _positive(rule: Rule) -> Node:
     return parts[0] if len(parts) == 1 else All(tuple(parts))
 
 
+_WINDOWS: dict[str, tuple[datetime, datetime | None, list[tuple[datetime, datetime]]]] = {}
+
+
 def in_force(rule: Rule, at: datetime) -> bool:
-    if at < start_utc(rule.effective_from):
+    w = _WINDOWS.get(rule.id)
+    if w is None:
+        w = _WINDOWS[rule.id] = (
+            start_utc(rule.effective_from),
+            end_utc(rule.effective_to) if rule.effective_to is not None else None,
+            [(start_utc(x.from_), end_utc(x.to)) for x in rule.suspended],
+        )
+    start, end, suspended = w
+    if at < start or (end is not None and at >= end):
         return False
-    if rule.effective_to is not None and at >= end_utc(rule.effective_to):
-        return False
-    return not any(start_utc(w.from_) <= at < end_utc(w.to) for w in rule.suspended)
+    return not any(a <= at < b for a, b in suspended)
 
 
 # -- where the events come from ------------------------------------------------------------------
@@ -198,21 +240,30 @@ class EventSource(Protocol):
         ...
 
 
-@dataclass
 class MemoryEvents:
-    """An in-memory event store (tests, benchmarks, `rules check`): events and their receipt times."""
+    """An in-memory event store (tests, benchmarks): events kept sorted by occurred_at, with
+    optional receipt times for replay cut-offs."""
 
-    events: list[Event] = field(default_factory=list)
-    received: dict[str, datetime] = field(default_factory=dict)
+    def __init__(self, events: Iterable[Event] = (), received: dict[str, datetime] | None = None) -> None:
+        self._keys: list[datetime] = []
+        self._events: list[Event] = []
+        self.received: dict[str, datetime] = dict(received or {})
+        for e in events:
+            self.add(e)
 
     def add(self, event: Event, received_at: datetime | None = None) -> None:
-        self.events.append(event)
+        at = event.occurred_at.astimezone(UTC)
+        i = bisect.bisect_right(self._keys, at)
+        self._keys.insert(i, at)
+        self._events.insert(i, event)
         if received_at is not None:
             self.received[event.event_id] = received_at
 
     def events_between(self, start: datetime, end: datetime, as_of: datetime | None) -> Iterable[Event]:
-        for e in self.events:
-            if e.event_type.value == "entity" or not (start <= e.occurred_at <= end):
+        lo = bisect.bisect_left(self._keys, start.astimezone(UTC))
+        hi = bisect.bisect_right(self._keys, end.astimezone(UTC))
+        for e in self._events[lo:hi]:
+            if e.event_type.value == "entity":
                 continue
             if as_of is not None and self.received.get(e.event_id, as_of) > as_of:
                 continue
@@ -277,6 +328,9 @@ class CapsLedger:
         self._builder = FactBuilder(kinds=("goods",))
         self._lines: dict[tuple[str, str], list[tuple[int, float | None]]] = {}
         self._last: tuple[Event, list[Fact]] | None = None
+        self._cur: Event | None = None
+        self._cur_sel: dict[str, set[int]] = {}
+        self._cur_countries: tuple[Event, set[str]] | None = None
 
     def _facts(self, event: Event) -> list[Fact]:
         if self._last is None or self._last[0] is not event:
@@ -296,7 +350,11 @@ class CapsLedger:
         if cached is not None:
             return cached
         out: list[tuple[int, float | None]] = []
-        if in_force(rule, event.occurred_at) and event.event_type.value in rule.applies_to:
+        if (
+            in_force(rule, event.occurred_at)
+            and event.event_type.value in rule.applies_to
+            and _may_touch(rule, event)
+        ):
             cond = _positive(rule)
             for fact in self._facts(event):
                 if fact.kind == "goods" and counts(cond, fact):
@@ -313,8 +371,19 @@ class CapsLedger:
             return None
         # Fast path: the evaluator asks for every goods line; a line this rule does not select is
         # ignored whatever we return, so answer it without touching the store.
-        if not any(n == line for n, _ in self.counted_lines(rule, cap, event)):
-            return CapUsage(prior=0.0, this=0.0)
+        if self._cur is not event:
+            self._cur, self._cur_sel = event, {}
+        sel = self._cur_sel.get(rule_id)
+        if sel is None:
+            if self._cur_countries is None or self._cur_countries[0] is not event:
+                self._cur_countries = (event, _event_countries(event))
+            need = _required_countries(rule)
+            if need and not need & self._cur_countries[1]:
+                sel = self._cur_sel[rule_id] = set()
+            else:
+                sel = self._cur_sel[rule_id] = {n for n, _ in self.counted_lines(rule, cap, event)}
+        if line not in sel:
+            return _NOT_COUNTED
         this = convert(goods[line], cap.unit.value, rule_id)
         if this is None:
             return None
