@@ -187,3 +187,31 @@ def test_demo_accounts_one_per_role_and_passwords_work(app) -> None:  # noqa: AN
         assert old_pw != new_pw
         assert login(app.test_client(), user, new_pw).status_code == 302
         assert login(app.test_client(), user, old_pw, ip="10.9.9.9").status_code == 200
+
+
+def test_persistent_secret_is_one_key_for_concurrent_workers(tmp_path) -> None:  # noqa: ANN001
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    from web import _persistent_secret
+
+    settings = SimpleNamespace(resolved_data_dir=tmp_path)
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: _persistent_secret(settings), range(16)))
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_desk_tables_resolve_their_foreign_keys_on_their_own() -> None:
+    """`from web.auth.accounts import ...` in a fresh process (the CLI, `make run`) must work."""
+    import subprocess
+    import sys
+
+    code = ("import web.auth.accounts\n"
+            "from engine.storage.base import Base\n"
+            "from engine.storage.desk_tables import AuditRow\n"
+            "fk = next(iter(AuditRow.__table__.c.alert_id.foreign_keys))\n"
+            "assert fk.column.table.name == 'alerts'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -123,11 +123,24 @@ def _error_page(code: int, message: str) -> Any:
 
 
 def _persistent_secret(settings: Any) -> str:
-    """A random key kept under the data dir, so sessions survive restarts without configuration."""
+    """A random key kept under the data dir, so sessions survive restarts without configuration.
+
+    Several gunicorn workers start at once: the key is written to a private temporary file and
+    hard-linked into place, so exactly one key wins and nobody reads a half-written file.
+    """
     import secrets
 
     path = settings.resolved_data_dir / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another worker won the race: use its key
+        finally:
+            tmp.unlink(missing_ok=True)
     return path.read_text().strip()

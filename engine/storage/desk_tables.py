@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from engine.storage import tables as _core  # noqa: F401 - registers `alerts`, the target of our FKs
 from engine.storage.base import Base, JSONType, utcnow
 
 ROLES = ("officer", "senior_officer", "auditor", "admin")
