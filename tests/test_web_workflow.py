@@ -199,3 +199,19 @@ def test_audit_rows_are_never_deleted_by_actions(as_role) -> None:  # noqa: ANN0
         with session_scope() as s:
             counts.append(s.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.alert_id == a)))
     assert counts == [1, 2, 3, 4]
+
+
+def test_a_change_made_meanwhile_wins_and_the_stale_action_is_refused(db) -> None:  # noqa: ANN001
+    from engine.storage.db import session_scope
+    from engine.storage.tables import AlertRow
+    from web.desk.workflow import Actor, WorkflowError, _change, run
+
+    a = web_seed.najin_dunay()
+    first, second = Actor("olga", "officer"), Actor("sam", "senior_officer")
+    with pytest.raises(WorkflowError, match="someone else changed"), session_scope() as s:
+        stale = s.get(AlertRow, a)  # what the first reviewer saw: open
+        run(a, second, "close", resolution="true_positive", note="closed first")  # commits meanwhile
+        _change(s, stale, first, "close", "closed second", status="closed", resolution="duplicate")
+    row = alert(a)
+    assert (row.status, row.resolution) == ("closed", "true_positive")
+    assert [(h[0], h[1]) for h in history(a)] == [("sam", "close")]

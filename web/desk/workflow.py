@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.storage.db import session_scope
@@ -49,7 +49,8 @@ def _snapshot(alert: AlertRow) -> dict[str, str | None]:
 
 
 def _load(session: Session, alert_id: int) -> AlertRow:
-    alert = session.get(AlertRow, alert_id, with_for_update=True)
+    # Row lock on PostgreSQL; populate_existing so a copy already in the session is refreshed.
+    alert = session.get(AlertRow, alert_id, with_for_update=True, populate_existing=True)
     if alert is None:
         raise WorkflowError(f"no alert {alert_id}")
     return alert
@@ -72,9 +73,20 @@ def _text(note: str | None, required: bool, what: str) -> str | None:
 def _change(session: Session, alert: AlertRow, actor: Actor, action: str, note: str | None,
             **changes: object) -> None:
     before = _snapshot(alert)
-    for key, value in changes.items():
-        setattr(alert, key, value)
-    alert.updated_at = datetime.now(UTC)
+    # Compare-and-set on the state we checked: SQLite has no row locks, so two reviewers acting
+    # at once must not both succeed (e.g. two closures, or an approval racing a rejection).
+    unchanged = [
+        AlertRow.id == alert.id,
+        *(getattr(AlertRow, k) == v if v is not None else getattr(AlertRow, k).is_(None)
+          for k, v in before.items()),
+    ]
+    result = session.execute(
+        update(AlertRow).where(*unchanged).values(**changes, updated_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise WorkflowError("someone else changed this alert meanwhile: reload it and try again")
+    session.refresh(alert)
     record(session, actor.username, action, "alert", alert.id, alert_id=alert.id,
            before=before, after=_snapshot(alert), note=note)
 
@@ -168,9 +180,15 @@ def decide_closure(session: Session, alert_id: int, actor: Actor, approve: bool,
     if request.requested_by == actor.username:
         raise WorkflowError("the officer who asked for the closure cannot approve or reject it")
     now = datetime.now(UTC)
-    request.decided_by = actor.username
-    request.decided_at = now
-    request.decision = "approved" if approve else "rejected"
+    decided = session.execute(
+        update(ClosureApprovalRow)
+        .where(ClosureApprovalRow.id == request.id, ClosureApprovalRow.decision.is_(None))
+        .values(decided_by=actor.username, decided_at=now,
+                decision="approved" if approve else "rejected")
+        .execution_options(synchronize_session=False)
+    )
+    if decided.rowcount != 1:
+        raise WorkflowError("this closure was decided by someone else meanwhile: reload")
     if approve:
         _change(session, alert, actor, "approve_closure", _text(note, False, "approving"),
                 status="closed", closed_at=now)
