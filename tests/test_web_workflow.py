@@ -152,6 +152,8 @@ def test_auditor_sees_everything_and_changes_nothing(as_role) -> None:  # noqa: 
     auditor = as_role("auditor")
     html = auditor.get(f"/alerts/{a}").get_data(as_text=True)
     assert "first look" in html and 'aria-label="actions"' not in html
+    assert f"sanctions rules replay {web_seed.NAJIN_DUNAY['event_id']}" in html
+    assert "sanctions rules replay" not in officer.get(f"/alerts/{a}").get_data(as_text=True)
     for path, data in ((f"/alerts/{a}/assign", {"to": "me"}), (f"/alerts/{a}/escalate", {"note": "x"}),
                        (f"/alerts/{a}/notes", {"body": "x"}), ("/alerts/bulk", {"action": "assign", "alert_id": str(a)})):
         assert post(auditor, path, **data).status_code == 403
