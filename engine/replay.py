@@ -200,6 +200,11 @@ class ImpactItem:
     def removed(self) -> list[str]:
         return sorted({v.rule_id for v in self.before.violations} - {v.rule_id for v in self.after.violations})
 
+    @property
+    def outcome_changed(self) -> bool:
+        """Status or the set of violated rules differs (else only reasons/evidence/severity...)."""
+        return self.before.status != self.after.status or bool(self.added or self.removed)
+
 
 @dataclass
 class ImpactReport:

@@ -141,8 +141,9 @@ def impact_command(against: str, rules_dir: Path | None, limit: int) -> None:
     console.print(f"baseline {report.old_version[:12]} → candidate {report.new_version[:12]}: {report.evaluated} events")
     console.print(f"rules added {report.rules_added or '-'}; removed {report.rules_removed or '-'}; modified {report.rules_modified or '-'}")
     table = Table(title=f"{len(report.changed)} decision(s) would change", title_justify="left")
-    for col in ("event", "before", "after", "change"):
+    for col in ("event", "before", "after", "kind", "change"):
         table.add_column(col, overflow="fold")
-    for item in report.changed:
-        table.add_row(item.event_id, item.before.status, item.after.status, "\n".join(item.diff))
+    for item in sorted(report.changed, key=lambda i: (not i.outcome_changed, i.event_id)):
+        kind = "outcome" if item.outcome_changed else "detail"
+        table.add_row(item.event_id, item.before.status, item.after.status, kind, "\n".join(item.diff))
     console.print(table)

@@ -265,7 +265,7 @@ class FactBuilder:
             return self.only is None or any(n in self.only for n in names)
 
         self._want = {
-            "line": _w("line"), "hs_missing": _w("hs_missing"), "hs": _w("hs_code", "hs2", "hs4", "hs6"),
+            "line": _w("line"), "hs_missing": _w("hs_missing"), "hs_code": _w("hs_code"), "hs2": _w("hs2"), "hs4": _w("hs4"), "hs6": _w("hs6"),
             "quantity": _w("quantity"), "unit": _w("unit"), "goods_origin_country": _w("goods_origin_country"),
             "value": _w("value_amount", "value_currency"),
         }  # fmt: skip
@@ -328,13 +328,14 @@ class FactBuilder:
                     self._flag("from__", (origins[i],), f)
                 code = g.hs_code
                 if code:
-                    if want["hs"]:
+                    if want["hs_code"]:
                         f["hs_code"] = code
+                    if want["hs2"]:
                         f["hs2"] = code[:2]
-                        if len(code) >= 4:
-                            f["hs4"] = code[:4]
-                            if len(code) >= 6:
-                                f["hs6"] = code[:6]
+                    if want["hs4"] and len(code) >= 4:
+                        f["hs4"] = code[:4]
+                    if want["hs6"] and len(code) >= 6:
+                        f["hs6"] = code[:6]
                 elif g.description and kws:
                     norm = normalise_text(g.description)
                     for kw, name in kws:
