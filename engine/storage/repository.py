@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, and_, select, update
+from sqlalchemy import Insert, Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -44,6 +44,19 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _cached(conn: Connection, name: str, build: Any) -> Any:
+    """Build a statement once per dialect: constructing SQLAlchemy statements costs more than
+    executing the cached SQL for the one-event batches of the single-event path."""
+    key = (conn.dialect.name, name)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build()
+    return stmt
+
+
 def _insert(table: Table, conn: Connection) -> Insert:
     dialect = conn.dialect.name
     if dialect == "postgresql":
@@ -51,11 +64,6 @@ def _insert(table: Table, conn: Connection) -> Insert:
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise RuntimeError(f"unsupported database dialect {dialect!r}")
-
-
-def _insert_ignore(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
-    if rows:
-        conn.execute(_insert(table, conn).on_conflict_do_nothing(index_elements=keys), rows)
 
 
 @dataclass(frozen=True)
@@ -98,10 +106,10 @@ def store_events(
         return {}
     out: dict[str, StoredEvent] = {}
     with get_engine().begin() as conn:
-        stmt = (
-            _insert(EVENTS, conn)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(EVENTS.c.event_id)
+        stmt = _cached(
+            conn,
+            "insert_events",
+            lambda: _insert(EVENTS, conn).on_conflict_do_nothing(index_elements=["event_id"]).returning(EVENTS.c.event_id),
         )
         # RETURNING lists exactly the rows this call inserted (multi-row VALUES on both dialects).
         for event_id in conn.execute(stmt, list(rows.values())).scalars():
@@ -125,11 +133,14 @@ def load_events(event_ids: Iterable[str]) -> list[tuple[str, dict[str, Any], dat
     if not ids:
         return []
     with get_engine().connect() as conn:
-        rows = conn.execute(
-            select(EVENTS.c.event_id, EVENTS.c.raw, EVENTS.c.received_at, EVENTS.c.status).where(
-                EVENTS.c.event_id.in_(ids)
-            )
-        ).all()
+        stmt = _cached(
+            conn,
+            "load_events",
+            lambda: select(EVENTS.c.event_id, EVENTS.c.raw, EVENTS.c.received_at, EVENTS.c.status).where(
+                EVENTS.c.event_id.in_(bindparam("ids", expanding=True))
+            ),
+        )
+        rows = conn.execute(stmt, {"ids": ids}).all()
     return [(r[0], r[1], as_utc(r[2]), r[3]) for r in rows]
 
 
@@ -174,10 +185,12 @@ def save_decisions(decisions: Sequence[Decision], occurred_at: dict[str, datetim
         )
     by_id = {r["event_id"]: r for r in rows}
     with get_engine().begin() as conn:
-        stmt = (
-            _insert(DECISIONS, conn)
+        stmt = _cached(
+            conn,
+            "insert_decisions",
+            lambda: _insert(DECISIONS, conn)
             .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(DECISIONS.c.id, DECISIONS.c.event_id)
+            .returning(DECISIONS.c.id, DECISIONS.c.event_id),
         )
         inserted = conn.execute(stmt, list(by_id.values())).all()
         alerts = []
@@ -208,16 +221,27 @@ def save_decisions(decisions: Sequence[Decision], occurred_at: dict[str, datetim
                         "updated_at": now,
                     }
                 )
-        _insert_ignore(conn, ALERTS, alerts, ["event_id", "rule_id"])
+        if alerts:
+            conn.execute(
+                _cached(
+                    conn,
+                    "insert_alerts",
+                    lambda: _insert(ALERTS, conn).on_conflict_do_nothing(index_elements=["event_id", "rule_id"]),
+                ),
+                alerts,
+            )
         done = [e for _, e in inserted]
+        mark = _cached(
+            conn,
+            "mark_events",
+            lambda: update(EVENTS)
+            .where(and_(EVENTS.c.event_id.in_(bindparam("ids", expanding=True)), EVENTS.c.status == "received"))
+            .values(status=bindparam("new_status")),
+        )
         for status in ("decided", "rejected"):
             ids = [e for e in done if (by_id[e]["status"] == "rejected") == (status == "rejected")]
             if ids:
-                conn.execute(
-                    update(EVENTS)
-                    .where(and_(EVENTS.c.event_id.in_(ids), EVENTS.c.status == "received"))
-                    .values(status=status)
-                )
+                conn.execute(mark, {"ids": ids, "new_status": status})
     return [e for _, e in inserted]
 
 
