@@ -1,7 +1,8 @@
 """The desk in a real browser: Playwright driving Debian's Chromium against a real HTTP server.
 
 Officer assigns, comments on and escalates the Najin -> Dunay alert; a senior officer closes it;
-an auditor sees the history and no action buttons. Screenshots go to docs/screenshots/.
+an auditor sees the history and no action buttons. Screenshots: docs/screenshots/ with
+SANCTIONS_SCREENSHOTS=1 (`SANCTIONS_SCREENSHOTS=1 .venv/bin/python -m pytest tests/test_browser_desk.py`).
 Without Chromium the test is skipped locally and fails under CI (CI=true).
 """
 
@@ -18,7 +19,9 @@ import web_seed
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# The README's screenshots are refreshed with SANCTIONS_SCREENSHOTS=1 (otherwise a run would
+# rewrite tracked files: the pages show the time); by default they go to the test's tmp dir.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "browser-test-password"
@@ -111,7 +114,8 @@ def logout(page) -> None:  # noqa: ANN001
     page.wait_for_url("**/login")
 
 
-def test_officer_escalates_senior_closes_auditor_reads(server: str, browser) -> None:  # noqa: ANN001
+def test_officer_escalates_senior_closes_auditor_reads(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    shots = DOCS_SCREENSHOTS if os.environ.get("SANCTIONS_SCREENSHOTS") == "1" else tmp_path
     alert_id = seed_queue()
     make_users()
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -129,8 +133,8 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser) -> 
     assert "<script>alert('x')</script>" in page.locator("table.queue").inner_text()
     topbar_bg = page.eval_on_selector(".topbar", "e => getComputedStyle(e).backgroundColor")
     assert topbar_bg == "rgb(31, 54, 80)"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "alert-queue.png"), full_page=True)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "alert-queue.png"), full_page=True)
 
     # Filter by vessel name, then open the Najin -> Dunay alert.
     page.fill("input[name=q]", "angara")
@@ -154,7 +158,7 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser) -> 
     page.click("form[action$='/escalate'] button")
     page.wait_for_load_state()
     assert "escalated" in page.locator("section.card >> nth=1").inner_text()
-    page.screenshot(path=str(SCREENSHOTS / "alert-detail.png"), full_page=True)
+    page.screenshot(path=str(shots / "alert-detail.png"), full_page=True)
     logout(page)
 
     # Senior officer closes it as a true positive.
@@ -180,7 +184,7 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser) -> 
 
     page.goto(f"{server}/dashboard")
     assert page.locator("svg.chart rect").count() == 12
-    page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
+    page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
 
     assert dialogs == [], "hostile event data ran as script"
     assert csp_violations == [], csp_violations
