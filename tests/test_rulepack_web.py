@@ -38,6 +38,7 @@ def test_detail_page_shows_condition_examples_and_register(client) -> None:  # n
     assert "wind-down" in html.lower() and "2017-12-10" in html
     assert "Examples that must fire" in html and "ex-unscr-2375-op16-fire-direct" in html
     assert "DEMO-1718-NOTIF-2017-TEXTILE" in html  # the register entry that can lift it
+    assert "apparel (HS 61-62)" in html  # with its goods
     assert "HS" in html and "&#39;50&#39;" in html or "'50'" in html
 
 

@@ -384,6 +384,8 @@ class ExemptionEntry(Strict):
     covers: list[str] = []
     valid_from: Instant
     valid_to: Instant | None = None
+    parties: list[str] = []  # who the Committee decision names (informational; shown in the UI)
+    goods: list[str] = []  # what it covers, e.g. "food-processing equipment (HS 8438)" (informational)
     note: str | None = None
 
 
