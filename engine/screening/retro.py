@@ -27,7 +27,7 @@ from engine.screening.regimes import measure_for
 from engine.screening.service import Screener
 from engine.screening.settings import get_screening_settings
 from engine.storage.db import get_engine
-from engine.storage.repository import ALERTS, EVENTS, _citation, _insert_ignore
+from engine.storage.repository import ALERTS, EVENTS, _citation, insert_alerts
 
 BATCH = 1000
 
@@ -121,7 +121,7 @@ def rescreen_after_import(
         if alerts:
             with get_engine().begin() as conn:
                 before = _count_retro(conn)
-                _insert_ignore(conn, ALERTS, alerts, ["event_id", "rule_id"])
+                insert_alerts(conn, alerts)
                 opened += _count_retro(conn) - before
     return all_hits, opened
 

@@ -331,3 +331,16 @@ def event_with_decision(event_id: str) -> dict[str, Any] | None:
         "decision": decision,
         "alerts": [dict(a) for a in alerts],
     }
+
+
+def insert_alerts(conn: Connection, alerts: list[dict[str, Any]]) -> None:
+    """Insert alert rows, skipping any (event_id, rule_id) that already has one (idempotent)."""
+    if alerts:
+        conn.execute(
+            _cached(
+                conn,
+                "insert_alerts",
+                lambda: _insert(ALERTS, conn).on_conflict_do_nothing(index_elements=["event_id", "rule_id"]),
+            ),
+            alerts,
+        )
