@@ -89,6 +89,12 @@ def broker_url() -> Iterator[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # Anything that enqueues (engine.tasks) starts the embedded Redis on first use, also in tests
+    # that never asked for the broker_url fixture: stop it before its directory goes.
+    if not os.environ.get("REDIS_URL"):
+        from engine.broker import EmbeddedRedis
+
+        EmbeddedRedis(Path(os.environ["SANCTIONS_DATA_DIR"]).expanduser().resolve() / "redis").stop()
     shutil.rmtree(_RUN_DIR, ignore_errors=True)
 
 
