@@ -9,7 +9,8 @@ Configurations, same generated events (bench/evaluator.py's generator) in one pr
   full+caps  every rule file with the caps ledger over an in-memory event store holding the
              same events (the worker uses the events table instead)
 Prints events/s of evaluate_many (batches of 1000), per-event cost, and the ratio to `first`.
-The best of --repeat runs is reported (the machine is shared: other runs add noise).
+The best of --repeat runs is reported, by wall clock and by this process's CPU time (on a shared
+machine the CPU-time rate is the one-process throughput; wall clock includes waiting for a core).
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from engine.rules.caps import CapsLedger, MemoryEvents  # noqa: E402
 from engine.rules.loader import pack_from_files, read_files  # noqa: E402
 
 
-def run(ev: Evaluator, events: list, batch: int) -> tuple[float, int]:
+def run(ev: Evaluator, events: list, batch: int) -> tuple[float, float, int]:
+    """(events/s wall clock, events/s of this process's CPU time, flagged)."""
     ev.evaluate_many(events[:200])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     flagged = 0
     for start in range(0, len(events), batch):
         flagged += sum(d.status == "flagged" for d in ev.evaluate_many(events[start : start + batch]))
-    return len(events) / (time.perf_counter() - t0), flagged
+    return len(events) / (time.perf_counter() - t0), len(events) / (time.process_time() - c0), flagged
 
 
 def main() -> None:
@@ -59,14 +61,14 @@ def main() -> None:
     }
     base = None
     for name, ev in configs.items():
-        best, flagged = 0.0, 0
+        best, best_cpu, flagged = 0.0, 0.0, 0
         for _ in range(args.repeat):
-            rate, flagged = run(ev, events, args.batch)
-            best = max(best, rate)
-        base = base or best
+            rate, cpu_rate, flagged = run(ev, events, args.batch)
+            best, best_cpu = max(best, rate), max(best_cpu, cpu_rate)
+        base = base or best_cpu
         print(f"{name:10s} {len(ev.pack.rules):3d} rules {len(ev.compiled.definitions):4d} durable rules: "
-              f"{best:8,.0f} events/s  {1000 / best:.3f} ms/event  x{base / best:.2f} cost vs first  "
-              f"({flagged} of {len(events)} flagged)")
+              f"{best:8,.0f} events/s wall, {best_cpu:8,.0f} events/s of CPU ({1000 / best_cpu:.3f} ms CPU/event)  "
+              f"x{base / best_cpu:.2f} cost vs first  ({flagged} of {len(events)} flagged)")
 
 
 if __name__ == "__main__":
