@@ -16,16 +16,15 @@ import importlib
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from engine.models.decisions import Citation, Decision, Evidence, Violation
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
-from engine.rules.catalogue import LEVEL_RANK
+from engine.rules.catalogue import LEVEL_RANK, LISTED_FIELDS
 from engine.rules.compiler import (
-    FLAG_PREFIXES,
     CompiledPack,
     cap_field,
     compile_pack,
@@ -33,9 +32,10 @@ from engine.rules.compiler import (
 )
 from engine.rules.durable_backend import DurableBackend
 from engine.rules.exemptions import ExemptionLookup
-from engine.rules.facts import Fact, FactBuilder, direction_sets, places
+from engine.rules.facts import Fact, FactBuilder, context_fields, direction_sets, places
 from engine.rules.loader import RulePack, load_pack
 from engine.rules.oracle import Oracle, explain_leaf
+from engine.rules.prefilter import Prefilter, event_values
 from engine.rules.protocols import CapsProvider, Screener
 from engine.rules.schema import (
     All,
@@ -252,18 +252,7 @@ class Evaluator:
         self._explainer = _Explainer(self.oracle)
         keywords = set().union(*(r.keywords() for r in pack.rules)) if pack.rules else set()
         self._kinds = frozenset(r.when.fact for r in pack.rules)
-        # Countries per axis named by any flag requirement; None when some kind has no requirement.
-        self._axis_countries: dict[str, set[str]] | None = {p: set() for p in FLAG_PREFIXES}
-        for kind in self._kinds:
-            reqs = self.compiled.requirements.get(kind, [])
-            if reqs is None:
-                self._axis_countries = None
-                break
-            for req in reqs:
-                for disj in req:
-                    for flag in disj:
-                        prefix = next(p for p in FLAG_PREFIXES if flag.startswith(p))
-                        self._axis_countries[prefix].add(flag[len(prefix) :])
+        self._prefilter = Prefilter(self.compiled.expressions, {r.id: r.when.fact for r in pack.rules})
         self.builder = FactBuilder(keywords, kinds=self._kinds, fields=self.compiled.fields)
         self._rules = pack.by_id
         self._register_rules = [
@@ -289,7 +278,7 @@ class Evaluator:
     def _augment(self, event: Event, facts: list[Fact]) -> None:
         """Per-rule fields: exemption/notification statuses and cap running totals."""
         refs = {"exemption": _ref(event, "exemption"), "notification": _ref(event, "notification")}
-        for rule, kind in self._register_rules:
+        for rule, kind in self._register_rules if (refs["exemption"] or refs["notification"]) else ():
             if not refs[kind]:
                 continue  # status "none": compiled as has_*_ref == false
             status = self.exemptions.status(refs[kind], kind, rule.id, rule.regime, event.occurred_at)
@@ -297,7 +286,7 @@ class Evaluator:
             for f in facts:
                 if f.kind == rule.when.fact:
                     f.fields[name] = status
-        for rule in self._cap_rules:
+        for rule in self._cap_rules if any(f.kind == "goods" for f in facts) else ():
             if event.event_type.value not in rule.applies_to:
                 continue
             for f in facts:
@@ -308,42 +297,23 @@ class Evaluator:
                 if usage is not None:
                     f.fields[cap_field(rule)] = float(usage.prior + usage.this)
 
-    def _could_match(self, kind: str, flags: Iterable[str]) -> bool:
-        """Sound pre-filter: False only when no durable rule of this fact kind can match a fact
-        with these direction flags (every such rule requires a flag the fact lacks)."""
-        reqs = self.compiled.requirements.get(kind, [])
-        if reqs is None:
-            return True
-        have = flags if isinstance(flags, set | frozenset) else set(flags)
-        return any(all(not disj.isdisjoint(have) for disj in req) for req in reqs)
-
     def facts_of(self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = "") -> list[Fact]:
         """The facts of one event that the engine needs to see (with per-rule fields)."""
-        kinds = self._kinds
+        kinds = self._kinds if hits else self._kinds - {"hit"}
         sets = None
         if self.prefilter:
             sets = direction_sets(event)
-            to, frm, touches, origins = sets
-            axes = self._axis_countries
-            if (
-                axes is not None
-                and axes["to__"].isdisjoint(to)
-                and axes["from__"].isdisjoint(frm)
-                and axes["from__"].isdisjoint(origins)
-                and axes["touches__"].isdisjoint(touches)
-                and not (hits and "hit" in kinds and self.compiled.requirements.get("hit", []) is None)
-            ):
-                return []  # fast path: no direction flag any rule needs (typical clear event)
-            flags = {"to__" + c for c in to} | {"from__" + c for c in frm} | {"touches__" + c for c in touches}
-            flags.update("from__" + c for c in origins if c)
-            kinds = {k for k in kinds if self._could_match(k, flags)}
-            if not hits:
-                kinds.discard("hit")
+            values = event_values(event, context_fields(event), sets)
+            for h in hits:
+                name = LISTED_FIELDS.get(h.list_regime)
+                if name:
+                    values[name] = True
+            kinds = {k for k in kinds if self._prefilter.event_may_match(k, values)}
             if not kinds:
-                return []
+                return []  # typical clear event: no rule can match any of its facts
         facts = self.builder.build(event, hits, prefix=prefix, kinds=kinds, sets=sets)
         if self.prefilter:
-            facts = [f for f in facts if self._could_match(f.kind, [k for k in f.fields if k.startswith(FLAG_PREFIXES)])]
+            facts = [f for f in facts if self._prefilter.fact_may_match(f.kind, f.fields)]
         self._augment(event, facts)
         return facts
 

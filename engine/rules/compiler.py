@@ -266,10 +266,6 @@ class CompiledPack:
     names: dict[str, tuple[str, str]]  # durable rule name -> (rule id, level)
     fields: frozenset[str]  # every fact field any pattern reads
     wanted: frozenset[tuple[str, str]]  # (fact kind, event type) pairs any rule looks at
-    # Per fact kind: the direction flags a fact needs for ANY durable rule of that kind to be able
-    # to match (each requirement: a conjunction of "one of these flags" sets); None = no such
-    # necessary condition (every fact of the kind is sent). A sound pre-filter, see flag_requirement.
-    requirements: dict[str, list[tuple[frozenset[str], ...]] | None] = field(default_factory=dict)
     expressions: dict[tuple[str, str], tuple] = field(repr=False, default_factory=dict)
 
 
@@ -286,34 +282,12 @@ def compile_rule(rule: Rule) -> dict[str, tuple]:
     return out
 
 
-FLAG_PREFIXES = ("to__", "from__", "touches__")
-
-
-def _flag_set(a: tuple) -> frozenset[str] | None:
-    """The flags of a conjunct that is a flag equality or an OR of flag equalities."""
-    items = a[1] if a[0] == "or" else [a]
-    names = set()
-    for x in items:
-        if x[0] != "eq" or x[2] is not True or not x[1].startswith(FLAG_PREFIXES):
-            return None
-        names.add(x[1])
-    return frozenset(names)
-
-
-def flag_requirement(expr: tuple) -> tuple[frozenset[str], ...]:
-    """Top-level conjuncts of a compiled rule that only direction flags can satisfy: a fact
-    lacking every flag of one of them cannot match (flags are present only when true)."""
-    conjuncts = expr[1] if expr[0] == "and" else [expr]
-    return tuple(fs for c in conjuncts if (fs := _flag_set(c)) is not None)
-
-
 def compile_pack(pack: RulePack) -> CompiledPack:
     definitions: dict[str, dict[str, Any]] = {}
     names: dict[str, tuple[str, str]] = {}
     fields: set[str] = set()
     expressions: dict[tuple[str, str], tuple] = {}
     wanted: set[tuple[str, str]] = set()
-    requirements: dict[str, list[tuple[frozenset[str], ...]] | None] = {}
     n = 0
     for rule in pack.rules:
         for t in rule.applies_to:
@@ -325,22 +299,11 @@ def compile_pack(pack: RulePack) -> CompiledPack:
             names[name] = (rule.id, level)
             fields |= atom_fields(expr)
             expressions[(rule.id, level)] = expr
-            req = flag_requirement(expr)
-            kind = rule.when.fact
-            if kind not in requirements:
-                requirements[kind] = []
-            if requirements[kind] is not None:
-                if req:
-                    if req not in requirements[kind]:  # type: ignore[operator]
-                        requirements[kind].append(req)  # type: ignore[union-attr]
-                else:
-                    requirements[kind] = None
     return CompiledPack(
         version=pack.version,
         definitions=definitions,
         names=names,
         fields=frozenset(fields),
         wanted=frozenset(wanted),
-        requirements=requirements,
         expressions=expressions,
     )
