@@ -247,3 +247,15 @@ def test_screener_hits_and_fuzzy_confidence(tmp_path):
         v = {x.rule_id: x for x in d.violations}["T-HIT"]
         assert v.confidence == conf and d.list_version == "L1"
         assert any(e.path == "shipment.parties[0]" and "KPe.047" in (e.note or "") for e in v.evidence)
+
+
+def test_prefilter_skips_events_no_rule_can_match_and_keeps_the_rest(arms):
+    clean = najin(hs_code="8471")
+    clean.shipment.origin.country = "DE"
+    clean.shipment.origin.locode = None
+    assert arms.facts_of(clean) == []  # nothing reaches the engine for a plainly clear event
+    assert arms.evaluate(clean).status == "clear"
+    facts = arms.facts_of(najin())
+    assert [f.kind for f in facts] == ["goods"] and facts[0].fields["from__KP"] is True
+    unfiltered = Evaluator(arms.pack, prefilter=False)
+    assert unfiltered.match(unfiltered.facts_of(najin())) == arms.match(facts)
