@@ -107,3 +107,23 @@ def test_stored_events_ledger_matches_memory_and_replay_cuts_at_receipt(db) -> N
     # replay of s3 as decided when only s1 had been received: s2 arrived later, so it does not count
     replay = live.replaying(t0 + timedelta(minutes=30))
     assert replay.usage(rule.id, rule.cap, evs[2], 0).prior == 200_000
+
+
+def test_default_evaluator_counts_stored_supplies_against_the_cap(db) -> None:  # noqa: ANN001
+    """The worker's evaluator finds the caps ledger by itself and reads the events table."""
+    from engine.evaluation import default_evaluator, reset_default_evaluator
+    from engine.storage.repository import sha256_of, store_events
+
+    reset_default_evaluator()
+    evs = [supply("d1", "2019-02-01T00:00:00Z", 300_000), supply("d2", "2019-06-01T00:00:00Z", 250_000)]
+    for e in evs:
+        raw = e.model_dump(mode="json", exclude_none=True)
+        store_events([(raw, e, sha256_of(raw))])
+    ev = default_evaluator()
+    try:
+        first, second = ev.evaluate_many(evs)
+        assert "UNSCR-2397-OP5" not in {v.rule_id for v in first.violations}
+        over = [v for v in second.violations if v.rule_id == "UNSCR-2397-OP5"]
+        assert over and "550000" in over[0].reason.replace(",", "").replace(".0", "")
+    finally:
+        reset_default_evaluator()
