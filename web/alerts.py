@@ -15,6 +15,7 @@ from sqlalchemy import String, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from engine.lists.store import Delisting, delistings, references_in
 from engine.storage.db import session_scope
 from engine.storage.desk_tables import AlertNoteRow, UserRow
 from engine.storage.tables import AlertRow, DecisionRow, EventRow
@@ -237,6 +238,14 @@ def subjects(session: Session, event_ids: list[str]) -> dict[str, str]:
     return {event_id: subject(raw)[:200] for event_id, raw in rows}
 
 
+def delisted_by_alert(alerts: list[AlertRow]) -> dict[int, list[Delisting]]:
+    """Per alert id, the list entries it cites that have since left the UN list (one lookup for
+    the whole page). Delistings close nothing: the desk only shows them."""
+    cited = {a.id: references_in(a.violation or {}) for a in alerts}
+    gone = delistings({ref for refs in cited.values() for ref in refs})
+    return {aid: [gone[r] for r in refs if r in gone] for aid, refs in cited.items() if any(r in gone for r in refs)}
+
+
 def rule_url(rule_id: str) -> str:
     """The measure's page (served by the rule-pack views)."""
     return "/rules/" + quote(rule_id, safe="")
@@ -270,10 +279,12 @@ def queue() -> Any:
         counts = state_counts(s, f)
         choices = _choices(s)
         about = subjects(s, [a.event_id for a in alerts])
+    delisted = delisted_by_alert(alerts)
     return render_template(
         "alerts/list.html",
         alerts=alerts,
         about=about,
+        delisted=delisted,
         f=f,
         total=total,
         pages=pages,
@@ -346,6 +357,7 @@ def detail(alert_id: int) -> Any:
     return render_template(
         "alerts/detail.html",
         alert=alert,
+        delisted=delisted_by_alert([alert]).get(alert.id, []),
         event=event,
         event_json=pretty_json(event.raw) if event else None,
         event_subject=subject(event.raw) if event else "",
