@@ -221,15 +221,7 @@ def save_decisions(decisions: Sequence[Decision], occurred_at: dict[str, datetim
                         "updated_at": now,
                     }
                 )
-        if alerts:
-            conn.execute(
-                _cached(
-                    conn,
-                    "insert_alerts",
-                    lambda: _insert(ALERTS, conn).on_conflict_do_nothing(index_elements=["event_id", "rule_id"]),
-                ),
-                alerts,
-            )
+        insert_alerts(conn, alerts)
         done = [e for _, e in inserted]
         mark = _cached(
             conn,
