@@ -37,3 +37,6 @@ main.add_command(lists_cli)
 from engine.rules.cli import rules_cli  # noqa: E402
 
 main.add_command(rules_cli)
+from engine.runner import run  # noqa: E402
+
+main.add_command(run)

