@@ -253,6 +253,7 @@ class Evaluator:
         keywords = set().union(*(r.keywords() for r in pack.rules)) if pack.rules else set()
         self._kinds = frozenset(r.when.fact for r in pack.rules)
         self._prefilter = Prefilter(self.compiled.expressions, {r.id: r.when.fact for r in pack.rules})
+        self._event_fields = self._prefilter.event_fields
         self.builder = FactBuilder(keywords, kinds=self._kinds, fields=self.compiled.fields)
         self._rules = pack.by_id
         self._register_rules = [
@@ -303,7 +304,7 @@ class Evaluator:
         sets = None
         if self.prefilter:
             sets = direction_sets(event)
-            values = event_values(event, context_fields(event), sets)
+            values = event_values(event, context_fields(event), sets, self._event_fields)
             for h in hits:
                 name = LISTED_FIELDS.get(h.list_regime)
                 if name:

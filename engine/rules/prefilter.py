@@ -48,7 +48,9 @@ def requirement_of(expr: tuple) -> Requirement:
 
 # Per-line / per-party fields the event stage gets as SETS of the values over the event's lines
 # or parties (a requirement then "may hold" if some line or party has the value: still sound).
-SET_FIELDS = frozenset({"hs_code", "hs2", "hs4", "hs6", "hs_missing", "goods_origin_country", "unit", "role", "party_country"})
+_LINE_FIELDS = frozenset({"hs_code", "hs2", "hs4", "hs6", "hs_missing", "goods_origin_country", "unit"})
+_PARTY_FIELDS = frozenset({"role", "party_country"})
+SET_FIELDS = _LINE_FIELDS | _PARTY_FIELDS
 
 
 def known_before_facts(name: str) -> bool:
@@ -99,6 +101,8 @@ class Prefilter:
         # can satisfy the check only if it has one of those pairs. Checks with no disjunction left
         # are "always" candidates.
         self._stages: dict[tuple[str, str], tuple[dict[Pair, list[Check]], list[Check]]] = {}
+        self._by_field: dict[tuple[str, str], tuple[tuple[tuple[str, dict[Any, list[Check]]], ...], bool]] = {}
+        self._event_fields: set[str] = set()
         for kind, kind_reqs in reqs.items():
             for stage, keep in (
                 ("event", known_before_facts),
@@ -117,22 +121,39 @@ class Prefilter:
                             if check not in index[(f, v)]:
                                 index[(f, v)].append(check)
                 self._stages[(kind, stage)] = (dict(index), always)
+                # The same index grouped by field: a lookup walks the few indexed fields instead
+                # of every value of the event (most of which no pattern anchors on).
+                by_field: dict[str, dict[Any, list[Check]]] = defaultdict(dict)
+                for (f, v), checks in index.items():
+                    by_field[f][v] = checks
+                self._by_field[(kind, stage)] = (tuple(by_field.items()), bool(always))
+                if stage == "event":
+                    self._event_fields.update(f for check in index_checks(index) for disj in check for f, _vs in disj)
 
     @property
     def kinds(self) -> frozenset[str]:
         return self._kinds
 
+    @property
+    def event_fields(self) -> frozenset[str]:
+        """Every field an event-stage check reads (event_values may skip the others)."""
+        return frozenset(self._event_fields)
+
     def _may_match(self, kind: str, stage: str, values: Mapping[str, Any]) -> bool:
-        entry = self._stages.get((kind, stage))
+        entry = self._by_field.get((kind, stage))
         if entry is None:
             return False
-        index, always = entry
+        by_field, always = entry
         if always:
             return True
-        for f, v in values.items():
+        get = values.get
+        for f, index in by_field:
+            v = get(f)
+            if v is None:
+                continue
             for one in v if isinstance(v, frozenset) else (v,):
                 try:
-                    candidates = index.get((f, one))
+                    candidates = index.get(one)
                 except TypeError:  # unhashable value
                     continue
                 if candidates:
@@ -151,9 +172,14 @@ class Prefilter:
         return self._may_match(kind, "fact", fields)
 
 
-def event_values(event: Any, context: dict[str, Any], sets: tuple) -> dict[str, Any]:
+def index_checks(index: Mapping[Pair, list[Check]]) -> list[Check]:
+    return [c for checks in index.values() for c in checks]
+
+
+def event_values(event: Any, context: dict[str, Any], sets: tuple, wanted: frozenset[str] | None = None) -> dict[str, Any]:
     """Stage-1 values of an event: ``context`` (context_fields), direction flags from ``sets``
-    (facts.direction_sets), and the per-line / per-party SET_FIELDS as frozensets."""
+    (facts.direction_sets), and the per-line / per-party SET_FIELDS as frozensets (only those in
+    ``wanted`` when given, e.g. Prefilter.event_fields: no event-stage check reads the others)."""
     to, frm, touches, origins = sets
     values = dict(context)
     for c in to:
@@ -165,8 +191,11 @@ def event_values(event: Any, context: dict[str, Any], sets: tuple) -> dict[str, 
             values["from__" + c] = True
     for c in touches:
         values["touches__" + c] = True
+    want = SET_FIELDS if wanted is None else SET_FIELDS & wanted
+    if not want:
+        return values
     lines = event.shipment.goods if event.shipment is not None else (event.vessel_movement.cargo if event.vessel_movement is not None else ())
-    if lines:
+    if lines and want & _LINE_FIELDS:
         codes = [g.hs_code for g in lines if g.hs_code]
         values["hs_code"] = frozenset(codes)
         values["hs2"] = frozenset(c[:2] for c in codes)
@@ -175,18 +204,19 @@ def event_values(event: Any, context: dict[str, Any], sets: tuple) -> dict[str, 
         values["hs_missing"] = frozenset(not g.hs_code for g in lines)
         values["goods_origin_country"] = frozenset(c for c in origins if c)
         values["unit"] = frozenset(g.unit.value for g in lines if g.unit is not None)
-    roles: set[str] = set()
-    countries: set[str] = set()
-    if event.shipment is not None:
-        for p in event.shipment.parties:
-            roles.add(p.role)
-            if p.country:
-                countries.add(p.country)
-    if event.entity is not None:
-        for o in event.entity.owners:
-            roles.add("owner")
-            if o.country:
-                countries.add(o.country)
-    values["role"] = frozenset(roles)
-    values["party_country"] = frozenset(countries)
+    if want & _PARTY_FIELDS:
+        roles: set[str] = set()
+        countries: set[str] = set()
+        if event.shipment is not None:
+            for p in event.shipment.parties:
+                roles.add(p.role)
+                if p.country:
+                    countries.add(p.country)
+        if event.entity is not None:
+            for o in event.entity.owners:
+                roles.add("owner")
+                if o.country:
+                    countries.add(o.country)
+        values["role"] = frozenset(roles)
+        values["party_country"] = frozenset(countries)
     return values
