@@ -351,3 +351,7 @@ def _start_sweeper(**_: Any) -> None:
     from engine.sweeper import start_background_sweeper
 
     start_background_sweeper()
+
+
+# Tasks of other modules, registered with this app (they import ``app`` from here).
+from engine import replay_tasks as _replay_tasks  # noqa: E402, F401 - sanctions.replay_decision

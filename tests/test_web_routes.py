@@ -52,6 +52,9 @@ EXPECTED: dict[str, dict[str, object]] = {
     "lists.snapshot": {"GET": ALL},
     "lists.diff": {"GET": ALL},
     "lists.entry": {"GET": ALL},
+    # Replays (engine.replay_tasks): request one and read results; the request changes no alert.
+    "replays.index": {"GET": frozenset({"auditor", "senior_officer", "admin"})},
+    "replays.request_replay": {"POST": frozenset({"auditor", "senior_officer", "admin"})},
     "api.post_events": {"POST": API_WRITE},
     "api.get_event": {"GET": API_READ},
     "api.get_schema": {"GET": PUBLIC},
@@ -73,6 +76,8 @@ FORMS = {
     "admin.users_active": {"active": "1"},
     "admin.users_role": {"role": "auditor"},
     "admin.apikeys_create": {"name": "walk", "scopes": "events:read"},
+    # an unknown event: refused with a message (303) after the role check, and nothing is queued
+    "replays.request_replay": {"event_id": "walk-no-such-event"},
 }
 
 

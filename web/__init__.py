@@ -69,6 +69,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web.rules_views import rules_bp
 
     app.register_blueprint(rules_bp)
+    from web.replays_views import replays_bp
+
+    app.register_blueprint(replays_bp)
     return app
 
 

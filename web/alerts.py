@@ -29,6 +29,7 @@ from web.desk.workflow import (
     allowed_actions,
     pending_approval,
 )
+from web.replays_views import REPLAYERS, replays_of
 
 alerts_bp = Blueprint("alerts", __name__)
 
@@ -352,12 +353,16 @@ def detail(alert_id: int) -> Any:
         )
         pending = pending_approval(s, alert_id)
         reviewers = _choices(s)["assignees"]
+        can_replay = g.user.role in REPLAYERS and decision is not None
+        replays = replays_of(s, alert.event_id) if can_replay else []
     violation = alert.violation or {}
     actions = allowed_actions(alert, g.user.role, g.user.username, pending)
     return render_template(
         "alerts/detail.html",
         alert=alert,
         delisted=delisted_by_alert([alert]).get(alert.id, []),
+        can_replay=can_replay,
+        replays=replays,
         event=event,
         event_json=pretty_json(event.raw) if event else None,
         event_subject=subject(event.raw) if event else "",

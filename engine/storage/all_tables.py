@@ -7,6 +7,7 @@ from sqlalchemy import delete
 from engine.lists import tables as lists_tables  # noqa: F401
 from engine.storage import (
     desk_tables,  # noqa: F401
+    replay_tables,  # noqa: F401
     tables,  # noqa: F401
 )
 from engine.storage.base import Base
