@@ -259,7 +259,7 @@ class Evaluator:
         self._register_rules = [
             (r, kind) for r in pack.rules for kind in ("exemption", "notification") if r.uses_register(kind)
         ]
-        self._cap_rules = [r for r in pack.rules if r.cap is not None]
+        self._cap_rules = [(r, cap_field(r)) for r in pack.rules if r.cap is not None]
         # Per-rule facts for explanations, computed once (walking the condition tree is slow).
         self._uses = {r.id: {k: r.uses_register(k) for k in ("exemption", "notification")} for r in pack.rules}
         self._dir_countries = {
@@ -287,16 +287,18 @@ class Evaluator:
             for f in facts:
                 if f.kind == rule.when.fact:
                     f.fields[name] = status
-        for rule in self._cap_rules if any(f.kind == "goods" for f in facts) else ():
+        for rule, field in self._cap_rules if any(f.kind == "goods" for f in facts) else ():
             if event.event_type.value not in rule.applies_to:
                 continue
             for f in facts:
                 if f.kind != "goods":
                     continue
+                if self.prefilter and not self._prefilter.rule_may_match(rule.id, f.fields):
+                    continue  # this line cannot match the cap rule whatever its total: no ledger query
                 usage = self.caps.usage(rule.id, rule.cap, event, f.payload["line"]) if self.caps else None  # type: ignore[arg-type]
                 f.payload.setdefault("caps", {})[rule.id] = usage
                 if usage is not None:
-                    f.fields[cap_field(rule)] = float(usage.prior + usage.this)
+                    f.fields[field] = float(usage.prior + usage.this)
 
     def facts_of(self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = "") -> list[Fact]:
         """The facts of one event that the engine needs to see (with per-rule fields)."""

@@ -91,9 +91,11 @@ class Prefilter:
     def __init__(self, expressions: Mapping[tuple[str, str], tuple], kinds_of: Mapping[str, str]) -> None:
         """``expressions``: (rule id, level) -> compiled atom tree; ``kinds_of``: rule id -> fact kind."""
         reqs: dict[str, list[Requirement]] = defaultdict(list)
+        self._rule_checks: dict[str, list[Check]] = defaultdict(list)
         for (rule_id, _level), expr in expressions.items():
             req = requirement_of(expr)
             kind = kinds_of[rule_id]
+            self._rule_checks[rule_id].append(_check(req, lambda f: not f.startswith(PER_RULE_PREFIXES)))
             if req not in reqs[kind]:
                 reqs[kind].append(req)
         self._kinds = frozenset(reqs)
@@ -161,6 +163,11 @@ class Prefilter:
                         if _holds(check, values):
                             return True
         return False
+
+    def rule_may_match(self, rule_id: str, fields: Mapping[str, Any]) -> bool:
+        """Can some level of this rule match a fact with these fields (whatever its per-rule
+        exm__/ntf__/cap__ fields)? False lets the caller skip computing those fields."""
+        return any(_holds(check, fields) for check in self._rule_checks.get(rule_id, ()))
 
     def event_may_match(self, kind: str, values: Mapping[str, Any]) -> bool:
         """Stage 1: ``values`` = context fields, direction flags, listed_* of the event, and the
