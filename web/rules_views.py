@@ -14,13 +14,12 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template
 
-from engine.rules.loader import REGISTER_PATH, RulePack, load_pack, parse_yaml
+from engine.rules.loader import REGISTER_PATH, RulePack, parse_yaml
 from engine.rules.schema import ExemptionEntry, ExemptionRegisterFile, FixedPeriod, Rule
 from web.auth.access import READERS, roles_required
+from web.pack_cache import PACKS, CachedPack
 
 rules_bp = Blueprint("rules", __name__, url_prefix="/rules")
-
-_cache: dict[str, RulePack] = {}
 
 REGIME_NAMES = {
     "DPRK": "DPRK (1718)", "Iran": "Iran (1737)", "Libya": "Libya (1970)", "Somalia": "Somalia / Al-Shabaab (2713)",
@@ -30,10 +29,12 @@ REGIME_NAMES = {
 }  # fmt: skip
 
 
-def _pack() -> RulePack:
-    """The pack on disk, re-read when its files change (cheap: the version is a hash of the text)."""
-    pack = load_pack()
-    return _cache.setdefault(pack.version, pack)
+def _current() -> CachedPack:
+    """The pack on disk (Settings.rules_dir), parsed once per process and again only when its
+    files change (web.pack_cache); what the pages derive from it is kept with it."""
+    from engine.config import get_settings
+
+    return PACKS.current(get_settings().rules_dir)
 
 
 def _when(value: date | datetime | None) -> str:
@@ -88,8 +89,9 @@ def _views(pack: RulePack) -> list[MeasureView]:
 @rules_bp.get("/")
 @roles_required(*READERS)
 def index() -> Any:
-    pack = _pack()
-    views = _views(pack)
+    cached = _current()
+    pack = cached.pack
+    views = cached.derive("views", _views)
     groups: dict[str, list[MeasureView]] = {}
     for v in views:
         groups.setdefault(v.regime_name, []).append(v)
@@ -112,19 +114,24 @@ def _example_rows(raw_examples: dict[str, Any], kind: str) -> list[dict[str, Any
 @rules_bp.get("/<rule_id>")
 @roles_required(*READERS)
 def detail(rule_id: str) -> Any:
-    pack = _pack()
-    view = next((v for v in _views(pack) if v.rule.id == rule_id), None)
+    cached = _current()
+    pack = cached.pack
+    view = next((v for v in cached.derive("views", _views) if v.rule.id == rule_id), None)
     if view is None:
         abort(404)
-    text = pack.files.get(view.path, "")
-    raw = parse_yaml(text) if text else {}
-    when_text = _yaml_block(raw.get("when")) if raw else ""
-    examples = raw.get("examples") or {}
-    entries = [e for e in _register_entries(pack) if e.regime == view.rule.regime and (not e.covers or rule_id in e.covers)]
-    return render_template(
-        "rules/detail.html", v=view, r=view.rule, pack=pack, when_text=when_text,
-        fire=_example_rows(examples, "fire"), clear=_example_rows(examples, "clear"), entries=entries,
-    )  # fmt: skip
+
+    def _page(pack: RulePack) -> dict[str, Any]:
+        text = pack.files.get(view.path, "")
+        raw = parse_yaml(text) if text else {}
+        examples = raw.get("examples") or {}
+        register = cached.derive("register", _register_entries)
+        return {
+            "when_text": _yaml_block(raw.get("when")) if raw else "",
+            "fire": _example_rows(examples, "fire"), "clear": _example_rows(examples, "clear"),
+            "entries": [e for e in register if e.regime == view.rule.regime and (not e.covers or rule_id in e.covers)],
+        }  # fmt: skip
+
+    return render_template("rules/detail.html", v=view, r=view.rule, pack=pack, **cached.derive(("detail", rule_id), _page))
 
 
 def _register_entries(pack: RulePack) -> list[ExemptionEntry]:
