@@ -3,17 +3,27 @@
 ``enforce_api_key`` runs before every request under ``/api/``: no or unknown/revoked key -> 401,
 key without the scope of the request (GET/HEAD -> events:read, anything else -> events:write)
 -> 403. ``GET /api/v1/schema`` stays public.
+
+Verification is cached in-process for ``SANCTIONS_API_KEY_CACHE_TTL`` seconds (default 5; app
+config key of the same name overrides; 0 = no cache): the lookup was a database round trip on
+every ingest request. Revocation therefore takes effect at once in the process that revoked the
+key and within the TTL in every other process (other gunicorn workers, the CLI). Only active keys
+are cached (an unknown key is looked up every time, so a new key works at once).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
+import threading
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from sqlalchemy import select, update
 
 from engine.storage.db import session_scope
@@ -25,6 +35,39 @@ PUBLIC_API_PATHS = frozenset({"/api/v1/schema"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # last_used_at is informative; writing it on every ingest request would serialise the API.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+CACHE_TTL_SETTING = "SANCTIONS_API_KEY_CACHE_TTL"
+DEFAULT_CACHE_TTL = 5.0
+CACHE_MAX_ENTRIES = 1024  # a handful of upstream systems; bounded anyway
+
+
+@dataclass(frozen=True)
+class ActiveKey:
+    """What a request needs to know about a verified key (no ORM object kept across requests)."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: frozenset[str]
+
+
+_cache: dict[str, tuple[float, ActiveKey]] = {}  # sha256 of the key -> (expires, key)
+_cache_lock = threading.Lock()
+
+
+def _env_ttl() -> float:
+    try:
+        return max(0.0, float(os.environ.get(CACHE_TTL_SETTING, DEFAULT_CACHE_TTL)))
+    except ValueError:
+        return DEFAULT_CACHE_TTL
+
+
+_ENV_TTL = _env_ttl()
+
+
+def forget_cached_keys() -> None:
+    """Drop every cached verification (revocation does this for its own process)."""
+    with _cache_lock:
+        _cache.clear()
 
 
 class ApiKeyError(ValueError):
@@ -76,7 +119,9 @@ def revoke_api_key(key_id: int, actor: str) -> ApiKeyRow:
         row.revoked_by = actor
         record(s, actor, "api_key.revoke", "api_key", row.id, before={"revoked": False},
                after={"revoked": True})
-        return row
+    # At once in this process; other processes drop it when their cached entry expires (TTL).
+    forget_cached_keys()
+    return row
 
 
 def lookup(key: str) -> ApiKeyRow | None:
@@ -96,6 +141,34 @@ def lookup(key: str) -> ApiKeyRow | None:
         if last is None or now - last > LAST_USED_RESOLUTION:
             s.execute(update(ApiKeyRow).where(ApiKeyRow.id == row.id).values(last_used_at=now))
         return row
+
+
+def verify(key: str, ttl: float) -> ActiveKey | None:
+    """The active key for this key string, from the cache when verified less than ``ttl`` s ago."""
+    digest = hash_key(key)
+    now = time.monotonic()
+    if ttl > 0:
+        hit = _cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    row = lookup(key)
+    if row is None:
+        if ttl > 0:
+            with _cache_lock:
+                _cache.pop(digest, None)
+        return None
+    active = ActiveKey(row.id, row.name, row.prefix, frozenset(row.scopes))
+    if ttl > 0:
+        with _cache_lock:
+            if len(_cache) >= CACHE_MAX_ENTRIES:
+                _cache.clear()
+            _cache[digest] = (now + ttl, active)
+    return active
+
+
+def _ttl() -> float:
+    value = current_app.config.get(CACHE_TTL_SETTING)
+    return _ENV_TTL if value is None else max(0.0, float(value))
 
 
 def presented_key() -> str | None:
@@ -126,11 +199,11 @@ def enforce_api_key() -> Any:
     key = presented_key()
     if not key:
         return _refuse(401, "API key required: send 'Authorization: Bearer <key>' or 'X-API-Key'")
-    row = lookup(key)
-    if row is None:
+    active = verify(key, _ttl())
+    if active is None:
         return _refuse(401, "unknown or revoked API key")
     scope = required_scope(request.method)
-    if scope not in row.scopes:
+    if scope not in active.scopes:
         return _refuse(403, f"this API key lacks the scope {scope}")
-    g.api_key = row
+    g.api_key = active
     return None
