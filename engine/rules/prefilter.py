@@ -111,6 +111,7 @@ class Prefilter:
                 ("fact", lambda f: not f.startswith(PER_RULE_PREFIXES)),  # per-rule fields come later
             ):
                 index: dict[Pair, list[Check]] = defaultdict(list)
+                rests: dict[Pair, list[Check]] = defaultdict(list)
                 always: list[Check] = []
                 for req in kind_reqs:
                     check = _check(req, keep)
@@ -118,15 +119,18 @@ class Prefilter:
                         always.append(check)
                         continue
                     anchor = min(check, key=lambda d: sum(len(vs) for _f, vs in d))
+                    rest = tuple(d for d in check if d is not anchor)  # the anchor holds when its key is found
                     for f, vs in anchor:
                         for v in vs:
                             if check not in index[(f, v)]:
                                 index[(f, v)].append(check)
+                            if rest not in rests[(f, v)]:
+                                rests[(f, v)].append(rest)
                 self._stages[(kind, stage)] = (dict(index), always)
-                # The same index grouped by field: a lookup walks the few indexed fields instead
-                # of every value of the event (most of which no pattern anchors on).
+                # The rest-of-check lists grouped by field: a lookup walks the few indexed fields
+                # instead of every value of the event (most of which no pattern anchors on).
                 by_field: dict[str, dict[Any, list[Check]]] = defaultdict(dict)
-                for (f, v), checks in index.items():
+                for (f, v), checks in rests.items():
                     by_field[f][v] = checks
                 self._by_field[(kind, stage)] = (tuple(by_field.items()), bool(always))
                 if stage == "event":
