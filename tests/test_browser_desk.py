@@ -171,7 +171,7 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser, tmp
     assert "Closure recorded." in page.locator("main").inner_text()
     logout(page)
 
-    # Auditor: full history, no action buttons.
+    # Auditor: full history, no workflow buttons (only "Replay this decision", which changes no alert).
     login(page, server, "ada")
     page.goto(f"{server}/alerts/{alert_id}")
     history = page.locator("ol.history").inner_text()
@@ -180,7 +180,8 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser, tmp
         assert expected in history, (expected, history)
     assert page.locator("section.actions").count() == 0
     assert page.locator(f"main form[action^='/alerts/{alert_id}/']").count() == 0
-    assert page.locator("main button").count() == 0
+    assert page.locator("main button").all_inner_texts() == ["Replay this decision"]
+    assert page.locator("main form[action='/replays'] button").count() == 1
 
     page.goto(f"{server}/dashboard")
     assert page.locator("svg.chart rect").count() == 12
