@@ -25,6 +25,7 @@ total unknown for that line -> the rule flags it at low confidence):
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -278,13 +279,15 @@ class StoredEvents:
         self._parsed: dict[str, Event] = {}
 
     def events_between(self, start: datetime, end: datetime, as_of: datetime | None) -> Iterable[Event]:
-        from sqlalchemy import select
+        from sqlalchemy import Text, select, type_coerce
 
         from engine.storage.db import get_engine
         from engine.storage.tables import EventRow
 
         t = EventRow.__table__
-        q = select(t.c.event_id, t.c.raw).where(
+        # type_coerce changes no SQL (same query, same row order): it only stops SQLAlchemy from
+        # JSON-decoding every row's raw on SQLite; we decode just the rows not parsed before.
+        q = select(t.c.event_id, type_coerce(t.c.raw, Text)).where(
             t.c.event_type.in_(("shipment", "vessel_movement")),
             t.c.occurred_at >= start.astimezone(UTC),
             t.c.occurred_at <= end.astimezone(UTC),
@@ -297,7 +300,7 @@ class StoredEvents:
             ev = self._parsed.get(event_id)
             if ev is None:
                 try:
-                    ev = Event.model_validate(raw)
+                    ev = Event.model_validate(json.loads(raw) if isinstance(raw, str) else raw)  # PostgreSQL: driver-decoded
                 except ValueError:
                     continue  # a stored row that no longer validates cannot count
                 if len(self._parsed) >= CACHE_LIMIT:
