@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import string
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
@@ -219,6 +220,15 @@ class _Blank(dict):
         return "unknown"
 
 
+def _template_fields(template: str) -> frozenset[str]:
+    """Top-level names a reason template reads ("{a.b!r:>5}" reads "a")."""
+    names = set()
+    for _text, name, _spec, _conv in string.Formatter().parse(template):
+        if name:
+            names.add(name.split(".", 1)[0].split("[", 1)[0])
+    return frozenset(names)
+
+
 def _vessel_text(v: Any) -> str | None:
     if v is None:
         return None
@@ -262,6 +272,7 @@ class Evaluator:
         self._cap_rules = [(r, cap_field(r)) for r in pack.rules if r.cap is not None]
         # Per-rule facts for explanations, computed once (walking the condition tree is slow).
         self._uses = {r.id: {k: r.uses_register(k) for k in ("exemption", "notification")} for r in pack.rules}
+        self._reason_fields = {r.id: _template_fields(r.reason) for r in pack.rules}
         self._dir_countries = {
             r.id: {
                 axis: {c for n in r.when.nodes() if isinstance(n, Direction) and n.axis == axis for c in n.countries}
@@ -416,6 +427,7 @@ class Evaluator:
 
     def _reason(self, rule: Rule, fact: Fact, level: str) -> str:
         event: Event = fact.payload["event"]
+        needed = self._reason_fields[rule.id]  # the costlier values are computed only if the text uses them
         s, m, e = event.shipment, event.vessel_movement, event.entity
         v: dict[str, Any] = _Blank(event_id=event.event_id, occurred_at=event.occurred_at.date().isoformat(), citation=str(rule.citation))
         g = fact.payload.get("goods")
@@ -425,7 +437,8 @@ class Evaluator:
                 v.update(quantity=f"{g.quantity:g}", unit=g.unit.value if g.unit else "")
         if s is not None:
             v.update(origin=_place(s.origin), destination=_place(s.destination))
-            v["route"] = " → ".join(x for x in [_place(s.origin), *(_place(p) for p in s.route), _place(s.destination)] if x)
+            if "route" in needed:
+                v["route"] = " → ".join(x for x in [_place(s.origin), *(_place(p) for p in s.route), _place(s.destination)] if x)
             v.update(exemption_ref=s.exemption_ref, notification_ref=s.notification_ref)
         vessel = s.vessel if s is not None else (m.vessel if m is not None else None)
         if vessel is not None:
@@ -443,13 +456,15 @@ class Evaluator:
         if hit is not None:
             v.update(hit_name=hit.entry_name, hit_reference=hit.reference.strip(), list_regime=hit.list_regime, hit_role=hit.role)
         for axis in ("from", "to"):
+            if f"{axis}_places" not in needed:
+                continue
             wanted = self._dir_countries[rule.id][axis]
             found = places(fact, axis)
             texts = [_place_text(event, p) for c, paths in found.items() if not wanted or c in wanted for p in paths]
             if texts:
                 v[f"{axis}_places"] = ", ".join(dict.fromkeys(texts))
         for kind in ("exemption", "notification"):
-            if self._uses[rule.id][kind]:
+            if self._uses[rule.id][kind] and f"{kind}_status" in needed:
                 v[f"{kind}_status"] = self.exemptions.status(_ref(event, kind), kind, rule.id, rule.regime, event.occurred_at)
         usage: CapUsage | None = fact.payload.get("caps", {}).get(rule.id)
         if rule.cap is not None:
