@@ -36,6 +36,14 @@ log = logging.getLogger(__name__)
 
 QUEUE = "sanctions"
 BATCH_SIZE = 100
+# Coalescing of small tasks (single-event requests): their ids are also listed under PENDING and
+# a small task decides up to BATCH_SIZE listed ids at once; the tasks of ids decided that way
+# find them decided and only pay for one SELECT. The list is a hint, never the only copy of an id:
+# every id also travels in its own acks_late task, so a worker that dies after popping ids loses
+# nothing (their own tasks still decide them). Only tasks of at most COALESCE_MAX ids announce,
+# and each small task pops at least that many, so the list cannot grow without bound.
+PENDING = "sanctions:pending"
+COALESCE_MAX = BATCH_SIZE // 2
 # Restore scan period for unacked messages: the Redis transport's defaults (10 s x throttle 10)
 # mean a vanished worker's messages sit unacked for visibility_timeout + ~100 s.
 RESTORE_INTERVAL_MAX = 10
@@ -129,27 +137,56 @@ app.add_defaults(_lazy_config)
 def enqueue_event_ids(event_ids: Sequence[str], broker: str | None = None, batch_size: int = BATCH_SIZE) -> bool:
     """Publish stored events for evaluation in tasks of up to ``batch_size`` ids.
 
-    Returns False (and logs) when the broker cannot be reached: the events are already committed
-    and the sweeper re-queues them, so the caller answers normally.
+    Ids of small tasks (<= ``COALESCE_MAX``, e.g. single-event requests) are also appended to the
+    ``PENDING`` list, so whichever small task a worker runs first decides up to ``BATCH_SIZE`` of
+    them at once (see ``evaluate_events``). Returns False (and logs) when the broker cannot be
+    reached: the events are already committed and the sweeper re-queues them, so the caller
+    answers normally.
     """
     ids = list(event_ids)
     chunks = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+    small = [e for chunk in chunks if len(chunk) <= COALESCE_MAX for e in chunk]
     # The anonymous exchange routes straight to the queue: one Redis round trip per message
     # instead of two (the redis transport looks up an exchange's bindings on every publish).
     route = {"exchange": "", "routing_key": QUEUE, "retry": False}
     try:
         if broker is None:
             with app.producer_or_acquire() as producer:
+                _announce(producer.channel, small)
                 for chunk in chunks:
                     evaluate_events.apply_async((chunk,), producer=producer, **route)
         else:
             with app.connection_for_write(broker) as conn:
+                _announce(conn.default_channel, small)
                 for chunk in chunks:
                     evaluate_events.apply_async((chunk,), connection=conn, **route)
     except Exception as exc:  # noqa: BLE001 - any broker failure: stored events are swept later
         log.warning("broker unreachable, %d stored events left for the sweeper: %s", len(ids), exc)
         return False
     return True
+
+
+def _announce(channel: Any, ids: list[str]) -> None:
+    """Append ids to the PENDING list (a hint only: every id also travels in its own task)."""
+    conn_or_acquire = getattr(channel, "conn_or_acquire", None)  # engine.transport's Redis channel
+    if ids and conn_or_acquire is not None:
+        with conn_or_acquire() as client:
+            client.rpush(PENDING, *ids)
+
+
+def _drain(limit: int) -> list[str]:
+    """Pop up to ``limit`` announced ids (atomic LPOP: each id goes to one task at most)."""
+    try:
+        with app.producer_or_acquire() as producer:
+            conn_or_acquire = getattr(producer.channel, "conn_or_acquire", None)
+            if conn_or_acquire is None:
+                return []
+            with conn_or_acquire() as client:
+                popped = client.lpop(PENDING, limit)
+    except Exception as exc:  # noqa: BLE001 - only a hint: the task's own ids are still decided
+        log.warning("could not read the pending list: %s", exc)
+        return []
+    return [p.decode("utf-8", "replace") if isinstance(p, bytes) else str(p) for p in popped or ()]
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -197,17 +234,21 @@ def _rejected(event_id: str, reasons: list[str]) -> Decision:
     )
 
 
-def decide_stored(event_ids: Sequence[str]) -> list[str]:
+def decide_stored(event_ids: Sequence[str], extra: Sequence[str] = ()) -> list[str]:
     """Evaluate the stored, undecided events among ``event_ids``; store decisions and alerts.
 
     Already-decided events are skipped (redelivery is a no-op). An event whose stored JSON no
-    longer validates gets a ``rejected`` decision. Returns the event_ids decided by this call.
+    longer validates gets a ``rejected`` decision. ``extra`` are further ids (popped from the
+    PENDING list) decided along when stored and undecided; unknown ones are ignored silently (the
+    list may hold ids of another database). Returns the event_ids decided by this call.
     """
     from engine.storage import repository
 
-    rows = repository.load_events(event_ids)
+    own = list(dict.fromkeys(event_ids))
+    wanted = list(dict.fromkeys([*own, *extra])) if extra else own
+    rows = repository.load_events(wanted)
     found = {r[0] for r in rows}
-    missing = [e for e in dict.fromkeys(event_ids) if e not in found]
+    missing = [e for e in own if e not in found]
     if missing:
         log.warning("evaluate_events: %d unknown event_ids ignored: %s", len(missing), missing[:5])
         repository.record_rejection(
@@ -268,7 +309,8 @@ def evaluate_events(event_ids: Any) -> int:
             "queue", event_ids, [{"pointer": "", "message": "evaluate_events takes a list of event_id strings", "type": "malformed_task"}]
         )
         return 0
-    return len(decide_stored(event_ids))
+    extra = _drain(BATCH_SIZE - len(event_ids)) if len(event_ids) <= COALESCE_MAX else []
+    return len(decide_stored(event_ids, extra))
 
 
 @app.task(name="sanctions.ingest_raw", **_RETRY)
