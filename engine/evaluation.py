@@ -36,7 +36,7 @@ from engine.rules.exemptions import ExemptionLookup
 from engine.rules.facts import Fact, FactBuilder, context_fields, direction_sets, places
 from engine.rules.loader import RulePack, load_pack
 from engine.rules.oracle import Oracle, explain_leaf
-from engine.rules.prefilter import Prefilter, event_values
+from engine.rules.prefilter import Prefilter, flag_values, set_values
 from engine.rules.protocols import CapsProvider, Screener
 from engine.rules.schema import (
     All,
@@ -317,12 +317,19 @@ class Evaluator:
         sets = None
         if self.prefilter:
             sets = direction_sets(event)
-            values = event_values(event, context_fields(event), sets, self._event_fields)
+            values = flag_values(context_fields(event), sets)
             for h in hits:
                 name = LISTED_FIELDS.get(h.list_regime)
                 if name:
                     values[name] = True
-            kinds = {k for k in kinds if self._prefilter.event_may_match(k, values)}
+            filled: list[bool] = []
+
+            def fill() -> None:  # the per-line / per-party sets, built only if a check reads them
+                if not filled:
+                    filled.append(True)
+                    values.update(set_values(event, sets[3], self._event_fields))
+
+            kinds = {k for k in kinds if self._prefilter.event_may_match(k, values, fill)}
             if not kinds:
                 return []  # typical clear event: no rule can match any of its facts
         facts = self.builder.build(event, hits, prefix=prefix, kinds=kinds, sets=sets)

@@ -14,7 +14,7 @@ A goods line's direction flags are a subset of the event's, so the event stage i
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.rules.catalogue import CONTEXT_FIELDS
@@ -103,7 +103,7 @@ class Prefilter:
         # can satisfy the check only if it has one of those pairs. Checks with no disjunction left
         # are "always" candidates.
         self._stages: dict[tuple[str, str], tuple[dict[Pair, list[Check]], list[Check]]] = {}
-        self._by_field: dict[tuple[str, str], tuple[tuple[tuple[str, dict[Any, list[Check]]], ...], bool]] = {}
+        self._by_field: dict[tuple[str, str], tuple[tuple[tuple[str, dict[Any, list[tuple[Check, bool]]]], ...], bool, bool]] = {}
         self._event_fields: set[str] = set()
         for kind, kind_reqs in reqs.items():
             for stage, keep in (
@@ -129,10 +129,12 @@ class Prefilter:
                 self._stages[(kind, stage)] = (dict(index), always)
                 # The rest-of-check lists grouped by field: a lookup walks the few indexed fields
                 # instead of every value of the event (most of which no pattern anchors on).
-                by_field: dict[str, dict[Any, list[Check]]] = defaultdict(dict)
+                # Each rest carries whether it reads a per-line / per-party set field, so the event
+                # stage builds those sets only when a check gets that far (see event_may_match).
+                by_field: dict[str, dict[Any, list[tuple[Check, bool]]]] = defaultdict(dict)
                 for (f, v), checks in rests.items():
-                    by_field[f][v] = checks
-                self._by_field[(kind, stage)] = (tuple(by_field.items()), bool(always))
+                    by_field[f][v] = [(c, any(f2 in SET_FIELDS for d in c for f2, _vs in d)) for c in checks]
+                self._by_field[(kind, stage)] = (tuple(by_field.items()), bool(always), any(f in SET_FIELDS for f in by_field))
                 if stage == "event":
                     self._event_fields.update(f for check in index_checks(index) for disj in check for f, _vs in disj)
 
@@ -145,13 +147,15 @@ class Prefilter:
         """Every field an event-stage check reads (event_values may skip the others)."""
         return frozenset(self._event_fields)
 
-    def _may_match(self, kind: str, stage: str, values: Mapping[str, Any]) -> bool:
+    def _may_match(self, kind: str, stage: str, values: Mapping[str, Any], fill: Callable[[], None] | None = None) -> bool:
         entry = self._by_field.get((kind, stage))
         if entry is None:
             return False
-        by_field, always = entry
+        by_field, always, anchors_need_sets = entry
         if always:
             return True
+        if fill is not None and anchors_need_sets:
+            fill()
         get = values.get
         for f, index in by_field:
             v = get(f)
@@ -163,7 +167,9 @@ class Prefilter:
                 except TypeError:  # unhashable value
                     continue
                 if candidates:
-                    for check in candidates:
+                    for check, needs_sets in candidates:
+                        if needs_sets and fill is not None:
+                            fill()
                         if _holds(check, values):
                             return True
         return False
@@ -173,10 +179,12 @@ class Prefilter:
         exm__/ntf__/cap__ fields)? False lets the caller skip computing those fields."""
         return any(_holds(check, fields) for check in self._rule_checks.get(rule_id, ()))
 
-    def event_may_match(self, kind: str, values: Mapping[str, Any]) -> bool:
+    def event_may_match(self, kind: str, values: Mapping[str, Any], fill: Callable[[], None] | None = None) -> bool:
         """Stage 1: ``values`` = context fields, direction flags, listed_* of the event, and the
-        SET_FIELDS as frozensets over its goods lines and parties (see event_values)."""
-        return self._may_match(kind, "event", values)
+        SET_FIELDS as frozensets over its goods lines and parties (see event_values). With
+        ``fill``, ``values`` may lack the SET_FIELDS: ``fill()`` adds them to it (idempotent) and
+        is called before any check that reads one."""
+        return self._may_match(kind, "event", values, fill)
 
     def fact_may_match(self, kind: str, fields: Mapping[str, Any]) -> bool:
         """Stage 2: the built fact's own fields."""
@@ -191,6 +199,13 @@ def event_values(event: Any, context: dict[str, Any], sets: tuple, wanted: froze
     """Stage-1 values of an event: ``context`` (context_fields), direction flags from ``sets``
     (facts.direction_sets), and the per-line / per-party SET_FIELDS as frozensets (only those in
     ``wanted`` when given, e.g. Prefilter.event_fields: no event-stage check reads the others)."""
+    values = flag_values(context, sets)
+    values.update(set_values(event, sets[3], wanted))
+    return values
+
+
+def flag_values(context: dict[str, Any], sets: tuple) -> dict[str, Any]:
+    """``context`` plus the direction flags from ``sets`` (facts.direction_sets)."""
     to, frm, touches, origins = sets
     values = dict(context)
     for c in to:
@@ -202,6 +217,12 @@ def event_values(event: Any, context: dict[str, Any], sets: tuple, wanted: froze
             values["from__" + c] = True
     for c in touches:
         values["touches__" + c] = True
+    return values
+
+
+def set_values(event: Any, origins: list[str | None], wanted: frozenset[str] | None = None) -> dict[str, Any]:
+    """The per-line / per-party SET_FIELDS of an event as frozensets (those in ``wanted``)."""
+    values: dict[str, Any] = {}
     want = SET_FIELDS if wanted is None else SET_FIELDS & wanted
     if not want:
         return values
