@@ -16,8 +16,13 @@ Tasks (queue ``sanctions``):
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import os
+import socket
 import threading
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +49,8 @@ BATCH_SIZE = 100
 # and each small task pops at least that many, so the list cannot grow without bound.
 PENDING = "sanctions:pending"
 COALESCE_MAX = BATCH_SIZE // 2
+ARGSREPR_MAX = 1024  # Celery's argsrepr_maxsize
+_ORIGIN = f"gen{os.getpid()}@{socket.gethostname()}"
 # Restore scan period for unacked messages: the Redis transport's defaults (10 s x throttle 10)
 # mean a vanished worker's messages sit unacked for visibility_timeout + ~100 s.
 RESTORE_INTERVAL_MAX = 10
@@ -152,7 +159,11 @@ def enqueue_event_ids(event_ids: Sequence[str], broker: str | None = None, batch
     try:
         if broker is None:
             with app.producer_or_acquire() as producer:
-                _announce(producer.channel, small)
+                conn_or_acquire = getattr(producer.channel, "conn_or_acquire", None)
+                if conn_or_acquire is not None:  # engine.transport's Redis channel
+                    with conn_or_acquire() as client:
+                        _publish_direct(client, chunks, small)
+                    return True
                 for chunk in chunks:
                     evaluate_events.apply_async((chunk,), producer=producer, **route)
         else:
@@ -164,6 +175,69 @@ def enqueue_event_ids(event_ids: Sequence[str], broker: str | None = None, batch
         log.warning("broker unreachable, %d stored events left for the sweeper: %s", len(ids), exc)
         return False
     return True
+
+
+def _publish_direct(client: Any, chunks: list[list[str]], announce: list[str]) -> None:
+    """LPUSH the evaluate_events messages (and RPUSH the announced ids) in ONE Redis round trip.
+
+    The messages are byte-for-byte what Celery + kombu's Redis transport would put on the queue
+    for ``apply_async`` on the anonymous exchange (protocol 2, JSON, base64 body); building them
+    here costs a fraction of Celery's publish path, which was ~45% of a single-event request.
+    """
+    pipe = client.pipeline(transaction=False)
+    if announce:
+        pipe.rpush(PENDING, *announce)
+    for chunk in chunks:
+        pipe.lpush(QUEUE, _task_envelope(chunk))
+    pipe.execute()
+
+
+_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+
+
+def _task_envelope(event_ids: list[str]) -> str:
+    task_id = str(uuid.uuid4())
+    argsrepr = repr((event_ids,))
+    if len(argsrepr) > ARGSREPR_MAX:
+        argsrepr = argsrepr[: ARGSREPR_MAX - 3] + "..."
+    body = json.dumps([[event_ids], {}, _EMBED]).encode("utf-8")
+    return json.dumps(
+        {
+            "body": base64.b64encode(body).decode("ascii"),
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": {
+                "lang": "py",
+                "task": evaluate_events.name,
+                "id": task_id,
+                "shadow": None,
+                "eta": None,
+                "expires": None,
+                "group": None,
+                "group_index": None,
+                "retries": 0,
+                "timelimit": [None, None],
+                "root_id": task_id,
+                "parent_id": None,
+                "argsrepr": argsrepr,
+                "kwargsrepr": "{}",
+                "origin": _ORIGIN,
+                "ignore_result": True,
+                "replaced_task_nesting": 0,
+                "stamped_headers": None,
+                "stamps": {},
+            },
+            "properties": {
+                "correlation_id": task_id,
+                "reply_to": app.thread_oid,
+                "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": QUEUE},
+                "priority": 0,
+                "body_encoding": "base64",
+                "delivery_tag": str(uuid.uuid4()),
+            },
+        }
+    )
 
 
 def _announce(channel: Any, ids: list[str]) -> None:

@@ -95,3 +95,22 @@ def test_announced_events_already_decided_are_not_decided_again(queue) -> None: 
     with get_engine().connect() as conn:
         pairs = conn.execute(select(AlertRow.event_id, AlertRow.rule_id)).all()
     assert pairs and {p[0] for p in pairs} == {"twice-1"} and len(pairs) == len(set(pairs))
+
+
+def test_direct_publish_writes_the_message_celery_would(queue) -> None:  # noqa: ANN001
+    """engine.tasks builds evaluate_events messages itself (one round trip, far less CPU): they
+    must stay what Celery's own apply_async puts on the queue, apart from ids."""
+    import json
+
+    from engine.tasks import QUEUE, enqueue_event_ids, evaluate_events
+
+    assert enqueue_event_ids(["direct-1", "direct-2"])
+    evaluate_events.apply_async((["direct-1", "direct-2"],), exchange="", routing_key=QUEUE, retry=False)
+    celery_msg, direct_msg = (json.loads(m) for m in queue.lrange("sanctions", 0, -1))  # LPUSH: newest first
+    assert celery_msg["headers"]["id"] != direct_msg["headers"]["id"]
+    for msg in (celery_msg, direct_msg):
+        for key in ("id", "root_id", "origin"):
+            msg["headers"].pop(key)
+        for key in ("correlation_id", "delivery_tag", "reply_to"):
+            msg["properties"].pop(key)
+    assert direct_msg == celery_msg
