@@ -114,7 +114,7 @@ def make_screener() -> tuple[object, list[str]]:
     register = load_register(ROOT / "rules" / "vessels" / "designated-vessels.yaml")
     screener = Screener.from_entries(parsed.entries, parsed.sha256, parsed.date_generated, register)
     listed = [e.name for e in random.Random(3).sample(list(parsed.entries), 60)]
-    return screener, synthetic_names(random.Random(7), 2000) + listed
+    return screener, sorted(synthetic_names(random.Random(7), 2000)) + listed  # sorted: set order varies per process
 
 
 def petroleum_supply(i: int, rng: random.Random) -> Event:
