@@ -316,11 +316,18 @@ def decide_stored(event_ids: Sequence[str], extra: Sequence[str] = ()) -> list[s
     PENDING list) decided along when stored and undecided; unknown ones are ignored silently (the
     list may hold ids of another database). Returns the event_ids decided by this call.
     """
+    from engine.storage.db import get_engine
+
+    # One pooled connection for the load and the save (a checkout less per task).
+    with get_engine().connect() as conn:
+        return _decide_on(conn, list(dict.fromkeys(event_ids)), extra)
+
+
+def _decide_on(conn: Any, own: list[str], extra: Sequence[str]) -> list[str]:
     from engine.storage import repository
 
-    own = list(dict.fromkeys(event_ids))
     wanted = list(dict.fromkeys([*own, *extra])) if extra else own
-    rows = repository.load_events(wanted)
+    rows = repository.load_events(wanted, conn)
     found = {r[0] for r in rows}
     missing = [e for e in own if e not in found]
     if missing:
@@ -342,7 +349,7 @@ def decide_stored(event_ids: Sequence[str], extra: Sequence[str] = ()) -> list[s
             occurred[event_id] = event.occurred_at.astimezone(UTC)
     if events:
         decisions.extend(_evaluate(events))
-    return repository.save_decisions(decisions, occurred)
+    return repository.save_decisions(decisions, occurred, conn)
 
 
 def _evaluate(events: list[Any]) -> list[Decision]:

@@ -127,20 +127,28 @@ def store_events(
     return out
 
 
-def load_events(event_ids: Iterable[str]) -> list[tuple[str, dict[str, Any], datetime, str]]:
-    """(event_id, raw, received_at, status) of the stored events among ``event_ids``."""
+def load_events(
+    event_ids: Iterable[str], conn: Connection | None = None
+) -> list[tuple[str, dict[str, Any], datetime, str]]:
+    """(event_id, raw, received_at, status) of the stored events among ``event_ids``.
+
+    With ``conn`` the read runs on it and its transaction is ended before returning (the worker
+    evaluates between load and save and must not hold a read snapshot meanwhile)."""
     ids = list(dict.fromkeys(event_ids))
     if not ids:
         return []
-    with get_engine().connect() as conn:
-        stmt = _cached(
-            conn,
-            "load_events",
-            lambda: select(EVENTS.c.event_id, EVENTS.c.raw, EVENTS.c.received_at, EVENTS.c.status).where(
-                EVENTS.c.event_id.in_(bindparam("ids", expanding=True))
-            ),
-        )
-        rows = conn.execute(stmt, {"ids": ids}).all()
+    if conn is None:
+        with get_engine().connect() as own:
+            return load_events(ids, own)
+    stmt = _cached(
+        conn,
+        "load_events",
+        lambda: select(EVENTS.c.event_id, EVENTS.c.raw, EVENTS.c.received_at, EVENTS.c.status).where(
+            EVENTS.c.event_id.in_(bindparam("ids", expanding=True))
+        ),
+    )
+    rows = conn.execute(stmt, {"ids": ids}).all()
+    conn.rollback()  # read only: end the snapshot
     return [(r[0], r[1], as_utc(r[2]), r[3]) for r in rows]
 
 
@@ -157,7 +165,9 @@ def _citation(violation: dict[str, Any]) -> str:
     return "; ".join(cites)[:200] or "-"
 
 
-def save_decisions(decisions: Sequence[Decision], occurred_at: dict[str, datetime]) -> list[str]:
+def save_decisions(
+    decisions: Sequence[Decision], occurred_at: dict[str, datetime], conn: Connection | None = None
+) -> list[str]:
     """Store decisions (one per event, first wins), their alerts and the events' status; commit.
 
     A flagged decision opens one alert per violated rule, unique per (event_id, rule_id). Alerts
@@ -184,7 +194,15 @@ def save_decisions(decisions: Sequence[Decision], occurred_at: dict[str, datetim
             }
         )
     by_id = {r["event_id"]: r for r in rows}
-    with get_engine().begin() as conn:
+    if conn is None:
+        with get_engine().connect() as own:
+            return _save_rows(own, by_id, occurred_at)
+    return _save_rows(conn, by_id, occurred_at)
+
+
+def _save_rows(conn: Connection, by_id: dict[str, dict[str, Any]], occurred_at: dict[str, datetime]) -> list[str]:
+    """One transaction on ``conn`` (committed here): decisions, their alerts, the events' status."""
+    with conn.begin():
         stmt = _cached(
             conn,
             "insert_decisions",
