@@ -155,3 +155,14 @@ def login_as(db: None):  # noqa: ANN201 - returns the login function
         return username
 
     return _login
+
+
+@pytest.fixture
+def client(db: None, login_as):  # noqa: ANN001, ANN201
+    """A Flask test client of the web app, logged in as an officer (files may override it)."""
+    from web import create_app
+
+    app = create_app({"TESTING": True})
+    c = app.test_client()
+    login_as(c, "officer")
+    return c

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from lists_support import list_file
 
 from engine.lists import store
 from engine.lists.importer import import_list
-
-
-@pytest.fixture
-def client(db, login_as):  # noqa: ANN001, ANN201
-    from web import create_app
-
-    app = create_app({"TESTING": True})
-    c = app.test_client()
-    login_as(c, "officer")
-    return c
 
 
 def test_pages_need_a_login(db: None) -> None:

@@ -14,16 +14,6 @@ from sqlalchemy import update
 HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)>'
 
 
-@pytest.fixture
-def client(db, login_as):  # noqa: ANN001, ANN201
-    from web import create_app
-
-    app = create_app({"TESTING": True})
-    c = app.test_client()
-    login_as(c, "officer")
-    return c
-
-
 def ids_in(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'<td><a href="/alerts/(\d+)">\1</a></td>', html)]
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import web_seed
 from lists_support import list_file
 from sqlalchemy import select
@@ -15,16 +14,6 @@ from engine.lists.importer import import_list
 from engine.models.decisions import Evidence
 
 REMOVED_TEXT = "QDe.137</a> (AL-NUSRAH FRONT FOR THE PEOPLE OF THE LEVANT) was removed from the list in the snapshot of 2026-05-08"
-
-
-@pytest.fixture
-def client(db, login_as):  # noqa: ANN001, ANN201
-    from web import create_app
-
-    app = create_app({"TESTING": True})
-    c = app.test_client()
-    login_as(c, "officer")
-    return c
 
 
 def _hit(reference: str, name: str, regime: str) -> Evidence:
