@@ -17,7 +17,7 @@ import logging
 import string
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -246,14 +246,16 @@ class Evaluator:
     def __init__(
         self,
         pack: RulePack,
-        screener: Screener | None = None,
+        screener: Screener | Callable[[], Screener] | None = None,
         caps: CapsProvider | None = None,
         exemptions: ExemptionLookup | None = None,
         prefilter: bool = True,
     ) -> None:
         self.pack = pack
         self.prefilter = prefilter
-        self.screener = screener
+        # A Screener, or a zero-argument provider of the current one (default_screener: a worker
+        # picks up a newly imported list snapshot without a restart).
+        self._screener_source = screener
         self.caps = caps
         self.exemptions = exemptions if exemptions is not None else pack.register
         self.compiled: CompiledPack = compile_pack(pack)
@@ -284,6 +286,22 @@ class Evaluator:
     @property
     def rule_pack_version(self) -> str:
         return self.pack.version
+
+    @property
+    def screener(self) -> Screener | None:
+        """The screener in use now (the provider's current one)."""
+        source = self._screener_source
+        if source is not None and callable(source) and not hasattr(source, "screen"):
+            return source()
+        return source
+
+    def _batch_screener(self) -> Screener | None:
+        """The screener for one batch, with this pack's designated-vessel register: the register
+        is versioned with the rule pack, so a replay of the pack replays the register too."""
+        screener = self.screener
+        if screener is not None and self.pack.vessels is not None and hasattr(screener, "with_register"):
+            return screener.with_register(self.pack.vessels)
+        return screener
 
     # -- facts -----------------------------------------------------------------------------
 
@@ -363,8 +381,9 @@ class Evaluator:
         now = datetime.now(UTC)
         all_facts: list[Fact] = []
         by_key: dict[str, Fact] = {}
+        screener = self._batch_screener()
         for i, event in enumerate(events):
-            hits = list(self.screener.screen(event)) if self.screener is not None else []
+            hits = list(screener.screen(event)) if screener is not None else []
             facts = self.facts_of(event, hits, prefix=str(i))
             all_facts.extend(facts)
         matched = self.match(all_facts)
@@ -375,7 +394,7 @@ class Evaluator:
                 per_event[int(key.split("/", 1)[0])][rule_id].append((by_key[key], level))
         out = []
         for i, event in enumerate(events):
-            list_version = self.screener.version_at(event.occurred_at) if self.screener is not None else None
+            list_version = screener.version_at(event.occurred_at) if screener is not None else None
             found = per_event.get(i)
             if not found:
                 # Plain construction (~5 us) is cheaper than model_copy(update=...) of a template (~7 us).
@@ -516,7 +535,7 @@ _default_lock = threading.Lock()
 _default: Evaluator | None = None
 
 
-def _optional_factory(module: str, name: str) -> Any:
+def _optional_factory(module: str, name: str, call: bool = True) -> Any:
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as exc:
@@ -524,7 +543,9 @@ def _optional_factory(module: str, name: str) -> Any:
             return None
         raise
     factory = getattr(mod, name, None)
-    return factory() if factory is not None else None
+    if factory is None or not call:
+        return factory
+    return factory()
 
 
 def default_evaluator() -> Evaluator:
@@ -533,7 +554,7 @@ def default_evaluator() -> Evaluator:
     with _default_lock:
         if _default is None:
             pack = load_pack()
-            screener = _optional_factory("engine.screening", "default_screener")
+            screener = _optional_factory("engine.screening", "default_screener", call=False)
             caps = _optional_factory("engine.rules.caps", "default_caps")
             _default = Evaluator(pack, screener=screener, caps=caps)
             log.info("rule pack %s loaded: %d rules", pack.version[:12], len(pack.rules))

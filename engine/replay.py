@@ -162,8 +162,9 @@ def load_decision(event_id: str, session: Session) -> tuple[Event, Decision]:
 def replay(event_id: str, screener: Any = None, caps: Any = None, session: Session | None = None) -> ReplayResult:
     """Re-evaluate a stored event with the exact rule pack of its decision and compare.
 
-    Screening hits come only from ``screener`` (pass one pinned to the decision's list version
-    to reproduce asset-freeze / designated-vessel violations); a caps ledger with a
+    Screening hits come only from ``screener``: a ``Screener`` is pinned to the decision's list
+    snapshot (``Screener.pinned``) and the designated-vessel register comes from the stored pack,
+    so asset-freeze / designated-vessel violations replay as they were; a caps ledger with a
     ``replaying(as_of)`` method is asked for totals as they stood when the decision was made.
     """
 
@@ -172,8 +173,11 @@ def replay(event_id: str, screener: Any = None, caps: Any = None, session: Sessi
         if original.status == "rejected" or not original.rule_pack_version:
             raise ValueError(f"event {event_id!r} was {original.status} without a rule pack: nothing to replay")
         pack = load_stored_pack(original.rule_pack_version, s)
+        # The list snapshot the decision cited, not whichever is in force for the date today
+        # (a backdated snapshot imported since would otherwise change the replay).
+        pinned = screener.pinned(original.list_version) if screener is not None and hasattr(screener, "pinned") else screener
         c = caps.replaying(original.evaluated_at) if caps is not None and hasattr(caps, "replaying") else caps
-        replayed = _evaluator_for(pack, screener, c).evaluate(event)
+        replayed = _evaluator_for(pack, pinned, c).evaluate(event)
         diff = decision_diff(original, replayed)
         return ReplayResult(event_id, original, replayed, not diff, diff)
 

@@ -12,11 +12,13 @@ from engine.rules.loader import (
     RuleFileError,
     RulePackError,
     load_pack,
+    pack_from_files,
     pack_version,
     parse_rule,
     read_files,
 )
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ARMS = Path(__file__).resolve().parent.parent / "rules" / "dprk" / "arms"
 BASE = (ARMS / "UNSCR-1874-OP9.yaml").read_text()
 
@@ -93,11 +95,32 @@ def test_data_files_are_not_rules(tmp_path):
     (root / "data").mkdir()
     (root / "data" / "hs-notes.yaml").write_text("anything: [1, 2]\n")
     (root / "vessels").mkdir()
-    (root / "vessels" / "designated-vessels.yaml").write_text("vessels: []\n")
+    (root / "vessels" / "notes.yaml").write_text("anything: [1, 2]\n")
     (root / "README.yaml").write_text("not: a rule\n")
     pack = load_pack(root)
     assert len(pack.rules) == 5
     assert not any(p.startswith(("data/", "vessels/")) or p == "README.yaml" for p in pack.files)
+    assert pack.vessels is None
+
+
+def test_vessel_register_is_part_of_the_pack(tmp_path):
+    """The designated-vessel register is versioned with the rules: a change to it is a new pack
+    version, and a stored pack rebuilds the register a decision relied on."""
+    root = copy_rules(tmp_path)
+    before = load_pack(root)
+    (root / "vessels").mkdir()
+    register = PROJECT_ROOT / "rules" / "vessels" / "designated-vessels.yaml"
+    (root / "vessels" / "designated-vessels.yaml").write_text(register.read_text(encoding="utf-8"))
+    pack = load_pack(root)
+    assert pack.version != before.version
+    assert "vessels/designated-vessels.yaml" in pack.files
+    assert pack.vessels is not None and any(v.imo for v in pack.vessels.vessels)
+    rebuilt = pack_from_files(pack.files)
+    assert rebuilt.version == pack.version and rebuilt.vessels == pack.vessels
+    (root / "vessels" / "designated-vessels.yaml").write_text("regime: DPRK\nvessels: [{name: X}]\n")
+    with pytest.raises(RulePackError) as err:
+        load_pack(root)
+    assert [e.path for e in err.value.errors] == ["vessels/designated-vessels.yaml"]
 
 
 def test_pack_errors_list_every_bad_file(tmp_path):

@@ -29,6 +29,7 @@ def check_command(rules_dir: Path | None, examples: bool) -> None:
     from engine.config import get_settings
     from engine.rules.loader import (
         REGISTER_PATH,
+        VESSELS_PATH,
         RuleFileError,
         pack_from_files,
         parse_register,
@@ -43,6 +44,16 @@ def check_command(rules_dir: Path | None, examples: bool) -> None:
     errors = 0
     rules = []
     for path in sorted(files):
+        if path == VESSELS_PATH:
+            from engine.screening.vessels import parse_register as parse_vessels
+
+            try:
+                vessels = parse_vessels(files[path])
+                console.print(f"[green]OK[/] {path}: {len(vessels.vessels)} designated vessels")
+            except Exception as exc:  # noqa: BLE001 - YAML or schema: reported, not raised
+                errors += 1
+                console.print(f"[red]ERROR[/] {path}: {exc}", markup=False)
+            continue
         if path == REGISTER_PATH:
             try:
                 reg = parse_register(files[path])

@@ -1,9 +1,12 @@
-"""Load the rule pack: every rule file under rules/<regime>/ plus the exemption register.
+"""Load the rule pack: every rule file under rules/<regime>/, the exemption register and the
+designated-vessel register.
 
 Layout (rules/README.md §1): rule files are ``rules/<dir>/**/<ID>.yaml`` for any first-level
-directory except ``data/`` and ``vessels/``; ``rules/exemptions.yaml`` is the register. The pack
+directory except ``data/`` and ``vessels/``; ``rules/exemptions.yaml`` is the exemption register
+and ``rules/vessels/designated-vessels.yaml`` the 1718 designated-vessel register. The pack
 version is the sha256 of the sorted relative paths and texts of exactly those files, so a stored
-pack (path -> text) can be rebuilt bit for bit for a replay.
+pack (path -> text) can be rebuilt bit for bit for a replay: the registers a decision relied on
+are replayed with it.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from pydantic import ValidationError
 
 from engine.rules.exemptions import ExemptionRegister
 from engine.rules.schema import ExemptionRegisterFile, Rule
+from engine.screening.vessels import VesselRegister
+from engine.screening.vessels import parse_register as parse_vessel_register
 
 DATA_DIRS = frozenset({"data", "vessels"})
 REGISTER_PATH = "exemptions.yaml"
+VESSELS_PATH = "vessels/designated-vessels.yaml"
 
 
 class _YamlLoader(yaml.SafeLoader):
@@ -114,6 +120,7 @@ class RulePack:
     rules: tuple[Rule, ...]
     files: dict[str, str] = field(repr=False)  # relative path -> exact text
     register: ExemptionRegister = field(repr=False, default_factory=ExemptionRegister)
+    vessels: VesselRegister | None = field(repr=False, default=None)  # None: the pack has none
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -127,16 +134,17 @@ class RulePack:
 
 
 def read_files(rules_dir: Path) -> dict[str, str]:
-    """The pack's files (relative posix path -> text): rule files and the register."""
+    """The pack's files (relative posix path -> text): rule files and both registers."""
     root = Path(rules_dir)
     files: dict[str, str] = {}
     for p in sorted(root.glob("*/**/*.yaml")):
         rel = p.relative_to(root).as_posix()
         if p.is_file() and is_rule_path(rel):
             files[rel] = p.read_text(encoding="utf-8")
-    reg = root / REGISTER_PATH
-    if reg.is_file():
-        files[REGISTER_PATH] = reg.read_text(encoding="utf-8")
+    for rel in (REGISTER_PATH, VESSELS_PATH):
+        reg = root / rel
+        if reg.is_file():
+            files[rel] = reg.read_text(encoding="utf-8")
     return files
 
 
@@ -145,7 +153,14 @@ def pack_from_files(files: Mapping[str, str]) -> RulePack:
     errors: list[RuleFileError] = []
     rules: list[Rule] = []
     register = ExemptionRegister()
+    vessels: VesselRegister | None = None
     for path in sorted(files):
+        if path == VESSELS_PATH:
+            try:
+                vessels = parse_vessel_register(files[path])
+            except (yaml.YAMLError, ValidationError, KeyError, TypeError) as exc:
+                errors.append(RuleFileError(path, f"designated-vessel register: {exc}"))
+            continue
         if path == REGISTER_PATH:
             try:
                 register = parse_register(files[path], path)
@@ -170,7 +185,8 @@ def pack_from_files(files: Mapping[str, str]) -> RulePack:
         keys[r.key] = r.id
     if errors:
         raise RulePackError(errors)
-    return RulePack(version=pack_version(files), rules=tuple(rules), files=dict(files), register=register)
+    return RulePack(version=pack_version(files), rules=tuple(rules), files=dict(files), register=register,
+                    vessels=vessels)
 
 
 def load_pack(rules_dir: Path | str | None = None) -> RulePack:

@@ -112,6 +112,35 @@ class Screener:
         self.settings = settings or get_screening_settings()
         self._floor = min([self.settings.threshold, *self.settings.regime_thresholds.values()])
         self.retro = False  # hits from a screener built for re-screening carry retro=True
+        self._variants: dict[tuple[str, str | None], Screener] = {}
+        self._variants_lock = threading.Lock()
+
+    def _variant(self, key: tuple[str, str | None], build: Callable[[], Screener]) -> Screener:
+        with self._variants_lock:
+            found = self._variants.get(key)
+            if found is None:
+                found = self._variants[key] = build()
+                found.retro = self.retro
+            return found
+
+    def with_register(self, register: VesselRegister | None) -> Screener:
+        """The same snapshots with another designated-vessel register (the rule pack's own, so
+        that a decision's vessel hits come from the register its pack version pins)."""
+        current = self.vessels.register.version if self.vessels else None
+        wanted = register.version if register else None
+        if wanted == current:
+            return self
+        return self._variant(("register", wanted), lambda: Screener(self.snapshots, register, self.settings))
+
+    def pinned(self, list_version: str | None) -> Screener:
+        """Only the snapshot ``list_version`` (None: no snapshot at all), whatever the date: a
+        replay screens against exactly the list its decision used, even if an older snapshot was
+        imported since. LookupError when that snapshot is not stored here."""
+        if list_version is not None and not any(s.version == list_version for s in self.snapshots):
+            raise LookupError(f"list snapshot {list_version} is not stored: the decision cannot be replayed against it")
+        register = self.vessels.register if self.vessels else None
+        snaps = [s for s in self.snapshots if s.version == list_version][:1]
+        return self._variant(("pinned", list_version), lambda: Screener(snaps, register, self.settings))
 
     @classmethod
     def from_entries(
@@ -323,11 +352,13 @@ def default_screener() -> Screener:
         if screener is not None and _cached.get("token") == token:
             return screener  # type: ignore[return-value]
         known: dict[str, LazySnapshot] = _cached.setdefault("indexes", {})  # type: ignore[assignment]
-        for info in store.snapshots():
+        stored = store.snapshots()
+        for info in stored:
             if info.sha256 not in known:
                 known[info.sha256] = LazySnapshot(info.sha256, info.date_generated,
                                                   partial(store.entries, info.id))
         register = load_register(settings.vessel_register) if settings.vessel_register.exists() else None
-        screener = Screener(list(known.values()), register, settings)
+        # Exactly the snapshots this database holds (the kept indexes may include others').
+        screener = Screener([known[info.sha256] for info in stored], register, settings)
         _cached.update(screener=screener, token=token)
         return screener

@@ -48,7 +48,13 @@ class VesselRegister(BaseModel):
 
 
 def load_register(path: Path) -> VesselRegister:
-    data = path.read_bytes()
+    return parse_register(path.read_bytes())
+
+
+def parse_register(data: bytes | str) -> VesselRegister:
+    """The register from its file's exact bytes (also as stored in a rule pack, for replays)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     doc = yaml.safe_load(data)
     return VesselRegister(
         version=hashlib.sha256(data).hexdigest(),
