@@ -72,6 +72,20 @@ def test_same_pack_until_the_text_changes(rules_dir: Path) -> None:
     assert [r.id for r in cache.get(rules_dir).rules] == ["UNSCR-1718-OP8b"] and cache.loads == 3
 
 
+def test_an_edit_of_the_vessel_register_is_a_new_pack(rules_dir: Path) -> None:
+    register = rules_dir / "vessels" / "designated-vessels.yaml"
+    register.parent.mkdir()
+    register.write_text(committed("vessels/designated-vessels.yaml"), encoding="utf-8")
+    cache = PackCache()
+    age(rules_dir)
+    first = cache.get(rules_dir)
+    assert first.vessels is not None and first.version == load_pack(rules_dir).version
+    edit(register, "name: PETREL 8", "name: PETREL 8 (edited)")
+    second = cache.get(rules_dir)
+    assert second.version != first.version and cache.loads == 2
+    assert any(v.name == "PETREL 8 (edited)" for v in second.vessels.vessels)
+
+
 def test_same_size_edit_with_the_same_mtime_is_seen_while_racy(rules_dir: Path) -> None:
     cache = PackCache()
     first = cache.get(rules_dir)  # files written just now: racy

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from engine.rules.loader import (
     REGISTER_PATH,
+    VESSELS_PATH,
     RulePack,
     is_rule_path,
     pack_from_files,
@@ -43,7 +44,7 @@ def signature(root: Path) -> Signature:
     candidates = [(p, p.relative_to(root).as_posix()) for p in root.glob("*/**/*.yaml")]
     candidates.append((root / REGISTER_PATH, REGISTER_PATH))
     for path, rel in candidates:
-        if rel != REGISTER_PATH and not is_rule_path(rel):
+        if rel not in (REGISTER_PATH, VESSELS_PATH) and not is_rule_path(rel):
             continue
         try:
             st = path.stat()
