@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import re
 import string
 import threading
 from collections import defaultdict
@@ -243,15 +242,6 @@ def _place(p: Any) -> str | None:
     return f"{p.name} ({p.country})" if p.name else p.country
 
 
-_YEAR = re.compile(r"\((\d{4})\)")
-
-
-def _adopted_year(resolution: str) -> int:
-    """1874 (2009) -> 2009; 0 when the text carries no year (always cited)."""
-    m = _YEAR.search(resolution)
-    return int(m.group(1)) if m else 0
-
-
 class Evaluator:
     def __init__(
         self,
@@ -460,7 +450,7 @@ class Evaluator:
                 for c in rule.citations
                 # also_cites may list later resolutions that restate the measure: cite only those
                 # adopted by the event's year (the primary citation always).
-                if c is rule.citation or _adopted_year(c.resolution) <= event.occurred_at.year
+                if c is rule.citation or c.year <= event.occurred_at.year
             ],
             evidence=evidence,
             reason=self._reason(rule, first, level),

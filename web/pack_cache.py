@@ -23,11 +23,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.rules.loader import (
-    REGISTER_PATH,
-    VESSELS_PATH,
     RulePack,
-    is_rule_path,
     pack_from_files,
+    pack_paths,
     pack_version,
     read_files,
 )
@@ -41,11 +39,7 @@ Signature = tuple[tuple[str, int, int], ...]
 def signature(root: Path) -> Signature:
     """(relative path, mtime_ns, size) of exactly the files ``read_files`` reads."""
     out: list[tuple[str, int, int]] = []
-    candidates = [(p, p.relative_to(root).as_posix()) for p in root.glob("*/**/*.yaml")]
-    candidates.append((root / REGISTER_PATH, REGISTER_PATH))
-    for path, rel in candidates:
-        if rel not in (REGISTER_PATH, VESSELS_PATH) and not is_rule_path(rel):
-            continue
+    for path, rel in pack_paths(root):
         try:
             st = path.stat()
         except FileNotFoundError:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -34,6 +35,7 @@ def check_command(rules_dir: Path | None, examples: bool) -> None:
         pack_from_files,
         parse_register,
         parse_rule,
+        parse_vessels,
         read_files,
     )
 
@@ -45,14 +47,12 @@ def check_command(rules_dir: Path | None, examples: bool) -> None:
     rules = []
     for path in sorted(files):
         if path == VESSELS_PATH:
-            from engine.screening.vessels import parse_register as parse_vessels
-
             try:
-                vessels = parse_vessels(files[path])
+                vessels = parse_vessels(files[path], path)
                 console.print(f"[green]OK[/] {path}: {len(vessels.vessels)} designated vessels")
-            except Exception as exc:  # noqa: BLE001 - YAML or schema: reported, not raised
+            except RuleFileError as exc:
                 errors += 1
-                console.print(f"[red]ERROR[/] {path}: {exc}", markup=False)
+                console.print(f"[red]ERROR[/] {path}: {escape(exc.message)}")
             continue
         if path == REGISTER_PATH:
             try:

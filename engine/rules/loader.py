@@ -107,6 +107,18 @@ def parse_register(text: str, path: str = REGISTER_PATH) -> ExemptionRegister:
         raise RuleFileError(path, str(exc)) from exc
 
 
+def parse_vessels(text: str, path: str = VESSELS_PATH) -> VesselRegister:
+    """The designated-vessel register, or RuleFileError with a readable message."""
+    try:
+        return parse_vessel_register(text)
+    except yaml.YAMLError as exc:
+        raise RuleFileError(path, f"YAML syntax: {exc}") from exc
+    except ValidationError as exc:
+        raise RuleFileError(path, _format(exc)) from exc
+    except (KeyError, TypeError) as exc:
+        raise RuleFileError(path, f"designated-vessel register: missing or malformed {exc}") from exc
+
+
 def pack_version(files: Mapping[str, str]) -> str:
     h = hashlib.sha256()
     for path in sorted(files):
@@ -133,19 +145,23 @@ class RulePack:
         return {r.id: r for r in self.rules}
 
 
-def read_files(rules_dir: Path) -> dict[str, str]:
-    """The pack's files (relative posix path -> text): rule files and both registers."""
+def pack_paths(rules_dir: Path) -> list[tuple[Path, str]]:
+    """(path, relative posix path) of the files the pack is made of, selected by name only
+    (callers check that each is a regular file: the page cache with the one stat it takes
+    anyway): rule files and both registers. The one definition of what the pack version covers."""
     root = Path(rules_dir)
-    files: dict[str, str] = {}
+    out = []
     for p in sorted(root.glob("*/**/*.yaml")):
         rel = p.relative_to(root).as_posix()
-        if p.is_file() and is_rule_path(rel):
-            files[rel] = p.read_text(encoding="utf-8")
-    for rel in (REGISTER_PATH, VESSELS_PATH):
-        reg = root / rel
-        if reg.is_file():
-            files[rel] = reg.read_text(encoding="utf-8")
-    return files
+        if is_rule_path(rel) or rel == VESSELS_PATH:
+            out.append((p, rel))
+    out.append((root / REGISTER_PATH, REGISTER_PATH))
+    return out
+
+
+def read_files(rules_dir: Path) -> dict[str, str]:
+    """The pack's files (relative posix path -> text): rule files and both registers."""
+    return {rel: p.read_text(encoding="utf-8") for p, rel in pack_paths(rules_dir) if p.is_file()}
 
 
 def pack_from_files(files: Mapping[str, str]) -> RulePack:
@@ -157,9 +173,9 @@ def pack_from_files(files: Mapping[str, str]) -> RulePack:
     for path in sorted(files):
         if path == VESSELS_PATH:
             try:
-                vessels = parse_vessel_register(files[path])
-            except (yaml.YAMLError, ValidationError, KeyError, TypeError) as exc:
-                errors.append(RuleFileError(path, f"designated-vessel register: {exc}"))
+                vessels = parse_vessels(files[path], path)
+            except RuleFileError as exc:
+                errors.append(exc)
             continue
         if path == REGISTER_PATH:
             try:

@@ -337,6 +337,11 @@ class Citation(Strict):
     def _str(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int) else v
 
+    @property
+    def year(self) -> int:
+        """The year of adoption: 2009 for "1874 (2009)" (the pattern above guarantees it)."""
+        return int(self.resolution[-5:-1])
+
     def __str__(self) -> str:
         return f"UNSCR {self.resolution} OP{self.paragraph}"
 

@@ -136,10 +136,10 @@ class Screener:
         """Only the snapshot ``list_version`` (None: no snapshot at all), whatever the date: a
         replay screens against exactly the list its decision used, even if an older snapshot was
         imported since. LookupError when that snapshot is not stored here."""
-        if list_version is not None and not any(s.version == list_version for s in self.snapshots):
+        snaps = [s for s in self.snapshots if s.version == list_version][:1]
+        if list_version is not None and not snaps:
             raise LookupError(f"list snapshot {list_version} is not stored: the decision cannot be replayed against it")
         register = self.vessels.register if self.vessels else None
-        snaps = [s for s in self.snapshots if s.version == list_version][:1]
         return self._variant(("pinned", list_version), lambda: Screener(snaps, register, self.settings))
 
     @classmethod
