@@ -20,6 +20,7 @@ run: install
 
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 test: install lint test-default test-external
 

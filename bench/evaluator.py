@@ -36,8 +36,38 @@ from engine.evaluation import Evaluator  # noqa: E402
 from engine.models.events import Event  # noqa: E402
 from engine.rules.loader import pack_from_files, read_files  # noqa: E402
 
-COUNTRIES = ["CN", "RU", "DE", "US", "JP", "KR", "SG", "NL", "AE", "TR", "IN", "BR", "KP", "IR", "SY", "LY"]
-HS = ["847130", "300490", "100630", "870323", "930690", "9306", "271019", "270112", "610910", "8471", "940360", "854231"]
+COUNTRIES = [
+    "CN",
+    "RU",
+    "DE",
+    "US",
+    "JP",
+    "KR",
+    "SG",
+    "NL",
+    "AE",
+    "TR",
+    "IN",
+    "BR",
+    "KP",
+    "IR",
+    "SY",
+    "LY",
+]
+HS = [
+    "847130",
+    "300490",
+    "100630",
+    "870323",
+    "930690",
+    "9306",
+    "271019",
+    "270112",
+    "610910",
+    "8471",
+    "940360",
+    "854231",
+]
 
 
 ROLES = ["consignor", "consignee", "notify_party", "carrier", "bank", "freight_forwarder"]
@@ -59,7 +89,15 @@ def make_event(i: int, rng: random.Random, names: list[str] | None = None) -> Ev
                 "cargo": [{"hs_code": rng.choice(HS), "quantity": 10, "unit": "t"}],
             },
         })  # fmt: skip
-    lines = [{"hs_code": rng.choice(HS), "description": "goods", "quantity": rng.randint(1, 1000), "unit": "kg"} for _ in range(rng.randint(1, 3))]
+    lines = [
+        {
+            "hs_code": rng.choice(HS),
+            "description": "goods",
+            "quantity": rng.randint(1, 1000),
+            "unit": "kg",
+        }
+        for _ in range(rng.randint(1, 3))
+    ]
     return Event.model_validate({
         "event_id": f"bench-{i}", "event_type": "shipment", "occurred_at": occurred.isoformat(), "source": "bench",
         "shipment": {
@@ -83,13 +121,25 @@ def raw_durable_baseline(n: int) -> float:
         def _run(self) -> None:
             pass
 
-    rules = {f"r{i}": {"all": [{"m": {"$and": [{"kind": "goods"}, {"from__KP": True}, {"hs2": str(93 - i)}]}}], "run": lambda c: None} for i in range(5)}
+    rules = {
+        f"r{i}": {
+            "all": [{"m": {"$and": [{"kind": "goods"}, {"from__KP": True}, {"hs2": str(93 - i)}]}}],
+            "run": lambda c: None,
+        }
+        for i in range(5)
+    }
     host = QuietHost({"baseline": rules})
     rs = host.get_ruleset("baseline")
     rng = random.Random(1)
     docs = []
     for i in range(n):
-        f = {"id": str(i + 1), "kind": "goods", "occurred": i, "hs2": str(rng.randint(89, 99)), "hs4": "9306"}
+        f = {
+            "id": str(i + 1),
+            "kind": "goods",
+            "occurred": i,
+            "hs2": str(rng.randint(89, 99)),
+            "hs4": "9306",
+        }
         if rng.random() < 0.15:
             f["from__KP"] = True
         docs.append(f)
@@ -114,13 +164,21 @@ def make_screener() -> tuple[object, list[str]]:
     register = load_register(ROOT / "rules" / "vessels" / "designated-vessels.yaml")
     screener = Screener.from_entries(parsed.entries, parsed.sha256, parsed.date_generated, register)
     listed = [e.name for e in random.Random(3).sample(list(parsed.entries), 60)]
-    return screener, sorted(synthetic_names(random.Random(7), 2000)) + listed  # sorted: set order varies per process
+    return screener, sorted(
+        synthetic_names(random.Random(7), 2000)
+    ) + listed  # sorted: set order varies per process
 
 
 def petroleum_supply(i: int, rng: random.Random) -> Event:
     year = rng.choice([2017, 2018, 2019, 2020, 2021])
-    hs, unit, qty = rng.choice([("271019", "bbl", rng.randint(100, 5000)), ("271019", "t", rng.randint(10, 800)),
-                                ("270900", "t", rng.randint(10, 800)), ("270112", "t", rng.randint(100, 9000))])
+    hs, unit, qty = rng.choice(
+        [
+            ("271019", "bbl", rng.randint(100, 5000)),
+            ("271019", "t", rng.randint(10, 800)),
+            ("270900", "t", rng.randint(10, 800)),
+            ("270112", "t", rng.randint(100, 9000)),
+        ]
+    )
     return Event.model_validate({
         "event_id": f"stored-{i}", "event_type": "shipment", "source": "bench",
         "occurred_at": datetime(year, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(0, 365 * 86400)),
@@ -170,13 +228,23 @@ def pct(values: list[float], p: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pack", default="dprk/arms", help="path prefix of rule files to load, or 'all'")
+    ap.add_argument(
+        "--pack", default="dprk/arms", help="path prefix of rule files to load, or 'all'"
+    )
     ap.add_argument("--events", type=int, default=40000)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--latency-samples", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--screening", action="store_true", help="screen six parties per shipment against the real UN list")
-    ap.add_argument("--caps", action="store_true", help="caps ledger over a temporary SQLite DB of stored supplies")
+    ap.add_argument(
+        "--screening",
+        action="store_true",
+        help="screen six parties per shipment against the real UN list",
+    )
+    ap.add_argument(
+        "--caps",
+        action="store_true",
+        help="caps ledger over a temporary SQLite DB of stored supplies",
+    )
     ap.add_argument("--stored", type=int, default=2000, help="stored supplies for --caps")
     args = ap.parse_args()
 
@@ -216,7 +284,9 @@ def main() -> None:
 
     mode = " + screening (6 parties/shipment, real UN list)" if args.screening else ""
     mode += f" + caps ledger ({args.stored} stored supplies, SQLite)" if args.caps else ""
-    print(f"pack {pack.version[:12]}: {len(pack.rules)} rules, {len(ev.compiled.definitions)} durable rules ({args.pack}){mode}")
+    print(
+        f"pack {pack.version[:12]}: {len(pack.rules)} rules, {len(ev.compiled.definitions)} durable rules ({args.pack}){mode}"
+    )
     print(
         f"evaluate_many: {len(events)} events, {flagged} flagged ({flagged / len(events):.1%}), batch {args.batch}: "
         f"{len(events) / elapsed:,.0f} events/s wall, {len(events) / cpu:,.0f} events/s of process CPU"
@@ -226,8 +296,12 @@ def main() -> None:
         f"p99 {pct(lat, 99):.3f}  mean {statistics.fmean(lat):.3f}"
     )
     if args.caps:
-        print(f"caps ledger: {batch_queries} event-store queries in evaluate_many ({batch_queries / len(events):.3f} per event)")
-    print(f"raw durable_rules baseline on this machine now: {baseline:,.0f} events/s of process CPU")
+        print(
+            f"caps ledger: {batch_queries} event-store queries in evaluate_many ({batch_queries / len(events):.3f} per event)"
+        )
+    print(
+        f"raw durable_rules baseline on this machine now: {baseline:,.0f} events/s of process CPU"
+    )
     print(f"load average: {' '.join(f'{x:.2f}' for x in __import__('os').getloadavg())} (2 cores)")
 
 

@@ -38,8 +38,14 @@ def run(ev: Evaluator, events: list, batch: int) -> tuple[float, float, int]:
     t0, c0 = time.perf_counter(), time.process_time()
     flagged = 0
     for start in range(0, len(events), batch):
-        flagged += sum(d.status == "flagged" for d in ev.evaluate_many(events[start : start + batch]))
-    return len(events) / (time.perf_counter() - t0), len(events) / (time.process_time() - c0), flagged
+        flagged += sum(
+            d.status == "flagged" for d in ev.evaluate_many(events[start : start + batch])
+        )
+    return (
+        len(events) / (time.perf_counter() - t0),
+        len(events) / (time.process_time() - c0),
+        flagged,
+    )
 
 
 def main() -> None:
@@ -66,9 +72,11 @@ def main() -> None:
             rate, cpu_rate, flagged = run(ev, events, args.batch)
             best, best_cpu = max(best, rate), max(best_cpu, cpu_rate)
         base = base or best_cpu
-        print(f"{name:10s} {len(ev.pack.rules):3d} rules {len(ev.compiled.definitions):4d} durable rules: "
-              f"{best:8,.0f} events/s wall, {best_cpu:8,.0f} events/s of CPU ({1000 / best_cpu:.3f} ms CPU/event)  "
-              f"x{base / best_cpu:.2f} cost vs first  ({flagged} of {len(events)} flagged)")
+        print(
+            f"{name:10s} {len(ev.pack.rules):3d} rules {len(ev.compiled.definitions):4d} durable rules: "
+            f"{best:8,.0f} events/s wall, {best_cpu:8,.0f} events/s of CPU ({1000 / best_cpu:.3f} ms CPU/event)  "
+            f"x{base / best_cpu:.2f} cost vs first  ({flagged} of {len(events)} flagged)"
+        )
 
 
 if __name__ == "__main__":

@@ -44,11 +44,18 @@ def main() -> None:
 
     first = timed("/rules")
     rule_ids = [r.id for r in PACKS.get(_rules_dir()).rules]
-    print(f"first /rules (pack parsed): {first:.0f} ms; {len(rule_ids)} measures; packs parsed: {PACKS.loads}")
-    for label, urls in (("/rules", ["/rules"]), ("/rules/<id>", [f"/rules/{rid}" for rid in rule_ids])):
+    print(
+        f"first /rules (pack parsed): {first:.0f} ms; {len(rule_ids)} measures; packs parsed: {PACKS.loads}"
+    )
+    for label, urls in (
+        ("/rules", ["/rules"]),
+        ("/rules/<id>", [f"/rules/{rid}" for rid in rule_ids]),
+    ):
         samples = [timed(urls[i % len(urls)]) for i in range(args.rounds)]
         q = statistics.quantiles(samples, n=100)
-        print(f"{label:12} cached: n={len(samples)} p50 {q[49]:.1f} ms  p90 {q[89]:.1f} ms  p99 {q[98]:.1f} ms  max {max(samples):.1f} ms")
+        print(
+            f"{label:12} cached: n={len(samples)} p50 {q[49]:.1f} ms  p90 {q[89]:.1f} ms  p99 {q[98]:.1f} ms  max {max(samples):.1f} ms"
+        )
     print(f"packs parsed in total: {PACKS.loads}; load average {os.getloadavg()[0]:.1f}")
 
 

@@ -33,9 +33,72 @@ from engine.screening.settings import ScreeningSettings  # noqa: E402
 from engine.screening.vessels import load_register  # noqa: E402
 
 DEFAULT_LIST = ROOT.parent / "shared" / "data" / "un-consolidated" / "consolidated-2026-05-08.xml"
-WORDS = ["Global", "Star", "Ocean", "Pacific", "Golden", "Dragon", "Eastern", "Silk", "Road", "Bright", "Future", "Harbor", "Sun", "Moon", "River", "Delta", "Summit", "Crown", "Royal", "Atlas", "Nova", "Prime", "United", "Green", "Blue", "Red", "Jade", "Pearl", "Lotus", "Phoenix", "Tiger", "Eagle", "Falcon", "Horizon", "Alpha", "Omega", "Delta", "Sigma", "Vertex", "Apex", "Zenith", "Orient", "Meridian", "Coastal", "Northern", "Southern", "Western", "Union", "Liberty", "Victory", "Fortune", "Harmony"]
-FORMS = ["Trading Co., Ltd.", "LLC", "Shipping Ltd", "Logistics GmbH", "Import Export JSC",
-         "Holdings Pte Ltd", "Industrial Corp", "S.A.", "FZE", ""]
+WORDS = [
+    "Global",
+    "Star",
+    "Ocean",
+    "Pacific",
+    "Golden",
+    "Dragon",
+    "Eastern",
+    "Silk",
+    "Road",
+    "Bright",
+    "Future",
+    "Harbor",
+    "Sun",
+    "Moon",
+    "River",
+    "Delta",
+    "Summit",
+    "Crown",
+    "Royal",
+    "Atlas",
+    "Nova",
+    "Prime",
+    "United",
+    "Green",
+    "Blue",
+    "Red",
+    "Jade",
+    "Pearl",
+    "Lotus",
+    "Phoenix",
+    "Tiger",
+    "Eagle",
+    "Falcon",
+    "Horizon",
+    "Alpha",
+    "Omega",
+    "Delta",
+    "Sigma",
+    "Vertex",
+    "Apex",
+    "Zenith",
+    "Orient",
+    "Meridian",
+    "Coastal",
+    "Northern",
+    "Southern",
+    "Western",
+    "Union",
+    "Liberty",
+    "Victory",
+    "Fortune",
+    "Harmony",
+]
+FORMS = [
+    "Trading Co., Ltd.",
+    "LLC",
+    "Shipping Ltd",
+    "Logistics GmbH",
+    "Import Export JSC",
+    "Holdings Pte Ltd",
+    "Industrial Corp",
+    "S.A.",
+    "FZE",
+    "",
+]
 
 
 def synthetic_names(rng: random.Random, n: int) -> list[str]:
@@ -66,8 +129,10 @@ def main() -> None:
     build = time.perf_counter() - t0
     gc.freeze()  # what default_screener() does: the long-lived index leaves the GC's scans
     snap = screener.snapshots[0]
-    print(f"list {args.list.name}: {len(parsed.entries)} entries, {len(snap.names.records)} indexed "
-          f"names; parse+index {build:.2f} s")
+    print(
+        f"list {args.list.name}: {len(parsed.entries)} entries, {len(snap.names.records)} indexed "
+        f"names; parse+index {build:.2f} s"
+    )
 
     when = datetime(2026, 6, 1, tzinfo=UTC)
     probes = build_probes(parsed.entries, n=600, seed=99)
@@ -99,33 +164,53 @@ def main() -> None:
             best_cpu[i] = min(best_cpu[i], (time.thread_time_ns() - c) / 1000)
             best_wall[i] = min(best_wall[i], (time.perf_counter_ns() - t) / 1000)
     for label, xs in (("wall", best_wall), ("thread CPU", best_cpu)):
-        print(f"per party, {label}, best of {args.rounds} rounds ({len(xs)} distinct names, cold "
-              f"cache): median {statistics.median(xs):.1f} us, p90 {pct(xs, 90):.1f} us, "
-              f"p99 {pct(xs, 99):.1f} us, max {max(xs):.0f} us (targets: median < 100 us, "
-              f"p99 < 1000 us)")
-    print(f"load average at the time: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-          f"on {os.cpu_count()} CPUs")
+        print(
+            f"per party, {label}, best of {args.rounds} rounds ({len(xs)} distinct names, cold "
+            f"cache): median {statistics.median(xs):.1f} us, p90 {pct(xs, 90):.1f} us, "
+            f"p99 {pct(xs, 99):.1f} us, max {max(xs):.0f} us (targets: median < 100 us, "
+            f"p99 < 1000 us)"
+        )
+    print(
+        f"load average at the time: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        f"on {os.cpu_count()} CPUs"
+    )
 
     # -- events/s ------------------------------------------------------------------------------
     roles = ["consignor", "consignee", "notify_party", "carrier", "bank", "freight_forwarder"]
-    vessels = [{"name": "BILLIONS NO. 18", "imo": "9191773"}, {"name": "OCEAN GLORY"},
-               {"name": "PACIFIC DAWN", "imo": "9074729"}]
+    vessels = [
+        {"name": "BILLIONS NO. 18", "imo": "9191773"},
+        {"name": "OCEAN GLORY"},
+        {"name": "PACIFIC DAWN", "imo": "9074729"},
+    ]
 
     def make_events(pool: list[str], n: int) -> list[Event]:
         out = []
         for i in range(n):
-            out.append(Event.model_validate({
-                "event_id": f"b-{i}", "event_type": "shipment", "source": "bench",
-                "occurred_at": "2026-06-01T00:00:00+00:00",
-                "shipment": {"origin": {"country": "CN"}, "destination": {"country": "SG"},
-                             "vessel": rng.choice(vessels),
-                             "parties": [{"role": r, "name": rng.choice(pool)} for r in roles]}}))
+            out.append(
+                Event.model_validate(
+                    {
+                        "event_id": f"b-{i}",
+                        "event_type": "shipment",
+                        "source": "bench",
+                        "occurred_at": "2026-06-01T00:00:00+00:00",
+                        "shipment": {
+                            "origin": {"country": "CN"},
+                            "destination": {"country": "SG"},
+                            "vessel": rng.choice(vessels),
+                            "parties": [{"role": r, "name": rng.choice(pool)} for r in roles],
+                        },
+                    }
+                )
+            )
         return out
 
     pool = synthetic_names(random.Random(7), 2000) + list_like[:200]
     for label, events in (
         ("pool of 2,200 counterparties", make_events(pool, args.events)),
-        ("every name unique", make_events(synthetic_names(random.Random(8), args.events * 6), args.events)),
+        (
+            "every name unique",
+            make_events(synthetic_names(random.Random(8), args.events * 6), args.events),
+        ),
     ):
         best_dt = best_dc = float("inf")
         for _ in range(args.rounds):
@@ -134,19 +219,27 @@ def main() -> None:
             hits = sum(len(screener.screen(e)) for e in events)
             best_dt = min(best_dt, time.perf_counter() - t)
             best_dc = min(best_dc, time.thread_time() - c)
-        print(f"events/s, 6 parties + vessel each, {label}, best of {args.rounds}: "
-              f"{len(events) / best_dt:,.0f} wall, {len(events) / best_dc:,.0f} per CPU-second "
-              f"({len(events)} events, {hits} hits; target > 2,000/s)")
+        print(
+            f"events/s, 6 parties + vessel each, {label}, best of {args.rounds}: "
+            f"{len(events) / best_dt:,.0f} wall, {len(events) / best_dc:,.0f} per CPU-second "
+            f"({len(events)} events, {hits} hits; target > 2,000/s)"
+        )
 
     # -- precision / recall ------------------------------------------------------------------
     print("precision / recall over real list names (600 varied) and look-alikes:")
     for t in (0.84, 0.86, 0.88, 0.90, 0.92, 0.95):
-        s = Screener.from_entries(parsed.entries, parsed.sha256, parsed.date_generated,
-                                  settings=ScreeningSettings(SANCTIONS_SCREENING_THRESHOLD=t))
+        s = Screener.from_entries(
+            parsed.entries,
+            parsed.sha256,
+            parsed.date_generated,
+            settings=ScreeningSettings(SANCTIONS_SCREENING_THRESHOLD=t),
+        )
         q, _ = evaluate(probes, lambda name, s=s: s.screen_name(name, when))
         mark = "  <- default" if t == ScreeningSettings().threshold else ""
-        print(f"  threshold {t:.2f}: precision {q.precision:.3f}  recall {q.recall:.3f}  "
-              f"(tp {q.tp}, fn {q.fn}, fp {q.fp}, tn {q.tn}){mark}")
+        print(
+            f"  threshold {t:.2f}: precision {q.precision:.3f}  recall {q.recall:.3f}  "
+            f"(tp {q.tp}, fn {q.fn}, fp {q.fp}, tn {q.tn}){mark}"
+        )
 
 
 if __name__ == "__main__":

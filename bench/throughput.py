@@ -43,13 +43,28 @@ COUNTRIES = ["JP", "US", "DE", "FR", "SG", "AE", "CN", "BR", "IN", "NL"]
 def make_event(run: str, i: int) -> dict[str, Any]:
     """Shipments: one in ten is arms out of the DPRK (flagged), the rest ordinary trade."""
     if i % 10 == 0:
-        origin, dest, goods = {"country": "KP", "name": "Najin"}, {"country": "RU", "name": "Dunay"}, {
-            "hs_code": "9306", "description": "artillery ammunition", "quantity": 10, "unit": "container"}
+        origin, dest, goods = (
+            {"country": "KP", "name": "Najin"},
+            {"country": "RU", "name": "Dunay"},
+            {
+                "hs_code": "9306",
+                "description": "artillery ammunition",
+                "quantity": 10,
+                "unit": "container",
+            },
+        )
     else:
         a, b = random.sample(COUNTRIES, 2)
-        origin, dest, goods = {"country": a}, {"country": b}, {
-            "hs_code": random.choice(["847130", "870323", "300490", "610910"]), "description": "general cargo",
-            "quantity": random.randint(1, 500), "unit": "pcs"}
+        origin, dest, goods = (
+            {"country": a},
+            {"country": b},
+            {
+                "hs_code": random.choice(["847130", "870323", "300490", "610910"]),
+                "description": "general cargo",
+                "quantity": random.randint(1, 500),
+                "unit": "pcs",
+            },
+        )
     return {
         "event_id": f"{run}-{i}",
         "event_type": "shipment",
@@ -91,15 +106,32 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.port}"
         bin_dir = Path(sys.executable).parent
         self.web = subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "--workers", str(web_workers), "--worker-class", "gthread",
-             "--threads", "4", "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
-             "web:create_app()"],
-            env=self.env, cwd=ROOT, start_new_session=True,
+            [
+                str(bin_dir / "gunicorn"),
+                "--workers",
+                str(web_workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+                "web:create_app()",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            start_new_session=True,
         )
         from engine.worker import start_worker
 
-        self.worker = start_worker(env=self.env, concurrency=worker_concurrency, loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-                                   log_path=self.dir / "worker.log")
+        self.worker = start_worker(
+            env=self.env,
+            concurrency=worker_concurrency,
+            loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+            log_path=self.dir / "worker.log",
+        )
         self.headers = {"Content-Type": "application/json"}
         try:
             from web.auth.apikeys import create_api_key
@@ -146,7 +178,11 @@ def decided(prefix: str) -> int:
     from engine.storage.tables import DecisionRow
 
     with get_engine().connect() as conn:
-        return conn.scalar(select(func.count()).select_from(DecisionRow).where(DecisionRow.event_id.like(f"{prefix}-%")))
+        return conn.scalar(
+            select(func.count())
+            .select_from(DecisionRow)
+            .where(DecisionRow.event_id.like(f"{prefix}-%"))
+        )
 
 
 def latencies(prefix: str) -> tuple[list[float], datetime, datetime]:
@@ -205,8 +241,13 @@ def run_single(stack: Stack, n: int, rate: float, clients: int) -> dict[str, Any
         raise RuntimeError(f"{len(errors)} failed posts, e.g. {errors[0]}")
     wait_all(prefix, n, timeout=max(120, n / 50))
     lat, first, last = latencies(prefix)
-    return {"mode": f"single @ {rate:.0f}/s offered", "events": n, "push_s": pushed,
-            "events_per_s": n / (last - first).total_seconds(), "lat": lat}
+    return {
+        "mode": f"single @ {rate:.0f}/s offered",
+        "events": n,
+        "push_s": pushed,
+        "events_per_s": n / (last - first).total_seconds(),
+        "lat": lat,
+    }
 
 
 def run_batch(stack: Stack, n: int, batch: int, clients: int) -> dict[str, Any]:
@@ -232,8 +273,13 @@ def run_batch(stack: Stack, n: int, batch: int, clients: int) -> dict[str, Any]:
     pushed = time.time() - wall0
     wait_all(prefix, sent, timeout=max(120, n / 200))
     lat, first, last = latencies(prefix)
-    return {"mode": f"batches of {batch}", "events": n, "push_s": pushed,
-            "events_per_s": n / (last - first).total_seconds(), "lat": lat}
+    return {
+        "mode": f"batches of {batch}",
+        "events": n,
+        "push_s": pushed,
+        "events_per_s": n / (last - first).total_seconds(),
+        "lat": lat,
+    }
 
 
 def report(result: dict[str, Any]) -> None:
@@ -248,16 +294,26 @@ def report(result: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--events", type=int, default=20_000, help="events per mode (default 20,000)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "-n", "--events", type=int, default=20_000, help="events per mode (default 20,000)"
+    )
     parser.add_argument("--mode", choices=["single", "batch", "both"], default="both")
-    parser.add_argument("--single-events", type=int, help="events for the single mode (default: --events)")
-    parser.add_argument("--rate", type=float, default=300.0, help="offered rate in single mode (events/s)")
+    parser.add_argument(
+        "--single-events", type=int, help="events for the single mode (default: --events)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=300.0, help="offered rate in single mode (events/s)"
+    )
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
-    parser.add_argument("--evaluator", action="store_true", help="run bench/evaluator.py instead (rules developer)")
+    parser.add_argument(
+        "--evaluator", action="store_true", help="run bench/evaluator.py instead (rules developer)"
+    )
     args = parser.parse_args()
     if args.evaluator:
         path = ROOT / "bench" / "evaluator.py"
@@ -268,15 +324,22 @@ def main() -> int:
 
     stack = Stack(args.web_workers, args.concurrency)
     try:
-        print(f"stack: gunicorn {args.web_workers}x4 threads at {stack.url}, worker concurrency {args.concurrency}, "
-              f"broker {stack.broker}, database {'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'}; "
-              f"started {datetime.now(UTC):%H:%M:%S} UTC", flush=True)
+        print(
+            f"stack: gunicorn {args.web_workers}x4 threads at {stack.url}, worker concurrency {args.concurrency}, "
+            f"broker {stack.broker}, database {'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'}; "
+            f"started {datetime.now(UTC):%H:%M:%S} UTC",
+            flush=True,
+        )
         # warm-up: first requests load the rule pack in the worker processes
         report(run_batch(stack, 400, args.batch_size, 2))
         if args.mode in ("batch", "both"):
             report(run_batch(stack, args.events, args.batch_size, args.clients))
         if args.mode in ("single", "both"):
-            report(run_single(stack, args.single_events or args.events, args.rate, max(8, args.clients)))
+            report(
+                run_single(
+                    stack, args.single_events or args.events, args.rate, max(8, args.clients)
+                )
+            )
     finally:
         stack.stop()
     return 0

@@ -70,14 +70,22 @@ class EmbeddedRedis:
             self.socket.unlink()
         args = [
             redis_server_binary(),
-            "--port", "0",
-            "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(self.directory),
-            "--daemonize", "yes",
-            "--pidfile", str(self.pidfile),
-            "--logfile", str(self.directory / "redis.log"),
-            "--save", "",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.directory),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(self.pidfile),
+            "--logfile",
+            str(self.directory / "redis.log"),
+            "--save",
+            "",
         ]
         for key, value in BROKER_CONFIG.items():
             args += [f"--{key}", value]

@@ -53,7 +53,14 @@ from engine.rules.schema import (
     Rule,
 )
 
-__all__ = ["Evaluator", "default_evaluator", "CapsProvider", "Screener", "ExemptionLookup", "CapUsage"]
+__all__ = [
+    "Evaluator",
+    "default_evaluator",
+    "CapsProvider",
+    "Screener",
+    "ExemptionLookup",
+    "CapUsage",
+]
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +130,11 @@ def _place_text(event: Event, path: str) -> str:
             p = m.port  # type: ignore[assignment]
         elif m is not None and path.startswith("vessel_movement.vessel"):
             return f"vessel {m.vessel.name or m.vessel.imo or m.vessel.mmsi} (flag {m.vessel.flag})"
-        elif m is not None and path.startswith("vessel_movement.counterpart_vessel") and m.counterpart_vessel:
+        elif (
+            m is not None
+            and path.startswith("vessel_movement.counterpart_vessel")
+            and m.counterpart_vessel
+        ):
             v = m.counterpart_vessel
             return f"vessel {v.name or v.imo or v.mmsi} (flag {v.flag})"
         elif ".origin_country" in path:
@@ -156,7 +167,13 @@ class _Explainer:
         self._visit(rule, rule.when.tree(), fact, level, out)
         hit: ScreeningHit | None = fact.payload.get("hit")
         if hit is not None:
-            out.append(Evidence(path=hit.path, value=hit.queried, note=f"{hit.explanation} [{hit.list_regime} {hit.reference.strip()}]"))
+            out.append(
+                Evidence(
+                    path=hit.path,
+                    value=hit.queried,
+                    note=f"{hit.explanation} [{hit.list_regime} {hit.reference.strip()}]",
+                )
+            )
         if rule.cap is not None:
             usage: CapUsage | None = fact.payload.get("caps", {}).get(rule.id)
             g = fact.payload["goods"]
@@ -164,7 +181,9 @@ class _Explainer:
                 note = f"running total against the cap of {rule.cap.amount:g} {rule.cap.unit.value} is unknown"
             else:
                 note = f"running total {usage.prior + usage.this:g} {rule.cap.unit.value} after this line exceeds the cap of {rule.cap.amount:g} {rule.cap.unit.value}"
-            out.append(Evidence(path=f"{fact.payload['path']}.quantity", value=g.quantity, note=note))
+            out.append(
+                Evidence(path=f"{fact.payload['path']}.quantity", value=g.quantity, note=note)
+            )
         return out
 
     def _visit(self, rule: Rule, node: Node, fact: Fact, level: str, out: list[Evidence]) -> None:
@@ -187,25 +206,67 @@ class _Explainer:
             found = places(fact, node.axis)
             for c in node.countries:
                 for path in found.get(c, ()):
-                    out.append(Evidence(path=path, value=c, note=f"{_place_text(event, path)}: goods {_DIR_WORDS[node.axis]} {c}"))
+                    out.append(
+                        Evidence(
+                            path=path,
+                            value=c,
+                            note=f"{_place_text(event, path)}: goods {_DIR_WORDS[node.axis]} {c}",
+                        )
+                    )
         elif isinstance(node, GoodsMatch):
             how, what = detail
             g = fact.payload["goods"]
             path = fact.payload["path"]
             if how == "hs":
-                out.append(Evidence(path=f"{path}.hs_code", value=g.hs_code, note=f"within HS {what} of the measure"))
+                out.append(
+                    Evidence(
+                        path=f"{path}.hs_code",
+                        value=g.hs_code,
+                        note=f"within HS {what} of the measure",
+                    )
+                )
             elif how == "short":
-                out.append(Evidence(path=f"{path}.hs_code", value=g.hs_code, note=f"declared HS {g.hs_code} is less specific than the measure's {what}: may be in scope"))
+                out.append(
+                    Evidence(
+                        path=f"{path}.hs_code",
+                        value=g.hs_code,
+                        note=f"declared HS {g.hs_code} is less specific than the measure's {what}: may be in scope",
+                    )
+                )
             else:
-                out.append(Evidence(path=f"{path}.description", value=g.description, note=f'no hs_code; the description matches the keyword "{what}"'))
+                out.append(
+                    Evidence(
+                        path=f"{path}.description",
+                        value=g.description,
+                        note=f'no hs_code; the description matches the keyword "{what}"',
+                    )
+                )
         elif isinstance(node, FieldTest):
-            out.append(Evidence(path=_field_path(fact, node.field), value=fact.fields.get(node.field), note=f"{node.field} {node.op} {node.value!r}"))
+            out.append(
+                Evidence(
+                    path=_field_path(fact, node.field),
+                    value=fact.fields.get(node.field),
+                    note=f"{node.field} {node.op} {node.value!r}",
+                )
+            )
         elif isinstance(node, RefStatus):
             ref = _ref(event, node.kind)
             status = self.oracle.ref_status(rule, node.kind, event)
-            out.append(Evidence(path=f"shipment.{node.kind}_ref", value=ref, note=f"{node.kind} status: {status}"))
+            out.append(
+                Evidence(
+                    path=f"shipment.{node.kind}_ref",
+                    value=ref,
+                    note=f"{node.kind} status: {status}",
+                )
+            )
         elif isinstance(node, Occurred):
-            out.append(Evidence(path="occurred_at", value=event.occurred_at.isoformat(), note=f"occurred {node.op} {node.at}"))
+            out.append(
+                Evidence(
+                    path="occurred_at",
+                    value=event.occurred_at.isoformat(),
+                    note=f"occurred {node.op} {node.at}",
+                )
+            )
 
 
 def _ref(event: Event, kind: str) -> str | None:
@@ -264,20 +325,32 @@ class Evaluator:
         self._explainer = _Explainer(self.oracle)
         keywords = set().union(*(r.keywords() for r in pack.rules)) if pack.rules else set()
         self._kinds = frozenset(r.when.fact for r in pack.rules)
-        self._prefilter = Prefilter(self.compiled.expressions, {r.id: r.when.fact for r in pack.rules})
+        self._prefilter = Prefilter(
+            self.compiled.expressions, {r.id: r.when.fact for r in pack.rules}
+        )
         self._event_fields = self._prefilter.event_fields
         self.builder = FactBuilder(keywords, kinds=self._kinds, fields=self.compiled.fields)
         self._rules = pack.by_id
         self._register_rules = [
-            (r, kind) for r in pack.rules for kind in ("exemption", "notification") if r.uses_register(kind)
+            (r, kind)
+            for r in pack.rules
+            for kind in ("exemption", "notification")
+            if r.uses_register(kind)
         ]
         self._cap_rules = [(r, cap_field(r)) for r in pack.rules if r.cap is not None]
         # Per-rule facts for explanations, computed once (walking the condition tree is slow).
-        self._uses = {r.id: {k: r.uses_register(k) for k in ("exemption", "notification")} for r in pack.rules}
+        self._uses = {
+            r.id: {k: r.uses_register(k) for k in ("exemption", "notification")} for r in pack.rules
+        }
         self._reason_fields = {r.id: _template_fields(r.reason) for r in pack.rules}
         self._dir_countries = {
             r.id: {
-                axis: {c for n in r.when.nodes() if isinstance(n, Direction) and n.axis == axis for c in n.countries}
+                axis: {
+                    c
+                    for n in r.when.nodes()
+                    if isinstance(n, Direction) and n.axis == axis
+                    for c in n.countries
+                }
                 for axis in ("from", "to")
             }
             for r in pack.rules
@@ -299,7 +372,11 @@ class Evaluator:
         """The screener for one batch, with this pack's designated-vessel register: the register
         is versioned with the rule pack, so a replay of the pack replays the register too."""
         screener = self.screener
-        if screener is not None and self.pack.vessels is not None and hasattr(screener, "with_register"):
+        if (
+            screener is not None
+            and self.pack.vessels is not None
+            and hasattr(screener, "with_register")
+        ):
             return screener.with_register(self.pack.vessels)
         return screener
 
@@ -308,15 +385,23 @@ class Evaluator:
     def _augment(self, event: Event, facts: list[Fact]) -> None:
         """Per-rule fields: exemption/notification statuses and cap running totals."""
         refs = {"exemption": _ref(event, "exemption"), "notification": _ref(event, "notification")}
-        for rule, kind in self._register_rules if (refs["exemption"] or refs["notification"]) else ():
+        for rule, kind in (
+            self._register_rules if (refs["exemption"] or refs["notification"]) else ()
+        ):
             if not refs[kind]:
                 continue  # status "none": compiled as has_*_ref == false
-            status = self.exemptions.status(refs[kind], kind, rule.id, rule.regime, event.occurred_at)
+            status = self.exemptions.status(
+                refs[kind], kind, rule.id, rule.regime, event.occurred_at
+            )
             name = exemption_field(rule, kind)
             for f in facts:
                 if f.kind == rule.when.fact:
                     f.fields[name] = status
-        for rule, field in self._cap_rules if self.caps is not None and any(f.kind == "goods" for f in facts) else ():
+        for rule, field in (
+            self._cap_rules
+            if self.caps is not None and any(f.kind == "goods" for f in facts)
+            else ()
+        ):
             if event.event_type.value not in rule.applies_to:
                 continue
             for f in facts:
@@ -329,7 +414,9 @@ class Evaluator:
                 if usage is not None:
                     f.fields[field] = float(usage.prior + usage.this)
 
-    def facts_of(self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = "") -> list[Fact]:
+    def facts_of(
+        self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = ""
+    ) -> list[Fact]:
         """The facts of one event that the engine needs to see (with per-rule fields)."""
         kinds = self._kinds if hits else self._kinds - {"hit"}
         sets = None
@@ -360,7 +447,12 @@ class Evaluator:
         """Durable matching only: {(fact_key, rule_id): best level}."""
         used, wanted = self.compiled.fields, self.compiled.wanted
         posted = [
-            (f.key, f.fields if f.fields.keys() <= used else {k: v for k, v in f.fields.items() if k in used})
+            (
+                f.key,
+                f.fields
+                if f.fields.keys() <= used
+                else {k: v for k, v in f.fields.items() if k in used},
+            )
             for f in facts
             if (f.kind, f.payload["event"].event_type.value) in wanted
         ]
@@ -387,7 +479,9 @@ class Evaluator:
             facts = self.facts_of(event, hits, prefix=str(i))
             all_facts.extend(facts)
         matched = self.match(all_facts)
-        per_event: dict[int, dict[str, list[tuple[Fact, str]]]] = defaultdict(lambda: defaultdict(list))
+        per_event: dict[int, dict[str, list[tuple[Fact, str]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         if matched:
             by_key = {f.key: f for f in all_facts}
             for (key, rule_id), level in matched.items():
@@ -434,11 +528,15 @@ class Evaluator:
             Evidence(
                 path="occurred_at",
                 value=event.occurred_at.isoformat(),
-                note=f"{rule.citation} in force from {rule.effective_from}" + (f" to {rule.effective_to}" if rule.effective_to else ""),
+                note=f"{rule.citation} in force from {rule.effective_from}"
+                + (f" to {rule.effective_to}" if rule.effective_to else ""),
             )
         )
         confidence = min((rule.confidence, level), key=lambda c: LEVEL_RANK[c])
-        if any(f.payload.get("hit") is not None and f.payload["hit"].method == "name_fuzzy" for f, _ in matched):
+        if any(
+            f.payload.get("hit") is not None and f.payload["hit"].method == "name_fuzzy"
+            for f, _ in matched
+        ):
             confidence = min((confidence, "medium"), key=lambda c: LEVEL_RANK[c])
         return Violation(
             rule_id=rule.id,
@@ -459,18 +557,36 @@ class Evaluator:
 
     def _reason(self, rule: Rule, fact: Fact, level: str) -> str:
         event: Event = fact.payload["event"]
-        needed = self._reason_fields[rule.id]  # the costlier values are computed only if the text uses them
+        needed = self._reason_fields[
+            rule.id
+        ]  # the costlier values are computed only if the text uses them
         s, m, e = event.shipment, event.vessel_movement, event.entity
-        v: dict[str, Any] = _Blank(event_id=event.event_id, occurred_at=event.occurred_at.date().isoformat(), citation=str(rule.citation))
+        v: dict[str, Any] = _Blank(
+            event_id=event.event_id,
+            occurred_at=event.occurred_at.date().isoformat(),
+            citation=str(rule.citation),
+        )
         g = fact.payload.get("goods")
         if g is not None:
-            v.update(description=g.description or "goods", hs_code=g.hs_code or "not given", goods_origin_country=g.origin_country)
+            v.update(
+                description=g.description or "goods",
+                hs_code=g.hs_code or "not given",
+                goods_origin_country=g.origin_country,
+            )
             if g.quantity is not None:
                 v.update(quantity=f"{g.quantity:g}", unit=g.unit.value if g.unit else "")
         if s is not None:
             v.update(origin=_place(s.origin), destination=_place(s.destination))
             if "route" in needed:
-                v["route"] = " → ".join(x for x in [_place(s.origin), *(_place(p) for p in s.route), _place(s.destination)] if x)
+                v["route"] = " → ".join(
+                    x
+                    for x in [
+                        _place(s.origin),
+                        *(_place(p) for p in s.route),
+                        _place(s.destination),
+                    ]
+                    if x
+                )
             v.update(exemption_ref=s.exemption_ref, notification_ref=s.notification_ref)
         vessel = s.vessel if s is not None else (m.vessel if m is not None else None)
         if vessel is not None:
@@ -478,26 +594,45 @@ class Evaluator:
         if m is not None:
             v.update(port=_place(m.port), previous_flag=m.previous.flag if m.previous else None)
             if m.counterpart_vessel is not None:
-                v.update(counterpart_vessel=_vessel_text(m.counterpart_vessel), counterpart_flag=m.counterpart_vessel.flag)
+                v.update(
+                    counterpart_vessel=_vessel_text(m.counterpart_vessel),
+                    counterpart_flag=m.counterpart_vessel.flag,
+                )
         if e is not None:
             v["entity_name"] = e.name
         party = fact.payload.get("party")
         if party is not None:
-            v.update(party_name=party.name, party_role=getattr(party, "role", "owner"), party_country=party.country)
+            v.update(
+                party_name=party.name,
+                party_role=getattr(party, "role", "owner"),
+                party_country=party.country,
+            )
         hit: ScreeningHit | None = fact.payload.get("hit")
         if hit is not None:
-            v.update(hit_name=hit.entry_name, hit_reference=hit.reference.strip(), list_regime=hit.list_regime, hit_role=hit.role)
+            v.update(
+                hit_name=hit.entry_name,
+                hit_reference=hit.reference.strip(),
+                list_regime=hit.list_regime,
+                hit_role=hit.role,
+            )
         for axis in ("from", "to"):
             if f"{axis}_places" not in needed:
                 continue
             wanted = self._dir_countries[rule.id][axis]
             found = places(fact, axis)
-            texts = [_place_text(event, p) for c, paths in found.items() if not wanted or c in wanted for p in paths]
+            texts = [
+                _place_text(event, p)
+                for c, paths in found.items()
+                if not wanted or c in wanted
+                for p in paths
+            ]
             if texts:
                 v[f"{axis}_places"] = ", ".join(dict.fromkeys(texts))
         for kind in ("exemption", "notification"):
             if self._uses[rule.id][kind] and f"{kind}_status" in needed:
-                v[f"{kind}_status"] = self.exemptions.status(_ref(event, kind), kind, rule.id, rule.regime, event.occurred_at)
+                v[f"{kind}_status"] = self.exemptions.status(
+                    _ref(event, kind), kind, rule.id, rule.regime, event.occurred_at
+                )
         usage: CapUsage | None = fact.payload.get("caps", {}).get(rule.id)
         if rule.cap is not None:
             v.update(cap_amount=f"{rule.cap.amount:g}", cap_unit=rule.cap.unit.value)
@@ -518,17 +653,29 @@ class Evaluator:
             if status == "expired" and entry is not None:
                 extra.append(f"The cited {kind}_ref {ref!r} expired (valid to {entry.valid_to}).")
             elif status == "not_yet_valid" and entry is not None:
-                extra.append(f"The cited {kind}_ref {ref!r} is not yet valid (from {entry.valid_from}).")
+                extra.append(
+                    f"The cited {kind}_ref {ref!r} is not yet valid (from {entry.valid_from})."
+                )
             elif status == "unknown":
                 extra.append(f"The cited {kind}_ref {ref!r} is not in the exemption register.")
             elif status == "not_covering":
                 extra.append(f"The cited {kind}_ref {ref!r} does not cover this measure.")
-            elif status == "valid" and rule.wind_down is not None and rule.wind_down.requires == kind:
-                extra.append(f"The cited {kind}_ref {ref!r} is valid but the wind-down period ended on {rule.wind_down.until}.")
+            elif (
+                status == "valid" and rule.wind_down is not None and rule.wind_down.requires == kind
+            ):
+                extra.append(
+                    f"The cited {kind}_ref {ref!r} is valid but the wind-down period ended on {rule.wind_down.until}."
+                )
         if rule.cap is not None and usage is None:
             period = rule.cap.period
-            ptext = f"{period.from_}..{period.to}" if isinstance(period, FixedPeriod) else str(period).replace("_", " ")
-            extra.append(f"The running total against the cap ({rule.cap.amount:g} {rule.cap.unit.value}, {ptext}) could not be computed.")
+            ptext = (
+                f"{period.from_}..{period.to}"
+                if isinstance(period, FixedPeriod)
+                else str(period).replace("_", " ")
+            )
+            extra.append(
+                f"The running total against the cap ({rule.cap.amount:g} {rule.cap.unit.value}, {ptext}) could not be computed."
+            )
         return (" " + " ".join(extra)) if extra else ""
 
     def close(self) -> None:

@@ -69,7 +69,11 @@ class ItemResult:
         return self.status in ("accepted", "duplicate")
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"index": self.index, "event_id": self.event_id, "status": self.status}
+        out: dict[str, Any] = {
+            "index": self.index,
+            "event_id": self.event_id,
+            "status": self.status,
+        }
         if self.accepted:
             out["state"] = self.state
             out["received_at"] = self.received_at.isoformat() if self.received_at else None
@@ -108,7 +112,9 @@ def parse_body(body: bytes | str, content_type: str | None = None) -> tuple[list
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BodyError(f"body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+        raise BodyError(
+            f"body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from exc
     if isinstance(data, list):
         if not data:
             raise BodyError("empty array: send at least one event")
@@ -124,7 +130,9 @@ def _check_size(items: Sequence[Any]) -> None:
 
 def _invalid(index: int, raw: Any, errors: list[dict[str, str]]) -> ItemResult:
     event_id = raw.get("event_id") if isinstance(raw, dict) else None
-    return ItemResult(index, "invalid", str(event_id) if event_id is not None else None, errors=errors)
+    return ItemResult(
+        index, "invalid", str(event_id) if event_id is not None else None, errors=errors
+    )
 
 
 def ingest_batch(
@@ -142,7 +150,9 @@ def ingest_batch(
     valid: list[tuple[int, dict[str, Any], Event, str]] = []
     for i, raw in enumerate(raws):
         if isinstance(raw, Unparsable):
-            results[i] = ItemResult(i, "invalid", errors=[{"pointer": "", "message": raw.error, "type": "json_invalid"}])
+            results[i] = ItemResult(
+                i, "invalid", errors=[{"pointer": "", "message": raw.error, "type": "json_invalid"}]
+            )
             continue
         event, errors = validate_event(raw)
         if event is None:
@@ -150,7 +160,17 @@ def ingest_batch(
             continue
         canonical = repository.canonical_json(raw)
         if "\\u0000" in canonical:  # PostgreSQL JSONB cannot store NUL; refuse it on every backend
-            results[i] = _invalid(i, raw, [{"pointer": "", "message": "strings must not contain NUL (\\u0000)", "type": "nul_char"}])
+            results[i] = _invalid(
+                i,
+                raw,
+                [
+                    {
+                        "pointer": "",
+                        "message": "strings must not contain NUL (\\u0000)",
+                        "type": "nul_char",
+                    }
+                ],
+            )
             continue
         valid.append((i, raw, event, hashlib.sha256(canonical.encode("utf-8")).hexdigest()))
 
@@ -174,14 +194,20 @@ def ingest_batch(
             )
         elif row.created and event.event_id not in first_index:
             first_index[event.event_id] = i
-            results[i] = ItemResult(i, "accepted", event.event_id, row.status, row.received_at, row.sha256)
+            results[i] = ItemResult(
+                i, "accepted", event.event_id, row.status, row.received_at, row.sha256
+            )
         else:
-            results[i] = ItemResult(i, "duplicate", event.event_id, row.status, row.received_at, row.sha256)
+            results[i] = ItemResult(
+                i, "duplicate", event.event_id, row.status, row.received_at, row.sha256
+            )
 
     rejected = [r for r in results if r is not None and r.status in ("invalid", "conflict")]
     for r in rejected:
         raw = raws[r.index]
-        repository.record_rejection(channel, raw.text if isinstance(raw, Unparsable) else raw, r.errors, r.event_id)
+        repository.record_rejection(
+            channel, raw.text if isinstance(raw, Unparsable) else raw, r.errors, r.event_id
+        )
 
     new_ids = [r.event_id for r in results if r is not None and r.status == "accepted"]
     if enqueue and new_ids:
@@ -194,7 +220,9 @@ def ingest_batch(
     return [r for r in results if r is not None]
 
 
-def ingest_one(raw: Any, channel: str = "http", enqueue: bool = True, broker: str | None = None) -> ItemResult:
+def ingest_one(
+    raw: Any, channel: str = "http", enqueue: bool = True, broker: str | None = None
+) -> ItemResult:
     return ingest_batch([raw], channel=channel, enqueue=enqueue, broker=broker)[0]
 
 

@@ -60,7 +60,12 @@ def push_events(
     batch_size = max(1, min(batch_size, MAX_BATCH))
     counts = dict.fromkeys(COUNTS, 0)
     counts["not_queued"] = 0
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, disable=not progress, transient=False) as bar:
         task = bar.add_task("pushing events", total=len(items))
         client = None
@@ -71,7 +76,9 @@ def push_events(
         try:
             for start, end in _batches(len(items), batch_size):
                 results = (
-                    _post(client, items[start:end], ndjson_lines[start:end] if ndjson_lines else None)
+                    _post(
+                        client, items[start:end], ndjson_lines[start:end] if ndjson_lines else None
+                    )
                     if client
                     else _direct(items[start:end])
                 )
@@ -95,12 +102,16 @@ def _direct(items: Sequence[Any]) -> list[dict[str, Any]]:
 def _post(client: Any, items: Sequence[Any], lines: Sequence[str] | None) -> list[dict[str, Any]]:
     if lines is not None:
         response = client.post(
-            "/api/v1/events", content="\n".join(lines).encode(), headers={"Content-Type": "application/x-ndjson"}
+            "/api/v1/events",
+            content="\n".join(lines).encode(),
+            headers={"Content-Type": "application/x-ndjson"},
         )
     else:
         response = client.post("/api/v1/events", json=list(items))
     if response.status_code not in (202, 409, 422):
-        raise click.ClickException(f"{response.status_code} from the service: {response.text[:500]}")
+        raise click.ClickException(
+            f"{response.status_code} from the service: {response.text[:500]}"
+        )
     return response.json()["results"]
 
 
@@ -108,9 +119,19 @@ def _post(client: Any, items: Sequence[Any], lines: Sequence[str] | None) -> lis
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--url", help="Base URL of a running service, e.g. http://127.0.0.1:8000")
 @click.option("--direct", is_flag=True, help="Ingest in this process (no web service needed).")
-@click.option("--batch-size", default=100, show_default=True, help=f"Events per request (max {MAX_BATCH}).")
-@click.option("--header", "-H", "header", multiple=True, help="Extra HTTP header 'Name: value' (e.g. an API key).")
-def push_command(file: Path, url: str | None, direct: bool, batch_size: int, header: tuple[str, ...]) -> None:
+@click.option(
+    "--batch-size", default=100, show_default=True, help=f"Events per request (max {MAX_BATCH})."
+)
+@click.option(
+    "--header",
+    "-H",
+    "header",
+    multiple=True,
+    help="Extra HTTP header 'Name: value' (e.g. an API key).",
+)
+def push_command(
+    file: Path, url: str | None, direct: bool, batch_size: int, header: tuple[str, ...]
+) -> None:
     """Push a JSON (object or array) or NDJSON file of events."""
     if bool(url) == direct:
         raise click.UsageError("give exactly one of --url URL or --direct")
@@ -135,7 +156,11 @@ def schema_text() -> str:
 
 
 @click.command("schema")
-@click.option("--write", is_flag=True, help=f"Write it to {SCHEMA_PATH.relative_to(SCHEMA_PATH.parent.parent)}.")
+@click.option(
+    "--write",
+    is_flag=True,
+    help=f"Write it to {SCHEMA_PATH.relative_to(SCHEMA_PATH.parent.parent)}.",
+)
 def schema_command(write: bool) -> None:
     """Print (or --write) the JSON Schema of event contract v1."""
     if write:

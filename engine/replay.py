@@ -34,7 +34,9 @@ def _session_arg(session: Any, pack: Any) -> tuple[Session | None, RulePack | No
     return session, pack
 
 
-def ensure_pack_stored(session: Session | RulePack | None = None, pack: RulePack | None = None) -> str:
+def ensure_pack_stored(
+    session: Session | RulePack | None = None, pack: RulePack | None = None
+) -> str:
     """Store the pack (version -> files) unless it is already there. Returns the version."""
     from engine.storage.tables import RulePackRow
 
@@ -46,7 +48,11 @@ def ensure_pack_stored(session: Session | RulePack | None = None, pack: RulePack
 
     def _store(s: Session) -> None:
         if s.get(RulePackRow, pack.version) is None:
-            s.add(RulePackRow(version=pack.version, files=dict(pack.files), created_at=datetime.now(UTC)))
+            s.add(
+                RulePackRow(
+                    version=pack.version, files=dict(pack.files), created_at=datetime.now(UTC)
+                )
+            )
             s.flush()
 
     if sess is not None:
@@ -73,7 +79,9 @@ def load_stored_pack(version: str, session: Session | None = None) -> RulePack:
             raise LookupError(f"rule pack {version} is not stored")
         pack = pack_from_files(row.files)
         if pack.version != version:
-            raise ValueError(f"stored rule pack {version} rebuilds as {pack.version}: stored text altered")
+            raise ValueError(
+                f"stored rule pack {version} rebuilds as {pack.version}: stored text altered"
+            )
         return pack
 
     if session is not None:
@@ -159,7 +167,9 @@ def load_decision(event_id: str, session: Session) -> tuple[Event, Decision]:
     return Event.model_validate(ev_row.raw), original
 
 
-def replay(event_id: str, screener: Any = None, caps: Any = None, session: Session | None = None) -> ReplayResult:
+def replay(
+    event_id: str, screener: Any = None, caps: Any = None, session: Session | None = None
+) -> ReplayResult:
     """Re-evaluate a stored event with the exact rule pack of its decision and compare.
 
     Screening hits come only from ``screener``: a ``Screener`` is pinned to the decision's list
@@ -171,12 +181,22 @@ def replay(event_id: str, screener: Any = None, caps: Any = None, session: Sessi
     def _run(s: Session) -> ReplayResult:
         event, original = load_decision(event_id, s)
         if original.status == "rejected" or not original.rule_pack_version:
-            raise ValueError(f"event {event_id!r} was {original.status} without a rule pack: nothing to replay")
+            raise ValueError(
+                f"event {event_id!r} was {original.status} without a rule pack: nothing to replay"
+            )
         pack = load_stored_pack(original.rule_pack_version, s)
         # The list snapshot the decision cited, not whichever is in force for the date today
         # (a backdated snapshot imported since would otherwise change the replay).
-        pinned = screener.pinned(original.list_version) if screener is not None and hasattr(screener, "pinned") else screener
-        c = caps.replaying(original.evaluated_at) if caps is not None and hasattr(caps, "replaying") else caps
+        pinned = (
+            screener.pinned(original.list_version)
+            if screener is not None and hasattr(screener, "pinned")
+            else screener
+        )
+        c = (
+            caps.replaying(original.evaluated_at)
+            if caps is not None and hasattr(caps, "replaying")
+            else caps
+        )
         replayed = _evaluator_for(pack, pinned, c).evaluate(event)
         diff = decision_diff(original, replayed)
         return ReplayResult(event_id, original, replayed, not diff, diff)
@@ -198,11 +218,15 @@ class ImpactItem:
 
     @property
     def added(self) -> list[str]:
-        return sorted({v.rule_id for v in self.after.violations} - {v.rule_id for v in self.before.violations})
+        return sorted(
+            {v.rule_id for v in self.after.violations} - {v.rule_id for v in self.before.violations}
+        )
 
     @property
     def removed(self) -> list[str]:
-        return sorted({v.rule_id for v in self.before.violations} - {v.rule_id for v in self.after.violations})
+        return sorted(
+            {v.rule_id for v in self.before.violations} - {v.rule_id for v in self.after.violations}
+        )
 
     @property
     def outcome_changed(self) -> bool:
@@ -221,7 +245,14 @@ class ImpactReport:
     rules_modified: list[str]
 
 
-def impact(old_pack: RulePack, new_pack: RulePack, events: Iterable[Event], screener: Any = None, caps: Any = None, batch: int = 500) -> ImpactReport:
+def impact(
+    old_pack: RulePack,
+    new_pack: RulePack,
+    events: Iterable[Event],
+    screener: Any = None,
+    caps: Any = None,
+    batch: int = 500,
+) -> ImpactReport:
     """Evaluate ``events`` under both packs; list the decisions that differ (ignoring the version)."""
     old_ev = _evaluator_for(old_pack, screener, caps)
     new_ev = _evaluator_for(new_pack, screener, caps)
@@ -245,7 +276,9 @@ def impact(old_pack: RulePack, new_pack: RulePack, events: Iterable[Event], scre
     if chunk:
         _flush(chunk)
     old_ids, new_ids = old_pack.by_id, new_pack.by_id
-    modified = sorted(rid for rid in old_ids.keys() & new_ids.keys() if old_ids[rid] != new_ids[rid])
+    modified = sorted(
+        rid for rid in old_ids.keys() & new_ids.keys() if old_ids[rid] != new_ids[rid]
+    )
     return ImpactReport(
         old_version=old_pack.version,
         new_version=new_pack.version,

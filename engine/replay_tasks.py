@@ -36,7 +36,11 @@ class ReplayRequestError(ValueError):
 
 
 def request_replay(
-    event_id: str, requested_by: str, alert_id: int | None = None, enqueue: bool = True, broker: str | None = None
+    event_id: str,
+    requested_by: str,
+    alert_id: int | None = None,
+    enqueue: bool = True,
+    broker: str | None = None,
 ) -> ReplayRow:
     """Record a replay request and publish it. Raises ReplayRequestError when there is nothing to
     replay. If the broker cannot be reached the row is marked failed (and says so)."""
@@ -47,13 +51,24 @@ def request_replay(
         if decision is None:
             raise ReplayRequestError(f"event {event_id!r} has no decision yet")
         if decision.status == "rejected" or not decision.rule_pack_version:
-            raise ReplayRequestError(f"event {event_id!r} was {decision.status} without a rule pack: nothing to replay")
-        row = ReplayRow(event_id=event_id, alert_id=alert_id, requested_by=requested_by,
-                        requested_at=datetime.now(UTC), status="queued")
+            raise ReplayRequestError(
+                f"event {event_id!r} was {decision.status} without a rule pack: nothing to replay"
+            )
+        row = ReplayRow(
+            event_id=event_id,
+            alert_id=alert_id,
+            requested_by=requested_by,
+            requested_at=datetime.now(UTC),
+            status="queued",
+        )
         s.add(row)
         s.flush()
     if enqueue and not enqueue_replay(row.id, broker):
-        _finish(row.id, status="failed", error="the task queue could not be reached; request the replay again")
+        _finish(
+            row.id,
+            status="failed",
+            error="the task queue could not be reached; request the replay again",
+        )
         with session_scope() as s:
             row = s.get(ReplayRow, row.id)
     return row
@@ -129,8 +144,15 @@ def run_replay(replay_id: int) -> str:
     return "done"
 
 
-@app.task(name="sanctions.replay_decision", bind=True, autoretry_for=(DBAPIError,), retry_backoff=1,
-          retry_backoff_max=60, retry_jitter=True, max_retries=MAX_RETRIES)
+@app.task(
+    name="sanctions.replay_decision",
+    bind=True,
+    autoretry_for=(DBAPIError,),
+    retry_backoff=1,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=MAX_RETRIES,
+)
 def replay_decision(self: Any, replay_id: Any) -> str:
     if not isinstance(replay_id, int) or isinstance(replay_id, bool):
         log.warning("replay_decision takes a replay id (int), got %r", replay_id)

@@ -90,13 +90,23 @@ def run(no_demo: bool) -> None:
     children: list[subprocess.Popen] = []
     try:
         # The worker runs the sweeper in the background (re-queues undecided stored events).
-        worker = start_worker(env=env, concurrency=2, log_path=settings.resolved_data_dir / "worker.log")
+        worker = start_worker(
+            env=env, concurrency=2, log_path=settings.resolved_data_dir / "worker.log"
+        )
         children.append(worker)
         address = f"{settings.host}:{settings.port}"
         children.append(
             subprocess.Popen(
-                [str(bin_dir / "gunicorn"), "--workers", "2", "--bind", address, "--log-level", "warning",
-                 "web:create_app()"],
+                [
+                    str(bin_dir / "gunicorn"),
+                    "--workers",
+                    "2",
+                    "--bind",
+                    address,
+                    "--log-level",
+                    "warning",
+                    "web:create_app()",
+                ],
                 env=env,
             )
         )

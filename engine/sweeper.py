@@ -59,7 +59,11 @@ def sweep_once(
             return 0
         if not enqueue_event_ids(ids, broker=broker, batch_size=batch_size):
             return 0
-        log.warning("sweeper re-queued %d undecided events (received before %s)", len(ids), cutoff.isoformat())
+        log.warning(
+            "sweeper re-queued %d undecided events (received before %s)",
+            len(ids),
+            cutoff.isoformat(),
+        )
         return len(ids)
     finally:
         if lock is not None:
@@ -116,7 +120,12 @@ def _sweep_command():  # noqa: ANN202 - built lazily to keep click out of the wo
     import click
 
     @click.command("sweep")
-    @click.option("--grace", type=float, default=None, help="Seconds an event may wait (default SANCTIONS_SWEEP_GRACE, 120).")
+    @click.option(
+        "--grace",
+        type=float,
+        default=None,
+        help="Seconds an event may wait (default SANCTIONS_SWEEP_GRACE, 120).",
+    )
     @click.option("--limit", type=int, default=None, help="Most events to re-queue in this run.")
     def sweep_command(grace: float | None, limit: int | None) -> None:
         """Re-queue stored events that have no decision after the grace period."""

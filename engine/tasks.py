@@ -141,7 +141,9 @@ app.add_defaults(_lazy_config)
 # -- publishing ----------------------------------------------------------------------------------
 
 
-def enqueue_event_ids(event_ids: Sequence[str], broker: str | None = None, batch_size: int = BATCH_SIZE) -> bool:
+def enqueue_event_ids(
+    event_ids: Sequence[str], broker: str | None = None, batch_size: int = BATCH_SIZE
+) -> bool:
     """Publish stored events for evaluation in tasks of up to ``batch_size`` ids.
 
     Ids of small tasks (<= ``COALESCE_MAX``, e.g. single-event requests) are also appended to the
@@ -333,7 +335,15 @@ def _decide_on(conn: Any, own: list[str], extra: Sequence[str]) -> list[str]:
     if missing:
         log.warning("evaluate_events: %d unknown event_ids ignored: %s", len(missing), missing[:5])
         repository.record_rejection(
-            "queue", {"event_ids": missing}, [{"pointer": "", "message": "no stored event with this event_id", "type": "unknown_event"}]
+            "queue",
+            {"event_ids": missing},
+            [
+                {
+                    "pointer": "",
+                    "message": "no stored event with this event_id",
+                    "type": "unknown_event",
+                }
+            ],
         )
     pending = [r for r in rows if r[3] == "received"]
     if not pending:
@@ -342,7 +352,9 @@ def _decide_on(conn: Any, own: list[str], extra: Sequence[str]) -> list[str]:
     for event_id, raw, _received, _status in pending:
         event, errors = validate_event(raw)
         if event is None:
-            decisions.append(_rejected(event_id, [f"{e.pointer or '/'}: {e.message}" for e in errors]))
+            decisions.append(
+                _rejected(event_id, [f"{e.pointer or '/'}: {e.message}" for e in errors])
+            )
             occurred[event_id] = datetime.now(UTC)
         else:
             events.append(event)
@@ -387,7 +399,15 @@ def evaluate_events(event_ids: Any) -> int:
         event_ids = [event_ids]
     if not isinstance(event_ids, list) or not all(isinstance(e, str) and e for e in event_ids):
         repository.record_rejection(
-            "queue", event_ids, [{"pointer": "", "message": "evaluate_events takes a list of event_id strings", "type": "malformed_task"}]
+            "queue",
+            event_ids,
+            [
+                {
+                    "pointer": "",
+                    "message": "evaluate_events takes a list of event_id strings",
+                    "type": "malformed_task",
+                }
+            ],
         )
         return 0
     extra = _drain(BATCH_SIZE - len(event_ids)) if len(event_ids) <= COALESCE_MAX else []
@@ -405,7 +425,9 @@ def ingest_raw(payload: Any) -> dict[str, int]:
         else:
             items = payload if isinstance(payload, list) else [payload]
     except BodyError as exc:
-        repository.record_rejection("queue", payload, [{"pointer": "", "message": exc.message, "type": "json_invalid"}])
+        repository.record_rejection(
+            "queue", payload, [{"pointer": "", "message": exc.message, "type": "json_invalid"}]
+        )
         return {"invalid": 1}
     results = ingest_batch(items, channel="queue", enqueue=False)
     todo = [r.event_id for r in results if r.accepted and r.state == "received"]
@@ -449,11 +471,15 @@ def _record_bad_message(message: Any, reason: str) -> None:
 
 @signals.task_rejected.connect
 def _on_rejected(sender: Any = None, message: Any = None, exc: Any = None, **_: Any) -> None:
-    _record_bad_message(message, f"malformed task message: {exc!r}" if exc else "message is not a task")
+    _record_bad_message(
+        message, f"malformed task message: {exc!r}" if exc else "message is not a task"
+    )
 
 
 @signals.task_unknown.connect
-def _on_unknown(sender: Any = None, message: Any = None, exc: Any = None, name: str | None = None, **_: Any) -> None:
+def _on_unknown(
+    sender: Any = None, message: Any = None, exc: Any = None, name: str | None = None, **_: Any
+) -> None:
     _record_bad_message(message, f"unknown task {name!r}")
 
 

@@ -53,7 +53,9 @@ def record_bad_item(item: bytes | str, reason: str) -> None:
     try:
         from engine.storage.repository import record_rejection
 
-        record_rejection("queue", item, [{"pointer": "", "message": reason, "type": "malformed_message"}])
+        record_rejection(
+            "queue", item, [{"pointer": "", "message": reason, "type": "malformed_message"}]
+        )
     except Exception:  # noqa: BLE001 - the worker must keep consuming even if the DB is down
         log.exception("could not record a malformed queue item")
 

@@ -25,12 +25,21 @@ def worker_argv(
 ) -> list[str]:
     """The command line of one worker: ``python -m celery -A engine.tasks worker ...``."""
     argv = [
-        sys.executable, "-m", "celery", "-A", "engine.tasks", "worker",
-        "--queues", QUEUE,
-        "--concurrency", str(concurrency),
-        "--loglevel", loglevel,
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "engine.tasks",
+        "worker",
+        "--queues",
+        QUEUE,
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        loglevel,
         # no gossip/mingle: workers need not talk to each other, and start faster without
-        "--without-gossip", "--without-mingle",
+        "--without-gossip",
+        "--without-mingle",
     ]
     if hostname:
         argv += ["--hostname", hostname]

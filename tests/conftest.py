@@ -26,7 +26,11 @@ if os.environ.get("DATABASE_URL", "").startswith("postgres"):
     os.environ["SANCTIONS_DB_SCHEMA"] = f"t_{uuid.uuid4().hex[:12]}"
 if os.environ.get("REDIS_URL", "").startswith("redis://"):
     # Own database number per run so parallel runs on one server do not share queues.
-    base = os.environ["REDIS_URL"].rsplit("/", 1)[0] if os.environ["REDIS_URL"].count("/") > 2 else os.environ["REDIS_URL"]
+    base = (
+        os.environ["REDIS_URL"].rsplit("/", 1)[0]
+        if os.environ["REDIS_URL"].count("/") > 2
+        else os.environ["REDIS_URL"]
+    )
     os.environ["REDIS_URL"] = f"{base}/{(os.getpid() % 14) + 1}"
 
 
@@ -94,7 +98,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not os.environ.get("REDIS_URL"):
         from engine.broker import EmbeddedRedis
 
-        EmbeddedRedis(Path(os.environ["SANCTIONS_DATA_DIR"]).expanduser().resolve() / "redis").stop()
+        EmbeddedRedis(
+            Path(os.environ["SANCTIONS_DATA_DIR"]).expanduser().resolve() / "redis"
+        ).stop()
     shutil.rmtree(_RUN_DIR, ignore_errors=True)
 
 

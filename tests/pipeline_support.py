@@ -26,7 +26,12 @@ def flagged_event(event_id: str) -> dict[str, Any]:
             "origin": {"country": "KP", "name": "Najin"},
             "destination": {"country": "RU", "name": "Dunay"},
             "goods": [
-                {"hs_code": "9306", "description": "artillery ammunition", "quantity": 1000, "unit": "container"}
+                {
+                    "hs_code": "9306",
+                    "description": "artillery ammunition",
+                    "quantity": 1000,
+                    "unit": "container",
+                }
             ],
         },
     }
@@ -43,7 +48,14 @@ def clear_event(event_id: str) -> dict[str, Any]:
             "mode": "sea",
             "origin": {"country": "JP", "locode": "JPYOK", "name": "Yokohama"},
             "destination": {"country": "US", "locode": "USLGB", "name": "Long Beach"},
-            "goods": [{"hs_code": "847130", "description": "laptop computers", "quantity": 200, "unit": "pcs"}],
+            "goods": [
+                {
+                    "hs_code": "847130",
+                    "description": "laptop computers",
+                    "quantity": 200,
+                    "unit": "pcs",
+                }
+            ],
         },
     }
 

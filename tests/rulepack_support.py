@@ -53,7 +53,9 @@ class OracleEvaluator:
 _CACHE: dict[tuple[str, int], Evaluator] = {}
 
 
-def make_evaluator(kind: str, pack: RulePack, caps: Any = None, hits: Sequence[ScreeningHit] = ()) -> Any:
+def make_evaluator(
+    kind: str, pack: RulePack, caps: Any = None, hits: Sequence[ScreeningHit] = ()
+) -> Any:
     if kind == "oracle":
         return OracleEvaluator(pack, caps, hits)
     if caps is None and not hits:

@@ -22,13 +22,25 @@ pytestmark = pytest.mark.browser
 # The README's screenshots are refreshed with SANCTIONS_SCREENSHOTS=1 (otherwise a run would
 # rewrite tracked files: the pages show the time); by default they go to the test's tmp dir.
 DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "browser-test-password"
 
 
 def _chromium() -> str:
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and Path(candidate).exists():
             return candidate
     message = "Chromium not found (apt-get install chromium)"
@@ -74,22 +86,65 @@ def seed_queue() -> int:
     from datetime import UTC, datetime, timedelta
 
     now = datetime.now(UTC)
-    web_seed.store(web_seed.shipment("tms-7:BL-0833", consignor="Korea Songi Trading", consignee="Primorye Coal Export",
-                                     vessel="SKY LIGHT", origin=("KP", "Nampo"), destination=("CN", "Longkou")),
-                   [web_seed.violation("dprk-coal-export", severity="high", title="Export of coal from the DPRK",
-                                       citations=[("2371 (2017)", "8")])],
-                   created_at=now - timedelta(days=9))
-    web_seed.store(web_seed.shipment("erp-2:PO-1142", consignor="Bandar Marine Works", consignee="Gulf Marine Supply",
-                                     vessel="ARYA", origin=("IR", "Bandar Abbas"), destination=("YE", "Hodeidah")),
-                   [web_seed.violation("yemen-arms-embargo", regime="Yemen", severity="medium",
-                                       title="Arms to designated individuals in Yemen", citations=[("2216 (2015)", "14")])],
-                   created_at=now - timedelta(days=4))
-    web_seed.store(web_seed.shipment("ais:477000111", consignor="Ocean Star Holdings",
-                                     consignee="<script>alert('x')</script> Trading", vessel="LUCKY WAVE",
-                                     origin=("CN", "Dalian"), destination=("KP", "Nampo")),
-                   [web_seed.violation("dprk-asset-freeze", severity="critical",
-                                       title="Funds of a designated entity", citations=[("2270 (2016)", "32")])],
-                   origin="retro_screening", created_at=now - timedelta(days=1))
+    web_seed.store(
+        web_seed.shipment(
+            "tms-7:BL-0833",
+            consignor="Korea Songi Trading",
+            consignee="Primorye Coal Export",
+            vessel="SKY LIGHT",
+            origin=("KP", "Nampo"),
+            destination=("CN", "Longkou"),
+        ),
+        [
+            web_seed.violation(
+                "dprk-coal-export",
+                severity="high",
+                title="Export of coal from the DPRK",
+                citations=[("2371 (2017)", "8")],
+            )
+        ],
+        created_at=now - timedelta(days=9),
+    )
+    web_seed.store(
+        web_seed.shipment(
+            "erp-2:PO-1142",
+            consignor="Bandar Marine Works",
+            consignee="Gulf Marine Supply",
+            vessel="ARYA",
+            origin=("IR", "Bandar Abbas"),
+            destination=("YE", "Hodeidah"),
+        ),
+        [
+            web_seed.violation(
+                "yemen-arms-embargo",
+                regime="Yemen",
+                severity="medium",
+                title="Arms to designated individuals in Yemen",
+                citations=[("2216 (2015)", "14")],
+            )
+        ],
+        created_at=now - timedelta(days=4),
+    )
+    web_seed.store(
+        web_seed.shipment(
+            "ais:477000111",
+            consignor="Ocean Star Holdings",
+            consignee="<script>alert('x')</script> Trading",
+            vessel="LUCKY WAVE",
+            origin=("CN", "Dalian"),
+            destination=("KP", "Nampo"),
+        ),
+        [
+            web_seed.violation(
+                "dprk-asset-freeze",
+                severity="critical",
+                title="Funds of a designated entity",
+                citations=[("2270 (2016)", "32")],
+            )
+        ],
+        origin="retro_screening",
+        created_at=now - timedelta(days=1),
+    )
     return web_seed.najin_dunay()
 
 
@@ -114,7 +169,9 @@ def logout(page) -> None:  # noqa: ANN001
     page.wait_for_url("**/login")
 
 
-def test_officer_escalates_senior_closes_auditor_reads(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_officer_escalates_senior_closes_auditor_reads(
+    server: str, browser, tmp_path: Path
+) -> None:  # noqa: ANN001
     shots = DOCS_SCREENSHOTS if os.environ.get("SANCTIONS_SCREENSHOTS") == "1" else tmp_path
     alert_id = seed_queue()
     make_users()
@@ -123,13 +180,18 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser, tmp
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     csp_violations: list[str] = []
-    page.on("console", lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
 
     # Officer: the queue, newest first; hostile names are text, the stylesheet loads under CSP.
     login(page, server, "olga")
     assert page.locator("table.queue tbody tr").count() == 4
     first_row = page.locator("table.queue tbody tr").first
-    assert "DPRK arms exports (heavy conventional arms and related materiel)" in first_row.inner_text()
+    assert (
+        "DPRK arms exports (heavy conventional arms and related materiel)" in first_row.inner_text()
+    )
     assert "<script>alert('x')</script>" in page.locator("table.queue").inner_text()
     topbar_bg = page.eval_on_selector(".topbar", "e => getComputedStyle(e).backgroundColor")
     assert topbar_bg == "rgb(31, 54, 80)"
@@ -154,7 +216,9 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser, tmp
     page.fill("textarea[name=body]", "B/L BL-0917: 1000 containers of HS 9306 loaded at Najin.")
     page.click("text=Add note")
     page.wait_for_load_state()
-    page.fill("form[action$='/escalate'] input[name=note]", "Munitions from the DPRK: senior review.")
+    page.fill(
+        "form[action$='/escalate'] input[name=note]", "Munitions from the DPRK: senior review."
+    )
     page.click("form[action$='/escalate'] button")
     page.wait_for_load_state()
     assert "escalated" in page.locator("section.card >> nth=1").inner_text()
@@ -165,7 +229,10 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser, tmp
     login(page, server, "sam")
     page.goto(f"{server}/alerts/{alert_id}")
     page.select_option("form[action$='/close'] select[name=resolution]", "true_positive")
-    page.fill("form[action$='/close'] input[name=note]", "Confirmed breach of OP8(b); report to the authority.")
+    page.fill(
+        "form[action$='/close'] input[name=note]",
+        "Confirmed breach of OP8(b); report to the authority.",
+    )
     page.click("form[action$='/close'] button")
     page.wait_for_load_state()
     assert "Closure recorded." in page.locator("main").inner_text()
@@ -175,8 +242,14 @@ def test_officer_escalates_senior_closes_auditor_reads(server: str, browser, tmp
     login(page, server, "ada")
     page.goto(f"{server}/alerts/{alert_id}")
     history = page.locator("ol.history").inner_text()
-    for expected in ("olga assign", "olga comment", "olga escalate", "sam close",
-                     "status: escalated → closed", "Confirmed breach of OP8(b)"):
+    for expected in (
+        "olga assign",
+        "olga comment",
+        "olga escalate",
+        "sam close",
+        "status: escalated → closed",
+        "Confirmed breach of OP8(b)",
+    ):
         assert expected in history, (expected, history)
     assert page.locator("section.actions").count() == 0
     assert page.locator(f"main form[action^='/alerts/{alert_id}/']").count() == 0

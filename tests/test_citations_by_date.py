@@ -22,13 +22,19 @@ def test_no_fire_example_cites_a_later_resolution_beyond_its_primary() -> None:
     for rule in PACK.rules:
         for example in rule.examples.fire:
             raw = example.event if hasattr(example, "event") else example
-            event = Event.model_validate(raw if isinstance(raw, dict) else raw.model_dump(mode="json"))
+            event = Event.model_validate(
+                raw if isinstance(raw, dict) else raw.model_dump(mode="json")
+            )
             decision = EVALUATOR.evaluate(event)
             for v in decision.violations:
                 primary, *others = v.citations
                 assert primary.resolution == str(PACK.by_id[v.rule_id].citation.resolution)
                 for c in others:
-                    assert _year(c.resolution) <= event.occurred_at.year, (v.rule_id, event.event_id, c)
+                    assert _year(c.resolution) <= event.occurred_at.year, (
+                        v.rule_id,
+                        event.event_id,
+                        c,
+                    )
                 checked += 1
     assert checked > 200
 
@@ -39,7 +45,9 @@ def test_a_restatement_is_cited_once_it_exists() -> None:
             "event_id": f"ye-{when}", "event_type": "shipment", "occurred_at": when, "source": "test",
             "shipment": {"mode": "sea", "origin": {"country": "IR"}, "destination": {"country": "YE"},
                          "goods": [{"hs_code": "930190", "description": "rifles", "quantity": 10, "unit": "pcs"}]}})  # fmt: skip
-        (v,) = [v for v in EVALUATOR.evaluate(event).violations if v.rule_id == "UNSCR-2216-OP14-ENDUSE"]
+        (v,) = [
+            v for v in EVALUATOR.evaluate(event).violations if v.rule_id == "UNSCR-2216-OP14-ENDUSE"
+        ]
         return [c.resolution for c in v.citations]
 
     assert arms_to_yemen("2016-05-01T00:00:00Z") == ["2216 (2015)"]

@@ -40,7 +40,9 @@ def test_app_environment_matches_settings(compose: dict) -> None:
         env = compose["services"][name]["environment"]
         unknown = set(env) - known
         assert not unknown, f"{name} sets variables the code never reads: {unknown}"
-        assert {"DATABASE_URL", "REDIS_URL", "SANCTIONS_DATA_DIR", "SANCTIONS_SECRET_KEY"} <= set(env)
+        assert {"DATABASE_URL", "REDIS_URL", "SANCTIONS_DATA_DIR", "SANCTIONS_SECRET_KEY"} <= set(
+            env
+        )
 
 
 def test_urls_point_at_the_compose_services(compose: dict) -> None:
@@ -71,7 +73,9 @@ def test_dependencies_wait_for_health(compose: dict) -> None:
         for dep, cond in deps.items():
             assert dep in services
             if cond["condition"] == "service_healthy":
-                assert "healthcheck" in services[dep], f"{name} waits on {dep} which has no healthcheck"
+                assert "healthcheck" in services[dep], (
+                    f"{name} waits on {dep} which has no healthcheck"
+                )
 
 
 def test_commands_name_real_code(compose: dict) -> None:

@@ -20,7 +20,12 @@ NAJIN_DUNAY = {
         "origin": {"country": "KP", "name": "Najin"},
         "destination": {"country": "RU", "name": "Dunay"},
         "goods": [
-            {"hs_code": "9306", "description": "artillery ammunition", "quantity": 1000, "unit": "container"}
+            {
+                "hs_code": "9306",
+                "description": "artillery ammunition",
+                "quantity": 1000,
+                "unit": "container",
+            }
         ],
     },
 }
@@ -54,8 +59,14 @@ def test_unknown_fields_are_kept() -> None:
     ("mutate", "pointer"),
     [
         (lambda r: r.__setitem__("occurred_at", "2023-09-07T06:00:00"), "/occurred_at"),
-        (lambda r: r["shipment"]["origin"].__setitem__("country", "XX"), "/shipment/origin/country"),
-        (lambda r: r["shipment"]["goods"][0].__setitem__("hs_code", "9A"), "/shipment/goods/0/hs_code"),
+        (
+            lambda r: r["shipment"]["origin"].__setitem__("country", "XX"),
+            "/shipment/origin/country",
+        ),
+        (
+            lambda r: r["shipment"]["goods"][0].__setitem__("hs_code", "9A"),
+            "/shipment/goods/0/hs_code",
+        ),
         (lambda r: r["shipment"]["vessel"].__setitem__("imo", "9191774"), "/shipment/vessel/imo"),
         (lambda r: r["shipment"].pop("destination"), "/shipment/destination"),
         (lambda r: r.__setitem__("event_type", "invoice"), "/event_type"),

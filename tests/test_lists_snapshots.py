@@ -41,7 +41,8 @@ def test_all_six_imported_with_readme_counts(six: dict[str, store.SnapshotInfo])
         assert len(store.entries(info.id)) == info.individuals + info.entities
         assert store.raw_file(info.id) == list_file(day).read_bytes()
     assert six["2026-05-08"].regimes["DPRK"] == sum(
-        1 for e in store.entries(six["2026-05-08"].id) if e.reference.startswith("KP"))
+        1 for e in store.entries(six["2026-05-08"].id) if e.reference.startswith("KP")
+    )
 
 
 def test_reimport_is_a_no_op(six: dict[str, store.SnapshotInfo]) -> None:
@@ -54,15 +55,25 @@ def test_reimport_is_a_no_op(six: dict[str, store.SnapshotInfo]) -> None:
 def test_change_report_2026_05_08(six: dict[str, store.SnapshotInfo]) -> None:
     report = store.diff(six["2026-02-27"], six["2026-05-08"])
     assert [r.reference for r in report.added] == [
-        "QDi.437", "QDi.438", "QDi.439", "SDi.011", "SDi.012", "SDi.013", "SDi.014"]
+        "QDi.437",
+        "QDi.438",
+        "QDi.439",
+        "SDi.011",
+        "SDi.012",
+        "SDi.013",
+        "SDi.014",
+    ]
     assert [r.reference for r in report.removed] == ["QDe.137"]
     # INTERPOL_LINK / DATE_OF_EXPIRY only exist in the newer file: a format change, not amendments
-    assert all("INTERPOL_LINK" not in a.fields and "HAS_INTERPOL_LINK" not in a.fields
-               for a in report.amended)
+    assert all(
+        "INTERPOL_LINK" not in a.fields and "HAS_INTERPOL_LINK" not in a.fields
+        for a in report.amended
+    )
     assert len(report.amended) < 200
     stored = store.stored_report(six["2026-05-08"].id)
     assert sorted(r["reference"] for r in stored if r["change"] == "added") == [
-        r.reference for r in report.added]
+        r.reference for r in report.added
+    ]
     assert {r["previous_id"] for r in stored} == {six["2026-02-27"].id}
 
 
@@ -94,7 +105,9 @@ def test_delistings(six: dict[str, store.SnapshotInfo]) -> None:
 
 def test_resolve_names_snapshots(six: dict[str, store.SnapshotInfo]) -> None:
     s = six["2026-05-08"]
-    assert store.resolve("2026-05-08") == s == store.resolve(str(s.id)) == store.resolve(s.sha256[:10])
+    assert (
+        store.resolve("2026-05-08") == s == store.resolve(str(s.id)) == store.resolve(s.sha256[:10])
+    )
     with pytest.raises(LookupError):
         store.resolve("1999-01-01")
 
@@ -135,7 +148,9 @@ def test_cli_import_from_url_then_no_op(db: None) -> None:
     assert [s.source for s in store.snapshots()] == [url]
 
 
-def test_cli_import_default_source_is_the_setting(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_import_default_source_is_the_setting(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from engine.cli import main
     from engine.config import reset_settings
 

@@ -40,7 +40,9 @@ def test_single_events_are_announced_and_one_task_decides_them_all(queue) -> Non
     for i in range(5):
         (r,) = ingest_batch([flagged_event(f"co-{i}") if i == 0 else clear_event(f"co-{i}")])
         assert r.status == "accepted" and r.queued is True
-    assert sorted(queued_event_ids(queue)) == [f"co-{i}" for i in range(5)]  # each id keeps its own task
+    assert sorted(queued_event_ids(queue)) == [
+        f"co-{i}" for i in range(5)
+    ]  # each id keeps its own task
     assert [x.decode() for x in queue.lrange(PENDING, 0, -1)] == [f"co-{i}" for i in range(5)]
     assert evaluate_events.apply(args=[["co-0"]]).get() == 5  # its own id and the four announced
     assert queue.llen(PENDING) == 0
@@ -105,8 +107,12 @@ def test_direct_publish_writes_the_message_celery_would(queue) -> None:  # noqa:
     from engine.tasks import QUEUE, enqueue_event_ids, evaluate_events
 
     assert enqueue_event_ids(["direct-1", "direct-2"])
-    evaluate_events.apply_async((["direct-1", "direct-2"],), exchange="", routing_key=QUEUE, retry=False)
-    celery_msg, direct_msg = (json.loads(m) for m in queue.lrange("sanctions", 0, -1))  # LPUSH: newest first
+    evaluate_events.apply_async(
+        (["direct-1", "direct-2"],), exchange="", routing_key=QUEUE, retry=False
+    )
+    celery_msg, direct_msg = (
+        json.loads(m) for m in queue.lrange("sanctions", 0, -1)
+    )  # LPUSH: newest first
     assert celery_msg["headers"]["id"] != direct_msg["headers"]["id"]
     for msg in (celery_msg, direct_msg):
         for key in ("id", "root_id", "origin"):

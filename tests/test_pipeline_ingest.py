@@ -109,10 +109,19 @@ def test_batch_reports_each_item_and_valid_items_go_through(api_client, queue) -
     api_client.post("/api/v1/events", json=clear_event("b:0"))
     conflict = clear_event("b:0")
     conflict["source"] = "someone-else"
-    r = api_client.post("/api/v1/events", json=[good1, bad, good2, good1, conflict, "not an object"])
+    r = api_client.post(
+        "/api/v1/events", json=[good1, bad, good2, good1, conflict, "not an object"]
+    )
     assert r.status_code == 202
     statuses = [(x["index"], x["status"]) for x in r.json["results"]]
-    assert statuses == [(0, "accepted"), (1, "invalid"), (2, "accepted"), (3, "duplicate"), (4, "conflict"), (5, "invalid")]
+    assert statuses == [
+        (0, "accepted"),
+        (1, "invalid"),
+        (2, "accepted"),
+        (3, "duplicate"),
+        (4, "conflict"),
+        (5, "invalid"),
+    ]
     assert r.json["summary"] == {"accepted": 2, "duplicate": 1, "conflict": 1, "invalid": 2}
     assert r.json["results"][1]["errors"][0]["pointer"] == "/shipment/origin/country"
     assert stored("b:1") and stored("b:2") and stored("b:3") is None
@@ -127,7 +136,9 @@ def test_batch_where_every_item_fails_is_422(api_client, queue) -> None:  # noqa
 
 def test_ndjson_batch_with_a_broken_line(api_client, queue) -> None:  # noqa: ANN001
     lines = [json.dumps(clear_event("n:1")), "{not json", "", json.dumps(flagged_event("n:2"))]
-    r = api_client.post("/api/v1/events", data="\n".join(lines), content_type="application/x-ndjson")
+    r = api_client.post(
+        "/api/v1/events", data="\n".join(lines), content_type="application/x-ndjson"
+    )
     assert r.status_code == 202
     assert [x["status"] for x in r.json["results"]] == ["accepted", "invalid", "accepted"]
     assert "line 2" in r.json["results"][1]["errors"][0]["message"]
@@ -197,10 +208,16 @@ def test_broker_down_still_stores_and_the_sweeper_queues(db, broker_url: str, qu
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.dictionaries(st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=8), st.none()), max_size=6))
+@given(
+    st.dictionaries(
+        st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=8), st.none()), max_size=6
+    )
+)
 def test_sha256_ignores_key_order_and_whitespace(obj: dict) -> None:
     reordered = dict(reversed(list(obj.items())))
-    assert sha256_of(obj) == sha256_of(reordered) == sha256_of(json.loads(json.dumps(obj, indent=2)))
+    assert (
+        sha256_of(obj) == sha256_of(reordered) == sha256_of(json.loads(json.dumps(obj, indent=2)))
+    )
 
 
 def test_nul_characters_are_refused_on_every_backend(api_client) -> None:  # noqa: ANN001

@@ -32,7 +32,9 @@ def decided_count() -> int:
 
 def decisions_per_event() -> dict[str, int]:
     with get_engine().connect() as conn:
-        rows = conn.execute(select(DecisionRow.event_id, func.count()).group_by(DecisionRow.event_id)).all()
+        rows = conn.execute(
+            select(DecisionRow.event_id, func.count()).group_by(DecisionRow.event_id)
+        ).all()
     return dict(rows)
 
 
@@ -40,23 +42,37 @@ def decisions_per_event() -> dict[str, int]:
 def evaluator_available() -> None:
     import importlib.util
 
-    if not os.environ.get("SANCTIONS_EVALUATOR") and importlib.util.find_spec("engine.evaluation") is None:
+    if (
+        not os.environ.get("SANCTIONS_EVALUATOR")
+        and importlib.util.find_spec("engine.evaluation") is None
+    ):
         pytest.skip("engine.evaluation (rules developer) is not in this tree yet")
 
 
 @pytest.fixture
-def workers(db: None, broker_url: str, evaluator_available: None, tmp_path: Path) -> Iterator[Callable[..., object]]:
+def workers(
+    db: None, broker_url: str, evaluator_available: None, tmp_path: Path
+) -> Iterator[Callable[..., object]]:
     """Factory: start a worker subprocess with this run's env (+ overrides); all are cleaned up."""
     client = redis_client(broker_url)
-    client.delete("sanctions", "unacked", "unacked_index", "unacked_mutex", "sanctions:sweeper:lock")
+    client.delete(
+        "sanctions", "unacked", "unacked_index", "unacked_mutex", "sanctions:sweeper:lock"
+    )
     started = []
 
     def start(name: str = "w1", **env_overrides: str):  # noqa: ANN202
         env = dict(os.environ)
-        env.update({"REDIS_URL": broker_url, "SANCTIONS_SWEEP_INTERVAL": "0", "PYTHONUNBUFFERED": "1"})
+        env.update(
+            {"REDIS_URL": broker_url, "SANCTIONS_SWEEP_INTERVAL": "0", "PYTHONUNBUFFERED": "1"}
+        )
         env.update(env_overrides)
-        proc = start_worker(env=env, concurrency=2, loglevel="INFO", hostname=f"{name}@%h",
-                            log_path=tmp_path / f"{name}.log")
+        proc = start_worker(
+            env=env,
+            concurrency=2,
+            loglevel="INFO",
+            hostname=f"{name}@%h",
+            log_path=tmp_path / f"{name}.log",
+        )
         proc.log_path = tmp_path / f"{name}.log"  # type: ignore[attr-defined]
         started.append(proc)
         return proc
@@ -77,14 +93,18 @@ def test_pushed_events_reach_a_decision(workers, api_client) -> None:  # noqa: A
     proc = workers()
     events = mixed_events("int", 230, flag_every=10)
     for start in range(0, 200, 100):
-        assert api_client.post("/api/v1/events", json=events[start : start + 100]).status_code == 202
+        assert (
+            api_client.post("/api/v1/events", json=events[start : start + 100]).status_code == 202
+        )
     for event in events[200:]:  # single events too
         assert api_client.post("/api/v1/events", json=event).status_code == 202
     done = wait_for(lambda: decided_count() == 230, timeout=90)
     assert done, f"{decided_count()} of 230 decided\n{_log(proc)}"
     assert set(decisions_per_event().values()) == {1}
     with get_engine().connect() as conn:
-        flagged = set(conn.scalars(select(DecisionRow.event_id).where(DecisionRow.status == "flagged")))
+        flagged = set(
+            conn.scalars(select(DecisionRow.event_id).where(DecisionRow.status == "flagged"))
+        )
         alerted = set(conn.scalars(select(AlertRow.event_id)))
     assert flagged == {f"int-{i}" for i in range(0, 230, 10)} == alerted
     body = api_client.get("/api/v1/events/int-10").json
@@ -116,13 +136,17 @@ def test_worker_killed_mid_batch_every_event_decided_exactly_once(workers, broke
     assert len(per_event) == n and set(per_event.values()) == {1}
     with get_engine().connect() as conn:
         pairs = conn.execute(select(AlertRow.event_id, AlertRow.rule_id)).all()
-        undecided = conn.scalar(select(func.count()).select_from(EventRow).where(EventRow.status == "received"))
+        undecided = conn.scalar(
+            select(func.count()).select_from(EventRow).where(EventRow.status == "received")
+        )
     assert len(pairs) == len(set(pairs))
     assert {p[0] for p in pairs} == {f"kill-{i}" for i in range(0, n, 7)}
     assert undecided == 0
     assert client.hlen("unacked") == 0
-    print(f"killed with {at_kill}/{n} decided and {in_flight} messages in flight; all decided "
-          f"{recovery:.1f} s after the kill")
+    print(
+        f"killed with {at_kill}/{n} decided and {in_flight} messages in flight; all decided "
+        f"{recovery:.1f} s after the kill"
+    )
 
 
 def test_events_posted_while_broker_down_are_decided_after_the_sweeper(workers) -> None:  # noqa: ANN001
@@ -150,11 +174,18 @@ def test_the_worker_sweeps_on_its_own(workers) -> None:  # noqa: ANN001
 
     proc = workers(SANCTIONS_SWEEP_INTERVAL="1", SANCTIONS_SWEEP_GRACE="1")
     down = make_api_client({"SANCTIONS_BROKER_URL": "redis://127.0.0.1:1/0"})
-    assert down.post("/api/v1/events", json=[clear_event("auto:1"), flagged_event("auto:2")]).status_code == 202
+    assert (
+        down.post(
+            "/api/v1/events", json=[clear_event("auto:1"), flagged_event("auto:2")]
+        ).status_code
+        == 202
+    )
     assert wait_for(lambda: decided_count() == 2, timeout=60), _log(proc)
 
 
-def test_malformed_queue_messages_are_rejected_and_the_worker_keeps_going(workers, broker_url) -> None:  # noqa: ANN001
+def test_malformed_queue_messages_are_rejected_and_the_worker_keeps_going(
+    workers, broker_url
+) -> None:  # noqa: ANN001
     from engine.tasks import app, ingest_raw
 
     proc = workers()
@@ -162,26 +193,47 @@ def test_malformed_queue_messages_are_rejected_and_the_worker_keeps_going(worker
     client.lpush("sanctions", b"\x00 plain garbage, not JSON")  # written by hand, not by Celery
     client.lpush("sanctions", json.dumps({"event_id": "looks-like-an-event"}))
     with app.producer_or_acquire() as producer:
-        common = {"exchange": "sanctions", "routing_key": "sanctions", "content_type": "application/json",
-                  "content_encoding": "utf-8", "serializer": None,
-                  "declare": [app.amqp.queues["sanctions"]]}  # the binding may not exist yet
-        producer.publish("{not json", headers={"task": "sanctions.evaluate_events", "id": "m1"}, **common)
-        producer.publish(json.dumps({"x": 1}), headers={"task": "sanctions.evaluate_events", "id": "m2"}, **common)
-        producer.publish(json.dumps([[1], {}, {}]), headers={"task": "no.such.task", "id": "m3"}, **common)
+        common = {
+            "exchange": "sanctions",
+            "routing_key": "sanctions",
+            "content_type": "application/json",
+            "content_encoding": "utf-8",
+            "serializer": None,
+            "declare": [app.amqp.queues["sanctions"]],
+        }  # the binding may not exist yet
+        producer.publish(
+            "{not json", headers={"task": "sanctions.evaluate_events", "id": "m1"}, **common
+        )
+        producer.publish(
+            json.dumps({"x": 1}),
+            headers={"task": "sanctions.evaluate_events", "id": "m2"},
+            **common,
+        )
+        producer.publish(
+            json.dumps([[1], {}, {}]), headers={"task": "no.such.task", "id": "m3"}, **common
+        )
     ingest_raw.delay("{truncated event")
     ingest_raw.delay({"event_id": "raw-invalid", "event_type": "shipment"})
     ingest_raw.delay(json.dumps(flagged_event("raw-good")))
 
     def decided_good() -> bool:
         with get_engine().connect() as conn:
-            return conn.scalar(select(DecisionRow.status).where(DecisionRow.event_id == "raw-good")) == "flagged"
+            return (
+                conn.scalar(select(DecisionRow.status).where(DecisionRow.event_id == "raw-good"))
+                == "flagged"
+            )
 
     assert wait_for(decided_good, timeout=60), _log(proc)
 
     def rejected() -> list:
         with get_engine().connect() as conn:
             return conn.execute(
-                select(RejectionRow.channel, RejectionRow.event_id, RejectionRow.raw, RejectionRow.errors)
+                select(
+                    RejectionRow.channel,
+                    RejectionRow.event_id,
+                    RejectionRow.raw,
+                    RejectionRow.errors,
+                )
             ).all()
 
     wait_for(lambda: len(rejected()) >= 7, timeout=20)
@@ -189,7 +241,13 @@ def test_malformed_queue_messages_are_rejected_and_the_worker_keeps_going(worker
     assert len(rows) == 7, f"{rows}\n{_log(proc)}"
     assert {r[0] for r in rows} == {"queue"}
     raws = " ".join(r[2] for r in rows)
-    for fragment in ("plain garbage", "looks-like-an-event", "{not json", '"x": 1', "{truncated event"):
+    for fragment in (
+        "plain garbage",
+        "looks-like-an-event",
+        "{not json",
+        '"x": 1',
+        "{truncated event",
+    ):
         assert fragment in raws, fragment
     messages = " ".join(e["message"] for r in rows for e in r[3])
     assert "unknown task 'no.such.task'" in messages

@@ -50,13 +50,18 @@ def test_push_direct_json_array(db, queue, tmp_path: Path) -> None:  # noqa: ANN
 
 def test_push_direct_ndjson_reports_bad_lines(db, queue, tmp_path: Path) -> None:  # noqa: ANN001
     path = tmp_path / "events.ndjson"
-    path.write_text("\n".join([json.dumps(clear_event("nd-1")), "{broken", json.dumps(flagged_event("nd-2"))]) + "\n")
+    path.write_text(
+        "\n".join([json.dumps(clear_event("nd-1")), "{broken", json.dumps(flagged_event("nd-2"))])
+        + "\n"
+    )
     result = CliRunner().invoke(main, ["push", str(path), "--direct"])
     assert result.exit_code == 1  # something was refused
     assert "accepted=2" in result.output and "invalid=1" in result.output
     assert stored_ids() == {"nd-1", "nd-2"}
     with get_engine().connect() as conn:
-        assert conn.execute(select(RejectionRow.channel, RejectionRow.raw)).all() == [("cli", "{broken")]
+        assert conn.execute(select(RejectionRow.channel, RejectionRow.raw)).all() == [
+            ("cli", "{broken")
+        ]
 
 
 def test_push_needs_exactly_one_target(tmp_path: Path) -> None:

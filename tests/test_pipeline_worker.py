@@ -24,7 +24,12 @@ def count(model, *where) -> int:  # noqa: ANN001
 
 def rejections() -> list[tuple[str, str | None, list]]:
     with get_engine().connect() as conn:
-        return [tuple(r) for r in conn.execute(select(RejectionRow.channel, RejectionRow.event_id, RejectionRow.errors))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(RejectionRow.channel, RejectionRow.event_id, RejectionRow.errors)
+            )
+        ]
 
 
 @pytest.fixture
@@ -54,7 +59,10 @@ def test_save_decisions_is_insert_or_ignore_with_one_alert_per_rule(db) -> None:
     ingest_batch([flagged_event("s:1"), clear_event("s:2")], enqueue=False)
     now = datetime.now(UTC)
     flagged = Decision(
-        event_id="s:1", status="flagged", engine_version="t", evaluated_at=now,
+        event_id="s:1",
+        status="flagged",
+        engine_version="t",
+        evaluated_at=now,
         violations=[_violation("dprk.arms"), _violation("dprk.arms"), _violation("dprk.shipping")],
     )
     clear = Decision(event_id="s:2", status="clear", engine_version="t", evaluated_at=now)
@@ -65,7 +73,10 @@ def test_save_decisions_is_insert_or_ignore_with_one_alert_per_rule(db) -> None:
     assert count(DecisionRow) == 2
     with get_engine().connect() as conn:
         alerts = conn.execute(select(AlertRow.event_id, AlertRow.rule_id, AlertRow.citation)).all()
-    assert sorted(alerts) == [("s:1", "dprk.arms", "UNSCR 1718 (2006) OP8(a)"), ("s:1", "dprk.shipping", "UNSCR 1718 (2006) OP8(a)")]
+    assert sorted(alerts) == [
+        ("s:1", "dprk.arms", "UNSCR 1718 (2006) OP8(a)"),
+        ("s:1", "dprk.shipping", "UNSCR 1718 (2006) OP8(a)"),
+    ]
     assert count(EventRow, EventRow.status == "decided") == 2
 
 
@@ -95,7 +106,9 @@ def test_concurrent_redelivery_never_duplicates(evaluator) -> None:  # noqa: ANN
     ids = [e["event_id"] for e in events]
     ingest_batch(events, enqueue=False)
     results: list[list[str]] = []
-    threads = [threading.Thread(target=lambda: results.append(decide_stored(ids))) for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(decide_stored(ids))) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -104,7 +117,9 @@ def test_concurrent_redelivery_never_duplicates(evaluator) -> None:  # noqa: ANN
     assert count(DecisionRow) == 60
     with get_engine().connect() as conn:
         pairs = conn.execute(select(AlertRow.event_id, AlertRow.rule_id)).all()
-    assert len(pairs) == len(set(pairs)) and {p[0] for p in pairs} == {f"c-{i}" for i in range(0, 60, 3)}
+    assert len(pairs) == len(set(pairs)) and {p[0] for p in pairs} == {
+        f"c-{i}" for i in range(0, 60, 3)
+    }
 
 
 def test_ingest_raw_task_validates_stores_and_evaluates(evaluator) -> None:  # noqa: ANN001
@@ -151,4 +166,6 @@ def test_event_detail_shows_decision_and_alerts(evaluator, api_client) -> None: 
     body = api_client.get("/api/v1/events/d:1").json
     assert body["status"] == "decided"
     assert body["decision"]["status"] == "flagged" and body["decision"]["violations"]
-    assert {a["rule_id"] for a in body["alerts"]} == {v["rule_id"] for v in body["decision"]["violations"]}
+    assert {a["rule_id"] for a in body["alerts"]} == {
+        v["rule_id"] for v in body["decision"]["violations"]
+    }

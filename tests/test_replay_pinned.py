@@ -49,7 +49,9 @@ def import_xml(tmp_path: Path, name: str, data: bytes) -> str:
     return import_list(str(path), retro=False).snapshot.sha256
 
 
-def shipment(event_id: str, consignee: str = ACME, vessel: dict[str, Any] | None = None) -> dict[str, Any]:
+def shipment(
+    event_id: str, consignee: str = ACME, vessel: dict[str, Any] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "mode": "sea",
         "origin": {"country": "SG"},
@@ -59,8 +61,13 @@ def shipment(event_id: str, consignee: str = ACME, vessel: dict[str, Any] | None
     }
     if vessel:
         body["vessel"] = vessel
-    return {"event_id": event_id, "event_type": "shipment", "occurred_at": OCCURRED, "source": "test",
-            "shipment": body}
+    return {
+        "event_id": event_id,
+        "event_type": "shipment",
+        "occurred_at": OCCURRED,
+        "source": "test",
+        "shipment": body,
+    }
 
 
 def decide(raw: dict[str, Any], evaluator: Evaluator) -> None:
@@ -93,33 +100,49 @@ def fresh_screening(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     invalidate_default_screener()
 
 
-def test_live_evaluator_uses_a_snapshot_imported_after_it_was_built(db: None, fresh_screening: None, tmp_path: Path) -> None:
+def test_live_evaluator_uses_a_snapshot_imported_after_it_was_built(
+    db: None, fresh_screening: None, tmp_path: Path
+) -> None:
     from engine.screening import default_screener
 
     evaluator = Evaluator(load_pack(), screener=default_screener)
-    first = import_xml(tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")]))
+    first = import_xml(
+        tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")])
+    )
     before = evaluator.evaluate(Event.model_validate(shipment("live-1")))
     assert before.status == "clear" and before.list_version == first
 
-    second = import_xml(tmp_path, "b.xml", list_xml("2024-05-20T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS"),
-                                                                            (900002, "KPe.902", ACME)]))
+    second = import_xml(
+        tmp_path,
+        "b.xml",
+        list_xml(
+            "2024-05-20T00:00:00Z",
+            [(900001, "KPe.901", "OTHER HOLDINGS"), (900002, "KPe.902", ACME)],
+        ),
+    )
     after = evaluator.evaluate(Event.model_validate(shipment("live-2")))
     assert after.list_version == second
     assert [v.rule_id for v in after.violations] == ["UNSCR-1718-OP8d"]
     assert "KPe.902" in after.violations[0].reason
 
 
-def test_replay_uses_the_decisions_snapshot_not_a_later_backdated_one(db: None, fresh_screening: None, tmp_path: Path) -> None:
+def test_replay_uses_the_decisions_snapshot_not_a_later_backdated_one(
+    db: None, fresh_screening: None, tmp_path: Path
+) -> None:
     from engine.replay import replay
     from engine.screening import default_screener
 
     evaluator = Evaluator(load_pack(), screener=default_screener)
-    first = import_xml(tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")]))
+    first = import_xml(
+        tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")])
+    )
     decide(shipment("pin-1"), evaluator)
 
     # A snapshot generated before the event but imported after the decision: "in force" for the
     # event's date today, and it lists the consignee.
-    later = import_xml(tmp_path, "b.xml", list_xml("2024-05-20T00:00:00Z", [(900002, "KPe.902", ACME)]))
+    later = import_xml(
+        tmp_path, "b.xml", list_xml("2024-05-20T00:00:00Z", [(900002, "KPe.902", ACME)])
+    )
     assert default_screener().version_at(Event.model_validate(shipment("x")).occurred_at) == later
     fresh = evaluator.evaluate(Event.model_validate(shipment("pin-1")))
     assert fresh.status == "flagged"  # what an unpinned replay would have produced
@@ -131,23 +154,33 @@ def test_replay_uses_the_decisions_snapshot_not_a_later_backdated_one(db: None, 
     assert result.replayed.list_version == first
 
 
-def test_replay_of_a_hit_keeps_the_hit_after_a_delisting(db: None, fresh_screening: None, tmp_path: Path) -> None:
+def test_replay_of_a_hit_keeps_the_hit_after_a_delisting(
+    db: None, fresh_screening: None, tmp_path: Path
+) -> None:
     from engine.replay import replay
     from engine.screening import default_screener
 
     evaluator = Evaluator(load_pack(), screener=default_screener)
-    listed = import_xml(tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900002, "KPe.902", ACME)]))
+    listed = import_xml(
+        tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900002, "KPe.902", ACME)])
+    )
     decide(shipment("pin-2"), evaluator)
-    import_xml(tmp_path, "b.xml", list_xml("2024-05-20T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")]))
+    import_xml(
+        tmp_path, "b.xml", list_xml("2024-05-20T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")])
+    )
     result = replay("pin-2", screener=default_screener())
     assert result.original.status == "flagged" and result.original.list_version == listed
     assert result.identical, result.diff
 
 
-def test_replay_refuses_a_snapshot_that_is_not_stored(db: None, fresh_screening: None, tmp_path: Path) -> None:
+def test_replay_refuses_a_snapshot_that_is_not_stored(
+    db: None, fresh_screening: None, tmp_path: Path
+) -> None:
     from engine.screening import default_screener
 
-    import_xml(tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")]))
+    import_xml(
+        tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")])
+    )
     with pytest.raises(LookupError, match="not stored"):
         default_screener().pinned("0" * 64)
 
@@ -164,29 +197,41 @@ def test_vessel_register_change_is_a_new_pack_and_old_decisions_replay_as_they_w
     vessel = {"name": "SEA BREEZE NINE", "imo": "9321483", "flag": "PA"}  # valid check digit
 
     old_pack = load_pack(rules)
-    import_xml(tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")]))
+    import_xml(
+        tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")])
+    )
     evaluator = Evaluator(old_pack, screener=default_screener)
     decide(shipment("reg-1", consignee="HARMLESS LOGISTICS PTE LTD", vessel=vessel), evaluator)
 
     # The register gains the vessel (designated before the event): a new pack version.
-    register.write_text(register.read_text(encoding="utf-8") + (
-        "  - name: SEA BREEZE NINE\n    imo: '9321483'\n    flag: PA\n    designated_on: 2024-03-01\n"
-        "    legal_basis: [UNSCR 2321 (2016) OP12]\n    effect: asset freeze and port-entry ban\n"
-        "    source: test fixture\n"
-    ), encoding="utf-8")
+    register.write_text(
+        register.read_text(encoding="utf-8")
+        + (
+            "  - name: SEA BREEZE NINE\n    imo: '9321483'\n    flag: PA\n    designated_on: 2024-03-01\n"
+            "    legal_basis: [UNSCR 2321 (2016) OP12]\n    effect: asset freeze and port-entry ban\n"
+            "    source: test fixture\n"
+        ),
+        encoding="utf-8",
+    )
     new_pack = load_pack(rules)
     assert new_pack.version != old_pack.version
     assert any(v.imo == "9321483" for v in new_pack.vessels.vessels)
 
     # The same event under the new pack is flagged (the vessel is now designated) ...
-    event = Event.model_validate(shipment("reg-1", consignee="HARMLESS LOGISTICS PTE LTD", vessel=vessel))
+    event = Event.model_validate(
+        shipment("reg-1", consignee="HARMLESS LOGISTICS PTE LTD", vessel=vessel)
+    )
     now = Evaluator(new_pack, screener=default_screener).evaluate(event)
     assert now.status == "flagged", now
-    assert all("SEA BREEZE NINE" in v.reason for v in now.violations), [v.reason for v in now.violations]
+    assert all("SEA BREEZE NINE" in v.reason for v in now.violations), [
+        v.reason for v in now.violations
+    ]
 
     # ... while the old decision replays identically against its own stored pack and register.
     stored = load_stored_pack(old_pack.version)
-    assert stored.vessels is not None and not any(v.imo == "9321483" for v in stored.vessels.vessels)
+    assert stored.vessels is not None and not any(
+        v.imo == "9321483" for v in stored.vessels.vessels
+    )
     result = replay("reg-1", screener=default_screener())
     assert result.original.status == "clear"
     assert result.identical, result.diff

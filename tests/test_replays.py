@@ -74,7 +74,9 @@ def app(db: None, clean_queue: str):  # noqa: ANN201
     return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
 
 
-def test_request_queues_the_task_and_the_task_replays_identically(db: None, clean_queue: str) -> None:
+def test_request_queues_the_task_and_the_task_replays_identically(
+    db: None, clean_queue: str
+) -> None:
     from engine.replay_tasks import replay_decision, request_replay, run_replay
 
     raw = najin_dunay()
@@ -89,7 +91,9 @@ def test_request_queues_the_task_and_the_task_replays_identically(db: None, clea
         stored = s.scalar(select(DecisionRow).where(DecisionRow.event_id == raw["event_id"]))
     assert done.status == "done" and done.identical is True and done.diff == []
     assert done.original["status"] == stored.status == "flagged"
-    assert {v["rule_id"] for v in done.original["violations"]} == {v["rule_id"] for v in stored.violations}
+    assert {v["rule_id"] for v in done.original["violations"]} == {
+        v["rule_id"] for v in stored.violations
+    }
     assert done.replayed["violations"] == done.original["violations"]
     assert done.rule_pack_version == stored.rule_pack_version and len(done.rule_pack_version) == 64
     assert done.list_version == done.replayed["list_version"]
@@ -107,7 +111,11 @@ def test_a_changed_stored_decision_replays_as_different(db: None, clean_queue: s
     raw = najin_dunay("tms-7:BL-0918")
     decide(raw)
     with session_scope() as s:
-        s.execute(update(DecisionRow).where(DecisionRow.event_id == raw["event_id"]).values(status="clear", violations=[]))
+        s.execute(
+            update(DecisionRow)
+            .where(DecisionRow.event_id == raw["event_id"])
+            .values(status="clear", violations=[])
+        )
     row = request_replay(raw["event_id"], "aud")
     assert run_replay(row.id) == "done"
     done = replay_row(row.id)
@@ -125,11 +133,17 @@ def test_unreplayable_requests(db: None, clean_queue: str) -> None:
     with pytest.raises(ReplayRequestError, match="no decision yet"):
         request_replay("undecided", "aud")
     # Decided under a pack that was never recorded: the task records why it failed.
-    web_seed.store(web_seed.shipment("e-unknown-pack"), [web_seed.violation()])  # pack "test-pack-1"
+    web_seed.store(
+        web_seed.shipment("e-unknown-pack"), [web_seed.violation()]
+    )  # pack "test-pack-1"
     row = request_replay("e-unknown-pack", "aud")
     assert run_replay(row.id) == "failed"
     failed = replay_row(row.id)
-    assert failed.status == "failed" and "test-pack-1 is not stored" in failed.error and failed.identical is None
+    assert (
+        failed.status == "failed"
+        and "test-pack-1 is not stored" in failed.error
+        and failed.identical is None
+    )
     assert run_replay(987654) == "missing"
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(ReplayRow)) == 1
@@ -139,7 +153,9 @@ def test_unreachable_broker_marks_the_request_failed(db: None) -> None:
     from engine import replay_tasks
 
     web_seed.store(web_seed.shipment("e-1"), [web_seed.violation()])
-    row = replay_tasks.request_replay("e-1", "aud", broker="redis://127.0.0.1:1/0")  # nothing listens
+    row = replay_tasks.request_replay(
+        "e-1", "aud", broker="redis://127.0.0.1:1/0"
+    )  # nothing listens
     assert row.status == "failed" and "could not be reached" in row.error
 
 
@@ -150,7 +166,9 @@ def _alert_state(alert_id: int) -> tuple:
 
 
 @pytest.mark.parametrize("role", REPLAYERS)
-def test_replay_button_on_the_alert_page_changes_no_alert(app, login_as, clean_queue: str, role: str) -> None:  # noqa: ANN001
+def test_replay_button_on_the_alert_page_changes_no_alert(
+    app, login_as, clean_queue: str, role: str
+) -> None:  # noqa: ANN001
     from engine.replay_tasks import run_replay
 
     raw = najin_dunay()
@@ -177,7 +195,11 @@ def test_replay_button_on_the_alert_page_changes_no_alert(app, login_as, clean_q
     assert run_replay(row.id) == "done"
     assert _alert_state(alert_id) == before  # a replay changes nothing on the alert
     html = client.get("/replays").text
-    assert re.search(rf'<tr id="replay-{row.id}">.*?replay-done.*?flagged → flagged.*?<b class="identical">yes</b>', html, re.S)
+    assert re.search(
+        rf'<tr id="replay-{row.id}">.*?replay-done.*?flagged → flagged.*?<b class="identical">yes</b>',
+        html,
+        re.S,
+    )
     assert raw["event_id"] in html and f"by {role}-1" in html
     detail = client.get(f"/alerts/{alert_id}").text
     assert f'id="replay-{row.id}"' in detail and '<b class="identical">yes</b>' in detail
@@ -188,7 +210,10 @@ def test_officers_cannot_replay_and_do_not_see_the_button(app, login_as) -> None
     client = app.test_client()
     login_as(client, "officer")
     assert "Replay this decision" not in client.get(f"/alerts/{alert_id}").text
-    assert client.post("/replays", data={"event_id": web_seed.NAJIN_DUNAY["event_id"]}).status_code == 403
+    assert (
+        client.post("/replays", data={"event_id": web_seed.NAJIN_DUNAY["event_id"]}).status_code
+        == 403
+    )
     assert client.get("/replays").status_code == 403
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(ReplayRow)) == 0
@@ -202,9 +227,15 @@ def test_request_form_checks(app, login_as, clean_queue: str) -> None:  # noqa: 
     resp = client.post("/replays", data={"event_id": "no-such"}, follow_redirects=True)
     assert "Not replayed: no stored event" in resp.text
     # the alert named must be the event's own
-    assert client.post("/replays", data={"event_id": "e-other", "alert_id": str(alert_id)}).status_code == 400
+    assert (
+        client.post("/replays", data={"event_id": "e-other", "alert_id": str(alert_id)}).status_code
+        == 400
+    )
     assert client.post("/replays", data={"event_id": "e-other", "alert_id": "x"}).status_code == 400
-    assert client.post("/replays", data={"event_id": "e-other", "alert_id": str(other)}).status_code == 303
+    assert (
+        client.post("/replays", data={"event_id": "e-other", "alert_id": str(other)}).status_code
+        == 303
+    )
     with session_scope() as s:
         assert [r.event_id for r in s.scalars(select(ReplayRow))] == ["e-other"]
     filtered = client.get("/replays?event_id=e-other").text

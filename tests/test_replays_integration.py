@@ -33,7 +33,11 @@ def _replay(replay_id: int) -> ReplayRow:
         return s.get(ReplayRow, replay_id)
 
 
-def test_replay_requested_on_the_web_is_run_by_a_worker_and_identical(workers, api_client, login_as) -> None:  # noqa: ANN001, F811
+def test_replay_requested_on_the_web_is_run_by_a_worker_and_identical(
+    workers,  # noqa: F811 - the fixture imported above
+    api_client,
+    login_as,
+) -> None:
     import_list(str(list_file("2026-05-08")), retro=False)
     proc = workers()
     raw = copy.deepcopy(web_seed.NAJIN_DUNAY)
@@ -51,18 +55,26 @@ def test_replay_requested_on_the_web_is_run_by_a_worker_and_identical(workers, a
     client = create_app({"TESTING": True}).test_client()
     login_as(client, "auditor")
     with session_scope() as s:
-        alert_id = s.scalar(select(AlertRow.id).where(AlertRow.event_id == raw["event_id"],
-                                                      AlertRow.rule_id == "UNSCR-1718-OP8b"))
+        alert_id = s.scalar(
+            select(AlertRow.id).where(
+                AlertRow.event_id == raw["event_id"], AlertRow.rule_id == "UNSCR-1718-OP8b"
+            )
+        )
     page = client.get(f"/alerts/{alert_id}").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    resp = client.post("/replays", data={"csrf_token": token, "event_id": raw["event_id"], "alert_id": str(alert_id)})
+    resp = client.post(
+        "/replays",
+        data={"csrf_token": token, "event_id": raw["event_id"], "alert_id": str(alert_id)},
+    )
     assert resp.status_code == 303
     with session_scope() as s:
         (replay_id,) = s.scalars(select(ReplayRow.id))
 
     finished = wait_for(lambda: _replay(replay_id).status in ("done", "failed"), timeout=120)
     row = _replay(replay_id)
-    assert finished, f"replay still {row.status}\n" + proc.log_path.read_text(errors="replace")[-4000:]
+    assert finished, (
+        f"replay still {row.status}\n" + proc.log_path.read_text(errors="replace")[-4000:]
+    )
     assert row.status == "done", row.error
     assert row.identical is True and row.diff == []
     assert row.rule_pack_version == decision.rule_pack_version
@@ -71,5 +83,7 @@ def test_replay_requested_on_the_web_is_run_by_a_worker_and_identical(workers, a
     assert row.requested_by == "auditor" and row.alert_id == alert_id
 
     html = client.get("/replays").text
-    assert re.search(rf'<tr id="replay-{replay_id}">.*?replay-done.*?<b class="identical">yes</b>', html, re.S)
+    assert re.search(
+        rf'<tr id="replay-{replay_id}">.*?replay-done.*?<b class="identical">yes</b>', html, re.S
+    )
     assert proc.poll() is None

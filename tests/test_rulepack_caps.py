@@ -14,8 +14,17 @@ from engine.rules.loader import load_pack
 PACK = load_pack()
 
 
-def supply(eid: str, when: str, qty: float, unit: str = "bbl", hs: str = "271019", dest: str = "KP",
-           origin: str = "CN", notification: str | None = "N-1", desc: str = "diesel") -> Event:
+def supply(
+    eid: str,
+    when: str,
+    qty: float,
+    unit: str = "bbl",
+    hs: str = "271019",
+    dest: str = "KP",
+    origin: str = "CN",
+    notification: str | None = "N-1",
+    desc: str = "diesel",
+) -> Event:
     return Event.model_validate({
         "event_id": eid, "event_type": "shipment", "occurred_at": when, "source": "test",
         "shipment": {"origin": {"country": origin}, "destination": {"country": dest},
@@ -103,7 +112,9 @@ def test_stored_events_ledger_matches_memory_and_replay_cuts_at_receipt(db) -> N
         store_events([(raw, e, sha256_of(raw))], received_at=t0 + timedelta(hours=i))
     live = CapsLedger(PACK.rules, StoredEvents())
     assert live.usage(rule.id, rule.cap, evs[2], 0).prior == 400_000
-    assert live.usage(rule.id, rule.cap, evs[2], 0) == ledger(evs).usage(rule.id, rule.cap, evs[2], 0)
+    assert live.usage(rule.id, rule.cap, evs[2], 0) == ledger(evs).usage(
+        rule.id, rule.cap, evs[2], 0
+    )
     # replay of s3 as decided when only s1 had been received: s2 arrived later, so it does not count
     replay = live.replaying(t0 + timedelta(minutes=30))
     assert replay.usage(rule.id, rule.cap, evs[2], 0).prior == 200_000
@@ -115,7 +126,10 @@ def test_default_evaluator_counts_stored_supplies_against_the_cap(db) -> None:  
     from engine.storage.repository import sha256_of, store_events
 
     reset_default_evaluator()
-    evs = [supply("d1", "2019-02-01T00:00:00Z", 300_000), supply("d2", "2019-06-01T00:00:00Z", 250_000)]
+    evs = [
+        supply("d1", "2019-02-01T00:00:00Z", 300_000),
+        supply("d2", "2019-06-01T00:00:00Z", 250_000),
+    ]
     for e in evs:
         raw = e.model_dump(mode="json", exclude_none=True)
         store_events([(raw, e, sha256_of(raw))])

@@ -19,15 +19,36 @@ from engine.rules.loader import REGISTER_PATH, load_pack, pack_from_files
 PACK = load_pack()
 
 
-def ship(eid: str, when: str, origin: str, dest: str, goods: list[dict[str, Any]], **extra: Any) -> Event:
-    body = {"origin": {"country": origin}, "destination": {"country": dest}, "goods": goods, **extra}
-    return Event.model_validate({"event_id": eid, "event_type": "shipment", "occurred_at": when,
-                                 "source": "test", "shipment": body})
+def ship(
+    eid: str, when: str, origin: str, dest: str, goods: list[dict[str, Any]], **extra: Any
+) -> Event:
+    body = {
+        "origin": {"country": origin},
+        "destination": {"country": dest},
+        "goods": goods,
+        **extra,
+    }
+    return Event.model_validate(
+        {
+            "event_id": eid,
+            "event_type": "shipment",
+            "occurred_at": when,
+            "source": "test",
+            "shipment": body,
+        }
+    )
 
 
 def movement(eid: str, when: str, body: dict[str, Any]) -> Event:
-    return Event.model_validate({"event_id": eid, "event_type": "vessel_movement", "occurred_at": when,
-                                 "source": "test", "vessel_movement": body})
+    return Event.model_validate(
+        {
+            "event_id": eid,
+            "event_type": "vessel_movement",
+            "occurred_at": when,
+            "source": "test",
+            "vessel_movement": body,
+        }
+    )
 
 
 def g(hs: str | None, desc: str, qty: float = 100, unit: str = "t", **kw: Any) -> dict[str, Any]:
@@ -44,13 +65,30 @@ def ev(request):  # noqa: ANN001, ANN201
 
 def test_transshipment_through_a_third_country_does_not_launder_dprk_coal(ev) -> None:  # noqa: ANN001
     e = make_evaluator(ev, PACK)
-    via_cn = ship("t1", "2019-03-02T00:00:00Z", "KP", "VN", [g("270119", "anthracite")], route=[{"country": "CN"}])
-    relabelled = ship("t2", "2019-03-02T00:00:00Z", "RU", "CN", [g("270119", "anthracite", origin_country="KP")])
-    through_kp = ship("t3", "2019-03-02T00:00:00Z", "CN", "JP", [g("270119", "anthracite")],
-                      route=[{"country": "KP", "locode": "KPNAM"}])
+    via_cn = ship(
+        "t1",
+        "2019-03-02T00:00:00Z",
+        "KP",
+        "VN",
+        [g("270119", "anthracite")],
+        route=[{"country": "CN"}],
+    )
+    relabelled = ship(
+        "t2", "2019-03-02T00:00:00Z", "RU", "CN", [g("270119", "anthracite", origin_country="KP")]
+    )
+    through_kp = ship(
+        "t3",
+        "2019-03-02T00:00:00Z",
+        "CN",
+        "JP",
+        [g("270119", "anthracite")],
+        route=[{"country": "KP", "locode": "KPNAM"}],
+    )
     for event in (via_cn, relabelled, through_kp):
         assert "UNSCR-2371-OP8" in fired(e, event), event.event_id
-    clean = ship("t4", "2019-03-02T00:00:00Z", "AU", "JP", [g("270112", "coal")], route=[{"country": "CN"}])
+    clean = ship(
+        "t4", "2019-03-02T00:00:00Z", "AU", "JP", [g("270112", "coal")], route=[{"country": "CN"}]
+    )
     assert "UNSCR-2371-OP8" not in fired(e, clean)
 
 
@@ -71,11 +109,19 @@ def test_sts_into_a_dprk_flagged_tanker(ev) -> None:  # noqa: ANN001
 
 def test_loading_coal_in_a_dprk_port_is_an_export(ev) -> None:  # noqa: ANN001
     e = make_evaluator(ev, PACK)
-    body = {"kind": "port_call", "vessel": {"name": "WISE HONEST", "flag": "SL"},
-            "port": {"country": "KP", "locode": "KPNAM"}, "cargo": [g("270119", "coal", 25000)]}
-    assert "UNSCR-2371-OP8" in fired(e, movement("p1", "2019-04-02T00:00:00Z", {**body, "cargo_operation": "load"}))
+    body = {
+        "kind": "port_call",
+        "vessel": {"name": "WISE HONEST", "flag": "SL"},
+        "port": {"country": "KP", "locode": "KPNAM"},
+        "cargo": [g("270119", "coal", 25000)],
+    }
+    assert "UNSCR-2371-OP8" in fired(
+        e, movement("p1", "2019-04-02T00:00:00Z", {**body, "cargo_operation": "load"})
+    )
     # discharging coal INTO the DPRK is not an export of DPRK coal
-    assert "UNSCR-2371-OP8" not in fired(e, movement("p2", "2019-04-02T00:00:00Z", {**body, "cargo_operation": "discharge"}))
+    assert "UNSCR-2371-OP8" not in fired(
+        e, movement("p2", "2019-04-02T00:00:00Z", {**body, "cargo_operation": "discharge"})
+    )
 
 
 @pytest.mark.parametrize(("when", "expected"), [
@@ -91,8 +137,18 @@ def test_textile_ban_starts_at_the_adoption_day(ev, when, expected) -> None:  # 
 
 def test_a_2002_shipment_breaches_nothing_that_did_not_exist(ev) -> None:  # noqa: ANN001
     e = make_evaluator(ev, PACK)
-    old = ship("old", "2002-05-01T00:00:00Z", "KP", "CN",
-               [g("270119", "anthracite"), g("930690", "ammunition"), g("620342", "garments"), g("030617", "shrimp")])
+    old = ship(
+        "old",
+        "2002-05-01T00:00:00Z",
+        "KP",
+        "CN",
+        [
+            g("270119", "anthracite"),
+            g("930690", "ammunition"),
+            g("620342", "garments"),
+            g("030617", "shrimp"),
+        ],
+    )
     assert fired(e, old) == set()
 
 
@@ -109,8 +165,16 @@ def test_coal_sequence_2270_cap_ban(ev) -> None:  # noqa: ANN001
 def test_three_supplies_cross_the_refined_cap_and_notification_is_separate(ev) -> None:  # noqa: ANN001
     files = dict(PACK.files)
     entries = yaml.safe_load(files[REGISTER_PATH])["entries"]
-    entries.append({"ref": "N-2019", "kind": "notification", "regime": "DPRK",
-                    "covers": ["UNSCR-2397-OP5-NOTIFY"], "valid_from": "2019-01-01", "valid_to": "2019-12-31"})
+    entries.append(
+        {
+            "ref": "N-2019",
+            "kind": "notification",
+            "regime": "DPRK",
+            "covers": ["UNSCR-2397-OP5-NOTIFY"],
+            "valid_from": "2019-01-01",
+            "valid_to": "2019-12-31",
+        }
+    )
     files[REGISTER_PATH] = yaml.safe_dump({"entries": entries})
     pack = pack_from_files(files)
     evs = [ship(f"r{i}", when, "CN", "KP", [g("271019", "diesel", qty, "bbl")], notification_ref="N-2019")
@@ -135,12 +199,16 @@ def test_three_supplies_cross_the_refined_cap_and_notification_is_separate(ev) -
 ])  # fmt: skip
 def test_exemption_valid_expired_unknown(ev, when, ref, fires, status) -> None:  # noqa: ANN001
     e = make_evaluator(ev, PACK)
-    event = ship("x", when, "CN", "KP", [g("843880", "food-processing equipment", 2)], exemption_ref=ref)
+    event = ship(
+        "x", when, "CN", "KP", [g("843880", "food-processing equipment", 2)], exemption_ref=ref
+    )
     d = e.evaluate(event)
     v = [x for x in d.violations if x.rule_id == "UNSCR-2397-OP7"]
     assert bool(v) == fires
     if fires and v[0].reason is not None:  # the oracle reports matches, the Evaluator reasons
-        assert {"expired": "expired", "unknown": "not in the exemption register"}[status] in v[0].reason
+        assert {"expired": "expired", "unknown": "not in the exemption register"}[status] in v[
+            0
+        ].reason
     assert ("EXEMPT-2397-OP25" in {x.rule_id for x in d.violations}) == (status == "unknown")
 
 
@@ -161,16 +229,38 @@ def test_iran_arms_export_gap(ev, when, rule_1747, rule_2231) -> None:  # noqa: 
 def test_somali_fgs_exception(ev) -> None:  # noqa: ANN001
     files = dict(PACK.files)
     entries = yaml.safe_load(files[REGISTER_PATH])["entries"]
-    entries.append({"ref": "SO-FGS-1", "kind": "notification", "regime": "Somalia", "covers": ["UNSCR-2713-OP33"],
-                    "valid_from": "2024-01-01", "valid_to": "2024-12-31", "note": "end user: Somali National Army"})
+    entries.append(
+        {
+            "ref": "SO-FGS-1",
+            "kind": "notification",
+            "regime": "Somalia",
+            "covers": ["UNSCR-2713-OP33"],
+            "valid_from": "2024-01-01",
+            "valid_to": "2024-12-31",
+            "note": "end user: Somali National Army",
+        }
+    )
     files[REGISTER_PATH] = yaml.safe_dump({"entries": entries})
     e = make_evaluator(ev, pack_from_files(files))
     arms = [g("930190", "rifles", 2)]
-    fgs = ship("so1", "2024-03-01T00:00:00Z", "AE", "SO", arms, notification_ref="SO-FGS-1",
-               parties=[{"role": "end_user", "name": "Somali National Army", "country": "SO"}])
+    fgs = ship(
+        "so1",
+        "2024-03-01T00:00:00Z",
+        "AE",
+        "SO",
+        arms,
+        notification_ref="SO-FGS-1",
+        parties=[{"role": "end_user", "name": "Somali National Army", "country": "SO"}],
+    )
     assert "UNSCR-2713-OP33" not in fired(e, fgs)
-    other = ship("so2", "2024-03-01T00:00:00Z", "AE", "SO", arms,
-                 parties=[{"role": "end_user", "name": "Unnamed militia", "country": "SO"}])
+    other = ship(
+        "so2",
+        "2024-03-01T00:00:00Z",
+        "AE",
+        "SO",
+        arms,
+        parties=[{"role": "end_user", "name": "Unnamed militia", "country": "SO"}],
+    )
     assert "UNSCR-2713-OP33" in fired(e, other)
     charcoal = ship("so3", "2024-03-01T00:00:00Z", "SO", "AE", [g("440290", "charcoal")])
     assert "UNSCR-2036-OP22" in fired(e, charcoal)
@@ -182,8 +272,14 @@ def test_asset_freeze_via_screening_hit(ev) -> None:  # noqa: ANN001
                        matched="FOREIGN TRADE BANK", method="bic", score=1.0, explanation="BIC FTBDKPPY",
                        list_version="test")  # fmt: skip
     e = make_evaluator(ev, PACK, hits=[hit])
-    event = ship("af", "2024-02-01T00:00:00Z", "CN", "HK", [g("847130", "laptops", 10, "pcs")],
-                 parties=[{"role": "consignee", "name": "Foreign Trade Bank"}])
+    event = ship(
+        "af",
+        "2024-02-01T00:00:00Z",
+        "CN",
+        "HK",
+        [g("847130", "laptops", 10, "pcs")],
+        parties=[{"role": "consignee", "name": "Foreign Trade Bank"}],
+    )
     d = e.evaluate(event)
     v = [x for x in d.violations if x.rule_id == "UNSCR-1718-OP8d"]
     assert v
@@ -197,8 +293,12 @@ def test_targeted_arms_embargo_needs_arms_and_a_listed_party(ev) -> None:  # noq
                        method="name_exact", score=1.0, explanation="exact name", list_version="test")  # fmt: skip
     e = make_evaluator(ev, PACK, hits=[hit])
     party = [{"role": "consignee", "name": "Ansarallah"}]
-    arms = ship("ye1", "2023-05-01T00:00:00Z", "IR", "YE", [g("930190", "rifles", 1)], parties=party)
-    rice = ship("ye2", "2023-05-01T00:00:00Z", "IN", "YE", [g("100630", "rice", 100)], parties=party)
+    arms = ship(
+        "ye1", "2023-05-01T00:00:00Z", "IR", "YE", [g("930190", "rifles", 1)], parties=party
+    )
+    rice = ship(
+        "ye2", "2023-05-01T00:00:00Z", "IN", "YE", [g("100630", "rice", 100)], parties=party
+    )
     assert {"UNSCR-2216-OP14", "UNSCR-2140-OP11"} <= fired(e, arms)
     got = fired(e, rice)
     assert "UNSCR-2216-OP14" not in got and "UNSCR-2140-OP11" in got

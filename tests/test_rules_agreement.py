@@ -38,11 +38,21 @@ PACK = load_pack(RULES)
 _nodes = [n for r in PACK.rules for n in r.when.nodes()]
 COUNTRIES = sorted(
     {c for n in _nodes if isinstance(n, Direction) for c in n.countries}
-    | {n.value for n in _nodes if isinstance(n, FieldTest) and n.op == "eq" and isinstance(n.value, str) and len(n.value) == 2 and n.value.isupper()}
+    | {
+        n.value
+        for n in _nodes
+        if isinstance(n, FieldTest)
+        and n.op == "eq"
+        and isinstance(n.value, str)
+        and len(n.value) == 2
+        and n.value.isupper()
+    }
     | {"KP", "IR", "RU", "CN", "ZZ", "PA", "US"}
 )
 PREFIXES = sorted({p for n in _nodes if isinstance(n, GoodsMatch) for p in n.hs}) or ["93"]
-KEYWORDS = sorted({k.text.rstrip("*") for n in _nodes if isinstance(n, GoodsMatch) for k in n.keywords}) or ["arms"]
+KEYWORDS = sorted(
+    {k.text.rstrip("*") for n in _nodes if isinstance(n, GoodsMatch) for k in n.keywords}
+) or ["arms"]
 _entries = {e.ref: e for e in PACK.register._entries.values()}  # noqa: SLF001 - test reads the register
 for r in PACK.rules:
     for ex in [*r.examples.fire, *r.examples.clear]:
@@ -71,7 +81,16 @@ def _bounds() -> list[datetime]:
 
 
 BOUNDS = _bounds()
-DELTAS = [timedelta(0), timedelta(microseconds=-1), timedelta(microseconds=1), timedelta(seconds=-1), timedelta(hours=-5), timedelta(hours=13), timedelta(days=-1), timedelta(days=1)]
+DELTAS = [
+    timedelta(0),
+    timedelta(microseconds=-1),
+    timedelta(microseconds=1),
+    timedelta(seconds=-1),
+    timedelta(hours=-5),
+    timedelta(hours=13),
+    timedelta(days=-1),
+    timedelta(days=1),
+]
 
 # -- strategies ----------------------------------------------------------------------------------
 countries = st.sampled_from(COUNTRIES)
@@ -82,7 +101,9 @@ def instants(draw) -> str:
     if draw(st.booleans()):
         t = draw(st.sampled_from(BOUNDS)) + draw(st.sampled_from(DELTAS))
     else:
-        t = datetime(1990, 1, 1, tzinfo=UTC) + timedelta(seconds=draw(st.integers(0, 40 * 365 * 86400)))
+        t = datetime(1990, 1, 1, tzinfo=UTC) + timedelta(
+            seconds=draw(st.integers(0, 40 * 365 * 86400))
+        )
     tz = timezone(timedelta(minutes=draw(st.sampled_from([0, -240, 540, 330, -720, 840]))))
     return t.astimezone(tz).isoformat()
 
@@ -105,7 +126,12 @@ def hs_codes(draw) -> str | None:
 
 @st.composite
 def descriptions(draw) -> str | None:
-    words = draw(st.lists(st.sampled_from([*KEYWORDS, "assorted", "spare", "parts", "Munición", "x-ray", "ÄRMS"]), max_size=3))
+    words = draw(
+        st.lists(
+            st.sampled_from([*KEYWORDS, "assorted", "spare", "parts", "Munición", "x-ray", "ÄRMS"]),
+            max_size=3,
+        )
+    )
     if not words and draw(st.booleans()):
         return None
     sep = draw(st.sampled_from([" ", ", ", "-", "_", "/"]))
@@ -143,7 +169,15 @@ def shipments(draw, when: str) -> dict:
         "route": [_place(c) for c in draw(st.lists(countries, max_size=2))],
         "goods": draw(st.lists(goods(), min_size=1, max_size=3)),
         "parties": [
-            {"role": draw(st.sampled_from(["consignee", "charterer", "insurer", "vessel_owner", "end_user"])), "name": "P", "country": draw(countries)}
+            {
+                "role": draw(
+                    st.sampled_from(
+                        ["consignee", "charterer", "insurer", "vessel_owner", "end_user"]
+                    )
+                ),
+                "name": "P",
+                "country": draw(countries),
+            }
             for _ in range(draw(st.integers(0, 2)))
         ],
         "mode": draw(st.sampled_from(["sea", "air", "rail"])),
@@ -159,7 +193,9 @@ def shipments(draw, when: str) -> dict:
 
 @st.composite
 def movements(draw) -> dict:
-    kind = draw(st.sampled_from(["port_call", "ship_to_ship", "ais_gap", "flag_change", "name_change"]))
+    kind = draw(
+        st.sampled_from(["port_call", "ship_to_ship", "ais_gap", "flag_change", "name_change"])
+    )
     vm: dict = {"kind": kind, "vessel": {"name": "V", "flag": draw(countries)}}
     if kind == "port_call" or draw(st.booleans()):
         vm["port"] = _place(draw(countries))
@@ -183,7 +219,9 @@ def entities(draw) -> dict:
         "name": "N",
         "country": draw(countries),
         "flag": draw(countries),
-        "owners": [{"name": "O", "country": draw(countries)} for _ in range(draw(st.integers(0, 2)))],
+        "owners": [
+            {"name": "O", "country": draw(countries)} for _ in range(draw(st.integers(0, 2)))
+        ],
     }
 
 
@@ -209,7 +247,9 @@ def mutated_examples(draw) -> tuple[Event, list[ScreeningHit]]:
     body = raw[raw["event_type"]]
     if draw(st.booleans()):
         t = draw(st.sampled_from(rule_bounds(rule))) + draw(st.sampled_from(DELTAS))
-        raw["occurred_at"] = t.astimezone(timezone(timedelta(hours=draw(st.sampled_from([0, 9, -4]))))).isoformat()
+        raw["occurred_at"] = t.astimezone(
+            timezone(timedelta(hours=draw(st.sampled_from([0, 9, -4]))))
+        ).isoformat()
     lines = body.get("goods") or body.get("cargo") or []
     for g in lines:
         if g.get("hs_code") and draw(st.integers(0, 3)) == 0:
@@ -236,8 +276,22 @@ def mutated_examples(draw) -> tuple[Event, list[ScreeningHit]]:
 def events(draw) -> Event:
     when = draw(instants())
     etype = draw(st.sampled_from(["shipment", "shipment", "vessel_movement", "entity"]))
-    body = draw(shipments(when)) if etype == "shipment" else draw(movements()) if etype == "vessel_movement" else draw(entities())
-    return Event.model_validate({"event_id": "gen", "event_type": etype, "occurred_at": when, "source": "hypothesis", etype: body})
+    body = (
+        draw(shipments(when))
+        if etype == "shipment"
+        else draw(movements())
+        if etype == "vessel_movement"
+        else draw(entities())
+    )
+    return Event.model_validate(
+        {
+            "event_id": "gen",
+            "event_type": etype,
+            "occurred_at": when,
+            "source": "hypothesis",
+            etype: body,
+        }
+    )
 
 
 @st.composite
@@ -254,7 +308,14 @@ def hits(draw) -> list[ScreeningHit]:
     return out
 
 
-caps_usage = st.one_of(st.none(), st.builds(CapUsage, prior=st.sampled_from([0.0, 400_000.0, 499_999.0, 7_499_999.0]), this=st.sampled_from([0.0, 1.0, 600.0, 2_000_000.0])))
+caps_usage = st.one_of(
+    st.none(),
+    st.builds(
+        CapUsage,
+        prior=st.sampled_from([0.0, 400_000.0, 499_999.0, 7_499_999.0]),
+        this=st.sampled_from([0.0, 1.0, 600.0, 2_000_000.0]),
+    ),
+)
 
 # -- evaluators, built once ----------------------------------------------------------------------
 SCREENER, CAPS = FixedScreener(), FixedCaps()
@@ -293,9 +354,17 @@ def test_generators_reach_both_sides():
     """Guard against a vacuous property: generated events can fire rules, and can stay clear."""
     from hypothesis import find
 
-    fires = find(events(), lambda ev: bool(ORACLE.matches(ev)), settings=settings(max_examples=2000, database=None))
+    fires = find(
+        events(),
+        lambda ev: bool(ORACLE.matches(ev)),
+        settings=settings(max_examples=2000, database=None),
+    )
     assert ORACLE.matches(fires)
-    stays_clear = find(events(), lambda ev: not ORACLE.matches(ev), settings=settings(max_examples=500, database=None))
+    stays_clear = find(
+        events(),
+        lambda ev: not ORACLE.matches(ev),
+        settings=settings(max_examples=500, database=None),
+    )
     assert not ORACLE.matches(stays_clear)
 
 

@@ -11,8 +11,22 @@ from engine.rules.durable_backend import DurableBackend, DurableError
 
 DEFS = {
     "kp": {"all": [{"m": {"$and": [{"kind": "goods"}, {"from__KP": True}]}}]},
-    "arms": {"all": [{"m": {"$and": [{"kind": "goods"}, {"$or": [{"hs2": "93"}, {"hs4": "8710"}]}]}}]},
-    "late": {"all": [{"m": {"$and": [{"kind": "goods"}, {"$gte": {"occurred": 1000}}, {"$neq": {"unit": "kg"}}]}}]},
+    "arms": {
+        "all": [{"m": {"$and": [{"kind": "goods"}, {"$or": [{"hs2": "93"}, {"hs4": "8710"}]}]}}]
+    },
+    "late": {
+        "all": [
+            {
+                "m": {
+                    "$and": [
+                        {"kind": "goods"},
+                        {"$gte": {"occurred": 1000}},
+                        {"$neq": {"unit": "kg"}},
+                    ]
+                }
+            }
+        ]
+    },
 }
 
 
@@ -63,7 +77,11 @@ def test_batch_with_unhandled_facts_keeps_results_in_their_own_call(monkeypatch)
     # A fact matching no rule makes the engine answer "not handled" for the batch; the matches of
     # the other facts must come back in THIS call, not leak into the next one.
     b = DurableBackend({"kp": DEFS["kp"]})
-    batch = [("a", {"kind": "goods", "from__KP": True}), ("b", {"kind": "goods"}), ("c", {"kind": "goods", "from__KP": True})]
+    batch = [
+        ("a", {"kind": "goods", "from__KP": True}),
+        ("b", {"kind": "goods"}),
+        ("c", {"kind": "goods", "from__KP": True}),
+    ]
     assert set(b.match(batch)) == {("a", "kp"), ("c", "kp")}
     assert b.match([("d", {"kind": "goods"})]) == []
 

@@ -58,7 +58,9 @@ def test_najin_dunay_is_flagged_citing_1718_and_1874(arms):
     paths = {(e.path, e.value) for e in v.evidence}
     assert ("shipment.goods[0].hs_code", "930690") in paths
     assert ("shipment.origin.country", "KP") in paths
-    assert "Najin (KP)" in v.reason and "Dunay (RU)" in v.reason and "on 2023-09-07" in v.reason  # the date as the event states it
+    assert (
+        "Najin (KP)" in v.reason and "Dunay (RU)" in v.reason and "on 2023-09-07" in v.reason
+    )  # the date as the event states it
     assert v.severity == "critical" and v.regime == "DPRK"
     assert v.confidence == "medium"  # the rule's own confidence (paragraph number recalled)
     assert by_rule["UNSCR-1718-OP8b"].confidence == "high"
@@ -66,7 +68,11 @@ def test_najin_dunay_is_flagged_citing_1718_and_1874(arms):
 
 
 def test_all_three_demo_voyages_are_flagged(arms):
-    demo = [Event.model_validate(e) for e in json.loads((ROOT / "demo" / "events.json").read_text()) if e["event_id"].startswith("demo-tms:ANGARA")]
+    demo = [
+        Event.model_validate(e)
+        for e in json.loads((ROOT / "demo" / "events.json").read_text())
+        if e["event_id"].startswith("demo-tms:ANGARA")
+    ]
     assert len(demo) == 3
     for d in arms.evaluate_many(demo):
         assert {"UNSCR-1718-OP8b", "UNSCR-1874-OP9"} <= {v.rule_id for v in d.violations}
@@ -86,7 +92,9 @@ def test_effective_date_is_applied_to_the_utc_instant(arms):
 
 def test_confidence_levels_short_code_and_keyword(arms):
     short = arms.evaluate(najin(hs_code="93")).violations
-    assert {v.confidence for v in short if v.rule_id == "UNSCR-1718-OP8b"} == {"high"}  # 93 is the prefix itself
+    assert {v.confidence for v in short if v.rule_id == "UNSCR-1718-OP8b"} == {
+        "high"
+    }  # 93 is the prefix itself
     e = najin()
     e.shipment.goods[0].hs_code = None
     kw = {v.rule_id: v for v in arms.evaluate(e).violations}
@@ -104,7 +112,12 @@ def test_short_declared_code_is_medium(arms):
 
 
 def test_evaluate_many_equals_evaluate(arms):
-    events = [najin(), najin("2002-01-01T00:00:00Z"), najin(hs_code="8471"), najin("2016-03-02T00:00:00Z")]
+    events = [
+        najin(),
+        najin("2002-01-01T00:00:00Z"),
+        najin(hs_code="8471"),
+        najin("2016-03-02T00:00:00Z"),
+    ]
     many = arms.evaluate_many(events)
     for e, d in zip(events, many, strict=True):
         one = arms.evaluate(e)
@@ -141,12 +154,24 @@ def write_rule(root: Path, rule_id: str, extra: str) -> None:
 
 
 def petrol(ref=None, when="2019-01-01T00:00:00Z", qty=10, notif=None):
-    s = {"origin": {"country": "CN"}, "destination": {"country": "KP", "name": "Nampo"}, "goods": [{"hs_code": "271019", "description": "diesel", "quantity": qty, "unit": "bbl"}]}
+    s = {
+        "origin": {"country": "CN"},
+        "destination": {"country": "KP", "name": "Nampo"},
+        "goods": [{"hs_code": "271019", "description": "diesel", "quantity": qty, "unit": "bbl"}],
+    }
     if ref:
         s["exemption_ref"] = ref
     if notif:
         s["notification_ref"] = notif
-    return Event.model_validate({"event_id": f"p-{ref}-{when}-{notif}", "event_type": "shipment", "occurred_at": when, "source": "t", "shipment": s})
+    return Event.model_validate(
+        {
+            "event_id": f"p-{ref}-{when}-{notif}",
+            "event_type": "shipment",
+            "occurred_at": when,
+            "source": "t",
+            "shipment": s,
+        }
+    )
 
 
 REGISTER = ExemptionRegister([
@@ -159,9 +184,21 @@ REGISTER = ExemptionRegister([
 @pytest.fixture(scope="module")
 def feature_pack(tmp_path_factory):
     root = tmp_path_factory.mktemp("rules")
-    write_rule(root, "T-EXEMPT", "when:\n  fact: goods\n  all: [{to: KP}, {goods: {hs: ['2710']}}]\n  unless: [{exemption: valid}]")
-    write_rule(root, "T-CAP", "when:\n  fact: goods\n  all: [{to: KP}, {goods: {hs: ['2710']}}]\ncap: {amount: 500000, unit: bbl, period: calendar_year}")
-    write_rule(root, "T-WIND", "wind_down: {until: 2019-01-31, requires: notification}\nwhen:\n  fact: goods\n  all: [{to: KP}, {goods: {hs: ['2710']}}]")
+    write_rule(
+        root,
+        "T-EXEMPT",
+        "when:\n  fact: goods\n  all: [{to: KP}, {goods: {hs: ['2710']}}]\n  unless: [{exemption: valid}]",
+    )
+    write_rule(
+        root,
+        "T-CAP",
+        "when:\n  fact: goods\n  all: [{to: KP}, {goods: {hs: ['2710']}}]\ncap: {amount: 500000, unit: bbl, period: calendar_year}",
+    )
+    write_rule(
+        root,
+        "T-WIND",
+        "wind_down: {until: 2019-01-31, requires: notification}\nwhen:\n  fact: goods\n  all: [{to: KP}, {goods: {hs: ['2710']}}]",
+    )
     return load_pack(root)
 
 
@@ -193,7 +230,9 @@ def test_exemption_statuses(feature_pack, ref, when, fires, reason_part):
     assert (v is not None) == fires
     if reason_part:
         assert reason_part in v.reason
-    assert Oracle(feature_pack, exemptions=REGISTER).fired_rules(petrol(ref, when)) >= ({"T-EXEMPT"} if fires else set())
+    assert Oracle(feature_pack, exemptions=REGISTER).fired_rules(petrol(ref, when)) >= (
+        {"T-EXEMPT"} if fires else set()
+    )
 
 
 def test_cap_uses_the_running_total_from_the_ledger(feature_pack):
@@ -203,7 +242,9 @@ def test_cap_uses_the_running_total_from_the_ledger(feature_pack):
     assert v.confidence == "high" and "total 500005 of 500000 bbl" in v.reason
     assert ("T-CAP", 0) in caps.calls
     caps.value = CapUsage(prior=400_000, this=10)
-    assert "T-CAP" not in {x.rule_id for x in Evaluator(feature_pack, caps=caps).evaluate(petrol()).violations}
+    assert "T-CAP" not in {
+        x.rule_id for x in Evaluator(feature_pack, caps=caps).evaluate(petrol()).violations
+    }
 
 
 def test_unknown_running_total_is_flagged_low_never_silently_passed(feature_pack):
@@ -218,7 +259,10 @@ def test_wind_down_clears_notified_contracts_until_the_end_of_the_day(feature_pa
     assert not fired(petrol(when="2019-01-31T23:59:59Z", notif="N-1"))
     assert fired(petrol(when="2019-02-01T00:00:00Z", notif="N-1"))
     assert fired(petrol(when="2019-01-15T00:00:00Z"))  # no notification
-    late = {x.rule_id: x for x in ev.evaluate(petrol(when="2019-02-01T00:00:00Z", notif="N-1")).violations}["T-WIND"]
+    late = {
+        x.rule_id: x
+        for x in ev.evaluate(petrol(when="2019-02-01T00:00:00Z", notif="N-1")).violations
+    }["T-WIND"]
     assert "wind-down period ended on 2019-01-31" in late.reason
 
 
@@ -226,7 +270,10 @@ def test_screener_hits_and_fuzzy_confidence(tmp_path):
     root = _arms_dir(tmp_path / "rules")
     (root / "test").mkdir()
     (root / "test" / "T-HIT.yaml").write_text(
-        RULE_TEMPLATE.format(id="T-HIT", extra="when:\n  fact: hit\n  all: [{where: {list_regime: DPRK, entry_kind: [entity, individual]}}]")
+        RULE_TEMPLATE.format(
+            id="T-HIT",
+            extra="when:\n  fact: hit\n  all: [{where: {list_regime: DPRK, entry_kind: [entity, individual]}}]",
+        )
     )
     pack = load_pack(root)
 
@@ -246,7 +293,9 @@ def test_screener_hits_and_fuzzy_confidence(tmp_path):
         d = Evaluator(pack, screener=Screener(method)).evaluate(petrol())
         v = {x.rule_id: x for x in d.violations}["T-HIT"]
         assert v.confidence == conf and d.list_version == "L1"
-        assert any(e.path == "shipment.parties[0]" and "KPe.047" in (e.note or "") for e in v.evidence)
+        assert any(
+            e.path == "shipment.parties[0]" and "KPe.047" in (e.note or "") for e in v.evidence
+        )
 
 
 def test_prefilter_skips_events_no_rule_can_match_and_keeps_the_rest(arms):

@@ -30,7 +30,13 @@ def runner():
 
 def test_pack_has_the_arms_embargo_rules():
     ids = {r.id for r in PACK.rules}
-    assert {"UNSCR-1718-OP8a-i", "UNSCR-1718-OP8b", "UNSCR-1874-OP9", "UNSCR-1874-OP10", "UNSCR-2270-OP6"} <= ids
+    assert {
+        "UNSCR-1718-OP8a-i",
+        "UNSCR-1718-OP8b",
+        "UNSCR-1874-OP9",
+        "UNSCR-1874-OP10",
+        "UNSCR-2270-OP6",
+    } <= ids
     assert len(CASES) >= 2 * len(PACK.rules)
 
 

@@ -23,7 +23,11 @@ def ship(origin="CN", dest="RU", route=(), goods=None, **extra):
 
 
 def move(kind, op=None, flag="PA", other=None, port=None, cargo=None, previous=None):
-    vm = {"kind": kind, "vessel": {"name": "V", "flag": flag}, "cargo": cargo or [{"hs_code": "2701"}]}
+    vm = {
+        "kind": kind,
+        "vessel": {"name": "V", "flag": flag},
+        "cargo": cargo or [{"hs_code": "2701"}],
+    }
     if op:
         vm["cargo_operation"] = op
     if other:
@@ -32,7 +36,15 @@ def move(kind, op=None, flag="PA", other=None, port=None, cargo=None, previous=N
         vm["port"] = {"country": port}
     if previous:
         vm["previous"] = {"flag": previous}
-    return Event.model_validate({"event_id": "m1", "event_type": "vessel_movement", "occurred_at": "2018-01-19T03:10:00Z", "source": "t", "vessel_movement": vm})
+    return Event.model_validate(
+        {
+            "event_id": "m1",
+            "event_type": "vessel_movement",
+            "occurred_at": "2018-01-19T03:10:00Z",
+            "source": "t",
+            "vessel_movement": vm,
+        }
+    )
 
 
 def goods_fact(event, n=0):
@@ -57,16 +69,28 @@ def test_goods_origin_is_an_export_from_that_country_even_after_transshipment():
 
 def test_transit_through_the_dprk_is_both_to_and_from():
     f = goods_fact(ship("RU", "CN", route=["KP"]))
-    assert f.fields["to__KP"] is True and f.fields["from__KP"] is True and f.fields["touches__KP"] is True
+    assert (
+        f.fields["to__KP"] is True
+        and f.fields["from__KP"] is True
+        and f.fields["touches__KP"] is True
+    )
 
 
 @pytest.mark.parametrize(
     ("event", "to", "frm"),
     [
-        (move("port_call", "load", flag="PA", port="KP"), {"PA"}, {"KP"}),  # coal loaded in a DPRK port
+        (
+            move("port_call", "load", flag="PA", port="KP"),
+            {"PA"},
+            {"KP"},
+        ),  # coal loaded in a DPRK port
         (move("port_call", "discharge", flag="KP", port="CN"), {"CN"}, {"KP"}),
         (move("port_call", None, flag="PA", port="KP"), set(), set()),
-        (move("ship_to_ship", "discharge", flag="HK", other="KP"), {"KP"}, {"HK"}),  # into a DPRK vessel
+        (
+            move("ship_to_ship", "discharge", flag="HK", other="KP"),
+            {"KP"},
+            {"HK"},
+        ),  # into a DPRK vessel
         (move("ship_to_ship", "load", flag="HK", other="KP"), {"HK"}, {"KP"}),
         (move("ship_to_ship", "transfer", flag="HK", other="KP"), {"HK", "KP"}, {"HK", "KP"}),
         (move("ship_to_ship", None, flag="HK", other="KP"), {"HK", "KP"}, {"HK", "KP"}),
@@ -101,7 +125,12 @@ def test_short_code_has_only_its_own_prefixes():
 def test_keyword_flags_only_without_hs_code():
     kw = normalise_keyword("munition*")
     b = FactBuilder([kw])
-    e = ship(goods=[{"description": "Artillery MUNITIONS, 122mm"}, {"hs_code": "8471", "description": "munitions"}])
+    e = ship(
+        goods=[
+            {"description": "Artillery MUNITIONS, 122mm"},
+            {"hs_code": "8471", "description": "munitions"},
+        ]
+    )
     fs = [f for f in b.build(e) if f.kind == "goods"]
     flagged = [k for k in fs[0].fields if k.startswith("kw__")]
     assert len(flagged) == 1 and fs[0].fields["hs_missing"] is True

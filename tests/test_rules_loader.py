@@ -39,14 +39,36 @@ def test_a_real_rule_file_parses():
         (lambda t: t.replace("severity: critical", "severity: critical\nseverty: high"), "severty"),
         (lambda t: t.replace('hs: ["93", "8710", "8906.10"]', "hs: [93]"), "quoted string"),
         (lambda t: t.replace('hs: ["93", "8710", "8906.10"]', 'hs: ["930"]'), "2, 4 or 6 digits"),
-        (lambda t: t.replace("effective_from: 2009-06-12", "effective_from: 2009-06-12\neffective_to: 2001-01-01"), "after effective_from"),
+        (
+            lambda t: t.replace(
+                "effective_from: 2009-06-12", "effective_from: 2009-06-12\neffective_to: 2001-01-01"
+            ),
+            "after effective_from",
+        ),
         (lambda t: t.replace("    - from: KP", "    - from: XX"), "country code"),
-        (lambda t: t.replace("    - from: KP", "    - where: {vesel_flag: KP}"), "not a field of goods facts"),
-        (lambda t: t.replace('citation: {resolution: "1874 (2009)", paragraph: "9"}', ""), "citation"),
-        (lambda t: t.replace("confidence_note: Paragraph", "notes: Paragraph"), "confidence_note is required"),
-        (lambda t: t.replace("from the DPRK ({from_places})", "from the DPRK ({from_place})"), "unknown placeholders"),
+        (
+            lambda t: t.replace("    - from: KP", "    - where: {vesel_flag: KP}"),
+            "not a field of goods facts",
+        ),
+        (
+            lambda t: t.replace('citation: {resolution: "1874 (2009)", paragraph: "9"}', ""),
+            "citation",
+        ),
+        (
+            lambda t: t.replace("confidence_note: Paragraph", "notes: Paragraph"),
+            "confidence_note is required",
+        ),
+        (
+            lambda t: t.replace("from the DPRK ({from_places})", "from the DPRK ({from_place})"),
+            "unknown placeholders",
+        ),
         (lambda t: t.split("examples:")[0] + "examples:\n  fire: []\n  clear: []\n", "at least 1"),
-        (lambda t: t.replace("occurred_at: \"2009-06-12T00:00:00+00:00\"", "occurred_at: \"2009-06-12T00:00:00\""), "offset"),
+        (
+            lambda t: t.replace(
+                'occurred_at: "2009-06-12T00:00:00+00:00"', 'occurred_at: "2009-06-12T00:00:00"'
+            ),
+            "offset",
+        ),
     ],
 )
 def test_schema_is_strict(edit, message):
@@ -117,7 +139,9 @@ def test_vessel_register_is_part_of_the_pack(tmp_path):
     assert pack.vessels is not None and any(v.imo for v in pack.vessels.vessels)
     rebuilt = pack_from_files(pack.files)
     assert rebuilt.version == pack.version and rebuilt.vessels == pack.vessels
-    (root / "vessels" / "designated-vessels.yaml").write_text("regime: DPRK\nvessels: [{name: X}]\n")
+    (root / "vessels" / "designated-vessels.yaml").write_text(
+        "regime: DPRK\nvessels: [{name: X}]\n"
+    )
     with pytest.raises(RulePackError) as err:
         load_pack(root)
     assert [e.path for e in err.value.errors] == ["vessels/designated-vessels.yaml"]
@@ -129,7 +153,10 @@ def test_pack_errors_list_every_bad_file(tmp_path):
     (root / "dprk" / "arms" / "BAD-2.yaml").write_text(": : :\n")
     with pytest.raises(RulePackError) as err:
         load_pack(root)
-    assert sorted(e.path for e in err.value.errors) == ["dprk/arms/BAD-1.yaml", "dprk/arms/BAD-2.yaml"]
+    assert sorted(e.path for e in err.value.errors) == [
+        "dprk/arms/BAD-1.yaml",
+        "dprk/arms/BAD-2.yaml",
+    ]
 
 
 def test_cli_check_reports_per_regime_and_fails_on_errors(tmp_path):
@@ -140,7 +167,13 @@ def test_cli_check_reports_per_regime_and_fails_on_errors(tmp_path):
     assert ok.exit_code == 0, ok.output
     assert "DPRK: 5 rule files" in ok.output and "5 rule files OK" in ok.output
     f = root / "dprk" / "arms" / "UNSCR-2270-OP6.yaml"
-    f.write_text(f.read_text().replace('occurred_at: "2016-03-01T12:00:00+00:00"', 'occurred_at: "2016-03-02T12:00:00+00:00"'))
+    f.write_text(
+        f.read_text().replace(
+            'occurred_at: "2016-03-01T12:00:00+00:00"', 'occurred_at: "2016-03-02T12:00:00+00:00"'
+        )
+    )
     bad = CliRunner().invoke(main, ["rules", "check", "--dir", str(root)])
     assert bad.exit_code == 1
-    assert "1 problem(s)" in bad.output and "ex-2270-6-before" in bad.output.replace("\n", "").replace("│", "").replace(" ", "")
+    assert "1 problem(s)" in bad.output and "ex-2270-6-before" in bad.output.replace(
+        "\n", ""
+    ).replace("│", "").replace(" ", "")

@@ -37,7 +37,9 @@ def store_and_decide(evaluator: Evaluator, raws: list[dict]) -> None:
     events = [(r, Event.model_validate(r), repository.sha256_of(r)) for r in raws]
     repository.store_events(events)
     decisions = evaluator.evaluate_many([e for _r, e, _h in events])
-    repository.save_decisions(decisions, {e.event_id: e.occurred_at.astimezone(UTC) for _r, e, _h in events})
+    repository.save_decisions(
+        decisions, {e.event_id: e.occurred_at.astimezone(UTC) for _r, e, _h in events}
+    )
 
 
 def test_pack_is_stored_once_and_rebuilds_bit_for_bit(db, tmp_path):
@@ -62,7 +64,10 @@ def test_replay_is_identical_even_after_the_rule_files_changed(db, tmp_path):
         assert result.identical, result.diff
         assert result.original.status == status == result.replayed.status
         assert result.replayed.rule_pack_version == pack.version
-    assert {v.rule_id for v in replay("r-1").replayed.violations} >= {"UNSCR-1718-OP8b", "UNSCR-1874-OP9"}
+    assert {v.rule_id for v in replay("r-1").replayed.violations} >= {
+        "UNSCR-1718-OP8b",
+        "UNSCR-1874-OP9",
+    }
 
 
 def test_replay_reports_a_difference(db, tmp_path):
@@ -75,7 +80,11 @@ def test_replay_reports_a_difference(db, tmp_path):
     ensure_pack_stored(pack)
     store_and_decide(Evaluator(pack), [raw_event("r-3")])
     with session_scope() as s:  # simulate a decision that was recorded wrongly
-        s.execute(update(DecisionRow).where(DecisionRow.event_id == "r-3").values(status="clear", violations=[]))
+        s.execute(
+            update(DecisionRow)
+            .where(DecisionRow.event_id == "r-3")
+            .values(status="clear", violations=[])
+        )
     result = replay("r-3")
     assert not result.identical
     assert any(line.startswith("status: clear -> flagged") for line in result.diff)
@@ -96,12 +105,20 @@ def test_impact_lists_the_decisions_a_change_would_change(tmp_path):
               Event.model_validate(raw_event("i-3", origin="CN", hs="8471"))]  # fmt: skip
     report = impact(load_pack(old_root), load_pack(new_root), events)
     assert report.evaluated == 3
-    assert report.rules_modified == ["UNSCR-1874-OP9"] and not report.rules_added and not report.rules_removed
+    assert (
+        report.rules_modified == ["UNSCR-1874-OP9"]
+        and not report.rules_added
+        and not report.rules_removed
+    )
     outcome = [i for i in report.changed if i.outcome_changed]
     assert [i.event_id for i in outcome] == ["i-1"]  # 2023: 1874 OP9 no longer applies
-    assert outcome[0].removed == ["UNSCR-1874-OP9"] and outcome[0].after.status == "flagged"  # 1718 OP8(b) stays
+    assert (
+        outcome[0].removed == ["UNSCR-1874-OP9"] and outcome[0].after.status == "flagged"
+    )  # 1718 OP8(b) stays
     detail = [i for i in report.changed if not i.outcome_changed]
-    assert [i.event_id for i in detail] == ["i-2"]  # 2025: still fires, evidence says "in force from 2024-01-01"
+    assert [i.event_id for i in detail] == [
+        "i-2"
+    ]  # 2025: still fires, evidence says "in force from 2024-01-01"
     assert any("evidence" in line for line in detail[0].diff)
 
 
@@ -116,7 +133,9 @@ def test_cli_replay_and_impact(db, tmp_path):
     out = CliRunner().invoke(main, ["rules", "replay", "c-1"])
     assert out.exit_code == 0, out.output
     assert "identical" in out.output
-    out = CliRunner().invoke(main, ["rules", "impact", "--against", pack.version, "--dir", str(root)])
+    out = CliRunner().invoke(
+        main, ["rules", "impact", "--against", pack.version, "--dir", str(root)]
+    )
     assert out.exit_code == 0, out.output
     assert "0 decision(s) would change" in out.output
     assert get_settings().rules_dir  # settings untouched

@@ -26,11 +26,19 @@ def _free_port() -> int:
 
 def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SANCTIONS_DB_SCHEMA")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "SANCTIONS_DB_SCHEMA")
+    }
     env.update(SANCTIONS_DATA_DIR=str(tmp_path / "data"), SANCTIONS_PORT=str(port))
     sanctions = Path(sys.executable).parent / "sanctions"
     proc = subprocess.Popen(
-        [str(sanctions), "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [str(sanctions), "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     lines: list[str] = []
     try:
@@ -56,7 +64,9 @@ def test_make_run_serves_the_demo_and_stops_cleanly(tmp_path: Path) -> None:
                 rows = conn.execute(
                     "SELECT rule_id FROM alerts WHERE event_id = 'demo-tms:ANGARA-1'"
                 ).fetchall()
-                undecided = conn.execute("SELECT count(*) FROM events WHERE status = 'received'").fetchone()[0]
+                undecided = conn.execute(
+                    "SELECT count(*) FROM events WHERE status = 'received'"
+                ).fetchone()[0]
             rules = {r[0] for r in rows}
             if rules and undecided == 0:
                 break
@@ -84,6 +94,8 @@ def _redis_alive(tmp_path: Path) -> bool:
     import redis
 
     try:
-        return bool(redis.Redis(unix_socket_path=str(tmp_path / "data" / "redis" / "redis.sock")).ping())
+        return bool(
+            redis.Redis(unix_socket_path=str(tmp_path / "data" / "redis" / "redis.sock")).ping()
+        )
     except redis.RedisError:
         return False

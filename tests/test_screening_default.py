@@ -12,11 +12,20 @@ from engine.screening.service import default_screener, invalidate_default_screen
 
 
 def _event(at: str, name: str) -> Event:
-    return Event.model_validate({
-        "event_id": "d-1", "event_type": "shipment", "occurred_at": at, "source": "t",
-        "shipment": {"origin": {"country": "CN"}, "destination": {"country": "KP"},
-                     "parties": [{"role": "consignee", "name": name}],
-                     "vessel": {"name": "X", "imo": "9114555"}}})
+    return Event.model_validate(
+        {
+            "event_id": "d-1",
+            "event_type": "shipment",
+            "occurred_at": at,
+            "source": "t",
+            "shipment": {
+                "origin": {"country": "CN"},
+                "destination": {"country": "KP"},
+                "parties": [{"role": "consignee", "name": name}],
+                "vessel": {"name": "X", "imo": "9114555"},
+            },
+        }
+    )
 
 
 def test_default_screener_follows_imports(db: None) -> None:
@@ -25,7 +34,8 @@ def test_default_screener_follows_imports(db: None) -> None:
     assert empty.version_at(datetime(2026, 1, 1, tzinfo=UTC)) is None
     # no list yet: the vessel register still screens (UL JI BONG 6 by IMO)
     assert [h.reference for h in empty.screen(_event("2026-06-01T00:00:00Z", "KOMID"))] == [
-        "1718-VSL-IMO9114555"]
+        "1718-VSL-IMO9114555"
+    ]
     assert default_screener() is empty  # cached
 
     import_list(str(list_file("2025-04-19")))
@@ -42,6 +52,8 @@ def test_default_screener_follows_imports(db: None) -> None:
     # the older snapshot's index is reused, not rebuilt; the new one is built when first needed
     assert newest.snapshots[0] is after.snapshots[0]
     assert newest.snapshots[1]._index is None
-    assert "KPe.001" in {h.reference for h in newest.screen(_event("2026-06-01T00:00:00Z", "KOMID"))}
+    assert "KPe.001" in {
+        h.reference for h in newest.screen(_event("2026-06-01T00:00:00Z", "KOMID"))
+    }
     assert newest.snapshots[1]._index is not None
     invalidate_default_screener()

@@ -62,15 +62,19 @@ def test_real_entries_in_other_spellings(query: str, reference: str | None) -> N
 
 
 def test_original_script_names_are_matched() -> None:
-    with_script = [e for e in parsed("2026-05-08").entries if e.original_script and e.kind == "individual"]
+    with_script = [
+        e for e in parsed("2026-05-08").entries if e.original_script and e.kind == "individual"
+    ]
     assert len(with_script) > 100
     for e in with_script[::25]:
         assert e.reference in refs(e.original_script), e.original_script
 
 
 def test_full_name_plus_generic_words_matches() -> None:
-    for query, ref in (("Foreign Trade Bank of the DPRK", "KPe.047"),
-                       ("Green Pine Associated Corporation Korea", "KPe.010")):
+    for query, ref in (
+        ("Foreign Trade Bank of the DPRK", "KPe.047"),
+        ("Green Pine Associated Corporation Korea", "KPe.010"),
+    ):
         hits = [h for h in screener().screen_name(query, NOW) if h.reference == ref]
         assert hits and hits[0].method == "name_fuzzy" and hits[0].score >= 0.88, query
     # a distinctive extra word is not generic: no containment shortcut
@@ -79,9 +83,20 @@ def test_full_name_plus_generic_words_matches() -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["CORP", "TRADING", "Trading Co., Ltd.", "Korea Trading Company", "Foreign Trade Company",
-     "Korea Mining Corporation", "Pak Chol Su", "General Trading LLC", "AB", "Ri",
-     "Hassan", "Hassane"],  # one-word aliases of persons on the list: common given names
+    [
+        "CORP",
+        "TRADING",
+        "Trading Co., Ltd.",
+        "Korea Trading Company",
+        "Foreign Trade Company",
+        "Korea Mining Corporation",
+        "Pak Chol Su",
+        "General Trading LLC",
+        "AB",
+        "Ri",
+        "Hassan",
+        "Hassane",
+    ],  # one-word aliases of persons on the list: common given names
 )
 def test_short_common_and_look_alike_names_stay_clear(query: str) -> None:
     assert refs(query) == {}, query
@@ -99,15 +114,20 @@ def test_identifiers_win_over_names() -> None:
     hits = screener().screen_party(both, NOW)
     assert [(h.reference, h.method) for h in hits] == [("KPe.047", "bic")]
 
-    owner = Party(role="vessel_owner", name="Unrelated Name", identifiers={"imo_company": "1790183"})
-    assert [(h.reference, h.method) for h in screener().screen_party(owner, NOW)] == [("KPe.020", "imo")]
+    owner = Party(
+        role="vessel_owner", name="Unrelated Name", identifiers={"imo_company": "1790183"}
+    )
+    assert [(h.reference, h.method) for h in screener().screen_party(owner, NOW)] == [
+        ("KPe.020", "imo")
+    ]
 
 
 def test_passport_number_matches_its_holder() -> None:
     from engine.models.events import Party
 
-    holder = next(e for e in parsed("2026-05-08").entries
-                  if any(i.kind == "passport" for i in e.identifiers))
+    holder = next(
+        e for e in parsed("2026-05-08").entries if any(i.kind == "passport" for i in e.identifiers)
+    )
     number = next(i.value for i in holder.identifiers if i.kind == "passport")
     party = Party(role="consignee", name="Someone Else Entirely", identifiers={"passport": number})
     hits = screener().screen_party(party, NOW)
@@ -122,12 +142,16 @@ def test_hits_explain_themselves() -> None:
     assert "KPe.001" in hit.explanation and hit.matched in hit.explanation
     assert hit.list_version == parsed("2026-05-08").sha256
     exact = screener().screen_name("KOMID", NOW)[0]
-    assert exact.method == "name_exact" and exact.score == 1.0 and exact.matched.strip('"') == "KOMID"
+    assert (
+        exact.method == "name_exact" and exact.score == 1.0 and exact.matched.strip('"') == "KOMID"
+    )
 
 
 def test_normalisation_folds_scripts_suffixes_and_order() -> None:
     assert to_latin("  Ri  Won-Ho\n") == "RI WON HO"
-    assert normalise("Green Pine Associated Corporation").key == normalise("associated GREEN pine").key
+    assert (
+        normalise("Green Pine Associated Corporation").key == normalise("associated GREEN pine").key
+    )
     assert normalise("OOO Ромашка").tokens == normalise("Romashka LLC").tokens
     assert normalise("CORP LTD").tokens == ()
     assert entry("2026-05-08", "KPe.001").name == "KOREA MINING DEVELOPMENT TRADING CORPORATION"

@@ -40,8 +40,12 @@ def test_a_stricter_threshold_trades_recall_for_precision() -> None:
     when = datetime(2030, 1, 1, tzinfo=UTC)
     results = {}
     for t in (0.80, 0.97):
-        s = Screener.from_entries(p.entries, p.sha256, p.date_generated,
-                                  settings=ScreeningSettings(SANCTIONS_SCREENING_THRESHOLD=t))
+        s = Screener.from_entries(
+            p.entries,
+            p.sha256,
+            p.date_generated,
+            settings=ScreeningSettings(SANCTIONS_SCREENING_THRESHOLD=t),
+        )
         results[t], _ = evaluate(probes, lambda q, s=s: s.screen_name(q, when))
     assert results[0.97].recall < results[0.80].recall
     assert results[0.97].precision >= results[0.80].precision

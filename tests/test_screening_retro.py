@@ -21,37 +21,74 @@ from engine.storage.repository import ALERTS, EVENTS, sha256_of
 
 def _store(event_id: str, kind: str, body: dict[str, Any], at: str) -> None:
     """A stored event row as the pipeline writes it (validated, raw JSON kept)."""
-    raw = {"event_id": event_id, "event_type": kind, "occurred_at": at, "source": "test", kind: body}
+    raw = {
+        "event_id": event_id,
+        "event_type": kind,
+        "occurred_at": at,
+        "source": "test",
+        kind: body,
+    }
     event = Event.model_validate(raw)
     with get_engine().begin() as conn:
-        conn.execute(EVENTS.insert().values(
-            event_id=event_id, event_type=kind, source="test", contract_version="1",
-            occurred_at=event.occurred_at, received_at=datetime.now(UTC), sha256=sha256_of(raw),
-            raw=raw, status="decided"))
+        conn.execute(
+            EVENTS.insert().values(
+                event_id=event_id,
+                event_type=kind,
+                source="test",
+                contract_version="1",
+                occurred_at=event.occurred_at,
+                received_at=datetime.now(UTC),
+                sha256=sha256_of(raw),
+                raw=raw,
+                status="decided",
+            )
+        )
 
 
 def _shipment(*names: str) -> dict[str, Any]:
-    return {"origin": {"country": "AE"}, "destination": {"country": "SD"},
-            "parties": [{"role": "consignee", "name": n} for n in names]}
+    return {
+        "origin": {"country": "AE"},
+        "destination": {"country": "SD"},
+        "parties": [{"role": "consignee", "name": n} for n in names],
+    }
 
 
 def _alerts() -> list[dict[str, Any]]:
     with get_engine().connect() as conn:
-        return [dict(r) for r in conn.execute(select(ALERTS).order_by(ALERTS.c.event_id)).mappings()]
+        return [
+            dict(r) for r in conn.execute(select(ALERTS).order_by(ALERTS.c.event_id)).mappings()
+        ]
 
 
 def test_new_designations_open_retro_alerts(db: None) -> None:
     recent = datetime.now(UTC).replace(microsecond=0)
     within = months_before(recent, 2).isoformat()
     _store("ship-new-aq", "shipment", _shipment("Sami Jasim Muhammad Jaata al-Jaburi"), within)
-    _store("ent-new-sd", "entity", {"action": "onboard", "id": "X", "kind": "organization",
-                                    "name": "Harmless Logistics FZE",
-                                    "owners": [{"name": "AL-GONEY HAMDAN DAGALO"}]}, within)
-    _store("ship-old", "shipment", _shipment("SAMI JASIM MUHAMMAD JAATA AL-JABURI"),
-           months_before(recent, 13).isoformat())
+    _store(
+        "ent-new-sd",
+        "entity",
+        {
+            "action": "onboard",
+            "id": "X",
+            "kind": "organization",
+            "name": "Harmless Logistics FZE",
+            "owners": [{"name": "AL-GONEY HAMDAN DAGALO"}],
+        },
+        within,
+    )
+    _store(
+        "ship-old",
+        "shipment",
+        _shipment("SAMI JASIM MUHAMMAD JAATA AL-JABURI"),
+        months_before(recent, 13).isoformat(),
+    )
     _store("ship-known", "shipment", _shipment("KOMID"), within)
-    _store("move", "vessel_movement", {"kind": "port_call", "vessel": {"name": "SAMI JASIM"},
-                                       "port": {"country": "AE"}}, within)
+    _store(
+        "move",
+        "vessel_movement",
+        {"kind": "port_call", "vessel": {"name": "SAMI JASIM"}, "port": {"country": "AE"}},
+        within,
+    )
 
     first = import_list(str(list_file("2026-02-27")))
     assert first.created and first.retro_alerts == 0 and _alerts() == []
@@ -60,7 +97,9 @@ def test_new_designations_open_retro_alerts(db: None) -> None:
 
     alerts = _alerts()
     sudan, alqaida = measure_for("Sudan").rule_id, measure_for("Al-Qaida").rule_id
-    assert [(a["event_id"], a["rule_id"], a["regime"], a["origin"], a["status"]) for a in alerts] == [
+    assert [
+        (a["event_id"], a["rule_id"], a["regime"], a["origin"], a["status"]) for a in alerts
+    ] == [
         ("ent-new-sd", sudan, "Sudan", "retro_screening", "open"),
         ("ship-new-aq", alqaida, "Al-Qaida", "retro_screening", "open"),
     ]
@@ -107,14 +146,18 @@ def test_window_is_configurable_and_old_files_do_not_rescreen(db: None, monkeypa
 def test_delisting_is_shown_not_closing(db: None) -> None:
     import_list(str(list_file("2026-02-27")))
     import_list(str(list_file("2026-05-08")))
-    found = store.delistings(store.references_in({"evidence": [{"note": "matches QDe.137 and KPe.047"}]}))
+    found = store.delistings(
+        store.references_in({"evidence": [{"note": "matches QDe.137 and KPe.047"}]})
+    )
     assert list(found) == ["QDe.137"]
     assert f"{found['QDe.137'].removed_in.date_generated:%Y-%m-%d}" == "2026-05-08"
 
 
 def test_months_before() -> None:
     assert months_before(datetime(2026, 3, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
-    assert months_before(datetime(2026, 11, 25, tzinfo=UTC), 12) == datetime(2025, 11, 25, tzinfo=UTC)
+    assert months_before(datetime(2026, 11, 25, tzinfo=UTC), 12) == datetime(
+        2025, 11, 25, tzinfo=UTC
+    )
 
 
 def test_alerts_use_the_packs_asset_freeze_rule_else_a_screen_id(tmp_path) -> None:  # noqa: ANN001
@@ -123,13 +166,19 @@ def test_alerts_use_the_packs_asset_freeze_rule_else_a_screen_id(tmp_path) -> No
     rule.write_text(
         "id: R-FREEZE\nregime: DPRK\ntitle: Freeze rule\nconfidence: high\n"
         "citation: {resolution: 1718 (2006), paragraph: 8(d)}\ntags: [asset_freeze]\n"
-        "when: {fact: hit, all: [{where: {list_regime: DPRK, entry_kind: [individual, entity]}}]}\n")
+        "when: {fact: hit, all: [{where: {list_regime: DPRK, entry_kind: [individual, entity]}}]}\n"
+    )
     vessel_rule = tmp_path / "dprk" / "vessels" / "A-VESSEL.yaml"
     vessel_rule.parent.mkdir(parents=True)
     vessel_rule.write_text(
         "id: A-VESSEL\nregime: DPRK\ntitle: Vessel rule\ncitation: {resolution: x, paragraph: y}\n"
-        "tags: [asset_freeze]\nwhen: {fact: hit, all: [{where: {entry_kind: vessel}}]}\n")
+        "tags: [asset_freeze]\nwhen: {fact: hit, all: [{where: {entry_kind: vessel}}]}\n"
+    )
     dprk = measure_for("DPRK", tmp_path)
-    assert (dprk.rule_id, dprk.from_pack, str(dprk.citations[0])) == ("R-FREEZE", True, "UNSCR 1718 (2006) OP8(d)")
+    assert (dprk.rule_id, dprk.from_pack, str(dprk.citations[0])) == (
+        "R-FREEZE",
+        True,
+        "UNSCR 1718 (2006) OP8(d)",
+    )
     gb = measure_for("GB", tmp_path)
     assert gb.rule_id == "SCREEN-GB" and not gb.from_pack and gb.caveat

@@ -11,7 +11,7 @@ import pytest
 import web_seed
 from sqlalchemy import update
 
-HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 
 
 def ids_in(html: str) -> list[int]:
@@ -21,16 +21,27 @@ def ids_in(html: str) -> list[int]:
 def seed_queue() -> dict[str, int]:
     now = datetime.now(UTC)
     ids = {}
-    ids["old_dprk"] = web_seed.store(web_seed.shipment("e-old", consignee="Old Trading", vessel="NORTH WIND"),
-                                     [web_seed.violation("dprk-coal", severity="medium")],
-                                     created_at=now - timedelta(days=30))[0]
-    ids["iran"] = web_seed.store(web_seed.shipment("e-iran", consignee="Persia Ship Co", vessel="DAMAVAND",
-                                                   occurred_at="2022-05-01T00:00:00+00:00"),
-                                 [web_seed.violation("iran-arms", regime="Iran", severity="high")],
-                                 created_at=now - timedelta(days=10))[0]
-    ids["retro"] = web_seed.store(web_seed.shipment("e-retro", consignee="Listed Front Company"),
-                                  [web_seed.violation("asset-freeze", regime="DPRK", severity="critical")],
-                                  origin="retro_screening", created_at=now - timedelta(days=2))[0]
+    ids["old_dprk"] = web_seed.store(
+        web_seed.shipment("e-old", consignee="Old Trading", vessel="NORTH WIND"),
+        [web_seed.violation("dprk-coal", severity="medium")],
+        created_at=now - timedelta(days=30),
+    )[0]
+    ids["iran"] = web_seed.store(
+        web_seed.shipment(
+            "e-iran",
+            consignee="Persia Ship Co",
+            vessel="DAMAVAND",
+            occurred_at="2022-05-01T00:00:00+00:00",
+        ),
+        [web_seed.violation("iran-arms", regime="Iran", severity="high")],
+        created_at=now - timedelta(days=10),
+    )[0]
+    ids["retro"] = web_seed.store(
+        web_seed.shipment("e-retro", consignee="Listed Front Company"),
+        [web_seed.violation("asset-freeze", regime="DPRK", severity="critical")],
+        origin="retro_screening",
+        created_at=now - timedelta(days=2),
+    )[0]
     ids["najin"] = web_seed.najin_dunay()
     return ids
 
@@ -87,7 +98,11 @@ def test_assignee_filter_and_state_counts(client) -> None:  # noqa: ANN001
 
     ids = seed_queue()
     with session_scope() as s:
-        s.execute(update(AlertRow).where(AlertRow.id == ids["iran"]).values(assignee="officer", status="in_review"))
+        s.execute(
+            update(AlertRow)
+            .where(AlertRow.id == ids["iran"])
+            .values(assignee="officer", status="in_review")
+        )
     html = client.get("/alerts?assignee=me").get_data(as_text=True)
     assert ids_in(html) == [ids["iran"]]
     html = client.get("/alerts?regime=DPRK").get_data(as_text=True)
@@ -110,7 +125,10 @@ def test_pagination_keeps_the_filter(client) -> None:  # noqa: ANN001
 
 def test_csv_export_of_the_current_view(client) -> None:  # noqa: ANN001
     ids = seed_queue()
-    web_seed.store(web_seed.shipment("=HYPERLINK(\"http://x\")"), [web_seed.violation("dprk-coal", title="=cmd|' /C calc'!A0")])
+    web_seed.store(
+        web_seed.shipment('=HYPERLINK("http://x")'),
+        [web_seed.violation("dprk-coal", title="=cmd|' /C calc'!A0")],
+    )
     resp = client.get("/alerts.csv?regime=DPRK&sort=severity")
     assert resp.mimetype == "text/csv" and "attachment" in resp.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(resp.get_data(as_text=True))))
@@ -136,8 +154,9 @@ def test_detail_page_shows_measure_citation_evidence_and_event(client) -> None: 
 
 
 def test_retro_screening_is_marked(client) -> None:  # noqa: ANN001
-    (alert_id,) = web_seed.store(web_seed.shipment("e-r"), [web_seed.violation("asset-freeze")],
-                                 origin="retro_screening")
+    (alert_id,) = web_seed.store(
+        web_seed.shipment("e-r"), [web_seed.violation("asset-freeze")], origin="retro_screening"
+    )
     assert "retro-screening" in client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert "retro-screening" in client.get("/alerts").get_data(as_text=True)
 
@@ -180,10 +199,16 @@ def test_security_headers_on_every_page(client) -> None:  # noqa: ANN001
     assert "<script" not in html and " style=" not in html  # nothing the CSP would have to allow
 
 
-@pytest.mark.parametrize("needle", ["Ünal Denizcilik", "ünal denizcilik", "ÜNAL", 'The "Blue" Fleet', "o'brien & sons"])
+@pytest.mark.parametrize(
+    "needle", ["Ünal Denizcilik", "ünal denizcilik", "ÜNAL", 'The "Blue" Fleet', "o'brien & sons"]
+)
 def test_name_search_with_quotes_and_non_ascii(client, needle: str) -> None:  # noqa: ANN001
-    (hit,) = web_seed.store(web_seed.shipment("n-1", consignee='Ünal Denizcilik · The "Blue" Fleet · O\'Brien & Sons'),
-                            [web_seed.violation("dprk-coal")])
-    web_seed.store(web_seed.shipment("n-2", consignee="Someone Else"), [web_seed.violation("dprk-coal")])
+    (hit,) = web_seed.store(
+        web_seed.shipment("n-1", consignee='Ünal Denizcilik · The "Blue" Fleet · O\'Brien & Sons'),
+        [web_seed.violation("dprk-coal")],
+    )
+    web_seed.store(
+        web_seed.shipment("n-2", consignee="Someone Else"), [web_seed.violation("dprk-coal")]
+    )
     got = ids_in(client.get("/alerts", query_string={"q": needle}).get_data(as_text=True))
     assert got == [hit], needle

@@ -37,18 +37,28 @@ def test_api_refuses_without_key_wrong_scope_or_revoked(app) -> None:  # noqa: A
     client = app.test_client()
     event = web_seed.shipment("api-1")
     assert client.post("/api/v1/events", json=event).status_code == 401
-    assert client.post("/api/v1/events", json=event, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (
+        client.post(
+            "/api/v1/events", json=event, headers={"Authorization": "Bearer nope"}
+        ).status_code
+        == 401
+    )
     reader, read_key = create_api_key("reader", ["events:read"], actor="admin")
     writer, write_key = create_api_key("writer", ["events:write"], actor="admin")
     resp = client.post("/api/v1/events", json=event, headers={"X-API-Key": read_key})
     assert resp.status_code == 403 and "events:write" in resp.get_json()["error"]
-    resp = client.post("/api/v1/events", json=event, headers={"Authorization": f"Bearer {write_key}"})
+    resp = client.post(
+        "/api/v1/events", json=event, headers={"Authorization": f"Bearer {write_key}"}
+    )
     assert resp.status_code in (200, 201, 202), resp.get_data(as_text=True)
     assert client.get("/api/v1/events/api-1", headers={"X-API-Key": write_key}).status_code == 403
     assert client.get("/api/v1/events/api-1", headers={"X-API-Key": read_key}).status_code == 200
     revoke_api_key(writer.id, actor="admin")
-    resp = client.post("/api/v1/events", json=web_seed.shipment("api-2"),
-                       headers={"Authorization": f"Bearer {write_key}"})
+    resp = client.post(
+        "/api/v1/events",
+        json=web_seed.shipment("api-2"),
+        headers={"Authorization": f"Bearer {write_key}"},
+    )
     assert resp.status_code == 401
     # The schema stays public.
     assert client.get("/api/v1/schema").status_code == 200
@@ -67,8 +77,10 @@ def test_admin_page_shows_the_key_once(app, login_as) -> None:  # noqa: ANN001
     login_as(client, "admin")
     html = client.get("/admin/apikeys").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    resp = client.post("/admin/apikeys", data={"csrf_token": token, "name": "erp",
-                                               "scopes": ["events:read", "events:write"]})
+    resp = client.post(
+        "/admin/apikeys",
+        data={"csrf_token": token, "name": "erp", "scopes": ["events:read", "events:write"]},
+    )
     assert resp.status_code == 201 and resp.headers["Cache-Control"] == "no-store"
     key = re.search(r"(sk_[A-Za-z0-9_\-]+)", resp.get_data(as_text=True)).group(1)
     (row,) = list_api_keys()
@@ -88,13 +100,20 @@ def test_cli_create_list_revoke(app) -> None:  # noqa: ANN001
     key = result.stdout.strip().splitlines()[-1]
     assert key.startswith("sk_")
     client = app.test_client()
-    assert client.post("/api/v1/events", json=web_seed.shipment("cli-1"), headers={"X-API-Key": key}).status_code in (200, 201, 202)
+    assert client.post(
+        "/api/v1/events", json=web_seed.shipment("cli-1"), headers={"X-API-Key": key}
+    ).status_code in (200, 201, 202)
     listing = runner.invoke(main, ["apikeys", "list"])
     assert "ais-feed" in listing.output and key not in listing.output and "active" in listing.output
     key_id = listing.output.split()[0]
     assert runner.invoke(main, ["apikeys", "revoke", key_id]).exit_code == 0
     assert "revoked" in runner.invoke(main, ["apikeys", "list"]).output
-    assert client.post("/api/v1/events", json=web_seed.shipment("cli-2"), headers={"X-API-Key": key}).status_code == 401
+    assert (
+        client.post(
+            "/api/v1/events", json=web_seed.shipment("cli-2"), headers={"X-API-Key": key}
+        ).status_code
+        == 401
+    )
     assert runner.invoke(main, ["apikeys", "revoke", key_id]).exit_code != 0
 
 
@@ -104,11 +123,24 @@ def test_cli_users(app) -> None:  # noqa: ANN001
     from engine.storage.desk_tables import UserRow
 
     runner = CliRunner()
-    result = runner.invoke(main, ["users", "create", "vera", "--role", "senior_officer"],
-                           input="a long password\na long password\n")
+    result = runner.invoke(
+        main,
+        ["users", "create", "vera", "--role", "senior_officer"],
+        input="a long password\na long password\n",
+    )
     assert result.exit_code == 0, result.output
-    assert runner.invoke(main, ["users", "create", "vera", "--role", "officer", "--password", "another password"]).exit_code != 0
-    assert runner.invoke(main, ["users", "create", "x", "--role", "officer", "--password", "short"]).exit_code != 0
+    assert (
+        runner.invoke(
+            main, ["users", "create", "vera", "--role", "officer", "--password", "another password"]
+        ).exit_code
+        != 0
+    )
+    assert (
+        runner.invoke(
+            main, ["users", "create", "x", "--role", "officer", "--password", "short"]
+        ).exit_code
+        != 0
+    )
     listing = runner.invoke(main, ["users", "list"]).output
     assert "vera" in listing and "senior_officer" in listing and "active" in listing
     assert runner.invoke(main, ["users", "disable", "vera"]).exit_code == 0

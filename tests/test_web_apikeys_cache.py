@@ -17,7 +17,11 @@ def _revoke_elsewhere(key_id: int) -> None:
     from engine.storage.desk_tables import ApiKeyRow
 
     with session_scope() as s:
-        s.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(revoked_at=datetime.now(UTC), revoked_by="other"))
+        s.execute(
+            update(ApiKeyRow)
+            .where(ApiKeyRow.id == key_id)
+            .values(revoked_at=datetime.now(UTC), revoked_by="other")
+        )
 
 
 def _app(ttl: float):  # noqa: ANN202

@@ -90,7 +90,9 @@ def test_rate_limit_five_failures_per_user_and_address(app) -> None:  # noqa: AN
     blocked = login(client, "olga", "correct horse battery")
     assert blocked.status_code == 429 and client.get("/alerts").status_code == 302
     # Another address is not blocked by these failures.
-    assert login(app.test_client(), "olga", "correct horse battery", ip="10.0.0.2").status_code == 302
+    assert (
+        login(app.test_client(), "olga", "correct horse battery", ip="10.0.0.2").status_code == 302
+    )
     # Failures older than 15 minutes no longer count.
     with session_scope() as s:
         s.execute(update(LoginAttemptRow).values(at=datetime.now(UTC) - timedelta(minutes=16)))
@@ -130,7 +132,9 @@ def test_logout(app) -> None:  # noqa: ANN001
     assert client.get("/alerts").status_code == 302
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/x", "//evil.example/x", "/\\evil.example"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/x", "//evil.example/x", "/\\evil.example"]
+)
 def test_login_does_not_redirect_off_site(app, target: str) -> None:  # noqa: ANN001
     from web.auth.accounts import create_user
 
@@ -165,15 +169,27 @@ def test_admin_manages_users_through_the_pages(app, login_as) -> None:  # noqa: 
     client = app.test_client()
     login_as(client, "admin")
     token = csrf_token(client, "/admin/users")
-    client.post("/admin/users", data={"csrf_token": token, "username": "nina", "role": "officer",
-                                      "password": "a good password"})
+    client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "nina",
+            "role": "officer",
+            "password": "a good password",
+        },
+    )
     assert get_user("nina").role == "officer"
     client.post("/admin/users/nina/role", data={"csrf_token": token, "role": "senior_officer"})
     client.post("/admin/users/nina/active", data={"csrf_token": token, "active": "0"})
     nina = get_user("nina")
     assert nina.role == "senior_officer" and nina.active is False
     with session_scope() as s:
-        actions = [r.action for r in s.scalars(select(AuditRow).where(AuditRow.target_id == "nina").order_by(AuditRow.id))]
+        actions = [
+            r.action
+            for r in s.scalars(
+                select(AuditRow).where(AuditRow.target_id == "nina").order_by(AuditRow.id)
+            )
+        ]
     assert actions == ["user.create", "user.role", "user.disable"]
 
 
@@ -208,10 +224,14 @@ def test_desk_tables_resolve_their_foreign_keys_on_their_own() -> None:
     import subprocess
     import sys
 
-    code = ("import web.auth.accounts\n"
-            "from engine.storage.base import Base\n"
-            "from engine.storage.desk_tables import AuditRow\n"
-            "fk = next(iter(AuditRow.__table__.c.alert_id.foreign_keys))\n"
-            "assert fk.column.table.name == 'alerts'\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    code = (
+        "import web.auth.accounts\n"
+        "from engine.storage.base import Base\n"
+        "from engine.storage.desk_tables import AuditRow\n"
+        "fk = next(iter(AuditRow.__table__.c.alert_id.foreign_keys))\n"
+        "assert fk.column.table.name == 'alerts'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr

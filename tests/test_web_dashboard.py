@@ -16,22 +16,43 @@ def test_dashboard_figures(db, login_as) -> None:  # noqa: ANN001
     from web.desk.dashboard import alerts_per_week, median_time_to_close, week_start
 
     now = datetime.now(UTC)
-    a_old = web_seed.store(web_seed.shipment("d-1"), [web_seed.violation("dprk-coal", severity="high")],
-                           created_at=now - timedelta(weeks=3))[0]
-    web_seed.store(web_seed.shipment("d-2"), [web_seed.violation("iran-arms", regime="Iran", severity="critical")],
-                           created_at=now - timedelta(weeks=1))[0]
-    closed1 = web_seed.store(web_seed.shipment("d-3"), [web_seed.violation("dprk-coal", severity="low")],
-                             created_at=now - timedelta(days=5))[0]
-    closed2 = web_seed.store(web_seed.shipment("d-4"), [web_seed.violation("dprk-coal", severity="low")],
-                             created_at=now - timedelta(days=5))[0]
-    closed3 = web_seed.store(web_seed.shipment("d-5"), [web_seed.violation("dprk-coal", severity="low")],
-                             created_at=now - timedelta(days=5))[0]
+    a_old = web_seed.store(
+        web_seed.shipment("d-1"),
+        [web_seed.violation("dprk-coal", severity="high")],
+        created_at=now - timedelta(weeks=3),
+    )[0]
+    web_seed.store(
+        web_seed.shipment("d-2"),
+        [web_seed.violation("iran-arms", regime="Iran", severity="critical")],
+        created_at=now - timedelta(weeks=1),
+    )[0]
+    closed1 = web_seed.store(
+        web_seed.shipment("d-3"),
+        [web_seed.violation("dprk-coal", severity="low")],
+        created_at=now - timedelta(days=5),
+    )[0]
+    closed2 = web_seed.store(
+        web_seed.shipment("d-4"),
+        [web_seed.violation("dprk-coal", severity="low")],
+        created_at=now - timedelta(days=5),
+    )[0]
+    closed3 = web_seed.store(
+        web_seed.shipment("d-5"),
+        [web_seed.violation("dprk-coal", severity="low")],
+        created_at=now - timedelta(days=5),
+    )[0]
     web_seed.najin_dunay()  # created now, critical DPRK, open
     with session_scope() as s:
         for alert_id, hours in ((closed1, 2), (closed2, 10), (closed3, 30)):
-            s.execute(update(AlertRow).where(AlertRow.id == alert_id).values(
-                status="closed", resolution="duplicate",
-                closed_at=now - timedelta(days=5) + timedelta(hours=hours)))
+            s.execute(
+                update(AlertRow)
+                .where(AlertRow.id == alert_id)
+                .values(
+                    status="closed",
+                    resolution="duplicate",
+                    closed_at=now - timedelta(days=5) + timedelta(hours=hours),
+                )
+            )
         assert median_time_to_close(s) == timedelta(hours=10)
         weeks = dict(alerts_per_week(s, now))
     five_days_ago_same_week = week_start(now - timedelta(days=5)) == week_start(now)

@@ -20,8 +20,14 @@ def _hit(reference: str, name: str, regime: str) -> Evidence:
     """Evidence shaped like a screening hit (as retro-screening and the asset-freeze rules write)."""
     return Evidence(
         path="shipment.parties[1].name",
-        value={"reference": reference, "entry_name": name, "list_regime": regime, "method": "name_exact",
-               "score": 1.0, "list_version": "sha-of-the-snapshot"},
+        value={
+            "reference": reference,
+            "entry_name": name,
+            "list_regime": regime,
+            "method": "name_exact",
+            "score": 1.0,
+            "list_version": "sha-of-the-snapshot",
+        },
         note=f"party name matches {reference}",
     )
 
@@ -40,8 +46,13 @@ def badge_rows(html: str) -> set[int]:
 
 def test_delisted_entry_shown_on_open_alert_and_badged_in_queue(client) -> None:  # noqa: ANN001
     import_list(str(list_file("2026-02-27")), retro=False)
-    nusra = seed("e-nusra", "QDe.137", "AL-NUSRAH FRONT FOR THE PEOPLE OF THE LEVANT", "Al-Qaida",
-                 "Al-Nusrah Front for the People of the Levant")
+    nusra = seed(
+        "e-nusra",
+        "QDe.137",
+        "AL-NUSRAH FRONT FOR THE PEOPLE OF THE LEVANT",
+        "Al-Qaida",
+        "Al-Nusrah Front for the People of the Levant",
+    )
     ftb = seed("e-ftb", "KPe.047", "FOREIGN TRADE BANK (FTB)", "DPRK", "Foreign Trade Bank")
 
     # Only the older snapshot: QDe.137 is still listed, nothing is marked.
@@ -69,13 +80,20 @@ def test_delisted_entry_shown_on_open_alert_and_badged_in_queue(client) -> None:
 def test_closed_alert_states_the_delisting_without_the_open_note(client) -> None:  # noqa: ANN001
     import_list(str(list_file("2026-02-27")), retro=False)
     import_list(str(list_file("2026-05-08")), retro=False)
-    nusra = seed("e-nusra", "QDe.137", "AL-NUSRAH FRONT FOR THE PEOPLE OF THE LEVANT", "Al-Qaida",
-                 "Al-Nusrah Front for the People of the Levant")
-    resp = client.post(f"/alerts/{nusra}/close", data={"resolution": "duplicate", "note": "same as #1",
-                                                        "csrf_token": _csrf(client, nusra)})
+    nusra = seed(
+        "e-nusra",
+        "QDe.137",
+        "AL-NUSRAH FRONT FOR THE PEOPLE OF THE LEVANT",
+        "Al-Qaida",
+        "Al-Nusrah Front for the People of the Levant",
+    )
+    resp = client.post(
+        f"/alerts/{nusra}/close",
+        data={"resolution": "duplicate", "note": "same as #1", "csrf_token": _csrf(client, nusra)},
+    )
     assert resp.status_code in (302, 303)
     page = client.get(f"/alerts/{nusra}").text
-    assert 'state-closed' in page
+    assert "state-closed" in page
     assert REMOVED_TEXT + " (last listed in the snapshot of 2026-02-27)." in page
     assert "stays open until a reviewer closes it" not in page
 

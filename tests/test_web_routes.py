@@ -192,5 +192,7 @@ def test_api_routes_need_the_right_scope(walk) -> None:  # noqa: ANN001
             assert resp.status_code not in (401, 403), (method, url, resp.status_code)
             resp = _call(client, method, url, rule.endpoint, {"X-API-Key": wrong})
             assert resp.status_code == 403, (method, url, resp.status_code)
-            resp = _call(client, method, url, rule.endpoint, {"Authorization": "Bearer sk_not-a-key"})
+            resp = _call(
+                client, method, url, rule.endpoint, {"Authorization": "Bearer sk_not-a-key"}
+            )
             assert resp.status_code == 401, (method, url, resp.status_code)

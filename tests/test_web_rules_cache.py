@@ -22,8 +22,13 @@ TITLE = "title: DPRK arms exports (heavy conventional arms and related materiel)
 
 def committed(rel: str) -> str:
     try:
-        return subprocess.run(["git", "show", f"HEAD:rules/{rel}"], cwd=PROJECT_ROOT, check=True,
-                              capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["git", "show", f"HEAD:rules/{rel}"],
+            cwd=PROJECT_ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         pytest.skip(f"committed rule files not readable: {exc}")
 
@@ -56,7 +61,10 @@ def test_same_pack_until_the_text_changes(rules_dir: Path) -> None:
     cache = PackCache()
     age(rules_dir)
     first = cache.get(rules_dir)
-    assert first.version == load_pack(rules_dir).version and {r.id for r in first.rules} == {"UNSCR-1718-OP8b", "UNSCR-1874-OP9"}
+    assert first.version == load_pack(rules_dir).version and {r.id for r in first.rules} == {
+        "UNSCR-1718-OP8b",
+        "UNSCR-1874-OP9",
+    }
     assert cache.get(rules_dir) is first and cache.loads == 1
 
     age(rules_dir, 60)  # touched, same text: same pack, not parsed again

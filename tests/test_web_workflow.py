@@ -52,7 +52,9 @@ def history(alert_id: int) -> list[tuple[str, str, dict | None, dict | None]]:
 
 
 def test_review_escalate_close_with_audit(as_role) -> None:  # noqa: ANN001
-    a = web_seed.store(web_seed.shipment("wf-1"), [web_seed.violation("dprk-coal", severity="high")])[0]
+    a = web_seed.store(
+        web_seed.shipment("wf-1"), [web_seed.violation("dprk-coal", severity="high")]
+    )[0]
     officer = as_role("officer", "olga")
     post(officer, f"/alerts/{a}/assign", to="me")
     assert alert(a).assignee == "olga" and alert(a).status == "open"
@@ -70,10 +72,20 @@ def test_review_escalate_close_with_audit(as_role) -> None:  # noqa: ANN001
     row = alert(a)
     assert (row.status, row.resolution) == ("closed", "true_positive") and row.closed_at is not None
     actions = [(actor, action) for actor, action, _, _ in history(a)]
-    assert actions == [("olga", "assign"), ("olga", "start_review"), ("olga", "comment"),
-                       ("olga", "evidence"), ("olga", "escalate"), ("sam", "close")]
+    assert actions == [
+        ("olga", "assign"),
+        ("olga", "start_review"),
+        ("olga", "comment"),
+        ("olga", "evidence"),
+        ("olga", "escalate"),
+        ("sam", "close"),
+    ]
     last = history(a)[-1]
-    assert last[2]["status"] == "escalated" and last[3] == {"status": "closed", "resolution": "true_positive", "assignee": "olga"}
+    assert last[2]["status"] == "escalated" and last[3] == {
+        "status": "closed",
+        "resolution": "true_positive",
+        "assignee": "olga",
+    }
     html = officer.get(f"/alerts/{a}").get_data(as_text=True)
     assert "AIS track shows a Najin call" in html and "confirmed breach" in html
 
@@ -105,8 +117,14 @@ def test_four_eyes_on_critical_false_positive(as_role) -> None:  # noqa: ANN001
     assert "Approve closure" in second.get(f"/alerts/{a}").get_data(as_text=True)
     post(second, f"/alerts/{a}/approval", decision="approve", note="agreed")
     row = alert(a)
-    assert (row.status, row.resolution) == ("closed", "false_positive") and row.closed_at is not None
-    assert [(h[0], h[1]) for h in history(a)] == [("sam", "request_closure"), ("tina", "approve_closure")]
+    assert (row.status, row.resolution) == (
+        "closed",
+        "false_positive",
+    ) and row.closed_at is not None
+    assert [(h[0], h[1]) for h in history(a)] == [
+        ("sam", "request_closure"),
+        ("tina", "approve_closure"),
+    ]
 
 
 def test_rejected_closure_returns_to_previous_state(as_role) -> None:  # noqa: ANN001
@@ -124,7 +142,9 @@ def test_rejected_closure_returns_to_previous_state(as_role) -> None:  # noqa: A
 
 def test_critical_true_positive_and_non_critical_false_positive_close_at_once(as_role) -> None:  # noqa: ANN001
     crit = web_seed.najin_dunay()
-    high = web_seed.store(web_seed.shipment("wf-3"), [web_seed.violation("dprk-coal", severity="high")])[0]
+    high = web_seed.store(
+        web_seed.shipment("wf-3"), [web_seed.violation("dprk-coal", severity="high")]
+    )[0]
     officer = as_role("officer")
     post(officer, f"/alerts/{crit}/close", resolution="true_positive", note="breach")
     post(officer, f"/alerts/{high}/close", resolution="false_positive", note="not DPRK coal")
@@ -154,34 +174,62 @@ def test_auditor_sees_everything_and_changes_nothing(as_role) -> None:  # noqa: 
     assert "first look" in html and 'aria-label="actions"' not in html
     assert f"sanctions rules replay {web_seed.NAJIN_DUNAY['event_id']}" in html
     assert "sanctions rules replay" not in officer.get(f"/alerts/{a}").get_data(as_text=True)
-    for path, data in ((f"/alerts/{a}/assign", {"to": "me"}), (f"/alerts/{a}/escalate", {"note": "x"}),
-                       (f"/alerts/{a}/notes", {"body": "x"}), ("/alerts/bulk", {"action": "assign", "alert_id": str(a)})):
+    for path, data in (
+        (f"/alerts/{a}/assign", {"to": "me"}),
+        (f"/alerts/{a}/escalate", {"note": "x"}),
+        (f"/alerts/{a}/notes", {"body": "x"}),
+        ("/alerts/bulk", {"action": "assign", "alert_id": str(a)}),
+    ):
         assert post(auditor, path, **data).status_code == 403
     assert len(history(a)) == 1
     assert "first look" in auditor.get("/audit").get_data(as_text=True)
 
 
 def test_bulk_assign_and_close_duplicate_with_confirmation(as_role, login_as, app) -> None:  # noqa: ANN001
-    coal = [web_seed.store(web_seed.shipment(f"b-{i}"), [web_seed.violation("dprk-coal")])[0] for i in range(3)]
-    other = web_seed.store(web_seed.shipment("b-x"), [web_seed.violation("iran-arms", regime="Iran")])[0]
+    coal = [
+        web_seed.store(web_seed.shipment(f"b-{i}"), [web_seed.violation("dprk-coal")])[0]
+        for i in range(3)
+    ]
+    other = web_seed.store(
+        web_seed.shipment("b-x"), [web_seed.violation("iran-arms", regime="Iran")]
+    )[0]
     officer = as_role("officer", "olga")
     as_role("senior_officer", "sam")
-    page = officer.get("/alerts/bulk?rule_id=dprk-coal&action=assign&assign_to=sam").get_data(as_text=True)
+    page = officer.get("/alerts/bulk?rule_id=dprk-coal&action=assign&assign_to=sam").get_data(
+        as_text=True
+    )
     assert "Assign these <b>3</b>" in page and f'value="{other}"' not in page
     # The confirmation step changed nothing yet.
     assert all(alert(i).assignee is None for i in coal)
     posted = re.findall(r'name="alert_id" value="(\d+)"', page)
     assert sorted(map(int, posted)) == sorted(coal)
-    resp = officer.post("/alerts/bulk", data={"csrf_token": officer.token, "action": "assign",
-                                              "assign_to": "sam", "alert_id": posted, "rule_id": "dprk-coal"})
+    resp = officer.post(
+        "/alerts/bulk",
+        data={
+            "csrf_token": officer.token,
+            "action": "assign",
+            "assign_to": "sam",
+            "alert_id": posted,
+            "rule_id": "dprk-coal",
+        },
+    )
     assert resp.status_code == 302 and "rule_id=dprk-coal" in resp.headers["Location"]
     assert all(alert(i).assignee == "sam" for i in coal) and alert(other).assignee is None
     # Close as duplicate: an escalated one is refused for an officer, the rest close.
     post(officer, f"/alerts/{coal[0]}/escalate", note="unsure")
-    page = officer.get("/alerts/bulk?rule_id=dprk-coal&action=close_duplicate").get_data(as_text=True)
+    page = officer.get("/alerts/bulk?rule_id=dprk-coal&action=close_duplicate").get_data(
+        as_text=True
+    )
     posted = re.findall(r'name="alert_id" value="(\d+)"', page)
-    officer.post("/alerts/bulk", data={"csrf_token": officer.token, "action": "close_duplicate",
-                                       "note": "same B/L as #1", "alert_id": posted})
+    officer.post(
+        "/alerts/bulk",
+        data={
+            "csrf_token": officer.token,
+            "action": "close_duplicate",
+            "note": "same B/L as #1",
+            "alert_id": posted,
+        },
+    )
     assert alert(coal[0]).status == "escalated"
     assert [alert(i).resolution for i in coal[1:]] == ["duplicate", "duplicate"]
     assert [h[1] for h in history(coal[1])] == ["assign", "close"]
@@ -194,12 +242,17 @@ def test_audit_rows_are_never_deleted_by_actions(as_role) -> None:  # noqa: ANN0
     a = web_seed.najin_dunay()
     officer = as_role("officer")
     counts = []
-    for url, data in ((f"/alerts/{a}/assign", {"to": "me"}), (f"/alerts/{a}/review", {}),
-                      (f"/alerts/{a}/close", {"resolution": "duplicate", "note": "dup"}),
-                      (f"/alerts/{a}/reopen", {"note": "not dup"})):
+    for url, data in (
+        (f"/alerts/{a}/assign", {"to": "me"}),
+        (f"/alerts/{a}/review", {}),
+        (f"/alerts/{a}/close", {"resolution": "duplicate", "note": "dup"}),
+        (f"/alerts/{a}/reopen", {"note": "not dup"}),
+    ):
         post(officer, url, **data)
         with session_scope() as s:
-            counts.append(s.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.alert_id == a)))
+            counts.append(
+                s.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.alert_id == a))
+            )
     assert counts == [1, 2, 3, 4]
 
 
@@ -212,7 +265,9 @@ def test_a_change_made_meanwhile_wins_and_the_stale_action_is_refused(db) -> Non
     first, second = Actor("olga", "officer"), Actor("sam", "senior_officer")
     with pytest.raises(WorkflowError, match="someone else changed"), session_scope() as s:
         stale = s.get(AlertRow, a)  # what the first reviewer saw: open
-        run(a, second, "close", resolution="true_positive", note="closed first")  # commits meanwhile
+        run(
+            a, second, "close", resolution="true_positive", note="closed first"
+        )  # commits meanwhile
         _change(s, stale, first, "close", "closed second", status="closed", resolution="duplicate")
     row = alert(a)
     assert (row.status, row.resolution) == ("closed", "true_positive")

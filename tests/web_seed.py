@@ -29,11 +29,20 @@ NAJIN_DUNAY = {
         "destination": {"country": "RU", "name": "Dunay"},
         "departure_date": "2023-09-07",
         "parties": [
-            {"role": "consignor", "name": "Korea Mining Development Trading Corporation", "country": "KP"},
+            {
+                "role": "consignor",
+                "name": "Korea Mining Development Trading Corporation",
+                "country": "KP",
+            },
             {"role": "consignee", "name": "Dunay Logistics LLC", "country": "RU"},
         ],
         "goods": [
-            {"hs_code": "9306", "description": "artillery ammunition", "quantity": 1000, "unit": "container"}
+            {
+                "hs_code": "9306",
+                "description": "artillery ammunition",
+                "quantity": 1000,
+                "unit": "container",
+            }
         ],
     },
 }
@@ -43,21 +52,34 @@ DPRK_ARMS = Violation(
     regime="DPRK",
     title="DPRK arms exports (heavy conventional arms and related materiel)",
     severity="critical",
-    citations=[Citation(resolution="1718 (2006)", paragraph="8(b)"),
-               Citation(resolution="1874 (2009)", paragraph="9")],
+    citations=[
+        Citation(resolution="1718 (2006)", paragraph="8(b)"),
+        Citation(resolution="1874 (2009)", paragraph="9"),
+    ],
     evidence=[
         Evidence(path="shipment.origin.country", value="KP", note="origin in the DPRK"),
-        Evidence(path="shipment.goods[0].hs_code", value="9306", note="HS chapter 93: arms and ammunition"),
+        Evidence(
+            path="shipment.goods[0].hs_code",
+            value="9306",
+            note="HS chapter 93: arms and ammunition",
+        ),
     ],
     reason="Munitions (HS 9306) shipped from Najin, DPRK, to Dunay, Russia: all States shall prohibit "
-           "the procurement of arms and related materiel from the DPRK.",
+    "the procurement of arms and related materiel from the DPRK.",
     confidence="high",
 )
 
 
-def shipment(event_id: str, *, consignee: str = "Acme Trading", vessel: str = "SEA STAR",
-             occurred_at: str = "2024-03-01T10:00:00+00:00", origin: tuple[str, str] = ("KP", "Najin"),
-             destination: tuple[str, str] = ("RU", "Dunay"), consignor: str | None = None) -> dict[str, Any]:
+def shipment(
+    event_id: str,
+    *,
+    consignee: str = "Acme Trading",
+    vessel: str = "SEA STAR",
+    occurred_at: str = "2024-03-01T10:00:00+00:00",
+    origin: tuple[str, str] = ("KP", "Najin"),
+    destination: tuple[str, str] = ("RU", "Dunay"),
+    consignor: str | None = None,
+) -> dict[str, Any]:
     raw = copy.deepcopy(NAJIN_DUNAY)
     raw["event_id"] = event_id
     raw["occurred_at"] = occurred_at
@@ -70,8 +92,14 @@ def shipment(event_id: str, *, consignee: str = "Acme Trading", vessel: str = "S
     return raw
 
 
-def violation(rule_id: str = "UNSCR-1718-OP8b", *, regime: str = "DPRK", severity: str = "high",
-              title: str | None = None, citations: list[tuple[str, str]] | None = None) -> Violation:
+def violation(
+    rule_id: str = "UNSCR-1718-OP8b",
+    *,
+    regime: str = "DPRK",
+    severity: str = "high",
+    title: str | None = None,
+    citations: list[tuple[str, str]] | None = None,
+) -> Violation:
     v = DPRK_ARMS.model_copy(deep=True)
     v.rule_id, v.regime, v.severity = rule_id, regime, severity
     v.title = title or f"Measure {rule_id}"
@@ -80,15 +108,29 @@ def violation(rule_id: str = "UNSCR-1718-OP8b", *, regime: str = "DPRK", severit
     return v
 
 
-def store(raw: dict[str, Any], violations: list[Violation], *, origin: str = "live",
-          created_at: datetime | None = None) -> list[int]:
+def store(
+    raw: dict[str, Any],
+    violations: list[Violation],
+    *,
+    origin: str = "live",
+    created_at: datetime | None = None,
+) -> list[int]:
     """Store an event row, then its flagged decision via the pipeline; return the new alert ids."""
     event, errors = validate_event(raw)
     assert not errors, errors
     with session_scope() as s:
-        s.add(EventRow(event_id=event.event_id, event_type=event.event_type.value, source=event.source,
-                       occurred_at=event.occurred_at.astimezone(UTC), received_at=datetime.now(UTC),
-                       sha256=sha256_of(raw), raw=raw, status="received"))
+        s.add(
+            EventRow(
+                event_id=event.event_id,
+                event_type=event.event_type.value,
+                source=event.source,
+                occurred_at=event.occurred_at.astimezone(UTC),
+                received_at=datetime.now(UTC),
+                sha256=sha256_of(raw),
+                raw=raw,
+                status="received",
+            )
+        )
     decision = Decision(
         event_id=event.event_id,
         status="flagged" if violations else "clear",

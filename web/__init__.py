@@ -103,7 +103,9 @@ def _install_security(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Any:
-        return render_template("error.html", code=400, message=f"Form expired or forged: {exc.description}"), 400
+        return render_template(
+            "error.html", code=400, message=f"Form expired or forged: {exc.description}"
+        ), 400
 
     for code, message in (
         (403, "Your role does not allow this page or action."),

@@ -90,7 +90,9 @@ class AlertFilter:
             severity=args.get("severity", "") if args.get("severity") in SEVERITIES else "",
             status=args.get("status", "") if args.get("status") in (*STATES, "active") else "",
             assignee=args.get("assignee", "").strip()[:100],
-            origin=args.get("origin", "") if args.get("origin") in ("live", "retro_screening") else "",
+            origin=args.get("origin", "")
+            if args.get("origin") in ("live", "retro_screening")
+            else "",
             q=args.get("q", "").strip()[:200],
             date_on="occurred" if args.get("date_on") == "occurred" else "created",
             date_from=_date(args.get("from")),
@@ -200,8 +202,12 @@ def state_counts(session: Session, f: AlertFilter) -> dict[str, int]:
 
 def _choices(session: Session) -> dict[str, list[str]]:
     return {
-        "regimes": list(session.scalars(select(AlertRow.regime).distinct().order_by(AlertRow.regime))),
-        "rules": list(session.scalars(select(AlertRow.rule_id).distinct().order_by(AlertRow.rule_id))),
+        "regimes": list(
+            session.scalars(select(AlertRow.regime).distinct().order_by(AlertRow.regime))
+        ),
+        "rules": list(
+            session.scalars(select(AlertRow.rule_id).distinct().order_by(AlertRow.rule_id))
+        ),
         "assignees": list(
             session.scalars(
                 select(UserRow.username)
@@ -213,7 +219,11 @@ def _choices(session: Session) -> dict[str, list[str]]:
 
 
 def _name(value: Any) -> str:
-    return value.get("name") or value.get("imo") or value.get("country") or "" if isinstance(value, dict) else ""
+    return (
+        value.get("name") or value.get("imo") or value.get("country") or ""
+        if isinstance(value, dict)
+        else ""
+    )
 
 
 def subject(raw: dict[str, Any]) -> str:
@@ -229,13 +239,17 @@ def subject(raw: dict[str, Any]) -> str:
         parts.extend(parties[:2])
         return " · ".join(p for p in parts if p.strip(" →"))
     if raw.get("event_type") == "entity":
-        return " · ".join(x for x in (str(body.get("name") or ""), str(body.get("action") or "")) if x)
+        return " · ".join(
+            x for x in (str(body.get("name") or ""), str(body.get("action") or "")) if x
+        )
     kind = str(body.get("kind") or "").replace("_", " ")
     return " · ".join(x for x in (_name(body.get("vessel")), kind, _name(body.get("port"))) if x)
 
 
 def subjects(session: Session, event_ids: list[str]) -> dict[str, str]:
-    rows = session.execute(select(EventRow.event_id, EventRow.raw).where(EventRow.event_id.in_(event_ids)))
+    rows = session.execute(
+        select(EventRow.event_id, EventRow.raw).where(EventRow.event_id.in_(event_ids))
+    )
     return {event_id: subject(raw)[:200] for event_id, raw in rows}
 
 
@@ -244,7 +258,11 @@ def delisted_by_alert(alerts: list[AlertRow]) -> dict[int, list[Delisting]]:
     the whole page). Delistings close nothing: the desk only shows them."""
     cited = {a.id: references_in(a.violation or {}) for a in alerts}
     gone = delistings({ref for refs in cited.values() for ref in refs})
-    return {aid: [gone[r] for r in refs if r in gone] for aid, refs in cited.items() if any(r in gone for r in refs)}
+    return {
+        aid: [gone[r] for r in refs if r in gone]
+        for aid, refs in cited.items()
+        if any(r in gone for r in refs)
+    }
 
 
 def rule_url(rule_id: str) -> str:
@@ -273,7 +291,9 @@ def home() -> Any:
 def queue() -> Any:
     f = AlertFilter.from_args(request.args, g.user.username)
     with session_scope() as s:
-        total = s.scalar(select(func.count()).select_from(f.select().order_by(None).subquery())) or 0
+        total = (
+            s.scalar(select(func.count()).select_from(f.select().order_by(None).subquery())) or 0
+        )
         pages = max(1, -(-total // f.per_page))
         f.page = min(f.page, pages)
         alerts = list(s.scalars(f.select().limit(f.per_page).offset((f.page - 1) * f.per_page)))
@@ -312,8 +332,21 @@ def _csv_cell(value: Any) -> str:
 @roles_required(*READERS)
 def export_csv() -> Response:
     f = AlertFilter.from_args(request.args, g.user.username)
-    columns = ["id", "created_at", "occurred_at", "event_id", "regime", "rule_id", "severity",
-               "status", "resolution", "assignee", "origin", "title", "citation"]
+    columns = [
+        "id",
+        "created_at",
+        "occurred_at",
+        "event_id",
+        "regime",
+        "rule_id",
+        "severity",
+        "status",
+        "resolution",
+        "assignee",
+        "origin",
+        "title",
+        "citation",
+    ]
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(columns)
@@ -322,7 +355,11 @@ def export_csv() -> Response:
             row = []
             for col in columns:
                 value = getattr(alert, col)
-                row.append(_csv_cell(utc(value, "%Y-%m-%dT%H:%M:%S") if isinstance(value, datetime) else value))
+                row.append(
+                    _csv_cell(
+                        utc(value, "%Y-%m-%dT%H:%M:%S") if isinstance(value, datetime) else value
+                    )
+                )
             writer.writerow(row)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Response(
@@ -348,7 +385,9 @@ def detail(alert_id: int) -> Any:
         history = alert_history(s, alert_id)
         notes = list(
             s.scalars(
-                select(AlertNoteRow).where(AlertNoteRow.alert_id == alert_id).order_by(AlertNoteRow.at)
+                select(AlertNoteRow)
+                .where(AlertNoteRow.alert_id == alert_id)
+                .order_by(AlertNoteRow.at)
             )
         )
         pending = pending_approval(s, alert_id)
@@ -370,7 +409,8 @@ def detail(alert_id: int) -> Any:
         violation=violation,
         citations=violation.get("citations") or [],
         evidence=[
-            {**e, "value_json": pretty_json(e.get("value"))} for e in violation.get("evidence") or []
+            {**e, "value_json": pretty_json(e.get("value"))}
+            for e in violation.get("evidence") or []
         ],
         history=history,
         notes=notes,

@@ -31,11 +31,16 @@ def post_events() -> tuple[Response, int]:
     except ingest.BodyError as exc:
         return _error(exc.status, exc.message)
     # SANCTIONS_BROKER_URL (app config) lets a deployment or a test publish elsewhere.
-    results = ingest.ingest_batch(items, channel="http", broker=current_app.config.get("SANCTIONS_BROKER_URL"))
+    results = ingest.ingest_batch(
+        items, channel="http", broker=current_app.config.get("SANCTIONS_BROKER_URL")
+    )
     code = ingest.status_code(results, is_batch)
     if not is_batch:
         return jsonify(results[0].to_json()), code
-    body: dict[str, Any] = {"summary": ingest.summary(results), "results": [r.to_json() for r in results]}
+    body: dict[str, Any] = {
+        "summary": ingest.summary(results),
+        "results": [r.to_json() for r in results],
+    }
     return jsonify(body), code
 
 

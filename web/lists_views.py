@@ -15,8 +15,11 @@ lists_bp = Blueprint("lists", __name__, url_prefix="/lists")
 @lists_bp.get("/")
 def index() -> Any:
     snaps = store.snapshots()
-    return render_template("lists/index.html", snapshots=list(reversed(snaps)),
-                           previous={s.id: p for p, s in zip(snaps, snaps[1:], strict=False)})
+    return render_template(
+        "lists/index.html",
+        snapshots=list(reversed(snaps)),
+        previous={s.id: p for p, s in zip(snaps, snaps[1:], strict=False)},
+    )
 
 
 @lists_bp.get("/<int:snapshot_id>")
@@ -45,8 +48,9 @@ def diff() -> Any:
             report = store.diff(sa, sb)
         except LookupError as exc:
             error = str(exc)
-    return render_template("lists/diff.html", snapshots=snaps, a=a, b=b, sa=sa, sb=sb,
-                           report=report, error=error), (400 if error else 200)
+    return render_template(
+        "lists/diff.html", snapshots=snaps, a=a, b=b, sa=sa, sb=sb, report=report, error=error
+    ), (400 if error else 200)
 
 
 @lists_bp.get("/entry/<reference>")
@@ -55,5 +59,9 @@ def entry(reference: str) -> Any:
     history = store.reference_history(reference)
     if not history:
         abort(404)
-    return render_template("lists/entry.html", reference=reference, history=history,
-                           delisting=store.delistings([reference]).get(reference))
+    return render_template(
+        "lists/entry.html",
+        reference=reference,
+        history=history,
+        delisting=store.delistings([reference]).get(reference),
+    )

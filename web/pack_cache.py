@@ -84,7 +84,12 @@ class PackCache:
         now = time.time()
         sig = signature(root)
         entry = self._entry
-        if entry is not None and entry.root == root and entry.signature == sig and not self._racy(entry):
+        if (
+            entry is not None
+            and entry.root == root
+            and entry.signature == sig
+            and not self._racy(entry)
+        ):
             return entry
         with self._lock:
             entry = self._entry

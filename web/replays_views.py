@@ -28,7 +28,12 @@ PAGE = 50
 
 def replays_of(session: Session, event_id: str, limit: int = 10) -> list[ReplayRow]:
     """The newest replays of one event (the alert page lists them)."""
-    stmt = select(ReplayRow).where(ReplayRow.event_id == event_id).order_by(ReplayRow.id.desc()).limit(limit)
+    stmt = (
+        select(ReplayRow)
+        .where(ReplayRow.event_id == event_id)
+        .order_by(ReplayRow.id.desc())
+        .limit(limit)
+    )
     return list(session.scalars(stmt))
 
 
@@ -50,10 +55,23 @@ def index() -> Any:
         pages = max(1, -(-total // PAGE))
         page = min(page, pages)
         rows = list(
-            s.scalars(select(ReplayRow).where(*cond).order_by(ReplayRow.id.desc()).limit(PAGE).offset((page - 1) * PAGE))
+            s.scalars(
+                select(ReplayRow)
+                .where(*cond)
+                .order_by(ReplayRow.id.desc())
+                .limit(PAGE)
+                .offset((page - 1) * PAGE)
+            )
         )
-    return render_template("replays/index.html", rows=rows, total=total, page=page, pages=pages,
-                           event_id=event_id, pretty_json=_pretty)
+    return render_template(
+        "replays/index.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        event_id=event_id,
+        pretty_json=_pretty,
+    )
 
 
 @replays_bp.post("/replays")
@@ -86,5 +104,7 @@ def request_replay() -> Any:
     if row.status == "failed":
         flash(f"Replay #{row.id} recorded but not queued: {row.error}", "error")
     else:
-        flash(f"Replay #{row.id} of {event_id} queued; a worker runs it and the result appears here.")
+        flash(
+            f"Replay #{row.id} of {event_id} queued; a worker runs it and the result appears here."
+        )
     return redirect(back, code=303)

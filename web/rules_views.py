@@ -61,14 +61,21 @@ class MeasureView:
 
     @property
     def suspended(self) -> list[str]:
-        return [f"{_when(w.from_)} – {_when(w.to)}" + (f": {w.note}" if w.note else "") for w in self.rule.suspended]
+        return [
+            f"{_when(w.from_)} – {_when(w.to)}" + (f": {w.note}" if w.note else "")
+            for w in self.rule.suspended
+        ]
 
     @property
     def cap(self) -> str | None:
         c = self.rule.cap
         if c is None:
             return None
-        period = c.period if isinstance(c.period, str) else f"{_when(c.period.from_)} – {_when(c.period.to)}"
+        period = (
+            c.period
+            if isinstance(c.period, str)
+            else f"{_when(c.period.from_)} – {_when(c.period.to)}"
+        )
         if isinstance(c.period, FixedPeriod):
             period = f"fixed period {period}"
         return f"{c.amount:,.0f} {c.unit.value} per {period.replace('_', ' ')}"
@@ -80,8 +87,17 @@ def _views(pack: RulePack) -> list[MeasureView]:
         if path.endswith(".yaml") and "/" in path:
             path_of[path.rsplit("/", 1)[1].removesuffix(".yaml")] = path
     order = list(REGIME_NAMES)
-    views = [MeasureView(r, path_of.get(r.id, ""), REGIME_NAMES.get(r.regime, r.regime)) for r in pack.rules]
-    views.sort(key=lambda v: (order.index(v.rule.regime) if v.rule.regime in order else 99, _when(v.rule.effective_from), v.rule.id))
+    views = [
+        MeasureView(r, path_of.get(r.id, ""), REGIME_NAMES.get(r.regime, r.regime))
+        for r in pack.rules
+    ]
+    views.sort(
+        key=lambda v: (
+            order.index(v.rule.regime) if v.rule.regime in order else 99,
+            _when(v.rule.effective_from),
+            v.rule.id,
+        )
+    )
     return views
 
 
@@ -131,7 +147,13 @@ def detail(rule_id: str) -> Any:
             "entries": [e for e in register if e.regime == view.rule.regime and (not e.covers or rule_id in e.covers)],
         }  # fmt: skip
 
-    return render_template("rules/detail.html", v=view, r=view.rule, pack=pack, **cached.derive(("detail", rule_id), _page))
+    return render_template(
+        "rules/detail.html",
+        v=view,
+        r=view.rule,
+        pack=pack,
+        **cached.derive(("detail", rule_id), _page),
+    )
 
 
 def _register_entries(pack: RulePack) -> list[ExemptionEntry]:
@@ -139,10 +161,16 @@ def _register_entries(pack: RulePack) -> list[ExemptionEntry]:
     if not text:
         return []
     raw = parse_yaml(text) or {}
-    return ExemptionRegisterFile.model_validate(raw if isinstance(raw, dict) else {"entries": raw}).entries
+    return ExemptionRegisterFile.model_validate(
+        raw if isinstance(raw, dict) else {"entries": raw}
+    ).entries
 
 
 def _yaml_block(value: Any) -> str:
     import yaml
 
-    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100) if value is not None else ""
+    return (
+        yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=100)
+        if value is not None
+        else ""
+    )

@@ -15,7 +15,9 @@ def lists_cli() -> None:
 
 @lists_cli.command("import")
 @click.argument("source", required=False)
-@click.option("--no-retro", is_flag=True, help="Do not re-screen recent events against new entries.")
+@click.option(
+    "--no-retro", is_flag=True, help="Do not re-screen recent events against new entries."
+)
 def import_cmd(source: str | None, no_retro: bool) -> None:
     """Import SOURCE (a local file or an http(s) URL; default: Settings.un_list_url)."""
     from engine.config import get_settings
@@ -25,8 +27,12 @@ def import_cmd(source: str | None, no_retro: bool) -> None:
     source = source or get_settings().un_list_url
     console = Console(stderr=True)
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-        console=console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=False,
     ) as bar:
         task = bar.add_task(f"read {source}", total=None)
 
@@ -55,8 +61,10 @@ def import_cmd(source: str | None, no_retro: bool) -> None:
     )
     if result.previous and result.report:
         s = result.report.summary()
-        click.echo(f"against {result.previous.label}: {s['added']} added, {s['removed']} removed, "
-                   f"{s['amended']} amended")
+        click.echo(
+            f"against {result.previous.label}: {s['added']} added, {s['removed']} removed, "
+            f"{s['amended']} amended"
+        )
         click.echo(f"re-screening opened {result.retro_alerts} alert(s)")
     else:
         click.echo("first snapshot: no change report")
@@ -69,8 +77,14 @@ def snapshots_cmd() -> None:
 
     table = Table("id", "dateGenerated", "individuals", "entities", "sha256", "source")
     for s in store.snapshots():
-        table.add_row(str(s.id), s.date_generated.isoformat(), str(s.individuals), str(s.entities),
-                      s.sha256[:16], s.source)
+        table.add_row(
+            str(s.id),
+            s.date_generated.isoformat(),
+            str(s.individuals),
+            str(s.entities),
+            s.sha256[:16],
+            s.source,
+        )
     Console().print(table)
 
 
@@ -88,8 +102,10 @@ def diff_cmd(a: str, b: str, amended: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     report = store.diff(sa, sb)
     s = report.summary()
-    click.echo(f"{sa.label} -> {sb.label}: {s['added']} added, {s['removed']} removed, "
-               f"{s['amended']} amended")
+    click.echo(
+        f"{sa.label} -> {sb.label}: {s['added']} added, {s['removed']} removed, "
+        f"{s['amended']} amended"
+    )
     for regime, counts in report.by_regime().items():
         click.echo(f"  {regime:<12} +{counts['added']} -{counts['removed']} ~{counts['amended']}")
     for sign, refs in (("+", report.added), ("-", report.removed)):
@@ -97,5 +113,7 @@ def diff_cmd(a: str, b: str, amended: bool) -> None:
             click.echo(f"{sign} {r.reference:<10} {r.regime:<10} {r.name}  [DATAID {r.dataid}]")
     if amended:
         for am in report.amended:
-            click.echo(f"~ {am.entry.reference:<10} {am.entry.regime:<10} {am.entry.name}  "
-                       f"[{', '.join(am.fields)}]")
+            click.echo(
+                f"~ {am.entry.reference:<10} {am.entry.regime:<10} {am.entry.name}  "
+                f"[{', '.join(am.fields)}]"
+            )

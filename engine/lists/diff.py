@@ -36,7 +36,11 @@ class ChangeReport:
     amended: list[Amendment] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
-        return {"added": len(self.added), "removed": len(self.removed), "amended": len(self.amended)}
+        return {
+            "added": len(self.added),
+            "removed": len(self.removed),
+            "amended": len(self.amended),
+        }
 
     def by_regime(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}

@@ -38,7 +38,9 @@ def read_source(source: str, progress: Progress = _noop, timeout: float = 60.0) 
         chunks: list[bytes] = []
         with httpx.stream("GET", source, timeout=timeout, follow_redirects=True) as resp:
             resp.raise_for_status()
-            total = int(resp.headers["content-length"]) if "content-length" in resp.headers else None
+            total = (
+                int(resp.headers["content-length"]) if "content-length" in resp.headers else None
+            )
             done = 0
             for chunk in resp.iter_bytes(1 << 16):
                 chunks.append(chunk)

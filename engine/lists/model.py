@@ -83,7 +83,9 @@ class ParsedList:
     sha256: str  # of the file's bytes: the snapshot's version
     date_generated: datetime  # aware, as the file states it
     entries: tuple[ListEntry, ...]
-    tags: frozenset[str]  # every element path seen: fields only newer files carry are not amendments
+    tags: frozenset[
+        str
+    ]  # every element path seen: fields only newer files carry are not amendments
 
     @property
     def individuals(self) -> int:

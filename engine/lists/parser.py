@@ -100,13 +100,17 @@ def _flatten(record: Element, tags: set[str]) -> dict[str, list[Any]]:
 def _identifiers(comments: str, fields: dict[str, list[Any]]) -> tuple[Identifier, ...]:
     found: dict[tuple[str, str], Identifier] = {}
     for m in _IMO_RE.finditer(comments):
-        found.setdefault(("imo_company", m.group(1)), Identifier("imo_company", m.group(1), "COMMENTS1"))
+        found.setdefault(
+            ("imo_company", m.group(1)), Identifier("imo_company", m.group(1), "COMMENTS1")
+        )
     for m in _BIC_RE.finditer(comments):
         bic = m.group(1).replace(" ", "").upper()
         found.setdefault(("bic", bic), Identifier("bic", bic, "COMMENTS1"))
     for doc in fields.get("INDIVIDUAL_DOCUMENT", []):
         number = normalise_identifier(doc.get("NUMBER", ""))
-        kind_text = (doc.get("TYPE_OF_DOCUMENT", "") + " " + doc.get("TYPE_OF_DOCUMENT2", "")).lower()
+        kind_text = (
+            doc.get("TYPE_OF_DOCUMENT", "") + " " + doc.get("TYPE_OF_DOCUMENT2", "")
+        ).lower()
         if len(number) < 5:
             continue
         if "pass" in kind_text or "pasaporte" in kind_text:

@@ -81,7 +81,9 @@ def snapshots() -> list[SnapshotInfo]:
 
 def snapshot_by_sha(sha256: str) -> SnapshotInfo | None:
     with get_engine().connect() as conn:
-        row = conn.execute(select(*_INFO_COLS).where(SNAPSHOTS.c.sha256 == sha256)).mappings().first()
+        row = (
+            conn.execute(select(*_INFO_COLS).where(SNAPSHOTS.c.sha256 == sha256)).mappings().first()
+        )
     return _info(row) if row else None
 
 
@@ -97,7 +99,9 @@ def resolve(token: str) -> SnapshotInfo:
     token = token.strip()
     found = snapshots()
     matches = [s for s in found if token.isdigit() and s.id == int(token)]
-    matches = matches or [s for s in found if len(token) >= 6 and s.sha256.startswith(token.lower())]
+    matches = matches or [
+        s for s in found if len(token) >= 6 and s.sha256.startswith(token.lower())
+    ]
     matches = matches or [s for s in found if f"{s.date_generated:%Y-%m-%d}" == token]
     if len(matches) != 1:
         raise LookupError(
@@ -109,7 +113,9 @@ def resolve(token: str) -> SnapshotInfo:
 def entries(snapshot_id: int) -> list[ListEntry]:
     with get_engine().connect() as conn:
         data = conn.scalars(
-            select(ENTRIES.c.data).where(ENTRIES.c.snapshot_id == snapshot_id).order_by(ENTRIES.c.id)
+            select(ENTRIES.c.data)
+            .where(ENTRIES.c.snapshot_id == snapshot_id)
+            .order_by(ENTRIES.c.id)
         )
         return [ListEntry.from_json(d) for d in data]
 
@@ -195,13 +201,25 @@ def save(parsed: ParsedList, source: str, raw: bytes) -> Saved:
 
 def _save_report(info: SnapshotInfo, prev: SnapshotInfo, report: ChangeReport) -> None:
     rows = [
-        {"change": kind, "dataid": r.dataid, "reference": r.reference, "regime": r.regime,
-         "name": r.name, "fields": []}
+        {
+            "change": kind,
+            "dataid": r.dataid,
+            "reference": r.reference,
+            "regime": r.regime,
+            "name": r.name,
+            "fields": [],
+        }
         for kind, refs in (("added", report.added), ("removed", report.removed))
         for r in refs
     ] + [
-        {"change": "amended", "dataid": a.entry.dataid, "reference": a.entry.reference,
-         "regime": a.entry.regime, "name": a.entry.name, "fields": list(a.fields)}
+        {
+            "change": "amended",
+            "dataid": a.entry.dataid,
+            "reference": a.entry.reference,
+            "regime": a.entry.regime,
+            "name": a.entry.name,
+            "fields": list(a.fields),
+        }
         for a in report.amended
     ]
     if rows:
@@ -216,8 +234,15 @@ def stored_report(snapshot_id: int) -> list[dict]:
     """The change report written when ``snapshot_id`` was imported."""
     with get_engine().connect() as conn:
         rows = conn.execute(
-            select(CHANGES.c.change, CHANGES.c.dataid, CHANGES.c.reference, CHANGES.c.regime,
-                   CHANGES.c.name, CHANGES.c.fields, CHANGES.c.previous_id)
+            select(
+                CHANGES.c.change,
+                CHANGES.c.dataid,
+                CHANGES.c.reference,
+                CHANGES.c.regime,
+                CHANGES.c.name,
+                CHANGES.c.fields,
+                CHANGES.c.previous_id,
+            )
             .where(CHANGES.c.snapshot_id == snapshot_id)
             .order_by(CHANGES.c.change, CHANGES.c.regime, CHANGES.c.reference)
         ).mappings()
@@ -236,8 +261,9 @@ def delistings(references: Iterable[str]) -> dict[str, Delisting]:
     order = {s.id: i for i, s in enumerate(found)}
     with get_engine().connect() as conn:
         rows = conn.execute(
-            select(ENTRIES.c.reference, ENTRIES.c.snapshot_id, ENTRIES.c.name, ENTRIES.c.regime)
-            .where(ENTRIES.c.reference.in_(refs))
+            select(
+                ENTRIES.c.reference, ENTRIES.c.snapshot_id, ENTRIES.c.name, ENTRIES.c.regime
+            ).where(ENTRIES.c.reference.in_(refs))
         ).all()
     last: dict[str, tuple[int, str, str]] = {}
     for ref, snap_id, name, regime in rows:
@@ -257,7 +283,9 @@ def reference_history(reference: str) -> list[tuple[SnapshotInfo, ListEntry | No
     found = snapshots()
     with get_engine().connect() as conn:
         rows = conn.execute(
-            select(ENTRIES.c.snapshot_id, ENTRIES.c.data).where(ENTRIES.c.reference == reference.strip())
+            select(ENTRIES.c.snapshot_id, ENTRIES.c.data).where(
+                ENTRIES.c.reference == reference.strip()
+            )
         ).all()
     if not rows:
         return []

@@ -16,7 +16,9 @@ class ScreeningHit(BaseModel):
     entry_name: str  # primary name of the list entry
     entry_kind: Literal["individual", "entity", "vessel"]
     matched: str  # which name/alias/identifier of the entry matched
-    method: Literal["imo", "bic", "lei", "passport", "registration_number", "name_exact", "name_fuzzy"]
+    method: Literal[
+        "imo", "bic", "lei", "passport", "registration_number", "name_exact", "name_fuzzy"
+    ]
     score: float  # 0..1; identifiers are 1.0
     explanation: str  # readable: what matched what, and how
     list_version: str  # sha256 of the list snapshot (or vessel register) that held the entry

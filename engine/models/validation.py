@@ -38,7 +38,9 @@ def errors_of(exc: ValidationError) -> list[FieldError]:
 def validate_event(raw: Any) -> tuple[Event | None, list[FieldError]]:
     """Return (event, []) when valid, else (None, errors). Never raises on bad input."""
     if not isinstance(raw, dict):
-        return None, [FieldError(pointer="", message="an event must be a JSON object", type="type_error")]
+        return None, [
+            FieldError(pointer="", message="an event must be a JSON object", type="type_error")
+        ]
     try:
         return Event.model_validate(raw), []
     except ValidationError as exc:

@@ -96,7 +96,11 @@ def convert(goods: Goods, unit: str, rule_id: str = "") -> float | None:
             return kg / KG_PER[unit]
         if unit in ("bbl", "l", "m3"):
             bbl = kg / 1000.0 * bbl_per_tonne(rule_id, goods.hs_code)
-            return bbl if unit == "bbl" else (bbl * LITRES_PER_BBL if unit == "l" else bbl / BBL_PER_M3)
+            return (
+                bbl
+                if unit == "bbl"
+                else (bbl * LITRES_PER_BBL if unit == "l" else bbl / BBL_PER_M3)
+            )
         return None
     return float(q) if u == unit else None
 
@@ -147,7 +151,12 @@ def _field(test: FieldTest, fact: Fact) -> bool:
         return v == test.value
     if test.op == "in":
         return v in test.value
-    return {"gt": v > test.value, "gte": v >= test.value, "lt": v < test.value, "lte": v <= test.value}[test.op]
+    return {
+        "gt": v > test.value,
+        "gte": v >= test.value,
+        "lt": v < test.value,
+        "lte": v <= test.value,
+    }[test.op]
 
 
 def counts(node: Node, fact: Fact) -> bool:
@@ -196,8 +205,15 @@ def _event_countries(event: Event) -> set[str]:
         out |= {s.origin.country, s.destination.country, *(p.country for p in s.route)}
         out |= {g.origin_country for g in s.goods if g.origin_country}
     if m is not None:
-        out |= {c for c in (m.vessel.flag, m.port.country if m.port else None,
-                            m.counterpart_vessel.flag if m.counterpart_vessel else None) if c}
+        out |= {
+            c
+            for c in (
+                m.vessel.flag,
+                m.port.country if m.port else None,
+                m.counterpart_vessel.flag if m.counterpart_vessel else None,
+            )
+            if c
+        }
         out |= {g.origin_country for g in m.cargo if g.origin_country}
     return out
 
@@ -236,7 +252,9 @@ def in_force(rule: Rule, at: datetime) -> bool:
 
 
 class EventSource(Protocol):
-    def events_between(self, start: datetime, end: datetime, as_of: datetime | None) -> Iterable[Event]:
+    def events_between(
+        self, start: datetime, end: datetime, as_of: datetime | None
+    ) -> Iterable[Event]:
         """Stored shipment / vessel_movement events with start <= occurred_at <= end (UTC)."""
         ...
 
@@ -245,7 +263,9 @@ class MemoryEvents:
     """An in-memory event store (tests, benchmarks): events kept sorted by occurred_at, with
     optional receipt times for replay cut-offs."""
 
-    def __init__(self, events: Iterable[Event] = (), received: dict[str, datetime] | None = None) -> None:
+    def __init__(
+        self, events: Iterable[Event] = (), received: dict[str, datetime] | None = None
+    ) -> None:
         self._keys: list[datetime] = []
         self._events: list[Event] = []
         self.received: dict[str, datetime] = dict(received or {})
@@ -260,7 +280,9 @@ class MemoryEvents:
         if received_at is not None:
             self.received[event.event_id] = received_at
 
-    def events_between(self, start: datetime, end: datetime, as_of: datetime | None) -> Iterable[Event]:
+    def events_between(
+        self, start: datetime, end: datetime, as_of: datetime | None
+    ) -> Iterable[Event]:
         lo = bisect.bisect_left(self._keys, start.astimezone(UTC))
         hi = bisect.bisect_right(self._keys, end.astimezone(UTC))
         for e in self._events[lo:hi]:
@@ -278,7 +300,9 @@ class StoredEvents:
     def __init__(self) -> None:
         self._parsed: dict[str, Event] = {}
 
-    def events_between(self, start: datetime, end: datetime, as_of: datetime | None) -> Iterable[Event]:
+    def events_between(
+        self, start: datetime, end: datetime, as_of: datetime | None
+    ) -> Iterable[Event]:
         from sqlalchemy import Text, select, type_coerce
 
         from engine.storage.db import get_engine
@@ -300,7 +324,9 @@ class StoredEvents:
             ev = self._parsed.get(event_id)
             if ev is None:
                 try:
-                    ev = Event.model_validate(json.loads(raw) if isinstance(raw, str) else raw)  # PostgreSQL: driver-decoded
+                    ev = Event.model_validate(
+                        json.loads(raw) if isinstance(raw, str) else raw
+                    )  # PostgreSQL: driver-decoded
                 except ValueError:
                     continue  # a stored row that no longer validates cannot count
                 if len(self._parsed) >= CACHE_LIMIT:
@@ -361,7 +387,12 @@ class CapsLedger:
             cond = _positive(rule)
             for fact in self._facts(event):
                 if fact.kind == "goods" and counts(cond, fact):
-                    out.append((fact.payload["line"], convert(fact.payload["goods"], cap.unit.value, rule.id)))
+                    out.append(
+                        (
+                            fact.payload["line"],
+                            convert(fact.payload["goods"], cap.unit.value, rule.id),
+                        )
+                    )
         if len(self._lines) >= CACHE_LIMIT:
             self._lines.clear()  # bounded memory in a long-running worker; entries are recomputable
         self._lines[key] = out
@@ -424,7 +455,11 @@ def period_bounds(cap: Cap, at: datetime) -> tuple[datetime, datetime]:
     start = period_start(cap, at)
     end = period_end(cap)
     if end is None:
-        end = datetime(at.year + 1, 1, 1, tzinfo=UTC) if cap.period == "calendar_year" else at + timedelta(microseconds=1)
+        end = (
+            datetime(at.year + 1, 1, 1, tzinfo=UTC)
+            if cap.period == "calendar_year"
+            else at + timedelta(microseconds=1)
+        )
     return start, end
 
 

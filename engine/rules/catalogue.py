@@ -56,7 +56,9 @@ CONTEXT_FIELDS: dict[str, FieldType] = {
 # listed_<regime> (listed_dprk, listed_al_qaida, ...): true on every fact of an event when screening
 # found one of its parties, vessels or owners on that regime's list. Lets a goods rule express a
 # targeted measure ("arms to a listed party") without a join between facts.
-LISTED_FIELDS: dict[str, str] = {r: "listed_" + "".join(c if c.isalnum() else "_" for c in r.lower()) for r in REGIMES}
+LISTED_FIELDS: dict[str, str] = {
+    r: "listed_" + "".join(c if c.isalnum() else "_" for c in r.lower()) for r in REGIMES
+}
 CONTEXT_FIELDS.update({name: "bool" for name in LISTED_FIELDS.values()})
 
 KIND_FIELDS: dict[str, dict[str, FieldType]] = {
@@ -76,7 +78,15 @@ KIND_FIELDS: dict[str, dict[str, FieldType]] = {
         "entry_kind": ("individual", "entity", "vessel"),
         "hit_role": HIT_ROLES,
         "reference": "str",
-        "method": ("imo", "bic", "lei", "passport", "registration_number", "name_exact", "name_fuzzy"),
+        "method": (
+            "imo",
+            "bic",
+            "lei",
+            "passport",
+            "registration_number",
+            "name_exact",
+            "name_fuzzy",
+        ),
         "score": "num",
     },
     "event": {},

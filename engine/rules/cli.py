@@ -23,8 +23,16 @@ def rules_cli() -> None:
 
 
 @rules_cli.command("check")
-@click.option("--dir", "rules_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="rules directory (default: Settings.rules_dir)")
-@click.option("--examples/--no-examples", default=True, help="also run every example through both evaluators")
+@click.option(
+    "--dir",
+    "rules_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="rules directory (default: Settings.rules_dir)",
+)
+@click.option(
+    "--examples/--no-examples", default=True, help="also run every example through both evaluators"
+)
 def check_command(rules_dir: Path | None, examples: bool) -> None:
     """Validate every rule file (schema, citation, dates, HS codes, examples) and run its examples."""
     from engine.config import get_settings
@@ -84,17 +92,31 @@ def check_command(rules_dir: Path | None, examples: bool) -> None:
             outcomes[rule.id] = [p for o in runner.run_rule(rule) if (p := o.problem())]
         runner.close()
     for _path, rule in rules:
-        window = f"{rule.effective_from} → {rule.effective_to or '…'}" + (f" ({len(rule.suspended)} suspended)" if rule.suspended else "")
+        window = f"{rule.effective_from} → {rule.effective_to or '…'}" + (
+            f" ({len(rule.suspended)} suspended)" if rule.suspended else ""
+        )
         problems = outcomes.get(rule.id, [])
         errors += bool(problems)
-        status = "[red]" + "; ".join(problems) + "[/]" if problems else ("[green]OK[/]" if rule.id in outcomes else "[green]valid[/]")
+        status = (
+            "[red]" + "; ".join(problems) + "[/]"
+            if problems
+            else ("[green]OK[/]" if rule.id in outcomes else "[green]valid[/]")
+        )
         rows[rule.regime].append(
             (rule.id, str(rule.citation), window, rule.severity, rule.confidence,
              f"{len(rule.examples.fire)}/{len(rule.examples.clear)}", status)
         )  # fmt: skip
     for regime in sorted(rows):
         table = Table(title=f"{regime}: {len(rows[regime])} rule files", title_justify="left")
-        for col in ("rule", "citation", "in force", "severity", "confidence", "examples fire/clear", "status"):
+        for col in (
+            "rule",
+            "citation",
+            "in force",
+            "severity",
+            "confidence",
+            "examples fire/clear",
+            "status",
+        ):
             table.add_column(col, overflow="fold")
         for row in sorted(rows[regime]):
             table.add_row(*row)
@@ -123,8 +145,12 @@ def replay_command(event_id: str) -> None:
         sys.exit(2)
     o, r = result.original, result.replayed
     console.print(f"event {event_id}: rule pack {o.rule_pack_version}")
-    console.print(f"original: {o.status} {[v.rule_id for v in o.violations]} (engine {o.engine_version}, {o.evaluated_at:%Y-%m-%d %H:%M}Z)")
-    console.print(f"replayed: {r.status} {[v.rule_id for v in r.violations]} (engine {r.engine_version})")
+    console.print(
+        f"original: {o.status} {[v.rule_id for v in o.violations]} (engine {o.engine_version}, {o.evaluated_at:%Y-%m-%d %H:%M}Z)"
+    )
+    console.print(
+        f"replayed: {r.status} {[v.rule_id for v in r.violations]} (engine {r.engine_version})"
+    )
     if result.identical:
         console.print("[green]identical[/]")
     else:
@@ -134,9 +160,22 @@ def replay_command(event_id: str) -> None:
 
 
 @rules_cli.command("impact")
-@click.option("--against", "against", required=True, help="baseline: a rules directory, or a stored pack version (sha256)")
-@click.option("--dir", "rules_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="candidate rules directory (default: Settings.rules_dir)")
-@click.option("--limit", type=int, default=10000, show_default=True, help="newest stored events to evaluate")
+@click.option(
+    "--against",
+    "against",
+    required=True,
+    help="baseline: a rules directory, or a stored pack version (sha256)",
+)
+@click.option(
+    "--dir",
+    "rules_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="candidate rules directory (default: Settings.rules_dir)",
+)
+@click.option(
+    "--limit", type=int, default=10000, show_default=True, help="newest stored events to evaluate"
+)
 def impact_command(against: str, rules_dir: Path | None, limit: int) -> None:
     """Which stored events would get a different decision under the candidate pack."""
     from engine.replay import impact, load_stored_pack, stored_events
@@ -149,12 +188,18 @@ def impact_command(against: str, rules_dir: Path | None, limit: int) -> None:
         old = load_pack(Path(against))
     new = load_pack(rules_dir)
     report = impact(old, new, stored_events(limit))
-    console.print(f"baseline {report.old_version[:12]} → candidate {report.new_version[:12]}: {report.evaluated} events")
-    console.print(f"rules added {report.rules_added or '-'}; removed {report.rules_removed or '-'}; modified {report.rules_modified or '-'}")
+    console.print(
+        f"baseline {report.old_version[:12]} → candidate {report.new_version[:12]}: {report.evaluated} events"
+    )
+    console.print(
+        f"rules added {report.rules_added or '-'}; removed {report.rules_removed or '-'}; modified {report.rules_modified or '-'}"
+    )
     table = Table(title=f"{len(report.changed)} decision(s) would change", title_justify="left")
     for col in ("event", "before", "after", "kind", "change"):
         table.add_column(col, overflow="fold")
     for item in sorted(report.changed, key=lambda i: (not i.outcome_changed, i.event_id)):
         kind = "outcome" if item.outcome_changed else "detail"
-        table.add_row(item.event_id, item.before.status, item.after.status, kind, "\n".join(item.diff))
+        table.add_row(
+            item.event_id, item.before.status, item.after.status, kind, "\n".join(item.diff)
+        )
     console.print(table)

@@ -94,8 +94,21 @@ def _or(items: Iterable[tuple]) -> tuple:
 # Fields every fact of the relevant kind carries, so "missing" is impossible and a negated
 # equality needs no ``$nex`` (the engine allows only 128 ``$nex`` children per alpha node).
 ALWAYS_PRESENT = frozenset(
-    {"kind", "event_type", "occurred", "hs_missing", "has_exemption_ref", "has_notification_ref",
-     "line", "role", "list_regime", "entry_kind", "reference", "method", "score"}
+    {
+        "kind",
+        "event_type",
+        "occurred",
+        "hs_missing",
+        "has_exemption_ref",
+        "has_notification_ref",
+        "line",
+        "role",
+        "list_regime",
+        "entry_kind",
+        "reference",
+        "method",
+        "score",
+    }
 )
 
 
@@ -166,7 +179,9 @@ def compile_node(rule: Rule, node: Node, level: str, exclusive: bool = False) ->
         return _or(("eq", f"{node.axis}__{c}", True) for c in node.countries)
     if isinstance(node, GoodsMatch):
         if exclusive:
-            return _or({"high": _strict, "medium": lambda n: _short(n, True), "low": _keyword}[level](node))
+            return _or(
+                {"high": _strict, "medium": lambda n: _short(n, True), "low": _keyword}[level](node)
+            )
         alts: list[tuple] = _strict(node)
         if LEVEL_RANK[level] <= LEVEL_RANK["medium"]:
             alts.extend(_short(node, False))
@@ -220,7 +235,14 @@ def rule_expression(rule: Rule, level: str, exclusive: bool | None = None) -> tu
     if rule.effective_to is not None:
         parts.append(("lt", "occurred", epoch_us(end_utc(rule.effective_to))))
     for w in rule.suspended:
-        parts.append(_or([("lt", "occurred", epoch_us(start_utc(w.from_))), ("gte", "occurred", epoch_us(end_utc(w.to)))]))
+        parts.append(
+            _or(
+                [
+                    ("lt", "occurred", epoch_us(start_utc(w.from_))),
+                    ("gte", "occurred", epoch_us(end_utc(w.to))),
+                ]
+            )
+        )
     parts.append(compile_node(rule, rule.when.tree(), level, exclusive))
     if rule.wind_down is not None:
         wd = rule.wind_down

@@ -53,7 +53,9 @@ def check_definitions(definitions: Mapping[str, Mapping[str, Any]]) -> None:
     for name, rule in definitions.items():
         pats = rule.get("all")
         if not isinstance(pats, list) or len(pats) != 1 or set(pats[0]) != {"m"}:
-            raise DurableError(f"rule {name}: only single-fact patterns ({{'all': [{{'m': ...}}]}}) are allowed")
+            raise DurableError(
+                f"rule {name}: only single-fact patterns ({{'all': [{{'m': ...}}]}}) are allowed"
+            )
         expr = pats[0]["m"]
         anchored = isinstance(expr, dict) and (
             "kind" in expr or any(isinstance(p, dict) and "kind" in p for p in expr.get("$and", []))

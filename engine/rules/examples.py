@@ -84,7 +84,9 @@ class ExampleRunner:
         self.screener = FixedScreener()
         self.caps = FixedCaps()
         self.register = SwappableRegister()
-        self.evaluator = Evaluator(pack, screener=self.screener, caps=self.caps, exemptions=self.register)
+        self.evaluator = Evaluator(
+            pack, screener=self.screener, caps=self.caps, exemptions=self.register
+        )
 
     def run(self, rule: Rule, kind: str, example: Example) -> ExampleOutcome:
         self.screener.hits = list(example.hits)

@@ -142,7 +142,9 @@ def resolve_direction(event: Event) -> _Direction:
                 _add(to, other, other_path)
                 _add(frm, own, own_path)
     event_from = _merge(frm, *line_from)
-    return _Direction(to=to, from_=event_from, touches=touches, line_from=[_merge(frm, x) for x in line_from])
+    return _Direction(
+        to=to, from_=event_from, touches=touches, line_from=[_merge(frm, x) for x in line_from]
+    )
 
 
 def context_fields(event: Event) -> dict[str, Any]:
@@ -180,7 +182,11 @@ def context_fields(event: Event) -> dict[str, Any]:
     if e is not None:
         f["entity_kind"] = e.kind
         f["entity_action"] = e.action
-        for name, value in (("entity_country", e.country), ("entity_nationality", e.nationality), ("entity_flag", e.flag)):
+        for name, value in (
+            ("entity_country", e.country),
+            ("entity_nationality", e.nationality),
+            ("entity_flag", e.flag),
+        ):
             if value:
                 f[name] = value
     return f
@@ -258,9 +264,12 @@ class FactBuilder:
         kinds: Iterable[str] = ("goods", "party", "hit", "event"),
         fields: Iterable[str] | None = None,
     ) -> None:
-        self.keywords = [(kw, keyword_field(kw)) for kw in sorted(set(keywords), key=lambda k: k.text)]
+        self.keywords = [
+            (kw, keyword_field(kw)) for kw in sorted(set(keywords), key=lambda k: k.text)
+        ]
         self.kinds = frozenset(kinds)
         self.only = frozenset(fields) if fields is not None else None
+
         def _w(*names: str) -> bool:
             return self.only is None or any(n in self.only for n in names)
 
@@ -270,9 +279,16 @@ class FactBuilder:
             "value": _w("value_amount", "value_currency"),
         }  # fmt: skip
         if self.only is None:
-            self._flags: dict[str, frozenset[str] | None] = {"to__": None, "from__": None, "touches__": None}
+            self._flags: dict[str, frozenset[str] | None] = {
+                "to__": None,
+                "from__": None,
+                "touches__": None,
+            }
         else:
-            self._flags = {p: frozenset(f[len(p):] for f in self.only if f.startswith(p)) for p in ("to__", "from__", "touches__")}
+            self._flags = {
+                p: frozenset(f[len(p) :] for f in self.only if f.startswith(p))
+                for p in ("to__", "from__", "touches__")
+            }
 
     def _flag(self, prefix: str, countries: Iterable[str | None], out: dict[str, Any]) -> None:
         allowed = self._flags[prefix]
@@ -399,6 +415,8 @@ def check_field_names(fields: dict[str, Any]) -> None:
             raise ValueError(f"fact field {k!r} is reserved by the rule engine")
 
 
-def build_facts(event: Event, hits: Sequence[ScreeningHit] = (), keywords: Iterable[Keyword] = ()) -> list[Fact]:
+def build_facts(
+    event: Event, hits: Sequence[ScreeningHit] = (), keywords: Iterable[Keyword] = ()
+) -> list[Fact]:
     """All fact kinds of one event (convenience for tests and tools)."""
     return FactBuilder(keywords).build(event, hits)

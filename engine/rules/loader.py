@@ -116,7 +116,9 @@ def parse_vessels(text: str, path: str = VESSELS_PATH) -> VesselRegister:
     except ValidationError as exc:
         raise RuleFileError(path, _format(exc)) from exc
     except (KeyError, TypeError) as exc:
-        raise RuleFileError(path, f"designated-vessel register: missing or malformed {exc}") from exc
+        raise RuleFileError(
+            path, f"designated-vessel register: missing or malformed {exc}"
+        ) from exc
 
 
 def pack_version(files: Mapping[str, str]) -> str:
@@ -201,8 +203,13 @@ def pack_from_files(files: Mapping[str, str]) -> RulePack:
         keys[r.key] = r.id
     if errors:
         raise RulePackError(errors)
-    return RulePack(version=pack_version(files), rules=tuple(rules), files=dict(files), register=register,
-                    vessels=vessels)
+    return RulePack(
+        version=pack_version(files),
+        rules=tuple(rules),
+        files=dict(files),
+        register=register,
+        vessels=vessels,
+    )
 
 
 def load_pack(rules_dir: Path | str | None = None) -> RulePack:

@@ -111,13 +111,23 @@ def field_holds(test: FieldTest, fact: Fact) -> bool:
         return v == test.value and isinstance(v, bool) == isinstance(test.value, bool)
     if test.op == "in":
         return any(v == x and isinstance(v, bool) == isinstance(x, bool) for x in test.value)
-    return {"gt": v > test.value, "gte": v >= test.value, "lt": v < test.value, "lte": v <= test.value}[test.op]
+    return {
+        "gt": v > test.value,
+        "gte": v >= test.value,
+        "lt": v < test.value,
+        "lte": v <= test.value,
+    }[test.op]
 
 
 class Oracle:
     """``Oracle(pack, exemptions=None, caps=None).matches(event, hits) -> {(fact_key, rule_id): level}``."""
 
-    def __init__(self, pack: RulePack, exemptions: ExemptionLookup | None = None, caps: CapsProvider | None = None) -> None:
+    def __init__(
+        self,
+        pack: RulePack,
+        exemptions: ExemptionLookup | None = None,
+        caps: CapsProvider | None = None,
+    ) -> None:
         self.pack = pack
         self.exemptions = exemptions if exemptions is not None else pack.register
         self.caps = caps
@@ -127,7 +137,11 @@ class Oracle:
 
     def ref_status(self, rule: Rule, kind: str, event: Event) -> str:
         s = event.shipment
-        ref = (s.exemption_ref if kind == "exemption" else s.notification_ref) if s is not None else None
+        ref = (
+            (s.exemption_ref if kind == "exemption" else s.notification_ref)
+            if s is not None
+            else None
+        )
         return self.exemptions.status(ref, kind, rule.id, rule.regime, event.occurred_at)
 
     def cap_usage(self, rule: Rule, fact: Fact) -> CapUsage | None:
@@ -184,10 +198,14 @@ class Oracle:
                 return level
         return None
 
-    def facts(self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = "") -> list[Fact]:
+    def facts(
+        self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = ""
+    ) -> list[Fact]:
         return self._builder.build(event, hits, prefix=prefix)
 
-    def matches(self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = "") -> dict[tuple[str, str], str]:
+    def matches(
+        self, event: Event, hits: Sequence[ScreeningHit] = (), prefix: str = ""
+    ) -> dict[tuple[str, str], str]:
         out: dict[tuple[str, str], str] = {}
         for fact in self.facts(event, hits, prefix):
             for rule in self.pack.rules:

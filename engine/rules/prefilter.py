@@ -48,13 +48,20 @@ def requirement_of(expr: tuple) -> Requirement:
 
 # Per-line / per-party fields the event stage gets as SETS of the values over the event's lines
 # or parties (a requirement then "may hold" if some line or party has the value: still sound).
-_LINE_FIELDS = frozenset({"hs_code", "hs2", "hs4", "hs6", "hs_missing", "goods_origin_country", "unit"})
+_LINE_FIELDS = frozenset(
+    {"hs_code", "hs2", "hs4", "hs6", "hs_missing", "goods_origin_country", "unit"}
+)
 _PARTY_FIELDS = frozenset({"role", "party_country"})
 SET_FIELDS = _LINE_FIELDS | _PARTY_FIELDS
 
 
 def known_before_facts(name: str) -> bool:
-    return name in CONTEXT_FIELDS or name in SET_FIELDS or name.startswith(FLAG_PREFIXES) or name.startswith("listed_")
+    return (
+        name in CONTEXT_FIELDS
+        or name in SET_FIELDS
+        or name.startswith(FLAG_PREFIXES)
+        or name.startswith("listed_")
+    )
 
 
 Check = tuple[tuple[tuple[str, frozenset[Any]], ...], ...]  # all of: any of (field in values)
@@ -88,14 +95,18 @@ def _holds(check: Check, values: Mapping[str, Any]) -> bool:
 
 
 class Prefilter:
-    def __init__(self, expressions: Mapping[tuple[str, str], tuple], kinds_of: Mapping[str, str]) -> None:
+    def __init__(
+        self, expressions: Mapping[tuple[str, str], tuple], kinds_of: Mapping[str, str]
+    ) -> None:
         """``expressions``: (rule id, level) -> compiled atom tree; ``kinds_of``: rule id -> fact kind."""
         reqs: dict[str, list[Requirement]] = defaultdict(list)
         self._rule_checks: dict[str, list[Check]] = defaultdict(list)
         for (rule_id, _level), expr in expressions.items():
             req = requirement_of(expr)
             kind = kinds_of[rule_id]
-            self._rule_checks[rule_id].append(_check(req, lambda f: not f.startswith(PER_RULE_PREFIXES)))
+            self._rule_checks[rule_id].append(
+                _check(req, lambda f: not f.startswith(PER_RULE_PREFIXES))
+            )
             if req not in reqs[kind]:
                 reqs[kind].append(req)
         self._kinds = frozenset(reqs)
@@ -103,12 +114,18 @@ class Prefilter:
         # can satisfy the check only if it has one of those pairs. Checks with no disjunction left
         # are "always" candidates.
         self._stages: dict[tuple[str, str], tuple[dict[Pair, list[Check]], list[Check]]] = {}
-        self._by_field: dict[tuple[str, str], tuple[tuple[tuple[str, dict[Any, list[tuple[Check, bool]]]], ...], bool, bool]] = {}
+        self._by_field: dict[
+            tuple[str, str],
+            tuple[tuple[tuple[str, dict[Any, list[tuple[Check, bool]]]], ...], bool, bool],
+        ] = {}
         self._event_fields: set[str] = set()
         for kind, kind_reqs in reqs.items():
             for stage, keep in (
                 ("event", known_before_facts),
-                ("fact", lambda f: not f.startswith(PER_RULE_PREFIXES)),  # per-rule fields come later
+                (
+                    "fact",
+                    lambda f: not f.startswith(PER_RULE_PREFIXES),
+                ),  # per-rule fields come later
             ):
                 index: dict[Pair, list[Check]] = defaultdict(list)
                 rests: dict[Pair, list[Check]] = defaultdict(list)
@@ -119,7 +136,9 @@ class Prefilter:
                         always.append(check)
                         continue
                     anchor = min(check, key=lambda d: sum(len(vs) for _f, vs in d))
-                    rest = tuple(d for d in check if d is not anchor)  # the anchor holds when its key is found
+                    rest = tuple(
+                        d for d in check if d is not anchor
+                    )  # the anchor holds when its key is found
                     for f, vs in anchor:
                         for v in vs:
                             if check not in index[(f, v)]:
@@ -133,10 +152,18 @@ class Prefilter:
                 # stage builds those sets only when a check gets that far (see event_may_match).
                 by_field: dict[str, dict[Any, list[tuple[Check, bool]]]] = defaultdict(dict)
                 for (f, v), checks in rests.items():
-                    by_field[f][v] = [(c, any(f2 in SET_FIELDS for d in c for f2, _vs in d)) for c in checks]
-                self._by_field[(kind, stage)] = (tuple(by_field.items()), bool(always), any(f in SET_FIELDS for f in by_field))
+                    by_field[f][v] = [
+                        (c, any(f2 in SET_FIELDS for d in c for f2, _vs in d)) for c in checks
+                    ]
+                self._by_field[(kind, stage)] = (
+                    tuple(by_field.items()),
+                    bool(always),
+                    any(f in SET_FIELDS for f in by_field),
+                )
                 if stage == "event":
-                    self._event_fields.update(f for check in index_checks(index) for disj in check for f, _vs in disj)
+                    self._event_fields.update(
+                        f for check in index_checks(index) for disj in check for f, _vs in disj
+                    )
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -147,7 +174,13 @@ class Prefilter:
         """Every field an event-stage check reads (event_values may skip the others)."""
         return frozenset(self._event_fields)
 
-    def _may_match(self, kind: str, stage: str, values: Mapping[str, Any], fill: Callable[[], None] | None = None) -> bool:
+    def _may_match(
+        self,
+        kind: str,
+        stage: str,
+        values: Mapping[str, Any],
+        fill: Callable[[], None] | None = None,
+    ) -> bool:
         entry = self._by_field.get((kind, stage))
         if entry is None:
             return False
@@ -179,7 +212,9 @@ class Prefilter:
         exm__/ntf__/cap__ fields)? False lets the caller skip computing those fields."""
         return any(_holds(check, fields) for check in self._rule_checks.get(rule_id, ()))
 
-    def event_may_match(self, kind: str, values: Mapping[str, Any], fill: Callable[[], None] | None = None) -> bool:
+    def event_may_match(
+        self, kind: str, values: Mapping[str, Any], fill: Callable[[], None] | None = None
+    ) -> bool:
         """Stage 1: ``values`` = context fields, direction flags, listed_* of the event, and the
         SET_FIELDS as frozensets over its goods lines and parties (see event_values). With
         ``fill``, ``values`` may lack the SET_FIELDS: ``fill()`` adds them to it (idempotent) and
@@ -195,7 +230,9 @@ def index_checks(index: Mapping[Pair, list[Check]]) -> list[Check]:
     return [c for checks in index.values() for c in checks]
 
 
-def event_values(event: Any, context: dict[str, Any], sets: tuple, wanted: frozenset[str] | None = None) -> dict[str, Any]:
+def event_values(
+    event: Any, context: dict[str, Any], sets: tuple, wanted: frozenset[str] | None = None
+) -> dict[str, Any]:
     """Stage-1 values of an event: ``context`` (context_fields), direction flags from ``sets``
     (facts.direction_sets), and the per-line / per-party SET_FIELDS as frozensets (only those in
     ``wanted`` when given, e.g. Prefilter.event_fields: no event-stage check reads the others)."""
@@ -220,13 +257,19 @@ def flag_values(context: dict[str, Any], sets: tuple) -> dict[str, Any]:
     return values
 
 
-def set_values(event: Any, origins: list[str | None], wanted: frozenset[str] | None = None) -> dict[str, Any]:
+def set_values(
+    event: Any, origins: list[str | None], wanted: frozenset[str] | None = None
+) -> dict[str, Any]:
     """The per-line / per-party SET_FIELDS of an event as frozensets (those in ``wanted``)."""
     values: dict[str, Any] = {}
     want = SET_FIELDS if wanted is None else SET_FIELDS & wanted
     if not want:
         return values
-    lines = event.shipment.goods if event.shipment is not None else (event.vessel_movement.cargo if event.vessel_movement is not None else ())
+    lines = (
+        event.shipment.goods
+        if event.shipment is not None
+        else (event.vessel_movement.cargo if event.vessel_movement is not None else ())
+    )
     if lines and want & _LINE_FIELDS:
         codes = [g.hs_code for g in lines if g.hs_code]
         values["hs_code"] = frozenset(codes)

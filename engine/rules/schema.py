@@ -43,7 +43,9 @@ def _instant(value: Any) -> Any:
         try:
             value = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError as exc:
-            raise ValueError(f"{value!r} is not a date (YYYY-MM-DD) or an RFC 3339 datetime") from exc
+            raise ValueError(
+                f"{value!r} is not a date (YYYY-MM-DD) or an RFC 3339 datetime"
+            ) from exc
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(f"datetime {value.isoformat()} needs a time-zone offset")
@@ -142,7 +144,9 @@ def _countries(value: Any, key: str) -> tuple[str, ...]:
     out = []
     for item in items:
         if not is_country(item):
-            raise ValueError(f"{key}: {item!r} is not an ISO 3166-1 alpha-2 country code (upper case)")
+            raise ValueError(
+                f"{key}: {item!r} is not an ISO 3166-1 alpha-2 country code (upper case)"
+            )
         out.append(item)
     if not out:
         raise ValueError(f"{key}: needs at least one country")
@@ -156,19 +160,25 @@ def normalise_hs(value: Any) -> tuple[str, ...]:
     out: list[str] = []
     for item in value:
         if not isinstance(item, str):
-            raise ValueError(f"HS code {item!r} must be a quoted string (e.g. \"0301\"), not a number")
+            raise ValueError(
+                f'HS code {item!r} must be a quoted string (e.g. "0301"), not a number'
+            )
         text = re.sub(r"[\s.]", "", item)
         m = re.fullmatch(r"(\d+)-(\d+)", text)
         if m:
             lo, hi = m.groups()
             if len(lo) != len(hi) or int(lo) > int(hi) or int(hi) - int(lo) > 500:
-                raise ValueError(f"HS range {item!r}: ends must have the same length and be ordered")
+                raise ValueError(
+                    f"HS range {item!r}: ends must have the same length and be ordered"
+                )
             codes = [str(n).zfill(len(lo)) for n in range(int(lo), int(hi) + 1)]
         else:
             codes = [text]
         for code in codes:
             if not re.fullmatch(r"\d{2}|\d{4}|\d{6}", code):
-                raise ValueError(f"HS prefix {item!r} must be 2, 4 or 6 digits (chapter, heading, subheading)")
+                raise ValueError(
+                    f"HS prefix {item!r} must be 2, 4 or 6 digits (chapter, heading, subheading)"
+                )
             out.append(code)
     return tuple(dict.fromkeys(out))
 
@@ -191,7 +201,9 @@ def _field_tests(value: Any) -> Node:
     for field, test in value.items():
         if isinstance(test, dict):
             if len(test) != 1:
-                raise ValueError(f"where.{field}: a comparison has exactly one of gt, gte, lt, lte, ne")
+                raise ValueError(
+                    f"where.{field}: a comparison has exactly one of gt, gte, lt, lte, ne"
+                )
             ((op, operand),) = test.items()
             if op not in ("gt", "gte", "lt", "lte", "ne"):
                 raise ValueError(f"where.{field}: unknown comparison {op!r} (gt, gte, lt, lte, ne)")
@@ -217,7 +229,9 @@ def _statuses(value: Any, key: str) -> tuple[str, ...]:
 
 def parse_condition(raw: Any) -> Node:
     if not isinstance(raw, dict) or len(raw) != 1:
-        raise ValueError(f"a condition is a mapping with exactly one key ({', '.join(_LEAF_KEYS)}); got {raw!r}")
+        raise ValueError(
+            f"a condition is a mapping with exactly one key ({', '.join(_LEAF_KEYS)}); got {raw!r}"
+        )
     ((key, value),) = raw.items()
     if key in ("all", "any"):
         if not isinstance(value, list) or not value:
@@ -271,7 +285,9 @@ def walk(node: Node):  # noqa: ANN201 - generator of nodes
 def _check_field(kind: str, test: FieldTest) -> None:
     known = fields_for(kind)
     if test.field not in known:
-        raise ValueError(f"where: {test.field!r} is not a field of {kind} facts; known: {', '.join(sorted(known))}")
+        raise ValueError(
+            f"where: {test.field!r} is not a field of {kind} facts; known: {', '.join(sorted(known))}"
+        )
     ftype = known[test.field]
     values = test.value if test.op == "in" else (() if test.op == "missing" else (test.value,))
     for v in values:
@@ -390,7 +406,9 @@ class ExemptionEntry(Strict):
     valid_from: Instant
     valid_to: Instant | None = None
     parties: list[str] = []  # who the Committee decision names (informational; shown in the UI)
-    goods: list[str] = []  # what it covers, e.g. "food-processing equipment (HS 8438)" (informational)
+    goods: list[
+        str
+    ] = []  # what it covers, e.g. "food-processing equipment (HS 8438)" (informational)
     note: str | None = None
 
 
@@ -415,7 +433,42 @@ class Examples(Strict):
 
 
 REASON_FIELDS = frozenset(
-    ["event_id", "occurred_at", "description", "hs_code", "quantity", "unit", "goods_origin_country", "origin", "destination", "route", "from_places", "to_places", "vessel", "vessel_flag", "counterpart_vessel", "counterpart_flag", "port", "previous_flag", "party_name", "party_role", "party_country", "entity_name", "hit_name", "hit_reference", "list_regime", "hit_role", "exemption_ref", "exemption_status", "notification_ref", "notification_status", "cap_amount", "cap_unit", "cap_total", "citation"]
+    [
+        "event_id",
+        "occurred_at",
+        "description",
+        "hs_code",
+        "quantity",
+        "unit",
+        "goods_origin_country",
+        "origin",
+        "destination",
+        "route",
+        "from_places",
+        "to_places",
+        "vessel",
+        "vessel_flag",
+        "counterpart_vessel",
+        "counterpart_flag",
+        "port",
+        "previous_flag",
+        "party_name",
+        "party_role",
+        "party_country",
+        "entity_name",
+        "hit_name",
+        "hit_reference",
+        "list_regime",
+        "hit_role",
+        "exemption_ref",
+        "exemption_status",
+        "notification_ref",
+        "notification_status",
+        "cap_amount",
+        "cap_unit",
+        "cap_total",
+        "citation",
+    ]
 )
 
 ConfidenceLevel = Literal["high", "medium", "low"]
@@ -459,7 +512,9 @@ class Rule(Strict):
             if w_end <= w_start:
                 raise ValueError("suspended window: `to` must be after `from`")
             if w_start < last or (end is not None and w_end > end):
-                raise ValueError("suspended windows must be ordered and inside the effective window")
+                raise ValueError(
+                    "suspended windows must be ordered and inside the effective window"
+                )
             last = w_end
         if self.wind_down is not None and end_utc(self.wind_down.until) <= start:
             raise ValueError("wind_down.until must be after effective_from")
@@ -472,11 +527,15 @@ class Rule(Strict):
         allowed = {"goods": {"shipment", "vessel_movement"}, "party": {"shipment", "entity"}}
         bad = set(self.applies_to) - allowed.get(self.when.fact, set(EVENT_TYPES))
         if bad:
-            raise ValueError(f"applies_to {sorted(bad)}: those events have no {self.when.fact} facts")
+            raise ValueError(
+                f"applies_to {sorted(bad)}: those events have no {self.when.fact} facts"
+            )
         names = {f for _, f, _, _ in string.Formatter().parse(self.reason) if f is not None}
         unknown = names - REASON_FIELDS
         if unknown:
-            raise ValueError(f"reason: unknown placeholders {sorted(unknown)}; known: {', '.join(sorted(REASON_FIELDS))}")
+            raise ValueError(
+                f"reason: unknown placeholders {sorted(unknown)}; known: {', '.join(sorted(REASON_FIELDS))}"
+            )
         return self
 
     @property

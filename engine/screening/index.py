@@ -50,7 +50,7 @@ class NameMatch:
 
 
 def _is_acronym(inner: str, outer: str) -> bool:
-    """"FTB" of "FOREIGN TRADE BANK", "JAK-T" of "JUND AL-KHILAFAH IN TUNISIA": the letters are,
+    """ "FTB" of "FOREIGN TRADE BANK", "JAK-T" of "JUND AL-KHILAFAH IN TUNISIA": the letters are,
     in order, initials of the outer words. "(KENYA)" or "(HONG KONG)" are qualifiers, not names."""
     letters = re.sub(r"[^A-Z0-9]", "", inner.upper())
     if not 2 <= len(letters) <= 10 or " " in inner.strip():
@@ -81,8 +81,9 @@ class NameIndex:
         self._idf: dict[str, float] = {}
         self._results: dict[tuple[str, float], list[NameMatch]] = {}
 
-    def add(self, target: int, name: str, label: str, factor: float = 1.0,
-            one_word: bool = True) -> None:
+    def add(
+        self, target: int, name: str, label: str, factor: float = 1.0, one_word: bool = True
+    ) -> None:
         """Index one name of ``target``. ``one_word=False`` leaves out one-word names: a person's
         alias "Hassan" is a common given name and must never match on its own."""
         for variant, suffix in name_variants(name):
@@ -91,9 +92,16 @@ class NameIndex:
                 continue
             rid = len(self.records)
             self.records.append(
-                NameRecord(target, variant, label + suffix, norm, factor,
-                           tuple(sorted(_DIGITS.findall(norm.latin))), frozenset(norm.tokens),
-                           "".join(norm.tokens))
+                NameRecord(
+                    target,
+                    variant,
+                    label + suffix,
+                    norm,
+                    factor,
+                    tuple(sorted(_DIGITS.findall(norm.latin))),
+                    frozenset(norm.tokens),
+                    "".join(norm.tokens),
+                )
             )
             keys = {"K:" + norm.key}
             for tok in norm.informative:
@@ -137,8 +145,11 @@ class NameIndex:
             for tok in q.informative:
                 exact = postings.get("T:" + tok)
                 # the prefix key only helps a word the list does not have as such (a typo)
-                weak = (("P:" + phonetic(tok), 0.7),) if exact else (
-                    ("P:" + phonetic(tok), 0.7), ("F:" + tok[:3], 0.4))
+                weak = (
+                    (("P:" + phonetic(tok), 0.7),)
+                    if exact
+                    else (("P:" + phonetic(tok), 0.7), ("F:" + tok[:3], 0.4))
+                )
                 if exact:
                     wk = idf["T:" + tok]
                     for rid in exact:
@@ -157,9 +168,14 @@ class NameIndex:
             cutoff = threshold * 100
             # one C call scores every candidate's order-free key; Python only sees the passers
             passing = {
-                ranked[i] for _, _, i in process.extract(
-                    q.key, [records[r].norm.key for r in ranked], scorer=fuzz.ratio,
-                    score_cutoff=cutoff * 0.9, limit=None)
+                ranked[i]
+                for _, _, i in process.extract(
+                    q.key,
+                    [records[r].norm.key for r in ranked],
+                    scorer=fuzz.ratio,
+                    score_cutoff=cutoff * 0.9,
+                    limit=None,
+                )
             }
             q_joined = "".join(q.tokens)
             q_set = frozenset(q.tokens)
@@ -191,7 +207,9 @@ class NameIndex:
 def _contains_plus_generic(q: NormName, q_set: frozenset[str], c: NameRecord) -> bool:
     """Every word of a list name of two or more words (one identifying) is in the longer query,
     and the query's other words are all generic (country names, "of the", "trading" ...)."""
-    return bool(c.norm.informative) and c.tokset <= q_set and all(t in c.tokset for t in q.informative)
+    return (
+        bool(c.norm.informative) and c.tokset <= q_set and all(t in c.tokset for t in q.informative)
+    )
 
 
 def _aligned_score(q: NormName, c: NormName, score: float) -> float:
@@ -201,11 +219,13 @@ def _aligned_score(q: NormName, c: NormName, score: float) -> float:
     EXTRA_TOKEN_PENALTY each."""
     short, long_ = (q, c) if len(q.tokens) <= len(c.tokens) else (c, q)
     cutoff = MIN_TOKEN_SIMILARITY * 100
-    if not all(any(fuzz.ratio(t, u, score_cutoff=cutoff) for u in long_.tokens)
-               for t in short.informative):
+    if not all(
+        any(fuzz.ratio(t, u, score_cutoff=cutoff) for u in long_.tokens) for t in short.informative
+    ):
         return 0.0
     extra = sum(
-        1 for t in long_.informative
+        1
+        for t in long_.informative
         if not any(fuzz.ratio(t, u, score_cutoff=cutoff) for u in short.tokens)
     )
     return score - EXTRA_TOKEN_PENALTY * extra

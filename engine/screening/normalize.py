@@ -40,10 +40,31 @@ GENERIC_WORDS = _words(
 # Equivalent spellings seen across romanisations (Cyrillic, Korean RR vs McCune-Reischauer,
 # Arabic). Applied as substring rewrites on each upper-case token, longest first.
 _FOLDS = [
-    ("KH", "H"), ("PH", "F"), ("TH", "T"), ("DH", "D"), ("GH", "G"), ("SH", "S"), ("CH", "C"),
-    ("TS", "C"), ("TZ", "C"), ("ZH", "J"), ("DJ", "J"), ("DZ", "J"), ("Q", "K"), ("CK", "K"),
-    ("W", "V"), ("Y", "I"), ("EO", "O"), ("EU", "U"), ("OU", "U"), ("OO", "U"), ("EE", "I"),
-    ("AA", "A"), ("II", "I"), ("UU", "U"), ("IE", "I"),
+    ("KH", "H"),
+    ("PH", "F"),
+    ("TH", "T"),
+    ("DH", "D"),
+    ("GH", "G"),
+    ("SH", "S"),
+    ("CH", "C"),
+    ("TS", "C"),
+    ("TZ", "C"),
+    ("ZH", "J"),
+    ("DJ", "J"),
+    ("DZ", "J"),
+    ("Q", "K"),
+    ("CK", "K"),
+    ("W", "V"),
+    ("Y", "I"),
+    ("EO", "O"),
+    ("EU", "U"),
+    ("OU", "U"),
+    ("OO", "U"),
+    ("EE", "I"),
+    ("AA", "A"),
+    ("II", "I"),
+    ("UU", "U"),
+    ("IE", "I"),
 ]
 _FOLD_RE = re.compile("|".join(re.escape(a) for a, _ in _FOLDS))
 _FOLD_MAP = dict(_FOLDS)
@@ -92,8 +113,19 @@ def _fold_raw(token: str) -> str:
 _CANON = {
     _fold_raw(v): _fold_raw(group[0])
     for group in (
-        ("MUHAMMAD", "MOHAMMED", "MOHAMMAD", "MOHAMED", "MOHAMAD", "MUHAMMED", "MUHAMED", "MUHAMAD",
-         "MOHD", "MHD", "MOHAMET"),
+        (
+            "MUHAMMAD",
+            "MOHAMMED",
+            "MOHAMMAD",
+            "MOHAMED",
+            "MOHAMAD",
+            "MUHAMMED",
+            "MUHAMED",
+            "MUHAMAD",
+            "MOHD",
+            "MHD",
+            "MOHAMET",
+        ),
         ("AHMAD", "AHMED"),
         ("MAHMUD", "MAHMOUD", "MAHMOOD"),
         ("HUSAIN", "HUSSEIN", "HUSSAIN", "HUSAYN", "HOSSEIN", "HUSEIN", "HOSEIN"),
@@ -134,7 +166,8 @@ def normalise(name: str) -> NormName:
     if not tokens:  # a name made only of legal forms is kept as is (and is not informative)
         return NormName(latin, (), "", ())
     informative = tuple(
-        f for t, f in zip((t for t in raw_tokens if t not in COMPANY_SUFFIXES), tokens, strict=True)
+        f
+        for t, f in zip((t for t in raw_tokens if t not in COMPANY_SUFFIXES), tokens, strict=True)
         if t not in GENERIC_WORDS and len(f) >= 2
     )
     return NormName(latin, tokens, " ".join(sorted(tokens)), informative)

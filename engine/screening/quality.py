@@ -17,13 +17,51 @@ from engine.lists.model import ListEntry
 from engine.screening.normalize import COMPANY_SUFFIXES, GENERIC_WORDS, normalise
 
 _CYR = {
-    "SH": "Ш", "CH": "Ч", "ZH": "Ж", "KH": "Х", "TS": "Ц", "YU": "Ю", "YA": "Я", "YO": "Ё",
-    "A": "А", "B": "Б", "C": "К", "D": "Д", "E": "Е", "F": "Ф", "G": "Г", "H": "Х", "I": "И",
-    "J": "ДЖ", "K": "К", "L": "Л", "M": "М", "N": "Н", "O": "О", "P": "П", "Q": "К", "R": "Р",
-    "S": "С", "T": "Т", "U": "У", "V": "В", "W": "В", "X": "КС", "Y": "Й", "Z": "З",
+    "SH": "Ш",
+    "CH": "Ч",
+    "ZH": "Ж",
+    "KH": "Х",
+    "TS": "Ц",
+    "YU": "Ю",
+    "YA": "Я",
+    "YO": "Ё",
+    "A": "А",
+    "B": "Б",
+    "C": "К",
+    "D": "Д",
+    "E": "Е",
+    "F": "Ф",
+    "G": "Г",
+    "H": "Х",
+    "I": "И",
+    "J": "ДЖ",
+    "K": "К",
+    "L": "Л",
+    "M": "М",
+    "N": "Н",
+    "O": "О",
+    "P": "П",
+    "Q": "К",
+    "R": "Р",
+    "S": "С",
+    "T": "Т",
+    "U": "У",
+    "V": "В",
+    "W": "В",
+    "X": "КС",
+    "Y": "Й",
+    "Z": "З",
 }
-_VARIANTS = [("MOHAMMED", "MUHAMMAD"), ("MOHAMMAD", "MUHAMED"), ("ABDUL", "ABD AL"),
-             ("YOUSSEF", "YUSUF"), ("HUSSEIN", "HUSAYN"), ("OU", "U"), ("EE", "I"), ("PH", "F")]
+_VARIANTS = [
+    ("MOHAMMED", "MUHAMMAD"),
+    ("MOHAMMAD", "MUHAMED"),
+    ("ABDUL", "ABD AL"),
+    ("YOUSSEF", "YUSUF"),
+    ("HUSSEIN", "HUSAYN"),
+    ("OU", "U"),
+    ("EE", "I"),
+    ("PH", "F"),
+]
 _SUFFIXES = ["Co., Ltd.", "LLC", "Limited", "JSC", "Corp.", "Company", "Inc."]
 _FILLERS = ["TRADING", "GLOBAL", "HOLDINGS", "SHIPPING", "INTERNATIONAL", "GROUP", "LOGISTICS"]
 
@@ -107,11 +145,17 @@ def negative(rng: random.Random, name: str, vocabulary: Sequence[str]) -> Probe 
     kind = rng.choice(["replace", "surname_plus_filler", "partial"])
     if kind == "replace" or len(core) < 3:
         i = rng.choice(informative)
-        core[i] = rng.choice([v for v in vocabulary if abs(len(v) - len(core[i])) <= 3] or vocabulary)
+        core[i] = rng.choice(
+            [v for v in vocabulary if abs(len(v) - len(core[i])) <= 3] or vocabulary
+        )
         return Probe(" ".join(core), None, "lookalike_replace", name)
     if kind == "surname_plus_filler":
-        return Probe(f"{core[informative[0]]} {rng.choice(_FILLERS)} {rng.choice(_SUFFIXES)}",
-                     None, "lookalike_filler", name)
+        return Probe(
+            f"{core[informative[0]]} {rng.choice(_FILLERS)} {rng.choice(_SUFFIXES)}",
+            None,
+            "lookalike_filler",
+            name,
+        )
     keep = core[: max(1, len(core) // 2)]
     return Probe(" ".join(keep), None, "lookalike_partial", name)
 

@@ -38,8 +38,6 @@ ASSET_FREEZE: dict[str, tuple[str, str, str, bool]] = {
 }
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class Measure:
     rule_id: str
@@ -71,11 +69,19 @@ def pack_measures(rules_dir: Path) -> dict[str, Measure]:
         if not isinstance(doc, dict) or not _designee_freeze_rule(doc) or doc.get("regime") in out:
             continue
         try:
-            cites = [Citation(**doc["citation"])] + [Citation(**c) for c in doc.get("also_cites") or []]
+            cites = [Citation(**doc["citation"])] + [
+                Citation(**c) for c in doc.get("also_cites") or []
+            ]
             confidence = doc.get("confidence", "high")
             out[doc["regime"]] = Measure(
-                str(doc["id"]), str(doc["title"]), cites, "asset freeze", confidence == "high", True,
-                "" if confidence == "high" else f"(rule encoding confidence: {confidence})")
+                str(doc["id"]),
+                str(doc["title"]),
+                cites,
+                "asset freeze",
+                confidence == "high",
+                True,
+                "" if confidence == "high" else f"(rule encoding confidence: {confidence})",
+            )
         except (KeyError, TypeError, ValueError):
             continue
     return out
@@ -90,8 +96,15 @@ def measure_for(regime: str, rules_dir: Path | None = None) -> Measure:
     if found is not None:
         return found
     resolution, paragraph, measure, verified = ASSET_FREEZE.get(
-        regime, ("", "", "targeted measures", False))
+        regime, ("", "", "targeted measures", False)
+    )
     cites = [Citation(resolution=resolution, paragraph=paragraph)] if resolution else []
-    return Measure(f"SCREEN-{regime}", f"Party designated under the {regime} sanctions list",
-                   cites, measure, verified, False,
-                   "" if verified else "(paragraph number recalled, to be verified)")
+    return Measure(
+        f"SCREEN-{regime}",
+        f"Party designated under the {regime} sanctions list",
+        cites,
+        measure,
+        verified,
+        False,
+        "" if verified else "(paragraph number recalled, to be verified)",
+    )

@@ -55,14 +55,16 @@ def violation_for(regime: str, hits: list[ScreeningHit], info: SnapshotInfo) -> 
         severity="critical" if strong else "high",
         citations=m.citations,
         evidence=[
-            Evidence(path=h.path, value=h.model_dump(mode="json", exclude={"path"}),
-                     note=h.explanation)
+            Evidence(
+                path=h.path, value=h.model_dump(mode="json", exclude={"path"}), note=h.explanation
+            )
             for h in hits
         ],
         reason=(
             f"{refs} was added to the UN {regime} list in the snapshot of "
             f"{info.date_generated:%Y-%m-%d}; this event names it, so the {m.measure}"
-            + (f" of {cited}" if cited else "") + " applies from the designation on."
+            + (f" of {cited}" if cited else "")
+            + " applies from the designation on."
             + (f" {m.caveat}" if m.caveat else "")
         ),
         confidence="high" if strong and m.verified else "medium",
@@ -90,8 +92,13 @@ def rescreen_after_import(
         with get_engine().connect() as conn:
             rows = conn.execute(
                 select(EVENTS.c.id, EVENTS.c.event_id, EVENTS.c.raw, EVENTS.c.occurred_at)
-                .where(and_(EVENTS.c.id > last_id, EVENTS.c.occurred_at >= since,
-                            EVENTS.c.event_type.in_(["entity", "shipment"])))
+                .where(
+                    and_(
+                        EVENTS.c.id > last_id,
+                        EVENTS.c.occurred_at >= since,
+                        EVENTS.c.event_type.in_(["entity", "shipment"]),
+                    )
+                )
                 .order_by(EVENTS.c.id)
                 .limit(BATCH)
             ).all()
@@ -111,13 +118,23 @@ def rescreen_after_import(
             for regime, hits in by_regime.items():
                 all_hits += hits
                 v = violation_for(regime, hits, info).model_dump(mode="json")
-                alerts.append({
-                    "event_id": event_id, "decision_id": None, "rule_id": v["rule_id"],
-                    "regime": regime, "severity": v["severity"], "title": v["title"][:300],
-                    "citation": _citation(v), "violation": v, "origin": "retro_screening",
-                    "status": "open", "occurred_at": occurred_at, "created_at": now_ts,
-                    "updated_at": now_ts,
-                })
+                alerts.append(
+                    {
+                        "event_id": event_id,
+                        "decision_id": None,
+                        "rule_id": v["rule_id"],
+                        "regime": regime,
+                        "severity": v["severity"],
+                        "title": v["title"][:300],
+                        "citation": _citation(v),
+                        "violation": v,
+                        "origin": "retro_screening",
+                        "status": "open",
+                        "occurred_at": occurred_at,
+                        "created_at": now_ts,
+                        "updated_at": now_ts,
+                    }
+                )
         if alerts:
             with get_engine().begin() as conn:
                 before = _count_retro(conn)

@@ -34,8 +34,15 @@ _ALIAS_LABEL = {
     "f.k.a.": ("f.k.a. (former name)", 1.0),
     "": ("alias", 1.0),
 }
-_METHOD_RANK = {"imo": 3, "bic": 3, "lei": 3, "passport": 3, "registration_number": 3,
-                "name_exact": 2, "name_fuzzy": 1}
+_METHOD_RANK = {
+    "imo": 3,
+    "bic": 3,
+    "lei": 3,
+    "passport": 3,
+    "registration_number": 3,
+    "name_exact": 2,
+    "name_fuzzy": 1,
+}
 
 
 @dataclass
@@ -49,7 +56,9 @@ class SnapshotIndex:
     identifiers: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, version: str, date_generated: datetime, entries: Sequence[ListEntry]) -> SnapshotIndex:
+    def build(
+        cls, version: str, date_generated: datetime, entries: Sequence[ListEntry]
+    ) -> SnapshotIndex:
         idx = cls(version, date_generated, list(entries))
         for i, e in enumerate(idx.entries):
             entity = e.kind == "entity"  # "KOMID" names an entity; "Hassan" names no one person
@@ -70,8 +79,9 @@ class LazySnapshot:
     """A stored snapshot whose index is built on first use (a worker mostly needs the newest
     one; older ones only for events that old). Thread-safe; the built index is kept."""
 
-    def __init__(self, version: str, date_generated: datetime,
-                 load: Callable[[], Sequence[ListEntry]]) -> None:
+    def __init__(
+        self, version: str, date_generated: datetime, load: Callable[[], Sequence[ListEntry]]
+    ) -> None:
         self.version = version
         self.date_generated = date_generated
         self._load = load
@@ -82,7 +92,9 @@ class LazySnapshot:
         if self._index is None:
             with self._lock:
                 if self._index is None:
-                    self._index = SnapshotIndex.build(self.version, self.date_generated, self._load())
+                    self._index = SnapshotIndex.build(
+                        self.version, self.date_generated, self._load()
+                    )
                     gc.freeze()  # long-lived: keep the GC from rescanning it (ms-long pauses)
         return self._index
 
@@ -130,7 +142,9 @@ class Screener:
         wanted = register.version if register else None
         if wanted == current:
             return self
-        return self._variant(("register", wanted), lambda: Screener(self.snapshots, register, self.settings))
+        return self._variant(
+            ("register", wanted), lambda: Screener(self.snapshots, register, self.settings)
+        )
 
     def pinned(self, list_version: str | None) -> Screener:
         """Only the snapshot ``list_version`` (None: no snapshot at all), whatever the date: a
@@ -138,9 +152,13 @@ class Screener:
         imported since. LookupError when that snapshot is not stored here."""
         snaps = [s for s in self.snapshots if s.version == list_version][:1]
         if list_version is not None and not snaps:
-            raise LookupError(f"list snapshot {list_version} is not stored: the decision cannot be replayed against it")
+            raise LookupError(
+                f"list snapshot {list_version} is not stored: the decision cannot be replayed against it"
+            )
         register = self.vessels.register if self.vessels else None
-        return self._variant(("pinned", list_version), lambda: Screener(snaps, register, self.settings))
+        return self._variant(
+            ("pinned", list_version), lambda: Screener(snaps, register, self.settings)
+        )
 
     @classmethod
     def from_entries(
@@ -177,22 +195,29 @@ class Screener:
         if event.shipment is not None:
             s = event.shipment
             for i, party in enumerate(s.parties):
-                hits += self._subject(snap, f"shipment.parties[{i}]", party.role, [party.name],
-                                      party.identifiers)
+                hits += self._subject(
+                    snap, f"shipment.parties[{i}]", party.role, [party.name], party.identifiers
+                )
             if s.vessel is not None:
                 hits += self._vessel(s.vessel, "shipment.vessel", "vessel", day)
         elif event.vessel_movement is not None:
             m = event.vessel_movement
             hits += self._vessel(m.vessel, "vessel_movement.vessel", "vessel", day)
             if m.counterpart_vessel is not None:
-                hits += self._vessel(m.counterpart_vessel, "vessel_movement.counterpart_vessel",
-                                     "counterpart_vessel", day)
+                hits += self._vessel(
+                    m.counterpart_vessel,
+                    "vessel_movement.counterpart_vessel",
+                    "counterpart_vessel",
+                    day,
+                )
         elif event.entity is not None:
             hits += self._entity(snap, event.entity, day)
         return hits
 
     def screen_party(self, party: Party, when: datetime, path: str = "party") -> list[ScreeningHit]:
-        return self._subject(self.snapshot_at(when), path, party.role, [party.name], party.identifiers)
+        return self._subject(
+            self.snapshot_at(when), path, party.role, [party.name], party.identifiers
+        )
 
     def screen_name(self, name: str, when: datetime) -> list[ScreeningHit]:
         """One bare name (bench, CLI look-ups)."""
@@ -236,8 +261,9 @@ class Screener:
                 hits.append(self._name_hit(snap, npath, role, name, entry, m))
         return _best_per_reference(hits)
 
-    def _identifier_hits(self, snap: SnapshotIndex, path: str, role: str | None,
-                         ids: Identifiers) -> list[ScreeningHit]:
+    def _identifier_hits(
+        self, snap: SnapshotIndex, path: str, role: str | None, ids: Identifiers
+    ) -> list[ScreeningHit]:
         extra = ids.model_extra or {}
         wanted = [
             ("bic", "bic", ids.bic[:8] if ids.bic else None, ids.bic),
@@ -249,28 +275,59 @@ class Screener:
         for method, kind, key, given in wanted:
             for i in snap.identifiers.get((kind, key), []) if key else []:
                 entry = snap.entries[i]
-                hits.append(ScreeningHit(
-                    path=f"{path}.identifiers.{kind}", role=role, queried=str(given),
-                    list_regime=entry.regime, reference=entry.reference, entry_name=entry.name,
-                    entry_kind=entry.kind, matched=f"{kind} {key}", method=method, score=1.0,
-                    explanation=(f"{kind} {given} equals the {kind} of {entry.reference} "
-                                 f"{entry.name} (from its list record)"),
-                    list_version=snap.version, retro=self.retro,
-                ))
+                hits.append(
+                    ScreeningHit(
+                        path=f"{path}.identifiers.{kind}",
+                        role=role,
+                        queried=str(given),
+                        list_regime=entry.regime,
+                        reference=entry.reference,
+                        entry_name=entry.name,
+                        entry_kind=entry.kind,
+                        matched=f"{kind} {key}",
+                        method=method,
+                        score=1.0,
+                        explanation=(
+                            f"{kind} {given} equals the {kind} of {entry.reference} "
+                            f"{entry.name} (from its list record)"
+                        ),
+                        list_version=snap.version,
+                        retro=self.retro,
+                    )
+                )
         return hits
 
-    def _name_hit(self, snap: SnapshotIndex, path: str, role: str | None, queried: str,
-                  entry: ListEntry, m: NameMatch) -> ScreeningHit:
-        how = ("same name after transliteration, case, punctuation, word order and legal-form "
-               "folding" if m.exact else f"fuzzy name match {m.score:.2f}")
+    def _name_hit(
+        self,
+        snap: SnapshotIndex,
+        path: str,
+        role: str | None,
+        queried: str,
+        entry: ListEntry,
+        m: NameMatch,
+    ) -> ScreeningHit:
+        how = (
+            "same name after transliteration, case, punctuation, word order and legal-form folding"
+            if m.exact
+            else f"fuzzy name match {m.score:.2f}"
+        )
         return ScreeningHit(
-            path=path, role=role, queried=queried, list_regime=entry.regime,
-            reference=entry.reference, entry_name=entry.name, entry_kind=entry.kind,
-            matched=m.record.name, method="name_exact" if m.exact else "name_fuzzy",
+            path=path,
+            role=role,
+            queried=queried,
+            list_regime=entry.regime,
+            reference=entry.reference,
+            entry_name=entry.name,
+            entry_kind=entry.kind,
+            matched=m.record.name,
+            method="name_exact" if m.exact else "name_fuzzy",
             score=round(m.score, 4),
-            explanation=(f"'{queried}' matches the {m.record.label} '{m.record.name}' of "
-                         f"{entry.reference} {entry.name} ({entry.regime} list): {how}"),
-            list_version=snap.version, retro=self.retro,
+            explanation=(
+                f"'{queried}' matches the {m.record.label} '{m.record.name}' of "
+                f"{entry.reference} {entry.name} ({entry.regime} list): {how}"
+            ),
+            list_version=snap.version,
+            retro=self.retro,
         )
 
     def _vessel(self, vessel: Vessel, path: str, role: str, day) -> list[ScreeningHit]:  # noqa: ANN001
@@ -280,29 +337,54 @@ class Screener:
         found: list[tuple[int, str, str, float, str]] = []
         if vessel.imo and vessel.imo in self.vessels.by_imo:
             v = self.vessels.by_imo[vessel.imo]
-            found.append((reg.vessels.index(v), "imo", f"IMO {v.imo}", 1.0,
-                          f"IMO {vessel.imo} is the designated vessel {v.name}"))
+            found.append(
+                (
+                    reg.vessels.index(v),
+                    "imo",
+                    f"IMO {v.imo}",
+                    1.0,
+                    f"IMO {vessel.imo} is the designated vessel {v.name}",
+                )
+            )
         if vessel.name:
             for m in self.vessels.names.match(vessel.name, self.settings.threshold_for(reg.regime)):
                 v = reg.vessels[m.record.target]
                 if v.imo and vessel.imo and v.imo != vessel.imo:
                     continue  # a different IMO: same-named ship, not the designated one
                 method = "name_exact" if m.exact else "name_fuzzy"
-                found.append((m.record.target, method, v.name, m.score,
-                              f"vessel name '{vessel.name}' matches designated vessel {v.name}"
-                              + ("" if m.exact else f" (fuzzy {m.score:.2f})")))
+                found.append(
+                    (
+                        m.record.target,
+                        method,
+                        v.name,
+                        m.score,
+                        f"vessel name '{vessel.name}' matches designated vessel {v.name}"
+                        + ("" if m.exact else f" (fuzzy {m.score:.2f})"),
+                    )
+                )
         hits = []
         for target, method, matched, score, expl in found:
             v = reg.vessels[target]
             if v.designated_on > day:
                 continue
-            hits.append(ScreeningHit(
-                path=path, role=role, queried=vessel.imo if method == "imo" else (vessel.name or ""),
-                list_regime=reg.regime, reference=v.reference, entry_name=v.name,
-                entry_kind="vessel", matched=matched, method=method, score=round(score, 4),
-                explanation=f"{expl}, designated {v.designated_on} ({v.effect})",
-                list_version=reg.version, designation_basis=list(v.legal_basis), retro=self.retro,
-            ))
+            hits.append(
+                ScreeningHit(
+                    path=path,
+                    role=role,
+                    queried=vessel.imo if method == "imo" else (vessel.name or ""),
+                    list_regime=reg.regime,
+                    reference=v.reference,
+                    entry_name=v.name,
+                    entry_kind="vessel",
+                    matched=matched,
+                    method=method,
+                    score=round(score, 4),
+                    explanation=f"{expl}, designated {v.designated_on} ({v.effect})",
+                    list_version=reg.version,
+                    designation_basis=list(v.legal_basis),
+                    retro=self.retro,
+                )
+            )
         return _best_per_reference(hits)
 
 
@@ -355,9 +437,12 @@ def default_screener() -> Screener:
         stored = store.snapshots()
         for info in stored:
             if info.sha256 not in known:
-                known[info.sha256] = LazySnapshot(info.sha256, info.date_generated,
-                                                  partial(store.entries, info.id))
-        register = load_register(settings.vessel_register) if settings.vessel_register.exists() else None
+                known[info.sha256] = LazySnapshot(
+                    info.sha256, info.date_generated, partial(store.entries, info.id)
+                )
+        register = (
+            load_register(settings.vessel_register) if settings.vessel_register.exists() else None
+        )
         # Exactly the snapshots this database holds (the kept indexes may include others').
         screener = Screener([known[info.sha256] for info in stored], register, settings)
         _cached.update(screener=screener, token=token)

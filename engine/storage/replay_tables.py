@@ -22,8 +22,12 @@ class ReplayRow(Base):
     __tablename__ = "replays"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(200), ForeignKey("events.event_id"), nullable=False)
-    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))  # the page it was asked from
+    event_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("events.event_id"), nullable=False
+    )
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id")
+    )  # the page it was asked from
     requested_by: Mapped[str] = mapped_column(String(100), nullable=False)
     requested_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
@@ -35,7 +39,9 @@ class ReplayRow(Base):
     identical: Mapped[bool | None] = mapped_column(Boolean)
     diff: Mapped[list[str] | None] = mapped_column(JSONType)
     rule_pack_version: Mapped[str | None] = mapped_column(String(64))  # pack the replay ran
-    list_version: Mapped[str | None] = mapped_column(String(64))  # list snapshot the replay screened against
+    list_version: Mapped[str | None] = mapped_column(
+        String(64)
+    )  # list snapshot the replay screened against
     error: Mapped[str | None] = mapped_column(Text)  # status failed: why
 
     __table_args__ = (

@@ -109,7 +109,11 @@ def store_events(
         stmt = _cached(
             conn,
             "insert_events",
-            lambda: _insert(EVENTS, conn).on_conflict_do_nothing(index_elements=["event_id"]).returning(EVENTS.c.event_id),
+            lambda: (
+                _insert(EVENTS, conn)
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(EVENTS.c.event_id)
+            ),
         )
         # RETURNING lists exactly the rows this call inserted (multi-row VALUES on both dialects).
         for event_id in conn.execute(stmt, list(rows.values())).scalars():
@@ -118,9 +122,9 @@ def store_events(
         known = [e for e in rows if e not in out]
         if known:  # already stored: report what the store holds (first body wins)
             found = conn.execute(
-                select(EVENTS.c.event_id, EVENTS.c.sha256, EVENTS.c.received_at, EVENTS.c.status).where(
-                    EVENTS.c.event_id.in_(known)
-                )
+                select(
+                    EVENTS.c.event_id, EVENTS.c.sha256, EVENTS.c.received_at, EVENTS.c.status
+                ).where(EVENTS.c.event_id.in_(known))
             ).all()
             for event_id, sha, at, status in found:
                 out[event_id] = StoredEvent(event_id, sha, as_utc(at), status, False)
@@ -143,9 +147,9 @@ def load_events(
     stmt = _cached(
         conn,
         "load_events",
-        lambda: select(EVENTS.c.event_id, EVENTS.c.raw, EVENTS.c.received_at, EVENTS.c.status).where(
-            EVENTS.c.event_id.in_(bindparam("ids", expanding=True))
-        ),
+        lambda: select(
+            EVENTS.c.event_id, EVENTS.c.raw, EVENTS.c.received_at, EVENTS.c.status
+        ).where(EVENTS.c.event_id.in_(bindparam("ids", expanding=True))),
     )
     rows = conn.execute(stmt, {"ids": ids}).all()
     conn.rollback()  # read only: end the snapshot
@@ -200,15 +204,19 @@ def save_decisions(
     return _save_rows(conn, by_id, occurred_at)
 
 
-def _save_rows(conn: Connection, by_id: dict[str, dict[str, Any]], occurred_at: dict[str, datetime]) -> list[str]:
+def _save_rows(
+    conn: Connection, by_id: dict[str, dict[str, Any]], occurred_at: dict[str, datetime]
+) -> list[str]:
     """One transaction on ``conn`` (committed here): decisions, their alerts, the events' status."""
     with conn.begin():
         stmt = _cached(
             conn,
             "insert_decisions",
-            lambda: _insert(DECISIONS, conn)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(DECISIONS.c.id, DECISIONS.c.event_id),
+            lambda: (
+                _insert(DECISIONS, conn)
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(DECISIONS.c.id, DECISIONS.c.event_id)
+            ),
         )
         inserted = conn.execute(stmt, list(by_id.values())).all()
         alerts = []
@@ -244,9 +252,16 @@ def _save_rows(conn: Connection, by_id: dict[str, dict[str, Any]], occurred_at: 
         mark = _cached(
             conn,
             "mark_events",
-            lambda: update(EVENTS)
-            .where(and_(EVENTS.c.event_id.in_(bindparam("ids", expanding=True)), EVENTS.c.status == "received"))
-            .values(status=bindparam("new_status")),
+            lambda: (
+                update(EVENTS)
+                .where(
+                    and_(
+                        EVENTS.c.event_id.in_(bindparam("ids", expanding=True)),
+                        EVENTS.c.status == "received",
+                    )
+                )
+                .values(status=bindparam("new_status"))
+            ),
         )
         for status in ("decided", "rejected"):
             ids = [e for e in done if (by_id[e]["status"] == "rejected") == (status == "rejected")]
@@ -265,7 +280,9 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def record_rejection(channel: str, raw: Any, errors: list[dict[str, Any]], event_id: str | None = None) -> None:
+def record_rejection(
+    channel: str, raw: Any, errors: list[dict[str, Any]], event_id: str | None = None
+) -> None:
     """Keep a message that never became a valid event, with why (never raises on odd input)."""
     if isinstance(raw, bytes):
         text = raw.decode("utf-8", errors="replace")
@@ -312,12 +329,20 @@ def event_with_decision(event_id: str) -> dict[str, Any] | None:
         ev = conn.execute(select(EVENTS).where(EVENTS.c.event_id == event_id)).mappings().first()
         if ev is None:
             return None
-        dec = conn.execute(select(DECISIONS).where(DECISIONS.c.event_id == event_id)).mappings().first()
-        alerts = conn.execute(
-            select(ALERTS.c.id, ALERTS.c.rule_id, ALERTS.c.severity, ALERTS.c.status)
-            .where(ALERTS.c.event_id == event_id)
-            .order_by(ALERTS.c.id)
-        ).mappings().all()
+        dec = (
+            conn.execute(select(DECISIONS).where(DECISIONS.c.event_id == event_id))
+            .mappings()
+            .first()
+        )
+        alerts = (
+            conn.execute(
+                select(ALERTS.c.id, ALERTS.c.rule_id, ALERTS.c.severity, ALERTS.c.status)
+                .where(ALERTS.c.event_id == event_id)
+                .order_by(ALERTS.c.id)
+            )
+            .mappings()
+            .all()
+        )
     decision = None
     if dec is not None:
         decision = {
@@ -350,7 +375,9 @@ def insert_alerts(conn: Connection, alerts: list[dict[str, Any]]) -> None:
             _cached(
                 conn,
                 "insert_alerts",
-                lambda: _insert(ALERTS, conn).on_conflict_do_nothing(index_elements=["event_id", "rule_id"]),
+                lambda: _insert(ALERTS, conn).on_conflict_do_nothing(
+                    index_elements=["event_id", "rule_id"]
+                ),
             ),
             alerts,
         )

@@ -59,7 +59,9 @@ class AlertRow(Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(String(200), ForeignKey("events.event_id"), nullable=False)
+    event_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("events.event_id"), nullable=False
+    )
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
     rule_id: Mapped[str] = mapped_column(String(100), nullable=False)
     regime: Mapped[str] = mapped_column(String(50), nullable=False)

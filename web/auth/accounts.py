@@ -122,14 +122,17 @@ def failures_in_window(username: str, ip: str, now: datetime | None = None) -> i
         )
         if last_ok is not None:
             since = last_ok
-        return s.scalar(
-            select(func.count()).where(
-                LoginAttemptRow.username == username,
-                LoginAttemptRow.ip == ip,
-                LoginAttemptRow.success.is_(False),
-                LoginAttemptRow.at >= since,
+        return (
+            s.scalar(
+                select(func.count()).where(
+                    LoginAttemptRow.username == username,
+                    LoginAttemptRow.ip == ip,
+                    LoginAttemptRow.success.is_(False),
+                    LoginAttemptRow.at >= since,
+                )
             )
-        ) or 0
+            or 0
+        )
 
 
 def authenticate(username: str, password: str, ip: str) -> LoginResult:

@@ -78,7 +78,9 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_api_key(name: str, scopes: list[str] | tuple[str, ...], actor: str) -> tuple[ApiKeyRow, str]:
+def create_api_key(
+    name: str, scopes: list[str] | tuple[str, ...], actor: str
+) -> tuple[ApiKeyRow, str]:
     """Create a key; returns (row, the key itself). The key is not stored and cannot be shown again."""
     name = name.strip()
     if not name or len(name) > 100:
@@ -99,7 +101,9 @@ def create_api_key(name: str, scopes: list[str] | tuple[str, ...], actor: str) -
         )
         s.add(row)
         s.flush()
-        record(s, actor, "api_key.create", "api_key", row.id, after={"name": name, "scopes": scopes})
+        record(
+            s, actor, "api_key.create", "api_key", row.id, after={"name": name, "scopes": scopes}
+        )
     return row, key
 
 
@@ -117,8 +121,15 @@ def revoke_api_key(key_id: int, actor: str) -> ApiKeyRow:
             raise ApiKeyError(f"API key {key_id} is already revoked")
         row.revoked_at = datetime.now(UTC)
         row.revoked_by = actor
-        record(s, actor, "api_key.revoke", "api_key", row.id, before={"revoked": False},
-               after={"revoked": True})
+        record(
+            s,
+            actor,
+            "api_key.revoke",
+            "api_key",
+            row.id,
+            before={"revoked": False},
+            after={"revoked": True},
+        )
     # At once in this process; other processes drop it when their cached entry expires (TTL).
     forget_cached_keys()
     return row

@@ -67,8 +67,13 @@ def apikeys_cli() -> None:
 
 @apikeys_cli.command("create")
 @click.argument("name")
-@click.option("--scope", "scopes", type=click.Choice(API_SCOPES), multiple=True,
-              help="Repeat for several; default: both.")
+@click.option(
+    "--scope",
+    "scopes",
+    type=click.Choice(API_SCOPES),
+    multiple=True,
+    help="Repeat for several; default: both.",
+)
 def apikeys_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key and print it once (only its hash is stored)."""
     from web.auth.apikeys import ApiKeyError, create_api_key
@@ -78,7 +83,9 @@ def apikeys_create(name: str, scopes: tuple[str, ...]) -> None:
         row, key = create_api_key(name, list(scopes or API_SCOPES), actor="cli")
     except ApiKeyError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"API key {row.id} ({row.name}, scopes {', '.join(row.scopes)}); shown once:", err=True)
+    click.echo(
+        f"API key {row.id} ({row.name}, scopes {', '.join(row.scopes)}); shown once:", err=True
+    )
     click.echo(key)
 
 

@@ -63,7 +63,9 @@ def open_by_regime_severity(session: Session) -> dict[str, dict[str, int]]:
     return dict(sorted(table.items()))
 
 
-def alerts_per_week(session: Session, now: datetime, weeks: int = WEEKS) -> list[tuple[datetime, int]]:
+def alerts_per_week(
+    session: Session, now: datetime, weeks: int = WEEKS
+) -> list[tuple[datetime, int]]:
     first = week_start(now) - timedelta(weeks=weeks - 1)
     counts = {first + timedelta(weeks=i): 0 for i in range(weeks)}
     # Bucketed in Python: portable across SQLite and PostgreSQL, and the window is small.
@@ -102,10 +104,23 @@ def bar_chart(series: list[tuple[datetime, int]], width: int = 640, height: int 
     bars = []
     for i, (start, n) in enumerate(series):
         h = 0.0 if max_count == 0 else plot_h * n / max_count
-        bars.append(Bar(label=start.strftime("%d %b"), count=n, x=i * slot + slot * 0.15,
-                        y=top + plot_h - h, height=h))
-    return Chart(width=width, height=height, bars=bars, bar_width=slot * 0.7,
-                 max_count=max_count, baseline=top + plot_h)
+        bars.append(
+            Bar(
+                label=start.strftime("%d %b"),
+                count=n,
+                x=i * slot + slot * 0.15,
+                y=top + plot_h - h,
+                height=h,
+            )
+        )
+    return Chart(
+        width=width,
+        height=height,
+        bars=bars,
+        bar_width=slot * 0.7,
+        max_count=max_count,
+        baseline=top + plot_h,
+    )
 
 
 def human(delta: timedelta | None) -> str:
@@ -131,9 +146,12 @@ def dashboard() -> Any:
         weekly = alerts_per_week(s, now)
         median = median_time_to_close(s)
         oldest = oldest_open(s)
-        total_open = s.scalar(
-            select(func.count()).select_from(AlertRow).where(AlertRow.status.in_(ACTIVE_STATES))
-        ) or 0
+        total_open = (
+            s.scalar(
+                select(func.count()).select_from(AlertRow).where(AlertRow.status.in_(ACTIVE_STATES))
+            )
+            or 0
+        )
     totals = {sev: sum(row[sev] for row in table.values()) for sev in SEVERITIES}
     return render_template(
         "desk/dashboard.html",

@@ -56,8 +56,13 @@ def escalate(alert_id: int) -> Any:
 @desk_bp.post("/alerts/<int:alert_id>/close")
 @roles_required("officer", "senior_officer")
 def close(alert_id: int) -> Any:
-    return _act(alert_id, "close", "Closure recorded.", resolution=request.form.get("resolution", ""),
-                note=request.form.get("note"))
+    return _act(
+        alert_id,
+        "close",
+        "Closure recorded.",
+        resolution=request.form.get("resolution", ""),
+        note=request.form.get("note"),
+    )
 
 
 @desk_bp.post("/alerts/<int:alert_id>/approval")
@@ -66,8 +71,13 @@ def decide(alert_id: int) -> Any:
     decision = request.form.get("decision")
     if decision not in ("approve", "reject"):
         abort(400)
-    return _act(alert_id, "decide_closure", f"Closure {decision}d.", approve=decision == "approve",
-                note=request.form.get("note"))
+    return _act(
+        alert_id,
+        "decide_closure",
+        f"Closure {decision}d.",
+        approve=decision == "approve",
+        note=request.form.get("note"),
+    )
 
 
 @desk_bp.post("/alerts/<int:alert_id>/reopen")
@@ -104,7 +114,13 @@ def bulk_confirm() -> Any:
     action, params = _bulk_params(request.args)
     with session_scope() as s:
         ids = matching_ids(s, f, BULK_LIMIT + 1)
-        alerts = list(s.scalars(select(AlertRow).where(AlertRow.id.in_(ids[:BULK_LIMIT])).order_by(AlertRow.id.desc())))
+        alerts = list(
+            s.scalars(
+                select(AlertRow)
+                .where(AlertRow.id.in_(ids[:BULK_LIMIT]))
+                .order_by(AlertRow.id.desc())
+            )
+        )
     return render_template(
         "alerts/bulk_confirm.html",
         f=f,
@@ -151,8 +167,17 @@ def audit_log() -> Any:
             stmt = stmt.where(AuditRow.actor == actor)
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(
-            s.scalars(stmt.order_by(AuditRow.at.desc(), AuditRow.id.desc())
-                      .limit(AUDIT_PAGE).offset((page - 1) * AUDIT_PAGE))
+            s.scalars(
+                stmt.order_by(AuditRow.at.desc(), AuditRow.id.desc())
+                .limit(AUDIT_PAGE)
+                .offset((page - 1) * AUDIT_PAGE)
+            )
         )
-    return render_template("desk/audit.html", rows=rows, page=page, total=total, actor=actor,
-                           pages=max(1, -(-total // AUDIT_PAGE)))
+    return render_template(
+        "desk/audit.html",
+        rows=rows,
+        page=page,
+        total=total,
+        actor=actor,
+        pages=max(1, -(-total // AUDIT_PAGE)),
+    )

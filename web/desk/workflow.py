@@ -70,25 +70,44 @@ def _text(note: str | None, required: bool, what: str) -> str | None:
     return note or None
 
 
-def _change(session: Session, alert: AlertRow, actor: Actor, action: str, note: str | None,
-            **changes: object) -> None:
+def _change(
+    session: Session,
+    alert: AlertRow,
+    actor: Actor,
+    action: str,
+    note: str | None,
+    **changes: object,
+) -> None:
     before = _snapshot(alert)
     # Compare-and-set on the state we checked: SQLite has no row locks, so two reviewers acting
     # at once must not both succeed (e.g. two closures, or an approval racing a rejection).
     unchanged = [
         AlertRow.id == alert.id,
-        *(getattr(AlertRow, k) == v if v is not None else getattr(AlertRow, k).is_(None)
-          for k, v in before.items()),
+        *(
+            getattr(AlertRow, k) == v if v is not None else getattr(AlertRow, k).is_(None)
+            for k, v in before.items()
+        ),
     ]
     result = session.execute(
-        update(AlertRow).where(*unchanged).values(**changes, updated_at=datetime.now(UTC))
+        update(AlertRow)
+        .where(*unchanged)
+        .values(**changes, updated_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         raise WorkflowError("someone else changed this alert meanwhile: reload it and try again")
     session.refresh(alert)
-    record(session, actor.username, action, "alert", alert.id, alert_id=alert.id,
-           before=before, after=_snapshot(alert), note=note)
+    record(
+        session,
+        actor.username,
+        action,
+        "alert",
+        alert.id,
+        alert_id=alert.id,
+        before=before,
+        after=_snapshot(alert),
+        note=note,
+    )
 
 
 def pending_approval(session: Session, alert_id: int) -> ClosureApprovalRow | None:
@@ -139,7 +158,9 @@ def escalate(session: Session, alert_id: int, actor: Actor, note: str | None) ->
     return alert
 
 
-def close(session: Session, alert_id: int, actor: Actor, resolution: str, note: str | None) -> AlertRow:
+def close(
+    session: Session, alert_id: int, actor: Actor, resolution: str, note: str | None
+) -> AlertRow:
     """Close, or for a critical false positive ask a second senior officer (pending_approval)."""
     _reviewer(actor)
     if resolution not in RESOLUTIONS:
@@ -160,16 +181,32 @@ def close(session: Session, alert_id: int, actor: Actor, resolution: str, note: 
                 previous_status=alert.status,
             )
         )
-        _change(session, alert, actor, "request_closure", text, status="pending_approval",
-                resolution=resolution)
+        _change(
+            session,
+            alert,
+            actor,
+            "request_closure",
+            text,
+            status="pending_approval",
+            resolution=resolution,
+        )
         return alert
-    _change(session, alert, actor, "close", text, status="closed", resolution=resolution,
-            closed_at=datetime.now(UTC))
+    _change(
+        session,
+        alert,
+        actor,
+        "close",
+        text,
+        status="closed",
+        resolution=resolution,
+        closed_at=datetime.now(UTC),
+    )
     return alert
 
 
-def decide_closure(session: Session, alert_id: int, actor: Actor, approve: bool,
-                   note: str | None) -> AlertRow:
+def decide_closure(
+    session: Session, alert_id: int, actor: Actor, approve: bool, note: str | None
+) -> AlertRow:
     """The second pair of eyes: another senior officer approves or rejects the closure."""
     if actor.role != "senior_officer":
         raise WorkflowError("only a senior officer approves or rejects a closure")
@@ -183,18 +220,35 @@ def decide_closure(session: Session, alert_id: int, actor: Actor, approve: bool,
     decided = session.execute(
         update(ClosureApprovalRow)
         .where(ClosureApprovalRow.id == request.id, ClosureApprovalRow.decision.is_(None))
-        .values(decided_by=actor.username, decided_at=now,
-                decision="approved" if approve else "rejected")
+        .values(
+            decided_by=actor.username,
+            decided_at=now,
+            decision="approved" if approve else "rejected",
+        )
         .execution_options(synchronize_session=False)
     )
     if decided.rowcount != 1:
         raise WorkflowError("this closure was decided by someone else meanwhile: reload")
     if approve:
-        _change(session, alert, actor, "approve_closure", _text(note, False, "approving"),
-                status="closed", closed_at=now)
+        _change(
+            session,
+            alert,
+            actor,
+            "approve_closure",
+            _text(note, False, "approving"),
+            status="closed",
+            closed_at=now,
+        )
     else:
-        _change(session, alert, actor, "reject_closure", _text(note, True, "rejecting"),
-                status=request.previous_status, resolution=None)
+        _change(
+            session,
+            alert,
+            actor,
+            "reject_closure",
+            _text(note, True, "rejecting"),
+            status=request.previous_status,
+            resolution=None,
+        )
     return alert
 
 
@@ -203,23 +257,42 @@ def reopen(session: Session, alert_id: int, actor: Actor, note: str | None) -> A
     alert = _load(session, alert_id)
     if alert.status != "closed":
         raise WorkflowError("only a closed alert can be reopened")
-    _change(session, alert, actor, "reopen", _text(note, True, "reopening"), status="in_review",
-            resolution=None, closed_at=None)
+    _change(
+        session,
+        alert,
+        actor,
+        "reopen",
+        _text(note, True, "reopening"),
+        status="in_review",
+        resolution=None,
+        closed_at=None,
+    )
     return alert
 
 
-def add_note(session: Session, alert_id: int, actor: Actor, kind: str, body: str | None) -> AlertNoteRow:
+def add_note(
+    session: Session, alert_id: int, actor: Actor, kind: str, body: str | None
+) -> AlertNoteRow:
     _reviewer(actor)
     if kind not in NOTE_KINDS:
         raise WorkflowError("unknown note kind")
     text = _text(body, True, "a note")
     alert = _load(session, alert_id)
-    note = AlertNoteRow(alert_id=alert.id, kind=kind, author=actor.username, at=datetime.now(UTC),
-                        body=text)
+    note = AlertNoteRow(
+        alert_id=alert.id, kind=kind, author=actor.username, at=datetime.now(UTC), body=text
+    )
     session.add(note)
     session.flush()
-    record(session, actor.username, kind, "alert", alert.id, alert_id=alert.id, note=text,
-           after={"note_id": note.id})
+    record(
+        session,
+        actor.username,
+        kind,
+        "alert",
+        alert.id,
+        alert_id=alert.id,
+        note=text,
+        after={"note_id": note.id},
+    )
     return note
 
 
@@ -233,7 +306,9 @@ def run(alert_id: int, actor: Actor, action: str, **kwargs: object) -> AlertRow 
         return fn(s, alert_id, actor, **kwargs)
 
 
-def run_bulk(alert_ids: list[int], actor: Actor, action: str, **kwargs: object) -> tuple[list[int], dict[int, str]]:
+def run_bulk(
+    alert_ids: list[int], actor: Actor, action: str, **kwargs: object
+) -> tuple[list[int], dict[int, str]]:
     """Apply one action to many alerts, each in its own transaction; returns (done, refused)."""
     if action not in BULK_ACTIONS:
         raise WorkflowError("unknown bulk action")
@@ -261,8 +336,9 @@ ACTIONS = {
 BULK_ACTIONS = ("assign", "close")
 
 
-def allowed_actions(alert: AlertRow, role: str | None, username: str | None,
-                    pending: ClosureApprovalRow | None) -> set[str]:
+def allowed_actions(
+    alert: AlertRow, role: str | None, username: str | None, pending: ClosureApprovalRow | None
+) -> set[str]:
     """What buttons to show (the functions above still enforce every rule)."""
     if role not in REVIEWER_ROLES:
         return set()
@@ -275,8 +351,12 @@ def allowed_actions(alert: AlertRow, role: str | None, username: str | None,
         acts |= {"escalate", "close"}
     if alert.status == "escalated" and role == "senior_officer":
         acts.add("close")
-    if alert.status == "pending_approval" and role == "senior_officer" and pending is not None \
-            and pending.requested_by != username:
+    if (
+        alert.status == "pending_approval"
+        and role == "senior_officer"
+        and pending is not None
+        and pending.requested_by != username
+    ):
         acts.add("decide_closure")
     if alert.status == "closed":
         acts.add("reopen")
