@@ -37,6 +37,9 @@ main.add_command(lists_cli)
 from engine.rules.cli import rules_cli  # noqa: E402
 
 main.add_command(rules_cli)
+from engine.registers.cli import exemptions_cli  # noqa: E402
+
+main.add_command(exemptions_cli)
 from engine.runner import run  # noqa: E402
 
 main.add_command(run)

@@ -55,6 +55,20 @@ EXPECTED: dict[str, dict[str, object]] = {
     # Replays (engine.replay_tasks): request one and read results; the request changes no alert.
     "replays.index": {"GET": frozenset({"auditor", "senior_officer", "admin"})},
     "replays.request_replay": {"POST": frozenset({"auditor", "senior_officer", "admin"})},
+    # Exemption / notification registers: every role reads; officers record and revoke; a
+    # senior officer approves (never their own entry: tests/test_registers_web.py).
+    "registers.index": {"GET": ALL},
+    "registers.new": {"GET": REVIEW},
+    "registers.create": {"POST": REVIEW},
+    "registers.detail": {"GET": ALL},
+    "registers.approve": {"POST": frozenset({"senior_officer"})},
+    "registers.revoke": {"POST": REVIEW},
+    # ... and their API, by key scope (tests/test_registers_api.py checks each scope)
+    "registers_api.create": {"POST": "api:registers:write"},
+    "registers_api.index": {"GET": "api:registers:read"},
+    "registers_api.show": {"GET": "api:registers:read"},
+    "registers_api.approve": {"POST": "api:registers:approve"},
+    "registers_api.revoke": {"POST": "api:registers:write"},
     "api.post_events": {"POST": API_WRITE},
     "api.get_event": {"GET": API_READ},
     "api.get_schema": {"GET": PUBLIC},

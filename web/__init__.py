@@ -72,6 +72,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web.replays_views import replays_bp
 
     app.register_blueprint(replays_bp)
+    from web.registers_api import registers_api_bp
+    from web.registers_views import registers_bp
+
+    app.register_blueprint(registers_api_bp)
+    app.register_blueprint(registers_bp)
     return app
 
 

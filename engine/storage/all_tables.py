@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 
 from engine.lists import tables as lists_tables  # noqa: F401
+from engine.registers import tables as register_tables  # noqa: F401
 from engine.storage import (
     desk_tables,  # noqa: F401
     replay_tables,  # noqa: F401

@@ -15,7 +15,15 @@ from engine.storage import tables as _core  # noqa: F401 - registers `alerts`, t
 from engine.storage.base import Base, JSONType, utcnow
 
 ROLES = ("officer", "senior_officer", "auditor", "admin")
-API_SCOPES = ("events:write", "events:read")
+API_SCOPES = (
+    "events:write",
+    "events:read",
+    # the exemption / notification registers: maker (write), checker (approve), readers
+    "registers:read",
+    "registers:write",
+    "registers:approve",
+)
+EVENT_SCOPES = ("events:write", "events:read")
 
 
 class UserRow(Base):

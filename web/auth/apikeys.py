@@ -1,8 +1,9 @@
 """API keys for upstream systems: high-entropy, shown once, stored as sha256, scoped, revocable.
 
 ``enforce_api_key`` runs before every request under ``/api/``: no or unknown/revoked key -> 401,
-key without the scope of the request (GET/HEAD -> events:read, anything else -> events:write)
--> 403. ``GET /api/v1/schema`` stays public.
+key without the scope of the request (GET/HEAD -> events:read, anything else -> events:write;
+under ``/api/v1/exemptions``: reading needs any registers:* scope, approving registers:approve,
+other changes registers:write) -> 403. ``GET /api/v1/schema`` stays public.
 
 Verification is cached in-process for ``SANCTIONS_API_KEY_CACHE_TTL`` seconds (default 5; app
 config key of the same name overrides; 0 = no cache): the lookup was a database round trip on
@@ -189,8 +190,21 @@ def presented_key() -> str | None:
     return request.headers.get("X-API-Key", "").strip() or None
 
 
-def required_scope(method: str) -> str:
+REGISTER_API = "/api/v1/exemptions"
+REGISTER_SCOPES = frozenset({"registers:read", "registers:write", "registers:approve"})
+
+
+def required_scope(method: str, path: str = "") -> str:
+    if path == REGISTER_API or path.startswith(REGISTER_API + "/"):
+        if method in READ_METHODS:
+            return "registers:read"
+        return "registers:approve" if path.rstrip("/").endswith("/approve") else "registers:write"
     return "events:read" if method in READ_METHODS else "events:write"
+
+
+def has_scope(scopes: frozenset[str], scope: str) -> bool:
+    # Makers and checkers may read the register they work on.
+    return scope in scopes or (scope == "registers:read" and bool(scopes & REGISTER_SCOPES))
 
 
 def _refuse(status: int, message: str) -> Any:
@@ -213,8 +227,8 @@ def enforce_api_key() -> Any:
     active = verify(key, _ttl())
     if active is None:
         return _refuse(401, "unknown or revoked API key")
-    scope = required_scope(request.method)
-    if scope not in active.scopes:
+    scope = required_scope(request.method, request.path)
+    if not has_scope(active.scopes, scope):
         return _refuse(403, f"this API key lacks the scope {scope}")
     g.api_key = active
     return None

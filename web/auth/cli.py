@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from engine.storage.desk_tables import API_SCOPES, ROLES
+from engine.storage.desk_tables import API_SCOPES, EVENT_SCOPES, ROLES
 
 
 def _ready() -> None:
@@ -62,7 +62,7 @@ def users_disable(username: str) -> None:
 
 @click.group("apikeys")
 def apikeys_cli() -> None:
-    """API keys for upstream systems (scopes: events:write, events:read)."""
+    """API keys for upstream systems (events:write, events:read) and registers (registers:*)."""
 
 
 @apikeys_cli.command("create")
@@ -72,7 +72,7 @@ def apikeys_cli() -> None:
     "scopes",
     type=click.Choice(API_SCOPES),
     multiple=True,
-    help="Repeat for several; default: both.",
+    help="Repeat for several; default: events:write and events:read.",
 )
 def apikeys_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key and print it once (only its hash is stored)."""
@@ -80,7 +80,7 @@ def apikeys_create(name: str, scopes: tuple[str, ...]) -> None:
 
     _ready()
     try:
-        row, key = create_api_key(name, list(scopes or API_SCOPES), actor="cli")
+        row, key = create_api_key(name, list(scopes or EVENT_SCOPES), actor="cli")
     except ApiKeyError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
