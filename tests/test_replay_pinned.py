@@ -1,7 +1,8 @@
 """Screening-based decisions replay against the lists of their day.
 
-- A replay screens against the list snapshot its decision cited (``Decision.list_version``), even
-  when a snapshot imported later would now be "in force" for the event's date.
+- A replay screens against the designation reconstruction its decision cited
+  (``Decision.list_version``: the snapshots stored then), even when a snapshot imported later
+  changes who was listed on the event's date.
 - The designated-vessel register is part of the rule pack: a decision made before a vessel was
   added to the register replays as it was; the new pack shows the change as impact.
 - A long-lived evaluator (a worker) uses a newly imported snapshot without a restart.
@@ -47,6 +48,13 @@ def import_xml(tmp_path: Path, name: str, data: bytes) -> str:
     path = tmp_path / name
     path.write_bytes(data)
     return import_list(str(path), retro=False).snapshot.sha256
+
+
+def rec(*shas: str) -> str:
+    """The list version a decision cites: the reconstruction over the snapshots stored then."""
+    from engine.lists.history import reconstruction_version
+
+    return reconstruction_version(list(shas))
 
 
 def shipment(
@@ -110,7 +118,7 @@ def test_live_evaluator_uses_a_snapshot_imported_after_it_was_built(
         tmp_path, "a.xml", list_xml("2024-01-10T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")])
     )
     before = evaluator.evaluate(Event.model_validate(shipment("live-1")))
-    assert before.status == "clear" and before.list_version == first
+    assert before.status == "clear" and before.list_version == rec(first)
 
     second = import_xml(
         tmp_path,
@@ -121,7 +129,7 @@ def test_live_evaluator_uses_a_snapshot_imported_after_it_was_built(
         ),
     )
     after = evaluator.evaluate(Event.model_validate(shipment("live-2")))
-    assert after.list_version == second
+    assert after.list_version == rec(first, second)
     assert [v.rule_id for v in after.violations] == ["UNSCR-1718-OP8d"]
     assert "KPe.902" in after.violations[0].reason
 
@@ -143,15 +151,16 @@ def test_replay_uses_the_decisions_snapshot_not_a_later_backdated_one(
     later = import_xml(
         tmp_path, "b.xml", list_xml("2024-05-20T00:00:00Z", [(900002, "KPe.902", ACME)])
     )
-    assert default_screener().version_at(Event.model_validate(shipment("x")).occurred_at) == later
+    at = Event.model_validate(shipment("x")).occurred_at
+    assert default_screener().version_at(at) == rec(first, later)
     fresh = evaluator.evaluate(Event.model_validate(shipment("pin-1")))
     assert fresh.status == "flagged"  # what an unpinned replay would have produced
 
     result = replay("pin-1", screener=default_screener())
     assert result.original.status == "clear", result.original.violations
-    assert result.original.list_version == first
+    assert result.original.list_version == rec(first)
     assert result.identical, result.diff
-    assert result.replayed.list_version == first
+    assert result.replayed.list_version == rec(first)
 
 
 def test_replay_of_a_hit_keeps_the_hit_after_a_delisting(
@@ -169,7 +178,7 @@ def test_replay_of_a_hit_keeps_the_hit_after_a_delisting(
         tmp_path, "b.xml", list_xml("2024-05-20T00:00:00Z", [(900001, "KPe.901", "OTHER HOLDINGS")])
     )
     result = replay("pin-2", screener=default_screener())
-    assert result.original.status == "flagged" and result.original.list_version == listed
+    assert result.original.status == "flagged" and result.original.list_version == rec(listed)
     assert result.identical, result.diff
 
 

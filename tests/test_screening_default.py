@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from lists_support import list_file, parsed
 
+from engine.lists.history import reconstruction_version
 from engine.lists.importer import import_list
 from engine.models.events import Event
 from engine.screening.service import default_screener, invalidate_default_screener
@@ -41,19 +42,20 @@ def test_default_screener_follows_imports(db: None) -> None:
     import_list(str(list_file("2025-04-19")))
     after = default_screener()
     assert after is not empty
-    assert after.version_at(datetime(2026, 1, 1, tzinfo=UTC)) == parsed("2025-04-19").sha256
+    first = reconstruction_version([parsed("2025-04-19").sha256])
+    assert after.version_at(datetime(2026, 1, 1, tzinfo=UTC)) == first
     hits = after.screen(_event("2026-06-01T00:00:00Z", "KOMID"))
     assert {h.reference for h in hits} == {"KPe.001", "1718-VSL-IMO9114555"}
 
     import_list(str(list_file("2026-05-08")))
     newest = default_screener()
-    assert newest.version_at(datetime(2026, 6, 1, tzinfo=UTC)) == parsed("2026-05-08").sha256
-    assert newest.version_at(datetime(2026, 1, 1, tzinfo=UTC)) == parsed("2025-04-19").sha256
-    # the older snapshot's index is reused, not rebuilt; the new one is built when first needed
-    assert newest.snapshots[0] is after.snapshots[0]
-    assert newest.snapshots[1]._index is None
+    both = reconstruction_version([parsed("2025-04-19").sha256, parsed("2026-05-08").sha256])
+    # one reconstruction over both snapshots, whatever the event's day
+    assert newest.version_at(datetime(2026, 6, 1, tzinfo=UTC)) == both
+    assert newest.version_at(datetime(2001, 1, 1, tzinfo=UTC)) == both
     assert "KPe.001" in {
         h.reference for h in newest.screen(_event("2026-06-01T00:00:00Z", "KOMID"))
     }
-    assert newest.snapshots[1]._index is not None
+    # the reconstruction a decision cited before the second import is rebuilt on demand
+    assert newest.pinned(first).version_at(datetime(2026, 6, 1, tzinfo=UTC)) == first
     invalidate_default_screener()

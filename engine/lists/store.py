@@ -128,6 +128,19 @@ def raw_file(snapshot_id: int) -> bytes:
     return zlib.decompress(blob)
 
 
+def reconstruction_snapshots(version: str) -> list[SnapshotInfo] | None:
+    """The snapshots a designation reconstruction ``version`` was built from. Snapshots are only
+    ever added, so a screener always saw the first k of them in import order: the prefix whose
+    reconstruction_version matches (None when no prefix does)."""
+    from engine.lists.history import reconstruction_version
+
+    by_import = sorted(snapshots(), key=lambda s: s.id)
+    for k in range(len(by_import), 0, -1):
+        if reconstruction_version([s.sha256 for s in by_import[:k]]) == version:
+            return by_import[:k]
+    return None
+
+
 def previous_of(info: SnapshotInfo) -> SnapshotInfo | None:
     """The snapshot published just before ``info`` (by dateGenerated)."""
     before = [s for s in snapshots() if (s.date_generated, s.id) < (info.date_generated, info.id)]

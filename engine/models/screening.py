@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel
@@ -24,3 +25,8 @@ class ScreeningHit(BaseModel):
     list_version: str  # sha256 of the list snapshot (or vessel register) that held the entry
     designation_basis: list[str] = []  # for vessels: legal bases, e.g. ["2321 (2016) OP12(a)"]
     retro: bool = False  # found by re-screening after a list change
+    # Designation on the event's day (engine.lists.history): listed, or possibly listed inside a
+    # removal / (re-)listing window known only to lie between two days (lower confidence).
+    listed_on: date | None = None
+    designation_status: Literal["listed", "removal_window", "listing_window"] = "listed"
+    designation_window: list[date] | None = None  # [last day in one state, first in the other]

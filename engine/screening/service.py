@@ -1,10 +1,13 @@
 """The screener the rules engine calls: ``screen(event) -> list[ScreeningHit]``.
 
-Which snapshot: an event is screened against the snapshot IN FORCE at its ``occurred_at``: the
-newest snapshot whose dateGenerated is at or before it. An event older than every stored snapshot
-is screened against the OLDEST one: it is the nearest evidence of what was listed then, and an
-event must never be screened against nothing merely because history was imported late (the hit
-still names that snapshot's version, so a reviewer sees which list was used).
+Which designations: the default screener reconstructs, from every stored snapshot, who was listed
+on the event's day (engine.lists.history via engine.screening.designations): an entry counts from
+its listing date until a snapshot no longer has it, at lower confidence inside the window where
+its removal is known only to lie. The decision records the reconstruction's version (a hash of
+the snapshots it was built from); ``pinned(version)`` rebuilds exactly that reconstruction for a
+replay, whatever was imported since. A screener over bare snapshots (``from_entries``, and replays
+of decisions that cited one snapshot) uses the newest snapshot at or before ``occurred_at`` (the
+oldest for older events) with no date filter, as before.
 
 Designated vessels come from the register file and count only from their designation date.
 """
@@ -23,6 +26,7 @@ from functools import partial
 from engine.lists.model import ListEntry
 from engine.models.events import Entity, Event, Identifiers, Party, Vessel
 from engine.models.screening import ScreeningHit
+from engine.screening.designations import LazyDesignations
 from engine.screening.index import NameIndex, NameMatch
 from engine.screening.settings import ScreeningSettings, get_screening_settings
 from engine.screening.vessels import VesselRegister, load_register
@@ -114,11 +118,14 @@ class Screener:
 
     def __init__(
         self,
-        snapshots: Iterable[SnapshotIndex | LazySnapshot],
+        snapshots: Iterable[SnapshotIndex | LazySnapshot | LazyDesignations],
         register: VesselRegister | None = None,
         settings: ScreeningSettings | None = None,
+        resolver: Callable[[str], LazySnapshot | LazyDesignations | None] | None = None,
     ) -> None:
         self.snapshots = sorted(snapshots, key=lambda s: s.date_generated)
+        # list version -> its snapshot or reconstruction, for replays of older decisions
+        self.resolver = resolver
         self._dates = [s.date_generated for s in self.snapshots]
         self.vessels = _VesselIndex(register) if register else None
         self.settings = settings or get_screening_settings()
@@ -143,14 +150,18 @@ class Screener:
         if wanted == current:
             return self
         return self._variant(
-            ("register", wanted), lambda: Screener(self.snapshots, register, self.settings)
+            ("register", wanted),
+            lambda: Screener(self.snapshots, register, self.settings, self.resolver),
         )
 
     def pinned(self, list_version: str | None) -> Screener:
-        """Only the snapshot ``list_version`` (None: no snapshot at all), whatever the date: a
-        replay screens against exactly the list its decision used, even if an older snapshot was
-        imported since. LookupError when that snapshot is not stored here."""
+        """Only the snapshot or designation reconstruction ``list_version`` (None: no list at
+        all), whatever the date: a replay screens against exactly the list its decision used,
+        even if snapshots were imported since. LookupError when it cannot be rebuilt here."""
         snaps = [s for s in self.snapshots if s.version == list_version][:1]
+        if list_version is not None and not snaps and self.resolver is not None:
+            found = self.resolver(list_version)
+            snaps = [found] if found is not None else []
         if list_version is not None and not snaps:
             raise LookupError(
                 f"list snapshot {list_version} is not stored: the decision cannot be replayed against it"
@@ -173,7 +184,7 @@ class Screener:
         return cls([SnapshotIndex.build(version, date_generated, entries)], register, settings)
 
     # -- which snapshot ------------------------------------------------------------------------
-    def _in_force(self, when: datetime) -> SnapshotIndex | LazySnapshot | None:
+    def _in_force(self, when: datetime) -> SnapshotIndex | LazySnapshot | LazyDesignations | None:
         if not self.snapshots:
             return None
         pos = bisect.bisect_right(self._dates, when)
@@ -181,14 +192,24 @@ class Screener:
 
     def snapshot_at(self, when: datetime) -> SnapshotIndex | None:
         snap = self._in_force(when)
-        return snap.index() if isinstance(snap, LazySnapshot) else snap
+        return snap if snap is None or isinstance(snap, SnapshotIndex) else snap.index()
 
     def version_at(self, when: datetime) -> str | None:
         snap = self._in_force(when)
         return snap.version if snap else None
 
     # -- screening -----------------------------------------------------------------------------
+    def _on_day(self, when: datetime, hits: list[ScreeningHit]) -> list[ScreeningHit]:
+        """Keep the hits of entries designated on the day (a reconstruction knows the dates)."""
+        holder = self._in_force(when)
+        if isinstance(holder, LazyDesignations) and hits:
+            return holder.designations().on_day(hits, when.date())
+        return hits
+
     def screen(self, event: Event) -> list[ScreeningHit]:
+        return self._on_day(event.occurred_at, self._screen(event))
+
+    def _screen(self, event: Event) -> list[ScreeningHit]:
         snap = self.snapshot_at(event.occurred_at)
         hits: list[ScreeningHit] = []
         day = event.occurred_at.date()
@@ -215,13 +236,16 @@ class Screener:
         return hits
 
     def screen_party(self, party: Party, when: datetime, path: str = "party") -> list[ScreeningHit]:
-        return self._subject(
-            self.snapshot_at(when), path, party.role, [party.name], party.identifiers
+        return self._on_day(
+            when,
+            self._subject(
+                self.snapshot_at(when), path, party.role, [party.name], party.identifiers
+            ),
         )
 
     def screen_name(self, name: str, when: datetime) -> list[ScreeningHit]:
         """One bare name (bench, CLI look-ups)."""
-        return self._subject(self.snapshot_at(when), "name", None, [name], None)
+        return self._on_day(when, self._subject(self.snapshot_at(when), "name", None, [name], None))
 
     def _entity(self, snap: SnapshotIndex | None, ent: Entity, day) -> list[ScreeningHit]:  # noqa: ANN001
         names = [ent.name, *ent.aliases]
@@ -417,10 +441,10 @@ def invalidate_default_screener() -> None:
 
 
 def default_screener() -> Screener:
-    """Screener over every stored snapshot plus the vessel register, cached in-process and
-    rebuilt when a snapshot is imported (here, or by another process: polled every
-    ``refresh_seconds``). A snapshot's index is built when an event first needs it and reused
-    across rebuilds."""
+    """Screener over the designation history of every stored snapshot plus the vessel register,
+    cached in-process and rebuilt when a snapshot is imported (here, or by another process:
+    polled every ``refresh_seconds``). The reconstruction is built when an event first needs it;
+    each snapshot's entries are read from the database once per process."""
     from engine.lists import store
 
     settings = get_screening_settings()
@@ -433,17 +457,56 @@ def default_screener() -> Screener:
         _cached["checked"] = now
         if screener is not None and _cached.get("token") == token:
             return screener  # type: ignore[return-value]
-        known: dict[str, LazySnapshot] = _cached.setdefault("indexes", {})  # type: ignore[assignment]
         stored = store.snapshots()
-        for info in stored:
-            if info.sha256 not in known:
-                known[info.sha256] = LazySnapshot(
-                    info.sha256, info.date_generated, partial(store.entries, info.id)
-                )
         register = (
             load_register(settings.vessel_register) if settings.vessel_register.exists() else None
         )
-        # Exactly the snapshots this database holds (the kept indexes may include others').
-        screener = Screener([known[info.sha256] for info in stored], register, settings)
+        current = [_reconstruction(stored)] if stored else []
+        screener = Screener(current, register, settings, resolver=_resolve_stored)
         _cached.update(screener=screener, token=token)
         return screener
+
+
+_KEPT_RECONSTRUCTIONS = 3
+
+
+def _snapshot_entries(info) -> Sequence[ListEntry]:  # noqa: ANN001 - SnapshotInfo
+    from engine.lists import store
+
+    kept: dict[str, Sequence[ListEntry]] = _cached.setdefault("entries", {})  # type: ignore[assignment]
+    found = kept.get(info.sha256)
+    if found is None:
+        found = kept[info.sha256] = store.entries(info.id)
+    return found
+
+
+def _reconstruction(infos) -> LazyDesignations:  # noqa: ANN001 - list[SnapshotInfo]
+    """The (cached) reconstruction over exactly ``infos``."""
+    from engine.lists.history import SnapshotFile, reconstruction_version
+
+    version = reconstruction_version([i.sha256 for i in infos])
+    kept: dict[str, LazyDesignations] = _cached.setdefault("reconstructions", {})  # type: ignore[assignment]
+    found = kept.pop(version, None)
+    if found is None:
+        newest = max(infos, key=lambda i: i.date_generated)
+        found = LazyDesignations(
+            version,
+            newest.date_generated,
+            lambda: [SnapshotFile(i.sha256, i.date_generated, _snapshot_entries(i)) for i in infos],
+        )
+    kept[version] = found  # most recently used last; a long-lived worker keeps only a few
+    while len(kept) > _KEPT_RECONSTRUCTIONS:
+        kept.pop(next(iter(kept)))
+    return found
+
+
+def _resolve_stored(version: str) -> LazySnapshot | LazyDesignations | None:
+    """A stored snapshot (decisions from before reconstructions cited one) or the
+    reconstruction over the snapshots stored when a decision was made."""
+    from engine.lists import store
+
+    info = store.snapshot_by_sha(version)
+    if info is not None:
+        return LazySnapshot(info.sha256, info.date_generated, partial(_snapshot_entries, info))
+    infos = store.reconstruction_snapshots(version)
+    return _reconstruction(infos) if infos else None
