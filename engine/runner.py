@@ -99,6 +99,8 @@ def run(no_demo: bool) -> None:
             subprocess.Popen(
                 [
                     str(bin_dir / "gunicorn"),
+                    "--config",
+                    "python:web.gunicorn_conf",
                     "--workers",
                     "2",
                     "--bind",

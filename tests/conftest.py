@@ -150,14 +150,14 @@ def login_as(db: None):  # noqa: ANN201 - returns the login function
     Creates the user (username defaults to the role) and puts it in the client's session, as a
     real login would. Roles: officer, senior_officer, auditor, admin. Returns the username.
     """
+    from web.auth import sessions
     from web.auth.accounts import create_user, get_user
 
     def _login(client, role: str, username: str | None = None) -> str:  # noqa: ANN001
         username = username or role
         user = get_user(username) or create_user(username, "test-password-1", role, actor="pytest")
         with client.session_transaction() as sess:
-            sess["uid"] = user.id
-            sess["role"] = user.role
+            sess["sid"] = sessions.start(user.id, user.role)  # a server-side session row
         return username
 
     return _login

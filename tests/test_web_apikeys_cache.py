@@ -1,5 +1,6 @@
-"""API-key verification is cached in-process for a short TTL; revocation by another process takes
-effect within that TTL, and at once in the process that revoked the key."""
+"""API-key verification is cached in-process for a short TTL. A revocation through
+``revoke_api_key`` is effective at once everywhere (tests/test_web_security.py, via the counter in
+Redis); a key revoked straight in the database, bypassing the counter, stops within the TTL."""
 
 from __future__ import annotations
 

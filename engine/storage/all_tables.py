@@ -9,6 +9,7 @@ from engine.registers import tables as register_tables  # noqa: F401
 from engine.storage import (
     desk_tables,  # noqa: F401
     replay_tables,  # noqa: F401
+    session_tables,  # noqa: F401
     tables,  # noqa: F401
 )
 from engine.storage.base import Base

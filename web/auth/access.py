@@ -26,17 +26,18 @@ def current_user() -> UserRow | None:
 
 
 def load_user() -> None:
-    """before_request: the logged-in, still active user, or None (disabled users are logged out)."""
-    g.user = None
-    uid = session.get("uid")
-    if uid is None:
-        return
-    from engine.storage.db import session_scope
+    """before_request: the user of a live server-side session, or None (web.auth.sessions).
 
-    with session_scope() as s:
-        user = s.get(UserRow, uid)
-    if user is None or not user.active or session.get("role") != user.role:
-        # Disabled, or the role changed since login: log in again.
+    A session ended by logout, disabling, a role or password change is refused here at once,
+    whatever copy of the cookie presents it."""
+    g.user = None
+    sid = session.get("sid")
+    if sid is None:
+        return  # anonymous (a cookie from before server-side sessions counts as none)
+    from web.auth.sessions import resolve
+
+    user = resolve(sid)
+    if user is None:
         session.clear()
         return
     g.user = user

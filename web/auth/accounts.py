@@ -6,11 +6,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.storage.db import session_scope
 from engine.storage.desk_tables import ROLES, LoginAttemptRow, UserRow
+from web.auth.sessions import end_all_for_user
 from web.desk.audit import record
 
 MAX_FAILURES = 5
@@ -83,6 +84,9 @@ def _update_user(username: str, actor: str, action: str, **changes: object) -> U
         for key, value in changes.items():
             setattr(user, key, value)
         after = {k: getattr(user, k) for k in changes if k != "password_hash"}
+        if action != "user.enable":
+            # Disabled, role or password changed: every session of the user ends now.
+            end_all_for_user(s, user.id, action)
         record(s, actor, action, "user", username, before=before or None, after=after or None)
         return user
 
@@ -136,17 +140,35 @@ def failures_in_window(username: str, ip: str, now: datetime | None = None) -> i
 
 
 def authenticate(username: str, password: str, ip: str) -> LoginResult:
-    """Check a login; refuse without checking once MAX_FAILURES failures are in the window."""
+    """Check a login; refuse without checking once MAX_FAILURES failures are in the window.
+
+    Atomic under concurrency: the attempt is first committed as a failure, then the failures in
+    the window are counted, this one included. Every attempt counts all attempts committed before
+    it, so of N concurrent attempts at most MAX_FAILURES see a count within the limit and get a
+    password check (a check-then-insert let 50 concurrent attempts through 6 checks). A refused
+    attempt's row is removed again, so the block lasts 15 minutes from the last real failure.
+    """
     username = username.strip()[:100]
     ip = (ip or "unknown")[:64]
-    if failures_in_window(username, ip) >= MAX_FAILURES:
+    with session_scope() as s:
+        attempt = LoginAttemptRow(username=username, ip=ip, success=False, at=datetime.now(UTC))
+        s.add(attempt)
+        s.flush()
+        attempt_id = attempt.id
+    if failures_in_window(username, ip) > MAX_FAILURES:
+        with session_scope() as s:
+            s.execute(delete(LoginAttemptRow).where(LoginAttemptRow.id == attempt_id))
         return LoginResult(user=None, blocked=True)
     with session_scope() as s:
         user = s.scalar(select(UserRow).where(UserRow.username == username))
         ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
         ok = ok and user is not None and user.active
-        s.add(LoginAttemptRow(username=username, ip=ip, success=ok, at=datetime.now(UTC)))
         if ok:
+            s.execute(
+                update(LoginAttemptRow)
+                .where(LoginAttemptRow.id == attempt_id)
+                .values(success=True, at=datetime.now(UTC))
+            )
             user.last_login_at = datetime.now(UTC)
             return LoginResult(user=user)
     return LoginResult(user=None)

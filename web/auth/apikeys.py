@@ -7,9 +7,12 @@ other changes registers:write) -> 403. ``GET /api/v1/schema`` stays public.
 
 Verification is cached in-process for ``SANCTIONS_API_KEY_CACHE_TTL`` seconds (default 5; app
 config key of the same name overrides; 0 = no cache): the lookup was a database round trip on
-every ingest request. Revocation therefore takes effect at once in the process that revoked the
-key and within the TTL in every other process (other gunicorn workers, the CLI). Only active keys
-are cached (an unknown key is looked up every time, so a new key works at once).
+every ingest request. A cached entry is used only while the revocation counter in Redis
+(``web.auth.key_version``) still has the value it had when the entry was made; revoking a key bumps
+it, so revocation takes effect at once in every process (other gunicorn workers, the CLI). Without
+Redis the database is asked on every request; the TTL only bounds the case where Redis was
+unreachable for the revoking process but readable for the others. Only active keys are cached (an
+unknown key is looked up every time, so a new key works at once).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy import select, update
 
 from engine.storage.db import session_scope
 from engine.storage.desk_tables import API_SCOPES, ApiKeyRow
+from web.auth import key_version
 from web.desk.audit import record
 
 KEY_PREFIX = "sk_"
@@ -51,7 +55,8 @@ class ActiveKey:
     scopes: frozenset[str]
 
 
-_cache: dict[str, tuple[float, ActiveKey]] = {}  # sha256 of the key -> (expires, key)
+# sha256 of the key -> (expires, revocation counter when cached, key)
+_cache: dict[str, tuple[float, object, ActiveKey]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -131,8 +136,9 @@ def revoke_api_key(key_id: int, actor: str) -> ApiKeyRow:
             before={"revoked": False},
             after={"revoked": True},
         )
-    # At once in this process; other processes drop it when their cached entry expires (TTL).
+    # At once in this process, and in every other one through the counter in Redis.
     forget_cached_keys()
+    key_version.bump()
     return row
 
 
@@ -155,14 +161,17 @@ def lookup(key: str) -> ApiKeyRow | None:
         return row
 
 
-def verify(key: str, ttl: float) -> ActiveKey | None:
-    """The active key for this key string, from the cache when verified less than ``ttl`` s ago."""
+def verify(key: str, ttl: float, version: object = key_version.UNAVAILABLE) -> ActiveKey | None:
+    """The active key for this key string, from the cache when verified less than ``ttl`` s ago
+    and no key was revoked since (``version``: the revocation counter now; UNAVAILABLE: no cache)."""
     digest = hash_key(key)
     now = time.monotonic()
+    if version is key_version.UNAVAILABLE:
+        ttl = 0.0
     if ttl > 0:
         hit = _cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        if hit is not None and hit[0] > now and hit[1] == version:
+            return hit[2]
     row = lookup(key)
     if row is None:
         if ttl > 0:
@@ -174,7 +183,7 @@ def verify(key: str, ttl: float) -> ActiveKey | None:
         with _cache_lock:
             if len(_cache) >= CACHE_MAX_ENTRIES:
                 _cache.clear()
-            _cache[digest] = (now + ttl, active)
+            _cache[digest] = (now + ttl, version, active)
     return active
 
 
@@ -224,7 +233,13 @@ def enforce_api_key() -> Any:
     key = presented_key()
     if not key:
         return _refuse(401, "API key required: send 'Authorization: Bearer <key>' or 'X-API-Key'")
-    active = verify(key, _ttl())
+    ttl = _ttl()
+    version = (
+        key_version.current(current_app.config.get("SANCTIONS_BROKER_URL"))
+        if ttl > 0
+        else key_version.UNAVAILABLE
+    )
+    active = verify(key, ttl, version)
     if active is None:
         return _refuse(401, "unknown or revoked API key")
     scope = required_scope(request.method, request.path)

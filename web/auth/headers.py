@@ -1,8 +1,11 @@
-"""Security headers on every response: CSP (no inline script), nosniff, referrer, framing."""
+"""Security headers on every response: CSP (no inline script), nosniff, referrer, framing,
+no caching of anything but static files, HSTS over https."""
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, request
+
+HSTS = "max-age=31536000; includeSubDomains"
 
 CSP = "; ".join(
     [
@@ -24,7 +27,13 @@ def set_security_headers(response: Response) -> Response:
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        # Pages show personal and case data: do not keep them in shared caches.
-        response.headers.setdefault("Cache-Control", "no-store")
+    if request.endpoint != "static":
+        # Pages, CSV exports and API answers carry personal and case data: no cache keeps them
+        # (a shared proxy, the browser's back button after logout). Static assets may be cached.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
+    if request.is_secure:
+        # Only over https (behind a TLS proxy: with ProxyFix trusting X-Forwarded-Proto): a
+        # plain-http deployment must not be pinned to an https it does not have.
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
+from web.auth import sessions
 from web.auth.access import READERS, roles_required
 from web.auth.accounts import MAX_FAILURES, authenticate
 
@@ -13,10 +16,21 @@ auth_bp = Blueprint("auth", __name__)
 
 
 def safe_next(target: str | None) -> str:
-    """Only same-site relative paths (no //host, no scheme) may be redirected to after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("alerts.queue")
+    """A same-origin path to go to after login, else the alert queue.
+
+    Browsers drop tabs and newlines inside URLs and read a backslash as a slash, so
+    ``/<TAB>/evil.example`` or ``/\\evil.example`` would leave the site: any control character,
+    whitespace or backslash refuses the target, as does anything that parses with a scheme or a
+    host, or whose path starts with two slashes. Non-ASCII text is percent-encoded.
+    """
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return url_for("alerts.queue")
+    if any(c.isspace() or c == "\\" or unicodedata.category(c)[0] == "C" for c in target):
+        return url_for("alerts.queue")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("//"):
+        return url_for("alerts.queue")
+    return quote(target, safe="/?&=%#:@!$'()*+,;~-._[]")
 
 
 @auth_bp.route("/login", methods=["GET", "POST"])
@@ -48,8 +62,7 @@ def login() -> Any:
             )
         session.clear()  # a fresh session: no fixation across the login boundary
         session.permanent = True
-        session["uid"] = result.user.id
-        session["role"] = result.user.role
+        session["sid"] = sessions.start(result.user.id, result.user.role)
         return redirect(safe_next(next_url))
     return render_template("auth/login.html", error=None, username="", next_url=next_url)
 
@@ -57,6 +70,7 @@ def login() -> Any:
 @auth_bp.post("/logout")
 @roles_required(*READERS)
 def logout() -> Any:
+    sessions.end(session.get("sid"), "logout")  # every copy of the cookie stops working
     session.clear()
     flash("You are logged out.")
     return redirect(url_for("auth.login"))
