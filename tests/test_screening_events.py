@@ -84,7 +84,7 @@ def test_designated_vessel_by_imo_counts_from_its_designation_date() -> None:
 def test_vessel_name_match_respects_numbers_and_imo() -> None:
     at = "2019-01-01T00:00:00+00:00"
     by_name = screener().screen(shipment([], {"name": "Hao Fan 6"}, at))
-    assert [h.reference for h in by_name] == ["1718-VSL-HAO-FAN-6"]
+    assert [h.reference for h in by_name] == ["1718-VSL-IMO8628597"]  # HAO FAN 6
     assert screener().screen(shipment([], {"name": "HAO FAN 9"}, at)) == []
     # same name as a designated ship with a known, different IMO: another ship
     assert screener().screen(shipment([], {"name": "RUNG RA 2", "imo": "9191773"}, at)) != []
@@ -129,7 +129,7 @@ def test_entity_event_name_aliases_owners_identifiers() -> None:
 def test_vessel_entity_is_screened_against_the_register() -> None:
     body = {"action": "onboard", "id": "V-1", "kind": "vessel", "name": "Petrel 8"}
     hits = screener().screen(event("entity", body, "2018-02-01T00:00:00+00:00"))
-    assert [(h.reference, h.role) for h in hits] == [("1718-VSL-PETREL-8", "entity")]
+    assert [(h.reference, h.role) for h in hits] == [("1718-VSL-IMO9562233", "entity")]  # PETREL 8
 
 
 def test_snapshot_in_force_at_occurred_at() -> None:

@@ -106,10 +106,17 @@ class LazySnapshot:
 class _VesselIndex:
     def __init__(self, register: VesselRegister) -> None:
         self.register = register
-        self.by_imo = {v.imo: v for v in register.vessels if v.imo}
+        # one hull may have several designation episodes (EVER BRIGHT 88 in 2016, FAN KE in 2018)
+        self.by_imo: dict[str, list[int]] = {}
         self.names = NameIndex()
         for i, v in enumerate(register.vessels):
+            if v.designated_on is None:
+                continue  # dates unknown: recorded, not screened
+            if v.imo:
+                self.by_imo.setdefault(v.imo, []).append(i)
             self.names.add(i, v.name, "designated vessel name")
+            for former in v.former_names:
+                self.names.add(i, former, "other name of the designated hull")
         self.names.freeze()
 
 
@@ -359,11 +366,11 @@ class Screener:
             return []
         reg = self.vessels.register
         found: list[tuple[int, str, str, float, str]] = []
-        if vessel.imo and vessel.imo in self.vessels.by_imo:
-            v = self.vessels.by_imo[vessel.imo]
+        for i in self.vessels.by_imo.get(vessel.imo, []) if vessel.imo else []:
+            v = reg.vessels[i]
             found.append(
                 (
-                    reg.vessels.index(v),
+                    i,
                     "imo",
                     f"IMO {v.imo}",
                     1.0,
@@ -371,7 +378,7 @@ class Screener:
                 )
             )
         if vessel.name:
-            for m in self.vessels.names.match(vessel.name, self.settings.threshold_for(reg.regime)):
+            for m in self.vessels.names.match(vessel.name, self._floor):
                 v = reg.vessels[m.record.target]
                 if v.imo and vessel.imo and v.imo != vessel.imo:
                     continue  # a different IMO: same-named ship, not the designated one
@@ -380,33 +387,44 @@ class Screener:
                     (
                         m.record.target,
                         method,
-                        v.name,
+                        m.record.name,
                         m.score,
                         f"vessel name '{vessel.name}' matches designated vessel {v.name}"
+                        + ("" if m.record.name == v.name else f" (as {m.record.name})")
                         + ("" if m.exact else f" (fuzzy {m.score:.2f})"),
                     )
                 )
         hits = []
         for target, method, matched, score, expl in found:
             v = reg.vessels[target]
-            if v.designated_on > day:
+            standing = v.standing(day)
+            if standing is None:
+                continue  # not designated on the day (before, or after its removal / expiry)
+            regime = v.regime or reg.regime
+            if method != "imo" and score < self.settings.threshold_for(regime):
                 continue
+            windowed = standing.status != "listed"
             hits.append(
                 ScreeningHit(
                     path=path,
                     role=role,
                     queried=vessel.imo if method == "imo" else (vessel.name or ""),
-                    list_regime=reg.regime,
+                    list_regime=regime,
                     reference=v.reference,
                     entry_name=v.name,
                     entry_kind="vessel",
                     matched=matched,
                     method=method,
                     score=round(score, 4),
-                    explanation=f"{expl}, designated {v.designated_on} ({v.effect})",
+                    explanation=f"{expl}, designated {v.designated_on} ({v.effect})"
+                    + (f"; {standing.note}" if windowed else "")
+                    + (f"; no longer designated from {v.removed_on}" if v.removed_on else ""),
                     list_version=reg.version,
                     designation_basis=list(v.legal_basis),
                     retro=self.retro,
+                    listed_on=v.designated_on,
+                    designation_status="removal_window" if windowed else "listed",
+                    designation_window=standing.window,
                 )
             )
         return _best_per_reference(hits)
