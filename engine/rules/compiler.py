@@ -231,6 +231,10 @@ def rule_expression(rule: Rule, level: str, exclusive: bool | None = None) -> tu
     parts: list[tuple] = [("eq", "kind", rule.when.fact)]
     if not PRODUCERS[rule.when.fact] <= set(rule.applies_to):
         parts.append(_or(("eq", "event_type", t) for t in rule.applies_to))
+    # The condition goes before the date bounds: durable_rules hashes equality tests (a fact walks
+    # only the branches whose value it has) but tries every range test, and a fact that passes the
+    # date tests of too many rules overflows the engine's evaluation stack (ERR_MAX_STACK_SIZE, 303).
+    parts.append(compile_node(rule, rule.when.tree(), level, exclusive))
     parts.append(("gte", "occurred", epoch_us(start_utc(rule.effective_from))))
     if rule.effective_to is not None:
         parts.append(("lt", "occurred", epoch_us(end_utc(rule.effective_to))))
@@ -243,7 +247,6 @@ def rule_expression(rule: Rule, level: str, exclusive: bool | None = None) -> tu
                 ]
             )
         )
-    parts.append(compile_node(rule, rule.when.tree(), level, exclusive))
     if rule.wind_down is not None:
         wd = rule.wind_down
         inside = _and([
