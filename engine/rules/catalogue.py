@@ -18,7 +18,11 @@ LEVEL_RANK = {"high": 3, "medium": 2, "low": 1}
 
 REGIMES: tuple[str, ...] = (
     "DPRK", "Iran", "Libya", "Somalia", "Yemen", "SouthSudan", "DRC", "CAR", "Sudan", "Haiti",
-    "Iraq", "GB", "Al-Qaida", "Taliban",
+    "Iraq", "GB", "Al-Qaida", "Taliban", "Mali",
+    # Regimes whose designations are not (or no longer) on the Consolidated List: keys of the rule
+    # pack only (rules/README.md §9).
+    "Eritrea", "EthiopiaEritrea", "Liberia", "SierraLeone", "Angola", "Rwanda", "CotedIvoire",
+    "Yugoslavia", "SouthAfrica", "Lebanon",
 )  # fmt: skip
 
 PARTY_ROLES = (
