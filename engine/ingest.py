@@ -18,13 +18,13 @@ item got in and at least one was invalid; 409 when every item was a conflict.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine import strict_json
 from engine.models.events import Event
 from engine.models.validation import validate_event
 from engine.storage import repository
@@ -36,12 +36,19 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
 
 
 class BodyError(ValueError):
-    """The request body as a whole is unusable (not JSON, empty, too many events)."""
+    """The request body as a whole is unusable (not UTF-8, not JSON, empty, too many events)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(
+        self, message: str, status: int = 400, type_: str = "body_invalid", pointer: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.type = type_
+        self.pointer = pointer
+
+    def as_error(self) -> dict[str, str]:
+        return {"pointer": self.pointer, "message": self.message, "type": self.type}
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,24 @@ class Unparsable:
 
     text: str
     error: str
+    type: str = "json_invalid"
+
+
+@dataclass(frozen=True)
+class Unstorable:
+    """An item that parsed but holds values JSON storage cannot take (engine.strict_json)."""
+
+    raw: Any
+    errors: list[dict[str, str]]
+
+
+def checked(item: Any, clean: bool = False) -> Any:
+    """The item, or ``Unstorable`` when ``strict_json.problems`` finds anything (skipped when the
+    parser already knows it is ``clean``)."""
+    if clean:
+        return item
+    found = strict_json.problems(item)
+    return Unstorable(item, found) if found else item
 
 
 @dataclass
@@ -89,20 +114,34 @@ def parse_body(body: bytes | str, content_type: str | None = None) -> tuple[list
     """Split a request body into raw items: (items, is_batch).
 
     JSON object -> one event; JSON array -> a batch; NDJSON (by content type) -> a batch with one
-    item per non-blank line, where a line that is not JSON becomes an ``Unparsable`` item (the other
-    lines still go through).
+    item per non-blank line, lines split on LF only (a U+2028 inside a line is JSON text, and a
+    CR before the LF is dropped), where a line that is not JSON becomes an ``Unparsable`` item (the
+    other lines still go through). Bytes must be UTF-8 (400 otherwise: the stored raw event is
+    what was sent). Parsing is strict (engine.strict_json): an item holding NaN, Infinity, a
+    number out of range, a lone surrogate, NUL or nesting past the limit becomes ``Unstorable``
+    with a pointer per value.
     """
-    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    if isinstance(body, bytes):
+        try:
+            text = strict_json.decode_utf8(body)
+        except strict_json.JsonInputError as exc:
+            raise BodyError(exc.message, type_=exc.type) from None
+        from_bytes = True
+    else:
+        text, from_bytes = body, False
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype in NDJSON_TYPES:
         items: list[Any] = []
-        for n, line in enumerate(text.splitlines(), start=1):
+        for n, line in enumerate(text.split("\n"), start=1):
+            line = line.removesuffix("\r")
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                items.append(Unparsable(line, f"line {n} is not valid JSON: {exc.msg}"))
+                value, clean = strict_json.loads(line)
+            except strict_json.JsonInputError as exc:
+                items.append(Unparsable(line, f"line {n}: {exc.message}", exc.type))
+                continue
+            items.append(checked(value, clean and from_bytes))
         if not items:
             raise BodyError("empty NDJSON body")
         _check_size(items)
@@ -110,17 +149,16 @@ def parse_body(body: bytes | str, content_type: str | None = None) -> tuple[list
     if not text.strip():
         raise BodyError("empty body: send one event object, an array of events, or NDJSON")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BodyError(
-            f"body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from exc
+        data, clean = strict_json.loads(text)
+    except strict_json.JsonInputError as exc:
+        raise BodyError(f"body is {exc.message}", type_=exc.type) from None
+    clean = clean and from_bytes
     if isinstance(data, list):
         if not data:
             raise BodyError("empty array: send at least one event")
         _check_size(data)
-        return data, True
-    return [data], False
+        return [checked(item, clean) for item in data], True
+    return [checked(data, clean)], False
 
 
 def _check_size(items: Sequence[Any]) -> None:
@@ -130,9 +168,11 @@ def _check_size(items: Sequence[Any]) -> None:
 
 def _invalid(index: int, raw: Any, errors: list[dict[str, str]]) -> ItemResult:
     event_id = raw.get("event_id") if isinstance(raw, dict) else None
-    return ItemResult(
-        index, "invalid", str(event_id) if event_id is not None else None, errors=errors
-    )
+    if event_id is not None:
+        # echoed in the answer: a lone surrogate or NUL in it is shown escaped, not sent raw
+        event_id = str(event_id)[:200].replace("\x00", "\\u0000")
+        event_id = event_id.encode("utf-8", "backslashreplace").decode("utf-8")
+    return ItemResult(index, "invalid", event_id, errors=errors)
 
 
 def ingest_batch(
@@ -140,38 +180,33 @@ def ingest_batch(
     channel: str = "http",
     enqueue: bool = True,
     broker: str | None = None,
+    prechecked: bool = False,
 ) -> list[ItemResult]:
     """Validate, store (committed) and enqueue raw events; one ``ItemResult`` per input, in order.
 
     ``channel`` (http | cli | queue) labels rejections. ``enqueue=False`` stores only (the queue
     task evaluates in place). ``broker`` overrides the broker URL for publishing.
+    ``prechecked``: the items come from ``parse_body``, which already ran the strict JSON checks
+    (otherwise they run here: values decoded elsewhere, e.g. by the queue, may hold anything).
     """
     results: list[ItemResult | None] = [None] * len(raws)
     valid: list[tuple[int, dict[str, Any], Event, str]] = []
     for i, raw in enumerate(raws):
+        if not prechecked and not isinstance(raw, Unparsable | Unstorable):
+            raw = checked(raw)
         if isinstance(raw, Unparsable):
             results[i] = ItemResult(
-                i, "invalid", errors=[{"pointer": "", "message": raw.error, "type": "json_invalid"}]
+                i, "invalid", errors=[{"pointer": "", "message": raw.error, "type": raw.type}]
             )
+            continue
+        if isinstance(raw, Unstorable):
+            results[i] = _invalid(i, raw.raw, raw.errors)
             continue
         event, errors = validate_event(raw)
         if event is None:
             results[i] = _invalid(i, raw, [e.model_dump() for e in errors])
             continue
         canonical = repository.canonical_json(raw)
-        if "\\u0000" in canonical:  # PostgreSQL JSONB cannot store NUL; refuse it on every backend
-            results[i] = _invalid(
-                i,
-                raw,
-                [
-                    {
-                        "pointer": "",
-                        "message": "strings must not contain NUL (\\u0000)",
-                        "type": "nul_char",
-                    }
-                ],
-            )
-            continue
         valid.append((i, raw, event, hashlib.sha256(canonical.encode("utf-8")).hexdigest()))
 
     stored = repository.store_events([(raw, ev, sha) for _, raw, ev, sha in valid]) if valid else {}
@@ -205,9 +240,11 @@ def ingest_batch(
     rejected = [r for r in results if r is not None and r.status in ("invalid", "conflict")]
     for r in rejected:
         raw = raws[r.index]
-        repository.record_rejection(
-            channel, raw.text if isinstance(raw, Unparsable) else raw, r.errors, r.event_id
-        )
+        if isinstance(raw, Unparsable):
+            raw = raw.text
+        elif isinstance(raw, Unstorable):
+            raw = raw.raw
+        repository.record_rejection(channel, raw, r.errors, r.event_id)
 
     new_ids = [r.event_id for r in results if r is not None and r.status == "accepted"]
     if enqueue and new_ids:

@@ -112,11 +112,25 @@ def _install_security(app: Flask) -> None:
             "error.html", code=400, message=f"Form expired or forged: {exc.description}"
         ), 400
 
+    from werkzeug.exceptions import HTTPException
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        # The API answers JSON for every error (413, 429, 500, ...), never an HTML page.
+        if request.path.startswith("/api/"):
+            from flask import jsonify
+
+            response = jsonify({"error": exc.description or exc.name})
+            response.status_code = exc.code or 500
+            return response
+        return exc
+
     for code, message in (
         (403, "Your role does not allow this page or action."),
         (404, "Not found."),
         (405, "Method not allowed."),
         (400, "Bad request."),
+        (500, "Internal error: it has been logged."),
     ):
         app.register_error_handler(code, _error_page(code, message))
 

@@ -29,10 +29,13 @@ def post_events() -> tuple[Response, int]:
     try:
         items, is_batch = ingest.parse_body(request.get_data(cache=False), request.content_type)
     except ingest.BodyError as exc:
-        return _error(exc.status, exc.message)
+        return jsonify({"error": exc.message, "errors": [exc.as_error()]}), exc.status
     # SANCTIONS_BROKER_URL (app config) lets a deployment or a test publish elsewhere.
     results = ingest.ingest_batch(
-        items, channel="http", broker=current_app.config.get("SANCTIONS_BROKER_URL")
+        items,
+        channel="http",
+        broker=current_app.config.get("SANCTIONS_BROKER_URL"),
+        prechecked=True,  # parse_body ran the strict JSON checks
     )
     code = ingest.status_code(results, is_batch)
     if not is_batch:

@@ -8,7 +8,7 @@ newer upstream never breaks on an older engine; known fields are validated stric
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -532,8 +532,8 @@ class VesselMovement(Model):
     port: Place | None = None
     counterpart_vessel: Vessel | None = None
     position: Position | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: Annotated[datetime, AfterValidator(_in_utc_range)] | None = None
+    ended_at: Annotated[datetime, AfterValidator(_in_utc_range)] | None = None
     cargo: list[Goods] = Field(default_factory=list, max_length=1000)
     cargo_operation: Literal["load", "discharge", "transfer"] | None = None
     previous: PreviousIdentity | None = None
@@ -551,12 +551,40 @@ class VesselMovement(Model):
         return self
 
 
+# RFC 3339 date-time (section 5.6; a space for the T as its note allows). pydantic alone also
+# takes Unix seconds (1694066400, "1694066400") and dates without a time: not the contract.
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value  # built in Python (tests, replays), not sent
+    if not isinstance(value, str) or not RFC3339.fullmatch(value.strip()):
+        raise ValueError(
+            "must be an RFC 3339 date-time with a time-zone offset, "
+            "e.g. 2023-09-07T06:00:00+09:00 (not Unix seconds)"
+        )
+    return value.strip()
+
+
+def _in_utc_range(value: datetime) -> datetime:
+    """Stored and compared in UTC: 0001-01-01T00:30:00+01:00 has no UTC year (it is year 0)."""
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is outside years 1-9999 once converted to UTC") from None
+    return value
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(
             "occurred_at needs a time-zone offset (RFC 3339), e.g. 2023-09-07T06:00:00+09:00"
         )
-    return value
+    return _in_utc_range(value)
 
 
 _BODY_FIELDS = tuple(t.value for t in EventType)
@@ -568,7 +596,7 @@ class Event(Model):
     contract_version: Literal["1"] = CONTRACT_VERSION
     event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
     event_type: EventType
-    occurred_at: Annotated[datetime, AfterValidator(_aware)]
+    occurred_at: Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_aware)]
     source: Annotated[str, Field(min_length=1, max_length=200)]
     shipment: Shipment | None = None
     entity: Entity | None = None

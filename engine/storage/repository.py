@@ -272,12 +272,21 @@ def _save_rows(
 
 def _without_nul(value: Any) -> Any:
     if isinstance(value, str):
-        return value.replace("\x00", "\\u0000")
+        return _storable_text(value)
     if isinstance(value, dict):
         return {_without_nul(k): _without_nul(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_without_nul(v) for v in value]
     return value
+
+
+def _storable_text(text: str) -> str:
+    text = text.replace("\x00", "\\u0000")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def record_rejection(
@@ -293,11 +302,12 @@ def record_rejection(
             text = json.dumps(raw, ensure_ascii=False, default=repr)
         except (TypeError, ValueError):
             text = repr(raw)
-    # PostgreSQL text and JSONB cannot hold NUL; keep it visible instead of failing the insert.
-    text = text.replace("\x00", "\\u0000")
+    # PostgreSQL text and JSONB cannot hold NUL, and no database takes a lone surrogate (a str
+    # from the queue, or a decoded "\udfff"): keep both visible instead of failing the insert.
+    text = _storable_text(text)
     errors = _without_nul(errors)
     if event_id is not None:
-        event_id = str(event_id)[:200].replace("\x00", "\\u0000")
+        event_id = _storable_text(str(event_id)[:200])
     with get_engine().begin() as conn:
         conn.execute(
             REJECTIONS.insert().values(
