@@ -66,6 +66,10 @@ def import_cmd(source: str | None, no_retro: bool) -> None:
             f"{s['amended']} amended"
         )
         click.echo(f"re-screening opened {result.retro_alerts} alert(s)")
+        if result.delisting_marks:
+            click.echo(
+                f"{result.delisting_marks} open alert(s) marked: an entry they cite was delisted"
+            )
     else:
         click.echo("first snapshot: no change report")
 

@@ -23,6 +23,7 @@ class ImportResult:
     previous: SnapshotInfo | None = None
     report: ChangeReport | None = None
     retro_alerts: int = 0
+    delisting_marks: int = 0  # open alerts marked because an entry they cite left the list
     retro_hits: list = field(default_factory=list)  # ScreeningHit per (event, entry) re-screened
 
 
@@ -59,8 +60,9 @@ def read_source(source: str, progress: Progress = _noop, timeout: float = 60.0) 
 
 
 def import_list(source: str, progress: Progress = _noop, retro: bool = True) -> ImportResult:
-    """Read, parse and store ``source``. A new snapshot that is the newest one triggers
-    retro-screening of recent stored events against the entries it adds."""
+    """Read, parse and store ``source``. A new snapshot triggers retro-screening of recent stored
+    events against what it changes in the designation history, and marks open alerts of entries
+    it shows delisted (engine.screening.retro)."""
     raw = read_source(source, progress)
     progress(0, None, "parse")
     parsed = parse_list(raw)
@@ -73,9 +75,11 @@ def import_list(source: str, progress: Progress = _noop, retro: bool = True) -> 
     from engine.screening.service import invalidate_default_screener
 
     invalidate_default_screener()
-    if retro and result.previous is not None and result.report and result.report.added:
-        from engine.screening.retro import rescreen_after_import
+    if retro:
+        from engine.screening.retro import after_import
 
         progress(0, None, "re-screen")
-        result.retro_hits, result.retro_alerts = rescreen_after_import(info, result.report)
+        done = after_import(info)
+        result.retro_hits, result.retro_alerts = done.hits, done.opened
+        result.delisting_marks = done.marked
     return result
