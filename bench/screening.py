@@ -6,7 +6,10 @@ Latency: each party name is screened once against the full list (primary names, 
 original-script names), so the name cache is cold for every measurement. Throughput: shipment
 events with six parties each plus a vessel, names drawn from a pool (as in a real stream, where
 counterparties repeat) and, separately, with every name unique. Precision and recall: real list
-names under variations and look-alikes (engine.screening.quality), over a threshold sweep.
+names under variations and look-alikes (engine.screening.quality), over a threshold sweep; then
+the independent evaluation set (engine.screening.evaluation_set: real list and designated-vessel
+names under the variants real data carries, real look-alikes and real-world names), by kind and
+by variant, at the default threshold.
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ sys.path.insert(0, str(ROOT))
 
 from engine.lists.parser import parse_list  # noqa: E402
 from engine.models.events import Event, Party  # noqa: E402
+from engine.screening.evaluation_set import (  # noqa: E402
+    build_cases,
+    load_vessel_rows,
+    register_from_rows,
+    score_cases,
+)
 from engine.screening.normalize import fold_token, normalise, phonetic  # noqa: E402
 from engine.screening.quality import build_probes, evaluate  # noqa: E402
 from engine.screening.service import Screener  # noqa: E402
@@ -33,6 +42,7 @@ from engine.screening.settings import ScreeningSettings  # noqa: E402
 from engine.screening.vessels import load_register  # noqa: E402
 
 DEFAULT_LIST = ROOT.parent / "shared" / "data" / "un-consolidated" / "consolidated-2026-05-08.xml"
+DEFAULT_VESSELS = ROOT.parent / "shared" / "data" / "un-vessels" / "designated-vessels.csv"
 WORDS = [
     "Global",
     "Star",
@@ -119,6 +129,9 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=10000)
     ap.add_argument("--parties", type=int, default=6000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--vessels", type=Path, default=DEFAULT_VESSELS)
+    ap.add_argument("--seed", type=int, default=2026, help="seed of the independent evaluation set")
+    ap.add_argument("--eval-only", action="store_true", help="only the independent evaluation")
     args = ap.parse_args()
     rng = random.Random(2026)
 
@@ -135,6 +148,9 @@ def main() -> None:
     )
 
     when = datetime(2026, 6, 1, tzinfo=UTC)
+    if args.eval_only:
+        independent_evaluation(parsed, args.vessels, args.seed)
+        return
     probes = build_probes(parsed.entries, n=600, seed=99)
     list_like = [p.query for p in probes]
     names = list(dict.fromkeys(list_like + synthetic_names(rng, args.parties)))[: args.parties]
@@ -240,6 +256,47 @@ def main() -> None:
             f"  threshold {t:.2f}: precision {q.precision:.3f}  recall {q.recall:.3f}  "
             f"(tp {q.tp}, fn {q.fn}, fp {q.fp}, tn {q.tn}){mark}"
         )
+
+    independent_evaluation(parsed, args.vessels, args.seed)
+
+
+def independent_evaluation(parsed, vessels_csv: Path, seed: int) -> None:  # noqa: ANN001
+    rows = load_vessel_rows(vessels_csv)
+    cases = build_cases(parsed.entries, rows, seed=seed)
+    settings = ScreeningSettings()
+    s = Screener.from_entries(
+        parsed.entries, parsed.sha256, parsed.date_generated, register_from_rows(rows), settings
+    )
+    when = datetime(2030, 1, 1, tzinfo=UTC)
+    report = score_cases(
+        cases,
+        lambda c: (
+            s.screen_vessel_name(c.query, when)
+            if c.kind == "vessel"
+            else s.screen_name(c.query, when)
+        ),
+    )
+    pos = sum(1 for c in cases if c.reference)
+    print(
+        f"independent evaluation set (seed {seed}): {len(cases)} queries, {pos} positives, "
+        f"{len(cases) - pos} negatives; threshold {settings.threshold:.2f}"
+    )
+    print(f"  {'':34} precision  recall     F1   tp   fn   fp   tn")
+
+    def row(label: str, c) -> None:  # noqa: ANN001
+        if c.tp + c.fn == 0:  # look-alikes only: what share raised a (false) alert
+            print(f"  {label:34} false alerts {c.fp}/{c.fp + c.tn} ({c.fp / (c.fp + c.tn):.3f})")
+            return
+        print(
+            f"  {label:34} {c.precision:9.3f} {c.recall:7.3f} {c.f1:6.3f} {c.tp:4d} {c.fn:4d} "
+            f"{c.fp:4d} {c.tn:4d}"
+        )
+
+    row("all", report.total)
+    for kind, c in sorted(report.by_kind.items()):
+        row(kind, c)
+    for (kind, variant), c in sorted(report.by_variant.items()):
+        row(f"{kind} / {variant}", c)
 
 
 if __name__ == "__main__":

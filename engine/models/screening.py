@@ -8,6 +8,15 @@ from typing import Literal
 from pydantic import BaseModel
 
 
+class NamePartAlignment(BaseModel):
+    """One part of a name match: which query word(s) met which listed word(s), and how."""
+
+    query: str  # "" when a listed part has no counterpart in the query
+    listed: str  # "" when a query part has no counterpart in the listed name
+    score: float
+    how: str  # same | spelling | joined/split | name symbol | fuzzy | not in listed name | not in query
+
+
 class ScreeningHit(BaseModel):
     path: str  # where in the event, e.g. shipment.parties[2] or vessel_movement.counterpart_vessel
     role: str | None = None  # party role, or "vessel" / "counterpart_vessel" / "entity" / "owner"
@@ -30,3 +39,5 @@ class ScreeningHit(BaseModel):
     listed_on: date | None = None
     designation_status: Literal["listed", "removal_window", "listing_window"] = "listed"
     designation_window: list[date] | None = None  # [last day in one state, first in the other]
+    # Name hits: the part-by-part alignment behind the score (empty for identifier hits).
+    alignment: list[NamePartAlignment] = []

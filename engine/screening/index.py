@@ -1,8 +1,10 @@
 """Candidate index and scorer over the names of a list snapshot (or of the vessel register).
 
 Blocking: each informative name token is posted under itself, its phonetic key and its first three
-letters (a typo later in the word), and each whole name under its order-free key. A query collects candidates by IDF-weighted shared keys and scores
-only the best few dozen with rapidfuzz, so one party costs tens of microseconds, not a list scan.
+letters (a typo later in the word), each pair of adjacent words under the two joined, and each
+whole name under its order-free key. A query collects candidates by IDF-weighted shared keys (the
+same candidates whatever the alert threshold) and compares only the best few dozen part by part
+(engine.screening.parts), so one party costs tens of microseconds, not a list scan.
 """
 
 from __future__ import annotations
@@ -13,19 +15,23 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
-
 from engine.screening.normalize import NormName, normalise, phonetic
+from engine.screening.parts import PartMatch, Parts, align, explain, parts_of
 
 MAX_CANDIDATES = 40
 # Phonetic and prefix keys shared by this many names carry no signal ("MHMT", "ABD"): skipped,
 # so one common token cannot drag hundreds of names into scoring. Exact-token keys are always used.
 MAX_WEAK_POSTING = 120
 MIN_SIGNIFICANT_CHARS = 4  # shorter names ("AB", "FTB"...) never match on their own
-MIN_TOKEN_SIMILARITY = 0.72  # every informative token of the query needs a counterpart this close
-EXTRA_TOKEN_PENALTY = 0.06  # per identifying word of the longer name with no counterpart
+# Scores below this are not kept. It is the lowest threshold settings accept, so what a match
+# returns never depends on the alert threshold: the screener filters by threshold afterwards.
+REPORT_FLOOR = 0.5
 # "FOREIGN TRADE BANK OF THE DPRK" holds all of "FOREIGN TRADE BANK" plus only generic words
 CONTAINED_SCORE = 0.9
+# Weight of a listed part the query lacks (see engine.screening.parts), by kind of name.
+DROP_PERSON = 0.2  # dropped middle names and nisbas are common
+DROP_ENTITY = 0.4
+DROP_STRICT = 0.8  # Korean names (no middle names to drop) and vessel names
 _DIGITS = re.compile(r"\d+")
 _PAREN = re.compile(r"\(([^()]*)\)")
 
@@ -40,6 +46,8 @@ class NameRecord:
     digits: tuple[str, ...]  # numbers in the name must agree ("HAO FAN 6" is not "HAO FAN 2")
     tokset: frozenset[str]  # norm.tokens as a set (containment test)
     joined: str  # norm.tokens in order without spaces ("ABDUL RAHMAN" ~ "ABDULRAHMAN")
+    parts: Parts  # for the part-by-part comparison
+    drop: float  # weight of one of its parts missing from a query
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,7 @@ class NameMatch:
     record: NameRecord
     score: float  # 0..1
     exact: bool
+    alignment: tuple[PartMatch, ...] = ()  # query part -> listed part, strength, unmatched parts
 
 
 def _is_acronym(inner: str, outer: str) -> bool:
@@ -82,13 +91,20 @@ class NameIndex:
         self._results: dict[tuple[str, float], list[NameMatch]] = {}
 
     def add(
-        self, target: int, name: str, label: str, factor: float = 1.0, one_word: bool = True
+        self,
+        target: int,
+        name: str,
+        label: str,
+        factor: float = 1.0,
+        one_word: bool = True,
+        drop: float = DROP_ENTITY,
     ) -> None:
         """Index one name of ``target``. ``one_word=False`` leaves out one-word names: a person's
         alias "Hassan" is a common given name and must never match on its own."""
         for variant, suffix in name_variants(name):
             norm = normalise(variant)
-            if not norm.tokens or (len(norm.tokens) == 1 and not one_word):
+            single = len(norm.tokens) == 1 and not one_word
+            if not norm.tokens or (single and not norm.titles):
                 continue
             rid = len(self.records)
             self.records.append(
@@ -98,16 +114,21 @@ class NameIndex:
                     label + suffix,
                     norm,
                     factor,
-                    tuple(sorted(_DIGITS.findall(norm.latin))),
+                    tuple(sorted(_DIGITS.findall(" ".join(norm.raw)))),
                     frozenset(norm.tokens),
                     "".join(norm.tokens),
+                    parts_of(norm, _drops(variant, norm, drop)),
+                    drop,
                 )
             )
-            keys = {"K:" + norm.key}
+            # "MULLAH SHAFIQULLAH" is compared part by part, never equal to "Shafiqullah" alone
+            keys = set() if single else {"K:" + norm.key}
             for tok in norm.informative:
                 keys.add("T:" + tok)
                 keys.add("P:" + phonetic(tok))
                 keys.add("F:" + tok[:3])
+            for a, b in zip(norm.tokens, norm.tokens[1:], strict=False):
+                keys.add("T:" + a + b)  # written joined elsewhere: "TAN CHON" as "TANCHON"
             for key in keys:
                 self._postings[key].append(rid)
 
@@ -115,86 +136,81 @@ class NameIndex:
         n = max(len(self.records), 1)
         self._idf = {k: math.log(1 + n / len(v)) for k, v in self._postings.items()}
 
-    def match(self, name: str, threshold: float) -> list[NameMatch]:
-        """Records scoring at or above ``threshold``, best first (one per target). The index is
-        immutable once frozen, so results are remembered (bounded; cleared when full)."""
-        key = (name, threshold)
-        found = self._results.get(key)
+    def match(self, name: str, threshold: float = REPORT_FLOOR) -> list[NameMatch]:
+        """Records scoring at or above ``threshold``, best first (one per target). Candidates
+        and scores do not depend on ``threshold`` (it only filters what is returned). The index
+        is immutable once frozen, so results are remembered (bounded; cleared when full)."""
+        found = self._results.get(name)
         if found is None:
             if len(self._results) >= RESULT_CACHE:
                 self._results.clear()
-            found = self._results[key] = self._match(name, threshold)
-        return found
+            found = self._results[name] = self._match(name)
+        return [m for m in found if m.score >= threshold]
 
-    def _match(self, name: str, threshold: float) -> list[NameMatch]:
+    def _candidates(self, q: NormName) -> list[int]:
+        weights: dict[int, float] = defaultdict(float)
+        postings, idf = self._postings, self._idf
+        toks = list(q.informative)
+        # the query's adjacent words joined ("SAM JONG" for a listed "SAMJONG")
+        joined = ["T:" + a + b for a, b in zip(q.tokens, q.tokens[1:], strict=False)]
+        for key in joined:
+            for rid in postings.get(key, ()):
+                weights[rid] += idf[key]
+        for tok in toks:
+            exact = postings.get("T:" + tok)
+            # the prefix key only helps a word the list does not have as such (a typo)
+            weak = (
+                (("P:" + phonetic(tok), 0.7),)
+                if exact
+                else (("P:" + phonetic(tok), 0.7), ("F:" + tok[:3], 0.4))
+            )
+            if exact:
+                wk = idf["T:" + tok]
+                for rid in exact:
+                    weights[rid] += wk
+            for key, w in weak:
+                ids = postings.get(key)
+                if ids and len(ids) <= MAX_WEAK_POSTING:
+                    wk = w * idf[key]
+                    for rid in ids:
+                        weights[rid] += wk
+        if len(weights) > MAX_CANDIDATES:
+            return heapq.nlargest(MAX_CANDIDATES, weights, key=weights.__getitem__)
+        return list(weights)
+
+    def _match(self, name: str) -> list[NameMatch]:
         q = normalise(name)
         if not q.tokens:
             return []
         exact_ids = self._postings.get("K:" + q.key, ())
         if q.significant_length < MIN_SIGNIFICANT_CHARS and not (exact_ids and len(q.tokens) > 1):
             return []
-        q_digits = tuple(sorted(_DIGITS.findall(q.latin)))
+        q_digits = tuple(sorted(_DIGITS.findall(" ".join(q.raw))))
         best: dict[int, NameMatch] = {}
         for rid in exact_ids:
             rec = self.records[rid]
             if rec.digits == q_digits and (q.informative or len(q.tokens) > 1):
                 self._keep(best, NameMatch(rec, rec.factor, True))
-        if q.informative:
-            weights: dict[int, float] = defaultdict(float)
-            postings, idf = self._postings, self._idf
-            for tok in q.informative:
-                exact = postings.get("T:" + tok)
-                # the prefix key only helps a word the list does not have as such (a typo)
-                weak = (
-                    (("P:" + phonetic(tok), 0.7),)
-                    if exact
-                    else (("P:" + phonetic(tok), 0.7), ("F:" + tok[:3], 0.4))
-                )
-                if exact:
-                    wk = idf["T:" + tok]
-                    for rid in exact:
-                        weights[rid] += wk
-                for key, w in weak:
-                    ids = postings.get(key)
-                    if ids and len(ids) <= MAX_WEAK_POSTING:
-                        wk = w * idf[key]
-                        for rid in ids:
-                            weights[rid] += wk
-            if len(weights) > MAX_CANDIDATES:
-                ranked = heapq.nlargest(MAX_CANDIDATES, weights, key=weights.__getitem__)
-            else:
-                ranked = list(weights)
-            records = self.records
-            cutoff = threshold * 100
-            # one C call scores every candidate's order-free key; Python only sees the passers
-            passing = {
-                ranked[i]
-                for _, _, i in process.extract(
-                    q.key,
-                    [records[r].norm.key for r in ranked],
-                    scorer=fuzz.ratio,
-                    score_cutoff=cutoff * 0.9,
-                    limit=None,
-                )
-            }
-            q_joined = "".join(q.tokens)
-            q_set = frozenset(q.tokens)
-            n_q = len(q.tokens)
-            for rid in ranked:
-                rec = records[rid]
-                if rid in exact_ids or rec.digits != q_digits:
-                    continue
-                if n_q > len(rec.tokset) >= 2 and _contains_plus_generic(q, q_set, rec):
-                    self._keep(best, NameMatch(rec, CONTAINED_SCORE * rec.factor, False))
-                    continue
-                if rid not in passing:
-                    continue
-                raw = max(fuzz.ratio(q.key, rec.norm.key), fuzz.ratio(q_joined, rec.joined))
-                score = raw * rec.factor / 100
-                if score >= threshold:
-                    score = _aligned_score(q, rec.norm, score)
-                    if score >= threshold:
-                        self._keep(best, NameMatch(rec, score, False))
+        if not q.informative:
+            return sorted(best.values(), key=lambda m: -m.score)
+        qp = parts_of(q)
+        q_set = frozenset(q.tokens)
+        n_q = len(q.tokens)
+        records = self.records
+        for rid in self._candidates(q):
+            rec = records[rid]
+            if rid in exact_ids or rec.digits != q_digits:
+                continue  # hull and other numbers in a name must agree ("HAO FAN 6" != "HAO FAN 2")
+            cur = best.get(rec.target)
+            if cur is not None and cur.exact:
+                continue
+            if n_q > len(rec.tokset) >= 2 and _contains_plus_generic(q, q_set, rec):
+                self._keep(best, NameMatch(rec, CONTAINED_SCORE * rec.factor, False))
+                continue
+            score, pairs, identifying = align(qp, rec.parts)
+            score *= rec.factor
+            if identifying and score >= REPORT_FLOOR and (cur is None or score > cur.score):
+                self._keep(best, NameMatch(rec, score, False, explain(qp, rec.parts, pairs)))
         return sorted(best.values(), key=lambda m: -m.score)
 
     @staticmethod
@@ -204,28 +220,29 @@ class NameIndex:
             best[m.record.target] = m
 
 
+def _drops(name: str, norm: NormName, drop: float) -> tuple[float, ...]:
+    """Per word of a listed name, the weight of its absence from a query. For persons (``drop`` =
+    DROP_PERSON) only middle names and a final nisba ("AL-TIKRITI") are cheap to leave out: the
+    given name and the family name are what tells relatives apart. "FAMILY, Given Middle" puts
+    the family name before the comma."""
+    n = len(norm.tokens)
+    if drop != DROP_PERSON or n < 3:
+        return (drop if drop != DROP_PERSON else DROP_STRICT,) * n if n < 3 else (drop,) * n
+    out = [drop] * n
+    if "," in name:
+        head = len(normalise(name.split(",", 1)[0]).tokens)
+        strict = set(range(min(head, n))) | ({head} if head < n else set())
+    else:
+        nisba = n >= 3 and norm.raw[n - 2] in ("AL", "EL")
+        strict = {0} if nisba else {0, n - 1}
+    for i in strict:
+        out[i] = DROP_STRICT
+    return tuple(out)
+
+
 def _contains_plus_generic(q: NormName, q_set: frozenset[str], c: NameRecord) -> bool:
     """Every word of a list name of two or more words (one identifying) is in the longer query,
     and the query's other words are all generic (country names, "of the", "trading" ...)."""
     return (
         bool(c.norm.informative) and c.tokset <= q_set and all(t in c.tokset for t in q.informative)
     )
-
-
-def _aligned_score(q: NormName, c: NormName, score: float) -> float:
-    """0 unless every informative word of the shorter name has a close counterpart in the other
-    (one strong shared surname cannot carry a different given name into a match); identifying
-    words of the longer name left over (a daughter's given name before her father's name) cost
-    EXTRA_TOKEN_PENALTY each."""
-    short, long_ = (q, c) if len(q.tokens) <= len(c.tokens) else (c, q)
-    cutoff = MIN_TOKEN_SIMILARITY * 100
-    if not all(
-        any(fuzz.ratio(t, u, score_cutoff=cutoff) for u in long_.tokens) for t in short.informative
-    ):
-        return 0.0
-    extra = sum(
-        1
-        for t in long_.informative
-        if not any(fuzz.ratio(t, u, score_cutoff=cutoff) for u in short.tokens)
-    )
-    return score - EXTRA_TOKEN_PENALTY * extra

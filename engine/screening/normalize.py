@@ -90,9 +90,38 @@ def _hangul_to_latin(text: str) -> str:
     return "".join(out)
 
 
+# Arabic-script orthography that writers vary without changing the name: vowel marks and kashida
+# dropped; hamza seats and madda to bare alef; alef maqsura to ya; ta marbuta to ha; Persian/Urdu
+# ye, kaf and heh to their Arabic forms; 'abd' joined to the next word ("عبد الله" = "عبدالله").
+_ARABIC_FOLD = str.maketrans(
+    {
+        **{chr(c): None for c in range(0x064B, 0x0653)},
+        "\u0670": None,
+        "\u0640": None,
+        "\u0623": "\u0627",
+        "\u0625": "\u0627",
+        "\u0622": "\u0627",
+        "\u0671": "\u0627",
+        "\u0649": "\u064a",
+        "\u0629": "\u0647",
+        "\u06cc": "\u064a",
+        "\u06d2": "\u064a",
+        "\u06a9": "\u0643",
+        "\u06c1": "\u0647",
+        "\u06c0": "\u0647",
+        "\u0624": "\u0648",
+        "\u0626": "\u064a",
+    }
+)
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+_ABD_SPLIT = re.compile(r"(?<![\u0600-\u06ff])\u0639\u0628\u062f\s+(?=\u0627\u0644)")
+
+
 def to_latin(text: str) -> str:
     """Any script to upper-case ASCII words separated by single spaces."""
     text = unicodedata.normalize("NFKC", text).translate(_CYRILLIC_PRE)
+    if _ARABIC.search(text):
+        text = _ABD_SPLIT.sub("\u0639\u0628\u062f", text.translate(_ARABIC_FOLD))
     if _HANGUL.search(text):
         text = _hangul_to_latin(text)
     if not text.isascii():
@@ -149,28 +178,79 @@ def fold_token(token: str) -> str:
 @dataclass(frozen=True, slots=True)
 class NormName:
     latin: str  # upper-case ASCII, punctuation removed, suffixes kept (for explanations)
-    tokens: tuple[str, ...]  # folded tokens, company suffixes removed
+    tokens: tuple[str, ...]  # folded tokens, company suffixes and leading titles removed
     key: str  # tokens sorted and joined: order-free comparison string
     informative: tuple[str, ...]  # tokens that may identify someone (not generic, >= 2 chars)
+    raw: tuple[str, ...] = ()  # the latin word behind each token (same order and length)
+    titles: tuple[str, ...] = ()  # leading honorifics / vessel prefixes set aside ("SHEIKH", "MV")
 
     @property
     def significant_length(self) -> int:
         return sum(len(t) for t in self.informative)
 
 
+_NUMBER_WORDS = frozenset({"NO", "NR", "NUMBER", "NUM"})
+# Abbreviations of common words of company names, written out (as the list mostly writes them).
+_ABBREVIATIONS = {
+    "INTL": "INTERNATIONAL",
+    "TRDG": "TRADING",
+    "DEV": "DEVELOPMENT",
+    "DEVT": "DEVELOPMENT",
+    "IND": "INDUSTRIAL",
+    "INDS": "INDUSTRIES",
+    "ASSN": "ASSOCIATION",
+    "ASSOC": "ASSOCIATION",
+    "MFG": "MANUFACTURING",
+    "ENGG": "ENGINEERING",
+    "ENGR": "ENGINEERING",
+    "TECH": "TECHNOLOGY",
+    "DEPT": "DEPARTMENT",
+    "MGMT": "MANAGEMENT",
+    "NATL": "NATIONAL",
+    "CTR": "CENTER",
+    "BROS": "BROTHERS",
+}
+
+
+def _drop_number_words(words: list[str]) -> list[str]:
+    """'JI SONG NO 6' / 'JI SONG NO. 6' / 'JI SONG #6': the number is 6 (hull-number formats)."""
+    return [
+        w
+        for i, w in enumerate(words)
+        if not (w in _NUMBER_WORDS and i + 1 < len(words) and words[i + 1].isdigit() and i > 0)
+    ]
+
+
+_ARTICLES = frozenset({"AL", "EL", "UL", "UR", "AR", "AS", "AD", "AN", "AZ", "ASH", "AT"})
+
+
+def _join_abd(words: list[str]) -> list[str]:
+    """'ABD AL-RAHMAN', 'ABD-EL RAHMAN', 'ABDUL RAHMAN': one theophoric element, written ABDUL."""
+    out: list[str] = []
+    for w in words:
+        if out and out[-1] == "ABD" and w in _ARTICLES:
+            out[-1] = "ABDUL"
+        else:
+            out.append(w)
+    return out
+
+
 @lru_cache(maxsize=65536)
 def normalise(name: str) -> NormName:
+    from engine.screening.titles import strip_titles
+
     latin = to_latin(name)
-    raw_tokens = latin.split()
-    tokens = tuple(fold_token(t) for t in raw_tokens if t not in COMPANY_SUFFIXES)
+    titles, words = strip_titles(latin.split())
+    words = _join_abd(
+        [_ABBREVIATIONS.get(t, t) for t in _drop_number_words(words) if t not in COMPANY_SUFFIXES]
+    )
+    tokens = tuple(fold_token(t) for t in words)
     if not tokens:  # a name made only of legal forms is kept as is (and is not informative)
         return NormName(latin, (), "", ())
     informative = tuple(
-        f
-        for t, f in zip((t for t in raw_tokens if t not in COMPANY_SUFFIXES), tokens, strict=True)
-        if t not in GENERIC_WORDS and len(f) >= 2
+        f for t, f in zip(words, tokens, strict=True) if t not in GENERIC_WORDS and len(f) >= 2
     )
-    return NormName(latin, tokens, " ".join(sorted(tokens)), informative)
+    return NormName(latin, tokens, " ".join(sorted(tokens)), informative, tuple(words), titles)
 
 
 @lru_cache(maxsize=65536)

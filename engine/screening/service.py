@@ -25,9 +25,16 @@ from functools import partial
 
 from engine.lists.model import ListEntry
 from engine.models.events import Entity, Event, Identifiers, Party, Vessel
-from engine.models.screening import ScreeningHit
+from engine.models.screening import NamePartAlignment, ScreeningHit
 from engine.screening.designations import LazyDesignations
-from engine.screening.index import NameIndex, NameMatch
+from engine.screening.index import (
+    DROP_ENTITY,
+    DROP_PERSON,
+    DROP_STRICT,
+    NameIndex,
+    NameMatch,
+)
+from engine.screening.parts import PartMatch
 from engine.screening.settings import ScreeningSettings, get_screening_settings
 from engine.screening.vessels import VesselRegister, load_register
 
@@ -49,6 +56,35 @@ _METHOD_RANK = {
 }
 
 
+def _drop_weight(e: ListEntry) -> float:
+    """How much a listed part missing from the query costs, by the name's kind: persons often
+    go without a middle name or nisba; Korean names (family name + given name, no middle names)
+    and entity names seldom lose a part for nothing."""
+    if e.kind == "entity":
+        return DROP_ENTITY
+    korean = e.regime == "DPRK" or any("KOREA" in n.upper() for n in e.nationality)
+    return DROP_STRICT if korean else DROP_PERSON
+
+
+def alignment_text(parts: Sequence[PartMatch]) -> str:
+    """'KIM = KIM, YOUNG ~ YONG 0.90 (name symbol), not in query: AL-ANIZI'."""
+    paired = [
+        f"{p.query} = {p.listed}"
+        if p.how == "same"
+        else f"{p.query} ~ {p.listed} {p.score:.2f} ({p.how})"
+        for p in parts
+        if p.query and p.listed
+    ]
+    extra_q = [p.query for p in parts if not p.listed]
+    extra_c = [p.listed for p in parts if not p.query]
+    out = ", ".join(paired)
+    if extra_q:
+        out += "; not in the listed name: " + " ".join(extra_q)
+    if extra_c:
+        out += "; not in the query: " + " ".join(extra_c)
+    return out
+
+
 @dataclass
 class SnapshotIndex:
     """One list snapshot ready for screening: its entries, name index and identifier map."""
@@ -66,12 +102,15 @@ class SnapshotIndex:
         idx = cls(version, date_generated, list(entries))
         for i, e in enumerate(idx.entries):
             entity = e.kind == "entity"  # "KOMID" names an entity; "Hassan" names no one person
-            idx.names.add(i, e.name, "primary name", one_word=entity)
+            drop = _drop_weight(e)
+            idx.names.add(i, e.name, "primary name", one_word=entity, drop=drop)
             for a in e.aliases:
                 label, factor = _ALIAS_LABEL.get(a.quality, ("alias", 1.0))
-                idx.names.add(i, a.name, label, factor, one_word=entity)
+                idx.names.add(i, a.name, label, factor, one_word=entity, drop=drop)
             if e.original_script:
-                idx.names.add(i, e.original_script, "name in original script", one_word=entity)
+                idx.names.add(
+                    i, e.original_script, "name in original script", one_word=entity, drop=drop
+                )
             for ident in e.identifiers:
                 key = ("bic", ident.value[:8]) if ident.kind == "bic" else (ident.kind, ident.value)
                 idx.identifiers.setdefault(key, []).append(i)
@@ -114,9 +153,9 @@ class _VesselIndex:
                 continue  # dates unknown: recorded, not screened
             if v.imo:
                 self.by_imo.setdefault(v.imo, []).append(i)
-            self.names.add(i, v.name, "designated vessel name")
+            self.names.add(i, v.name, "designated vessel name", drop=DROP_STRICT)
             for former in v.former_names:
-                self.names.add(i, former, "other name of the designated hull")
+                self.names.add(i, former, "other name of the designated hull", drop=DROP_STRICT)
         self.names.freeze()
 
 
@@ -254,6 +293,10 @@ class Screener:
         """One bare name (bench, CLI look-ups)."""
         return self._on_day(when, self._subject(self.snapshot_at(when), "name", None, [name], None))
 
+    def screen_vessel_name(self, name: str, when: datetime) -> list[ScreeningHit]:
+        """One bare vessel name against the designated-vessel register (bench, CLI look-ups)."""
+        return self._vessel(Vessel(name=name), "vessel", "vessel", when.date())
+
     def _entity(self, snap: SnapshotIndex | None, ent: Entity, day) -> list[ScreeningHit]:  # noqa: ANN001
         names = [ent.name, *ent.aliases]
         hits: list[ScreeningHit] = []
@@ -338,9 +381,10 @@ class Screener:
         m: NameMatch,
     ) -> ScreeningHit:
         how = (
-            "same name after transliteration, case, punctuation, word order and legal-form folding"
+            "same name after transliteration, case, punctuation, word order, title and "
+            "legal-form folding"
             if m.exact
-            else f"fuzzy name match {m.score:.2f}"
+            else f"name match {m.score:.2f}, part by part: {alignment_text(m.alignment)}"
         )
         return ScreeningHit(
             path=path,
@@ -359,6 +403,7 @@ class Screener:
             ),
             list_version=snap.version,
             retro=self.retro,
+            alignment=_alignment(m),
         )
 
     def _vessel(self, vessel: Vessel, path: str, role: str, day) -> list[ScreeningHit]:  # noqa: ANN001
@@ -366,6 +411,7 @@ class Screener:
             return []
         reg = self.vessels.register
         found: list[tuple[int, str, str, float, str]] = []
+        aligned: dict[int, NameMatch] = {}
         for i in self.vessels.by_imo.get(vessel.imo, []) if vessel.imo else []:
             v = reg.vessels[i]
             found.append(
@@ -391,9 +437,14 @@ class Screener:
                         m.score,
                         f"vessel name '{vessel.name}' matches designated vessel {v.name}"
                         + ("" if m.record.name == v.name else f" (as {m.record.name})")
-                        + ("" if m.exact else f" (fuzzy {m.score:.2f})"),
+                        + (
+                            ""
+                            if m.exact
+                            else f" ({m.score:.2f}, part by part: {alignment_text(m.alignment)})"
+                        ),
                     )
                 )
+                aligned[m.record.target] = m
         hits = []
         for target, method, matched, score, expl in found:
             v = reg.vessels[target]
@@ -425,9 +476,17 @@ class Screener:
                     listed_on=v.designated_on,
                     designation_status="removal_window" if windowed else "listed",
                     designation_window=standing.window,
+                    alignment=_alignment(aligned[target]) if method != "imo" else [],
                 )
             )
         return _best_per_reference(hits)
+
+
+def _alignment(m: NameMatch) -> list[NamePartAlignment]:
+    return [
+        NamePartAlignment(query=p.query, listed=p.listed, score=p.score, how=p.how)
+        for p in m.alignment
+    ]
 
 
 def _ident(value: object) -> str | None:
