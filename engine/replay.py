@@ -161,6 +161,8 @@ def load_decision(event_id: str, session: Session) -> tuple[Event, Decision]:
         reasons=dec_row.reasons,
         rule_pack_version=dec_row.rule_pack_version,
         list_version=dec_row.list_version,
+        register_version=dec_row.register_version,
+        register_notes=dec_row.register_notes or [],
         engine_version=dec_row.engine_version,
         evaluated_at=_as_utc(dec_row.evaluated_at),
     )

@@ -45,5 +45,9 @@ class Decision(BaseModel):
     reasons: list[str] = Field(default_factory=list)  # for rejected: why
     rule_pack_version: str | None = None
     list_version: str | None = None
+    # The exemption / notification register version read for this event (None: no reference
+    # cited, or the register embedded in an older rule pack) and what the register said.
+    register_version: int | None = None
+    register_notes: list[str] = Field(default_factory=list)
     engine_version: str
     evaluated_at: datetime

@@ -20,6 +20,15 @@ total unknown for that line -> the rule flags it at low confidence):
   = 7.619 bbl per tonne, so its "4 million barrels or 525,000 tons" is one cap, not two.
 - mass: 1 t = 1,000 kg = 1,000,000 g.
 - usd: the line's value when its currency is USD (or a quantity given in ``usd``); no FX rates.
+
+Notified quantities (the registers, engine.registers): with a register snapshot
+(``with_register``), every approved notification of the rule's regime that counts toward the cap
+(it covers the rule, or a rule with the same citation, e.g. UNSCR-2397-OP5-NOTIFY for the 2397 OP5
+cap, or its basis is the rule's citation) and whose ``valid_from`` lies in the period before the
+event adds its notified quantity to the total, less what the supplies this engine saw citing it
+already count (so a notified supply is never counted twice, and a notification larger than the
+supplies seen still counts in full). The snapshot is the register version the decision records,
+so a replay recomputes the same total.
 """
 
 from __future__ import annotations
@@ -27,10 +36,11 @@ from __future__ import annotations
 import bisect
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from engine.models.events import Event, Goods
+from engine.models.events import Event, Goods, Unit
 from engine.rules.facts import Fact, FactBuilder, epoch_us
 from engine.rules.schema import (
     All,
@@ -346,7 +356,11 @@ class CapsLedger:
         rules: Sequence[Rule] | Callable[[str], Rule],
         source: EventSource | None = None,
         as_of: datetime | None = None,
+        register: Any = None,
     ) -> None:
+        # register: a snapshot of the stored registers (engine.registers.lookup.SnapshotRegister)
+        # whose approved notifications count toward the caps; None = supplies seen only.
+        self.register = register
         if callable(rules):
             self._rule = rules
         else:
@@ -368,9 +382,43 @@ class CapsLedger:
 
     def replaying(self, as_of: datetime) -> CapsLedger:
         """A ledger over the same source that counts only events received at or before ``as_of``."""
-        other = CapsLedger(self._rule, self.source, as_of)
+        other = CapsLedger(self._rule, self.source, as_of, self.register)
         other._lines = self._lines
         return other
+
+    def with_register(self, register: Any) -> CapsLedger:
+        """The same ledger counting the approved notifications of this register snapshot."""
+        if register is self.register:
+            return self
+        other = CapsLedger(self._rule, self.source, self.as_of, register)
+        other._lines = self._lines
+        return other
+
+    def notifications(self, rule: Rule, cap: Cap, at: datetime) -> dict[str, float]:
+        """ref -> notified quantity (cap unit) of the approved notifications counting toward
+        this cap with ``valid_from`` in the period up to ``at``."""
+        snap = getattr(self.register, "snapshot", None)
+        if snap is None:
+            return {}
+        start = period_start(cap, at)
+        out: dict[str, float] = {}
+        for ref, stored in snap.entries.items():
+            e = stored.entry
+            if stored.status != "approved" or not counts_toward(rule, e, self._rule):
+                continue
+            if not start <= start_utc(e.valid_from) <= at:
+                continue
+            out[ref] = notified_amount(rule, cap, e)
+        return out
+
+    def notified(self, rule_id: str, cap: Cap, event: Event, line: int = 0) -> Notified:
+        """What the decision shows: notified supplies in the period and the running total."""
+        rule = self._rule(rule_id)
+        at = event.occurred_at.astimezone(UTC)
+        found = self.notifications(rule, cap, at)
+        usage = self.usage(rule_id, cap, event, line) if _lines_of(event) else None
+        total = usage.prior + usage.this if usage is not None else None
+        return Notified(amount=sum(found.values()), entries=len(found), total=total)
 
     def counted_lines(self, rule: Rule, cap: Cap, event: Event) -> list[tuple[int, float | None]]:
         """(line, amount in cap unit) of the lines of ``event`` that count toward this cap."""
@@ -426,20 +474,92 @@ class CapsLedger:
         me = (at, event.event_id, line)
         prior = 0.0
         seen = False
+        notified = self.notifications(rule, cap, at)
+        seen_by_ref: dict[str, float] = {}
         for other in self.source.events_between(start, at, self.as_of):
             o_at = other.occurred_at.astimezone(UTC)
             if o_at < start:
                 continue
+            ref = _notification_ref(other) if notified else None
             for n, amount in self.counted_lines(rule, cap, other):
                 if other.event_id == event.event_id:
                     seen = True
                 if (o_at, other.event_id, n) < me and amount is not None:
                     prior += amount
+                    if ref in notified:
+                        seen_by_ref[ref] = seen_by_ref.get(ref, 0.0) + amount  # type: ignore[index]
+        mine = _notification_ref(event) if notified else None
         if not seen:  # this event is not (yet) in the source: its own earlier lines still count
             for n, amount in self.counted_lines(rule, cap, event):
                 if n < line and amount is not None:
                     prior += amount
+                    if mine in notified:
+                        seen_by_ref[mine] = seen_by_ref.get(mine, 0.0) + amount  # type: ignore[index]
+        # Notified quantities not (yet) matched by supplies seen citing them count too.
+        for ref, amount in notified.items():
+            prior += max(0.0, amount - seen_by_ref.get(ref, 0.0) - (this if ref == mine else 0.0))
         return CapUsage(prior=prior, this=this)
+
+
+@dataclass(frozen=True)
+class Notified:
+    """Approved notifications counting toward a cap in the period up to an event."""
+
+    amount: float  # their notified quantities, in the cap's unit
+    entries: int  # how many notifications
+    total: float | None  # the running total after the line (supplies seen + notified), if known
+
+
+def _rule_hs(rule: Rule) -> set[str]:
+    return {p for n in rule.when.nodes() if isinstance(n, GoodsMatch) for p in n.hs}
+
+
+def counts_toward(rule: Rule, entry: Any, rule_of: Callable[[str], Rule]) -> bool:
+    """Does this (approved, notification) register entry count toward ``rule``'s cap?"""
+    if entry.kind != "notification" or entry.regime != rule.regime:
+        return False
+    cites = {(c.resolution, c.paragraph) for c in rule.citations}
+    if rule.id in entry.covers:
+        return True
+    for rid in entry.covers:
+        try:
+            other = rule_of(rid)
+        except KeyError:
+            continue
+        if (other.citation.resolution, other.citation.paragraph) in cites:
+            return True
+    basis = entry.basis
+    return basis is not None and (basis.resolution, basis.paragraph) in cites
+
+
+def notified_amount(rule: Rule, cap: Cap, entry: Any) -> float:
+    """The entry's notified quantity in the cap's unit (goods items the rule's HS prefixes
+    can match; items whose quantity cannot be converted do not count)."""
+    hs = _rule_hs(rule)
+    total = 0.0
+    for item in entry.goods:
+        if item.quantity is None or item.unit is None:
+            continue
+        if (
+            hs
+            and item.hs
+            and not any(p.startswith(h) or h.startswith(p) for p in item.hs for h in hs)
+        ):
+            continue
+        goods = Goods(
+            hs_code=item.hs[0] if item.hs else None,
+            quantity=item.quantity,
+            unit=Unit(item.unit),
+        )
+        amount = convert(goods, cap.unit.value, rule.id)
+        if amount is not None:
+            total += amount
+    return total
+
+
+def _notification_ref(event: Event) -> str | None:
+    s = event.shipment
+    return s.notification_ref.strip() if s is not None and s.notification_ref else None
 
 
 def _lines_of(event: Event) -> Sequence[Goods]:

@@ -32,7 +32,11 @@ PARTY_ROLES = (
 )  # fmt: skip
 HIT_ROLES = PARTY_ROLES + ("vessel", "counterpart_vessel", "entity")
 
-EXEMPTION_STATUSES = ("none", "valid", "expired", "not_yet_valid", "unknown", "not_covering")
+EXEMPTION_STATUSES = (
+    "none", "valid", "expired", "not_yet_valid", "unknown", "not_covering",
+    # the stored registers (engine.registers.checking): maker-checker and the event's match
+    "not_approved", "revoked", "mismatch",
+)  # fmt: skip
 
 # Field type tags: "country" (ISO code), "str" (free), "num", "bool", or a tuple of allowed values.
 FieldType = str | tuple[str, ...]

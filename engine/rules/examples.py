@@ -42,8 +42,16 @@ class SwappableRegister:
     def set(self, entries: list[ExemptionEntry]) -> None:
         self.inner = ExemptionRegister(entries)
 
-    def status(self, ref: str | None, kind: str, rule_id: str, regime: str, at: datetime) -> str:
-        return self.inner.status(ref, kind, rule_id, regime, at)
+    def status(
+        self,
+        ref: str | None,
+        kind: str,
+        rule_id: str,
+        regime: str,
+        at: datetime,
+        event: Event | None = None,
+    ) -> str:
+        return self.inner.status(ref, kind, rule_id, regime, at, event)
 
     def entry(self, ref: str | None) -> ExemptionEntry | None:
         return self.inner.entry(ref)

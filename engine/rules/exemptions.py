@@ -1,10 +1,17 @@
-"""The exemption / notification register (rules/exemptions.yaml, rules/README.md §8)."""
+"""Exemption / notification lookups the evaluator reads (rules/README.md §8).
+
+Two implementations: ``engine.registers.lookup.SnapshotRegister`` (the registers officers keep in
+the store, one version per batch: what the worker uses) and ``ExemptionRegister`` below, the
+register of rule examples and of rule packs stored before the registers moved to the store
+(``exemptions.yaml`` inside a stored pack, so those decisions replay as they were). Its entries
+need no approval and their parties / goods are informational, exactly as they were then.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.rules.schema import ExemptionEntry, end_utc, start_utc
 
@@ -12,11 +19,20 @@ from engine.rules.schema import ExemptionEntry, end_utc, start_utc
 class ExemptionLookup(Protocol):
     """What the evaluator needs from a register (any object with this method will do)."""
 
-    def status(self, ref: str | None, kind: str, rule_id: str, regime: str, at: datetime) -> str:
-        """One of none, valid, expired, not_yet_valid, unknown, not_covering."""
+    def status(
+        self,
+        ref: str | None,
+        kind: str,
+        rule_id: str,
+        regime: str,
+        at: datetime,
+        event: Any = None,
+    ) -> str:
+        """One of none, valid, expired, not_yet_valid, unknown, not_covering (and, for the
+        stored registers, not_approved, revoked, mismatch)."""
         ...
 
-    def entry(self, ref: str | None) -> ExemptionEntry | None: ...
+    def entry(self, ref: str | None) -> Any: ...
 
 
 class ExemptionRegister:
@@ -33,7 +49,15 @@ class ExemptionRegister:
     def entry(self, ref: str | None) -> ExemptionEntry | None:
         return self._entries.get(ref.strip()) if ref else None
 
-    def status(self, ref: str | None, kind: str, rule_id: str, regime: str, at: datetime) -> str:
+    def status(
+        self,
+        ref: str | None,
+        kind: str,
+        rule_id: str,
+        regime: str,
+        at: datetime,
+        event: Any = None,
+    ) -> str:
         if not ref or not ref.strip():
             return "none"
         e = self._entries.get(ref.strip())

@@ -191,6 +191,8 @@ def save_decisions(
                 "reasons": data["reasons"],
                 "rule_pack_version": d.rule_pack_version,
                 "list_version": d.list_version,
+                "register_version": d.register_version,
+                "register_notes": data["register_notes"] or None,
                 "engine_version": d.engine_version,
                 "evaluated_at": d.evaluated_at.astimezone(UTC)
                 if d.evaluated_at.tzinfo
@@ -361,6 +363,8 @@ def event_with_decision(event_id: str) -> dict[str, Any] | None:
             "reasons": dec["reasons"],
             "rule_pack_version": dec["rule_pack_version"],
             "list_version": dec["list_version"],
+            "register_version": dec["register_version"],
+            "register_notes": dec["register_notes"] or [],
             "engine_version": dec["engine_version"],
             "evaluated_at": as_utc(dec["evaluated_at"]).isoformat(),
         }

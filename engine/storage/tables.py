@@ -49,6 +49,9 @@ class DecisionRow(Base):
     reasons: Mapped[list[str]] = mapped_column(JSONType, nullable=False, default=list)
     rule_pack_version: Mapped[str | None] = mapped_column(String(64))
     list_version: Mapped[str | None] = mapped_column(String(64))
+    # Register version the decision read and what it said (migration 1251, branch registers).
+    register_version: Mapped[int | None] = mapped_column(Integer)
+    register_notes: Mapped[list[str] | None] = mapped_column(JSONType)
     engine_version: Mapped[str] = mapped_column(String(32), nullable=False)
     evaluated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
 
