@@ -54,6 +54,7 @@ KEYWORDS = sorted(
     {k.text.rstrip("*") for n in _nodes if isinstance(n, GoodsMatch) for k in n.keywords}
 ) or ["arms"]
 _entries = {e.ref: e for e in PACK.register._entries.values()}  # noqa: SLF001 - test reads the register
+# (empty for packs without an embedded register; the examples' registers fill it)
 for r in PACK.rules:
     for ex in [*r.examples.fire, *r.examples.clear]:
         for e in ex.exemptions:

@@ -14,8 +14,8 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template
 
-from engine.rules.loader import REGISTER_PATH, RulePack, parse_yaml
-from engine.rules.schema import ExemptionEntry, ExemptionRegisterFile, FixedPeriod, Rule
+from engine.rules.loader import RulePack, parse_yaml
+from engine.rules.schema import FixedPeriod, Rule
 from web.auth.access import READERS, roles_required
 from web.pack_cache import PACKS, CachedPack
 
@@ -140,30 +140,36 @@ def detail(rule_id: str) -> Any:
         text = pack.files.get(view.path, "")
         raw = parse_yaml(text) if text else {}
         examples = raw.get("examples") or {}
-        register = cached.derive("register", _register_entries)
         return {
             "when_text": _yaml_block(raw.get("when")) if raw else "",
             "fire": _example_rows(examples, "fire"), "clear": _example_rows(examples, "clear"),
-            "entries": [e for e in register if e.regime == view.rule.regime and (not e.covers or rule_id in e.covers)],
         }  # fmt: skip
 
+    # The registers live in the store (changed by officers at any time): read them per request.
+    entries = (
+        []
+        if not view.rule.uses_register("exemption") and not view.rule.uses_register("notification")
+        else _register_entries(view.rule)
+    )
     return render_template(
         "rules/detail.html",
         v=view,
         r=view.rule,
         pack=pack,
+        entries=entries,
         **cached.derive(("detail", rule_id), _page),
     )
 
 
-def _register_entries(pack: RulePack) -> list[ExemptionEntry]:
-    text = pack.files.get(REGISTER_PATH)
-    if not text:
-        return []
-    raw = parse_yaml(text) or {}
-    return ExemptionRegisterFile.model_validate(
-        raw if isinstance(raw, dict) else {"entries": raw}
-    ).entries
+def _register_entries(rule: Rule) -> list[Any]:
+    """Entries of the stored registers that may lift this rule (any state; the page says which)."""
+    from engine.registers import store
+
+    return [
+        s
+        for s in store.entries(regime=rule.regime)
+        if not s.entry.covers or rule.id in s.entry.covers
+    ]
 
 
 def _yaml_block(value: Any) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -145,15 +145,19 @@ class Change:
 
 
 def _next_version(s: Session) -> int:
-    """Lock the head row and bump it (serialises writers: versions follow commit order)."""
-    head = s.scalar(select(RegisterHeadRow).where(RegisterHeadRow.id == 1).with_for_update())
-    if head is None:
-        head = RegisterHeadRow(id=1, version=0)
-        s.add(head)
+    """Bump the head row FIRST in the transaction: the UPDATE takes the row lock (PostgreSQL) or
+    the write lock (SQLite) before anything is read, so writers queue up and versions follow
+    commit order; a refused change rolls back and consumes no version."""
+    bumped = s.execute(
+        update(RegisterHeadRow)
+        .where(RegisterHeadRow.id == 1)
+        .values(version=RegisterHeadRow.version + 1)
+    )
+    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+        s.add(RegisterHeadRow(id=1, version=1))
         s.flush()  # a concurrent first writer makes this fail; the caller retries
-    head.version += 1
-    s.flush()
-    return head.version
+        return 1
+    return int(s.scalar(select(RegisterHeadRow.version).where(RegisterHeadRow.id == 1)) or 0)
 
 
 def current_version(session: Session | None = None) -> int:
@@ -231,6 +235,7 @@ def add(entry: RegisterEntry, actor: str, note: str | None = None) -> StoredEntr
     a ref cited by past shipments must keep meaning what it meant)."""
 
     def run(s: Session) -> StoredEntry:
+        version = _next_version(s)
         if s.get(RegisterEntryRow, entry.ref) is not None:
             raise RegisterError(f"{entry.ref!r} is already in the register", 409)
         stored = StoredEntry(
@@ -238,7 +243,7 @@ def add(entry: RegisterEntry, actor: str, note: str | None = None) -> StoredEntr
             status="pending",
             created_by=actor,
             created_at=datetime.now(UTC),
-            version=_next_version(s),
+            version=version,
         )
         _write(s, stored, "create", actor, note)
         return stored
@@ -247,9 +252,7 @@ def add(entry: RegisterEntry, actor: str, note: str | None = None) -> StoredEntr
 
 
 def _locked(s: Session, ref: str) -> StoredEntry:
-    row = s.scalar(
-        select(RegisterEntryRow).where(RegisterEntryRow.ref == ref.strip()).with_for_update()
-    )
+    row = s.scalar(select(RegisterEntryRow).where(RegisterEntryRow.ref == ref.strip()))
     if row is None:
         raise RegisterError(f"no register entry {ref!r}", 404)
     return StoredEntry.from_row(row)
@@ -259,6 +262,7 @@ def approve(ref: str, actor: str, note: str | None = None) -> StoredEntry:
     """Approve a pending entry (four eyes: never by its creator)."""
 
     def run(s: Session) -> StoredEntry:
+        version = _next_version(s)
         cur = _locked(s, ref)
         if cur.status != "pending":
             raise RegisterError(f"{cur.ref!r} is {cur.status}, not pending approval", 409)
@@ -270,7 +274,7 @@ def approve(ref: str, actor: str, note: str | None = None) -> StoredEntry:
                 "status": "approved",
                 "approved_by": actor,
                 "approved_at": datetime.now(UTC),
-                "version": _next_version(s),
+                "version": version,
             }
         )
         _write(s, stored, "approve", actor, note)
@@ -285,6 +289,7 @@ def revoke(ref: str, actor: str, reason: str) -> StoredEntry:
         raise RegisterError("a revocation needs a reason", 422)
 
     def run(s: Session) -> StoredEntry:
+        version = _next_version(s)
         cur = _locked(s, ref)
         if cur.status == "revoked":
             raise RegisterError(f"{cur.ref!r} is already revoked", 409)
@@ -295,7 +300,7 @@ def revoke(ref: str, actor: str, reason: str) -> StoredEntry:
                 "revoked_by": actor,
                 "revoked_at": datetime.now(UTC),
                 "revoke_reason": reason.strip(),
-                "version": _next_version(s),
+                "version": version,
             }
         )
         _write(s, stored, "revoke", actor, reason.strip())

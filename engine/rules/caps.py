@@ -386,6 +386,9 @@ class CapsLedger:
         other._lines = self._lines
         return other
 
+    def rule(self, rule_id: str) -> Rule:
+        return self._rule(rule_id)
+
     def with_register(self, register: Any) -> CapsLedger:
         """The same ledger counting the approved notifications of this register snapshot."""
         if register is self.register:

@@ -78,6 +78,20 @@ def check_command(rules_dir: Path | None, examples: bool) -> None:
             rows[regime].append((path, "", "", "", "", "", f"[red]{exc.message}[/]"))
             continue
         rules.append((path, rule))
+    register_file = Path(root) / REGISTER_PATH
+    if register_file.is_file():  # the registers' import format (the evaluator reads the store)
+        from engine.registers.importing import ImportFormatError, read_file
+
+        try:
+            entries = read_file(register_file)
+            demo = sum(e.demo for e in entries)
+            console.print(
+                f"[green]OK[/] {REGISTER_PATH}: {len(entries)} register entries to import "
+                f"({demo} demo); `sanctions exemptions import` records them in the store"
+            )
+        except ImportFormatError as exc:
+            errors += 1
+            console.print(f"[red]ERROR[/] {escape(str(exc))}")
     outcomes: dict[str, list[str]] = {}
     if examples and rules and not errors:
         from engine.rules.examples import ExampleRunner

@@ -1,12 +1,14 @@
-"""Load the rule pack: every rule file under rules/<regime>/, the exemption register and the
-designated-vessel register.
+"""Load the rule pack: every rule file under rules/<regime>/ and the designated-vessel register.
 
 Layout (rules/README.md §1): rule files are ``rules/<dir>/**/<ID>.yaml`` for any first-level
-directory except ``data/`` and ``vessels/``; ``rules/exemptions.yaml`` is the exemption register
-and ``rules/vessels/designated-vessels.yaml`` the 1718 designated-vessel register. The pack
-version is the sha256 of the sorted relative paths and texts of exactly those files, so a stored
-pack (path -> text) can be rebuilt bit for bit for a replay: the registers a decision relied on
-are replayed with it.
+directory except ``data/`` and ``vessels/``; ``rules/vessels/designated-vessels.yaml`` is the 1718
+designated-vessel register. The pack version is the sha256 of the sorted relative paths and texts
+of exactly those files, so a stored pack (path -> text) can be rebuilt bit for bit for a replay.
+
+The exemption / notification registers are no longer part of the pack: officers keep them in the
+store (engine.registers), versioned on their own, and ``rules/exemptions.yaml`` is an import
+format. Packs stored before that still hold ``exemptions.yaml``: it is parsed into
+``RulePack.register`` so their decisions replay as they were.
 """
 
 from __future__ import annotations
@@ -150,19 +152,19 @@ class RulePack:
 def pack_paths(rules_dir: Path) -> list[tuple[Path, str]]:
     """(path, relative posix path) of the files the pack is made of, selected by name only
     (callers check that each is a regular file: the page cache with the one stat it takes
-    anyway): rule files and both registers. The one definition of what the pack version covers."""
+    anyway): rule files and the designated-vessel register. The one definition of what the pack
+    version covers (not rules/exemptions.yaml: the registers live in the store)."""
     root = Path(rules_dir)
     out = []
     for p in sorted(root.glob("*/**/*.yaml")):
         rel = p.relative_to(root).as_posix()
         if is_rule_path(rel) or rel == VESSELS_PATH:
             out.append((p, rel))
-    out.append((root / REGISTER_PATH, REGISTER_PATH))
     return out
 
 
 def read_files(rules_dir: Path) -> dict[str, str]:
-    """The pack's files (relative posix path -> text): rule files and both registers."""
+    """The pack's files (relative posix path -> text): rule files and the vessel register."""
     return {rel: p.read_text(encoding="utf-8") for p, rel in pack_paths(rules_dir) if p.is_file()}
 
 

@@ -142,7 +142,7 @@ class Oracle:
             if s is not None
             else None
         )
-        return self.exemptions.status(ref, kind, rule.id, rule.regime, event.occurred_at)
+        return self.exemptions.status(ref, kind, rule.id, rule.regime, event.occurred_at, event)
 
     def cap_usage(self, rule: Rule, fact: Fact) -> CapUsage | None:
         if self.caps is None or rule.cap is None:
