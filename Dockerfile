@@ -4,6 +4,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY sanctions_cli.py ./
 COPY engine ./engine
 COPY web ./web
 COPY rules ./rules

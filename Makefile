@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test test-default test-external lint bench clean
+.PHONY: install run test test-default test-external lint format typecheck bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,15 @@ run: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+
+# Apply the formatter and ruff's safe fixes (make lint only checks).
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+# mypy settings: [tool.mypy] in pyproject.toml.
+typecheck: install
+	$(PY) -m mypy
 
 test: install lint test-default test-external
 

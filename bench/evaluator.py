@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.evaluation import Evaluator  # noqa: E402
 from engine.models.events import Event  # noqa: E402
+from engine.rules.evaluator import Evaluator  # noqa: E402
 from engine.rules.loader import pack_from_files, read_files  # noqa: E402
 
 COUNTRIES = [

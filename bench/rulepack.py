@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from evaluator import make_event  # noqa: E402
 
-from engine.evaluation import Evaluator  # noqa: E402
 from engine.rules.caps import CapsLedger, MemoryEvents  # noqa: E402
+from engine.rules.evaluator import Evaluator  # noqa: E402
 from engine.rules.loader import pack_from_files, read_files  # noqa: E402
 
 

@@ -96,7 +96,7 @@ class Stack:
         os.environ["SANCTIONS_SWEEP_INTERVAL"] = "0"
         if os.environ.get("DATABASE_URL", "").startswith("postgres"):
             os.environ["SANCTIONS_DB_SCHEMA"] = f"bench_{uuid.uuid4().hex[:8]}"
-        from engine.broker import broker_url
+        from engine.pipeline.broker import broker_url
         from engine.storage.db import migrate
 
         self.broker = broker_url()
@@ -124,7 +124,7 @@ class Stack:
             cwd=ROOT,
             start_new_session=True,
         )
-        from engine.worker import start_worker
+        from engine.pipeline.worker import start_worker
 
         self.worker = start_worker(
             env=self.env,
@@ -158,8 +158,8 @@ class Stack:
     def stop(self) -> None:
         import signal
 
-        from engine.broker import embedded
-        from engine.worker import stop_worker
+        from engine.pipeline.broker import embedded
+        from engine.pipeline.worker import stop_worker
 
         stop_worker(self.worker)
         try:

@@ -1,4 +1,6 @@
-"""The `sanctions` command line. Each area registers its own click group or command here."""
+"""The engine's commands of the `sanctions` command line. Each engine area registers its own click
+group or command here; the commands that need the web app (users, API keys, `run`) are added by
+the top-level entry point, sanctions_cli.py, because engine/ does not import web/."""
 
 from __future__ import annotations
 
@@ -22,17 +24,14 @@ def migrate() -> None:
 
 # Area commands are registered below (one line each; keep imports lazy-light).
 from engine.lists.cli import lists_cli  # noqa: E402
+from engine.pipeline.sweeper import sweep_command  # noqa: E402
+from engine.pipeline.worker import worker_command  # noqa: E402
 from engine.push import push_command, schema_command  # noqa: E402
-from engine.sweeper import sweep_command  # noqa: E402
-from engine.worker import worker_command  # noqa: E402
-from web.auth.cli import apikeys_cli, users_cli  # noqa: E402
 
 main.add_command(worker_command)
 main.add_command(sweep_command)
 main.add_command(push_command)
 main.add_command(schema_command)
-main.add_command(users_cli)
-main.add_command(apikeys_cli)
 main.add_command(lists_cli)
 from engine.rules.cli import rules_cli  # noqa: E402
 
@@ -40,6 +39,3 @@ main.add_command(rules_cli)
 from engine.registers.cli import exemptions_cli  # noqa: E402
 
 main.add_command(exemptions_cli)
-from engine.runner import run  # noqa: E402
-
-main.add_command(run)

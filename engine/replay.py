@@ -42,7 +42,7 @@ def ensure_pack_stored(
 
     sess, pack = _session_arg(session, pack)
     if pack is None:
-        from engine.evaluation import default_evaluator
+        from engine.rules.evaluator import default_evaluator
 
         pack = default_evaluator().pack
 
@@ -93,7 +93,7 @@ def load_stored_pack(version: str, session: Session | None = None) -> RulePack:
 
 
 def _evaluator_for(pack: RulePack, screener: Any = None, caps: Any = None) -> Any:
-    from engine.evaluation import Evaluator
+    from engine.rules.evaluator import Evaluator
 
     if screener is not None or caps is not None:
         return Evaluator(pack, screener=screener, caps=caps)

@@ -79,9 +79,9 @@ def broker_url() -> Iterator[str]:
     """The real Redis broker of this run (embedded unless REDIS_URL), flushed once at start."""
     import redis as redis_lib
 
-    from engine.broker import broker_url as resolve
-    from engine.broker import embedded
     from engine.config import get_settings
+    from engine.pipeline.broker import broker_url as resolve
+    from engine.pipeline.broker import embedded
 
     url = resolve()
     client = redis_lib.Redis.from_url(url.replace("redis+socket://", "unix://"))
@@ -93,10 +93,10 @@ def broker_url() -> Iterator[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # Anything that enqueues (engine.tasks) starts the embedded Redis on first use, also in tests
+    # Anything that enqueues (engine.pipeline.publish) starts the embedded Redis on first use, also in tests
     # that never asked for the broker_url fixture: stop it before its directory goes.
     if not os.environ.get("REDIS_URL"):
-        from engine.broker import EmbeddedRedis
+        from engine.pipeline.broker import EmbeddedRedis
 
         EmbeddedRedis(
             Path(os.environ["SANCTIONS_DATA_DIR"]).expanduser().resolve() / "redis"

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.evaluation import Evaluator
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
+from engine.rules.evaluator import Evaluator
 from engine.rules.loader import RulePack
 from engine.rules.oracle import Oracle
 

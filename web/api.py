@@ -1,4 +1,4 @@
-"""JSON API v1 (thin: the ingest logic lives in engine.ingest, shared with push and the queue).
+"""JSON API v1 (thin: the ingest logic lives in engine.pipeline.ingest, shared with push and the queue).
 
 POST /api/v1/events      one event, a JSON array (<= 1000) or NDJSON -> 202 with per-event status
 GET  /api/v1/events/<id> the stored event, its decision and alerts
@@ -13,8 +13,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from engine import ingest
 from engine.models.events import json_schema
+from engine.pipeline import ingest
+from engine.pipeline.publish import enqueue_event_ids
 from engine.storage import repository
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -31,10 +32,11 @@ def post_events() -> tuple[Response, int]:
     except ingest.BodyError as exc:
         return jsonify({"error": exc.message, "errors": [exc.as_error()]}), exc.status
     # SANCTIONS_BROKER_URL (app config) lets a deployment or a test publish elsewhere.
+    broker = current_app.config.get("SANCTIONS_BROKER_URL")
     results = ingest.ingest_batch(
         items,
         channel="http",
-        broker=current_app.config.get("SANCTIONS_BROKER_URL"),
+        publish=lambda ids: enqueue_event_ids(ids, broker=broker),
         prechecked=True,  # parse_body ran the strict JSON checks
     )
     code = ingest.status_code(results, is_batch)

@@ -2,7 +2,7 @@
 re-run against its exact rule pack version, and read the outcomes.
 
 The web app never evaluates rules: a request writes a ``replays`` row and puts its id on the task
-queue (engine.replay_tasks); a worker runs the replay and fills the row in. Nothing else changes:
+queue (engine.pipeline.replay_tasks); a worker runs the replay and fills the row in. Nothing else changes:
 no decision, no alert, no audit-trail entry of an alert.
 """
 
@@ -77,8 +77,8 @@ def index() -> Any:
 @replays_bp.post("/replays")
 @roles_required(*REPLAYERS)
 def request_replay() -> Any:
-    from engine.replay_tasks import ReplayRequestError
-    from engine.replay_tasks import request_replay as record_and_enqueue
+    from engine.pipeline.replay_tasks import ReplayRequestError
+    from engine.pipeline.replay_tasks import request_replay as record_and_enqueue
 
     event_id = request.form.get("event_id", "").strip()[:200]
     alert_id: int | None = None

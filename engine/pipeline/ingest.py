@@ -1,5 +1,7 @@
-"""Ingest: parse, validate, store (committed), then enqueue. Shared by HTTP, `sanctions push` and
-the queue task, so every way in gives the same answer for the same input.
+"""Ingest: parse, validate, store (committed), then publish. Shared by HTTP, `sanctions push` and
+the queue task, so every way in gives the same answer for the same input. The caller passes the
+publish function (engine.pipeline.publish.enqueue_event_ids, or none to store only), so ingest
+does not import the queue.
 
 Order matters: the raw event is committed to the database BEFORE anything is published, so a
 broker outage loses nothing (the sweeper re-queues stored events that never got a decision).
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,6 +32,9 @@ from engine.models.validation import validate_event
 from engine.storage import repository
 
 log = logging.getLogger(__name__)
+
+# Publishes committed event ids; False when the broker cannot be reached (the sweeper re-queues).
+Publish = Callable[[list[str]], bool]
 
 MAX_BATCH = 1000
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
@@ -178,14 +183,14 @@ def _invalid(index: int, raw: Any, errors: list[dict[str, str]]) -> ItemResult:
 def ingest_batch(
     raws: Sequence[Any],
     channel: str = "http",
-    enqueue: bool = True,
-    broker: str | None = None,
+    publish: Publish | None = None,
     prechecked: bool = False,
 ) -> list[ItemResult]:
-    """Validate, store (committed) and enqueue raw events; one ``ItemResult`` per input, in order.
+    """Validate, store (committed) and publish raw events; one ``ItemResult`` per input, in order.
 
-    ``channel`` (http | cli | queue) labels rejections. ``enqueue=False`` stores only (the queue
-    task evaluates in place). ``broker`` overrides the broker URL for publishing.
+    ``channel`` (http | cli | queue) labels rejections. ``publish`` gets the ids of the newly
+    stored events once they are committed; without it the events are stored only (the queue task
+    evaluates in place).
     ``prechecked``: the items come from ``parse_body``, which already ran the strict JSON checks
     (otherwise they run here: values decoded elsewhere, e.g. by the queue, may hold anything).
     """
@@ -246,21 +251,15 @@ def ingest_batch(
             raw = raw.raw
         repository.record_rejection(channel, raw, r.errors, r.event_id)
 
-    new_ids = [r.event_id for r in results if r is not None and r.status == "accepted"]
-    if enqueue and new_ids:
-        from engine.tasks import enqueue_event_ids
-
-        queued = enqueue_event_ids(new_ids, broker=broker)
+    new_ids = [
+        r.event_id for r in results if r is not None and r.status == "accepted" and r.event_id
+    ]
+    if publish is not None and new_ids:
+        queued = publish(new_ids)
         for r in results:
             if r is not None and r.status == "accepted":
                 r.queued = queued
     return [r for r in results if r is not None]
-
-
-def ingest_one(
-    raw: Any, channel: str = "http", enqueue: bool = True, broker: str | None = None
-) -> ItemResult:
-    return ingest_batch([raw], channel=channel, enqueue=enqueue, broker=broker)[0]
 
 
 def status_code(results: Sequence[ItemResult], is_batch: bool) -> int:

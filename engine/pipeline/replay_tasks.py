@@ -7,7 +7,7 @@ evaluates live events with (as ``sanctions rules replay`` does), and writes the 
 same row: both decisions, identical or not, the diff, the pack and list versions the replay used.
 A replay changes no decision and no alert.
 
-Delivery is at-least-once (engine.tasks): a finished row is left alone when its message comes
+Delivery is at-least-once (engine.pipeline.celery_app): a finished row is left alone when its message comes
 back, and the final write is compare-and-set on the unfinished states.
 """
 
@@ -20,10 +20,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
+from engine.pipeline.celery_app import app
+from engine.pipeline.queues import QUEUE, REPLAY_DECISION
 from engine.storage.db import session_scope
 from engine.storage.replay_tables import ReplayRow
 from engine.storage.tables import DecisionRow, EventRow
-from engine.tasks import QUEUE, app
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,8 @@ def _finish(replay_id: int, **values: Any) -> bool:
 
 
 def _screener_and_caps() -> tuple[Any, Any]:
-    """What live decisions are made with in this worker (engine.tasks.get_evaluator)."""
-    from engine.tasks import get_evaluator
+    """What live decisions are made with in this worker (engine.pipeline.decide.get_evaluator)."""
+    from engine.pipeline.decide import get_evaluator
 
     evaluator = get_evaluator()
     return getattr(evaluator, "screener", None), getattr(evaluator, "caps", None)
@@ -145,7 +146,7 @@ def run_replay(replay_id: int) -> str:
 
 
 @app.task(
-    name="sanctions.replay_decision",
+    name=REPLAY_DECISION,
     bind=True,
     autoretry_for=(DBAPIError,),
     retry_backoff=1,

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -55,30 +56,41 @@ def _load_lists() -> None:
         click.echo(f"UN list snapshot {path.name}: {state}")
 
 
-def _demo_accounts() -> list[tuple[str, str, str]]:
-    from web.auth.accounts import create_demo_accounts
-
-    return create_demo_accounts()
+# Creates the demo accounts, answers (username, password, role) each: the web side's, passed in
+# by the top-level CLI (sanctions_cli) because engine/ does not import web/.
+DemoAccounts = Callable[[], list[tuple[str, str, str]]]
 
 
 def _push_demo(broker: str) -> None:
     import json
 
-    from engine.ingest import ingest_batch
+    from engine.pipeline.ingest import ingest_batch
+    from engine.pipeline.publish import enqueue_event_ids
 
     events = json.loads(DEMO_EVENTS.read_text())
-    results = ingest_batch(events, channel="cli", broker=broker)
+    results = ingest_batch(
+        events, channel="cli", publish=lambda ids: enqueue_event_ids(ids, broker=broker)
+    )
     new = sum(1 for r in results if r.status == "accepted")
     click.echo(f"demo events: {len(events)} pushed ({new} new, {len(events) - new} already stored)")
 
 
-@click.command("run")
-@click.option("--no-demo", is_flag=True, help="Start the service without loading demo data.")
-def run(no_demo: bool) -> None:
-    """Start broker, worker and web app (with demo data) until Ctrl-C."""
-    from engine.broker import broker_url, embedded
+def run_command(demo_accounts: DemoAccounts) -> click.Command:
+    """The `sanctions run` command, given the function that creates the demo accounts."""
+
+    @click.command("run")
+    @click.option("--no-demo", is_flag=True, help="Start the service without loading demo data.")
+    def run(no_demo: bool) -> None:
+        """Start broker, worker and web app (with demo data) until Ctrl-C."""
+        _run(no_demo, demo_accounts)
+
+    return run
+
+
+def _run(no_demo: bool, demo_accounts: DemoAccounts) -> None:
+    from engine.pipeline.broker import broker_url, embedded
+    from engine.pipeline.worker import start_worker, stop_worker
     from engine.storage.db import migrate
-    from engine.worker import start_worker, stop_worker
 
     settings = get_settings()
     broker = broker_url(settings)
@@ -116,7 +128,7 @@ def run(no_demo: bool) -> None:
         _wait_http(f"{url}/healthz")
         if not no_demo:
             _load_lists()
-            accounts = _demo_accounts()
+            accounts = demo_accounts()
             _push_demo(broker)
             click.echo("demo accounts (username / password / role):")
             for username, password, role in accounts:

@@ -42,8 +42,8 @@ def sweep_once(
 
     Returns 0 without publishing when another sweeper holds the lock or the broker is down.
     """
+    from engine.pipeline.publish import enqueue_event_ids
     from engine.storage import repository
-    from engine.tasks import enqueue_event_ids
 
     settings = SweepSettings()
     grace = settings.grace if grace is None else grace
@@ -77,7 +77,7 @@ def _lock(broker: str | None):  # noqa: ANN202 - redis.lock.Lock | None
     """A short-lived Redis lock; None when Redis is unreachable (publishing fails then anyway)."""
     import redis
 
-    from engine.broker import broker_url
+    from engine.pipeline.broker import broker_url
 
     try:
         url = (broker or broker_url()).replace("redis+socket://", "unix://")

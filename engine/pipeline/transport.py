@@ -4,7 +4,7 @@ Upstream systems may write to the queue list themselves. Stock kombu parses each
 its JSON envelope inside the worker's event loop; an item that is not one (plain text, JSON of
 another shape) raises there and stops the worker ("Unrecoverable error"). This channel checks the
 envelope first: a bad item is recorded in ``rejections`` (channel ``queue``) and dropped, and the
-worker keeps consuming. engine.tasks registers it under the ``redis`` transport name.
+worker keeps consuming. engine.pipeline.celery_app registers it under the ``redis`` transport name.
 """
 
 from __future__ import annotations
@@ -123,4 +123,4 @@ def register() -> None:
     from kombu.transport import TRANSPORT_ALIASES
 
     for name in ("redis", "rediss"):
-        TRANSPORT_ALIASES[name] = "engine.transport:Transport"
+        TRANSPORT_ALIASES[name] = "engine.pipeline.transport:Transport"

@@ -1,6 +1,6 @@
 """Starting and stopping Celery worker processes (`sanctions worker`, tests, bench, runner).
 
-Kept apart from engine.tasks so the CLI does not import Celery to print its help.
+Kept apart from engine.pipeline.tasks so the CLI does not import Celery to print its help.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-QUEUE = "sanctions"  # engine.tasks.QUEUE
+from engine.pipeline.queues import QUEUE
 
 
 def worker_argv(
@@ -23,13 +23,13 @@ def worker_argv(
     hostname: str | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
-    """The command line of one worker: ``python -m celery -A engine.tasks worker ...``."""
+    """The command line of one worker: ``python -m celery -A engine.pipeline.tasks worker ...``."""
     argv = [
         sys.executable,
         "-m",
         "celery",
         "-A",
-        "engine.tasks",
+        "engine.pipeline.tasks",
         "worker",
         "--queues",
         QUEUE,

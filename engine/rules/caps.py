@@ -587,7 +587,7 @@ def period_bounds(cap: Cap, at: datetime) -> tuple[datetime, datetime]:
 
 
 def default_caps() -> CapsLedger:
-    """The process-wide ledger (engine.evaluation.default_evaluator looks this factory up): the
+    """The process-wide ledger (engine.rules.evaluator.default_evaluator looks this factory up): the
     rules of the pack in Settings.rules_dir, totals from the events table."""
     from engine.rules.loader import load_pack
 

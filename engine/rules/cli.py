@@ -146,12 +146,13 @@ def check_command(rules_dir: Path | None, examples: bool) -> None:
 @click.argument("event_id")
 def replay_command(event_id: str) -> None:
     """Re-run a stored event's decision against the exact rule pack of its day."""
-    from engine.evaluation import _optional_factory
     from engine.replay import replay
+    from engine.rules.caps import default_caps
+    from engine.screening import default_screener
 
     console = _console()
-    screener = _optional_factory("engine.screening", "default_screener")
-    caps = _optional_factory("engine.rules.caps", "default_caps")
+    screener = default_screener()
+    caps = default_caps()
     try:
         result = replay(event_id, screener=screener, caps=caps)
     except (LookupError, ValueError) as exc:

@@ -86,7 +86,7 @@ class ExampleOutcome:
 
 class ExampleRunner:
     def __init__(self, pack: RulePack) -> None:
-        from engine.evaluation import Evaluator
+        from engine.rules.evaluator import Evaluator
 
         self.pack = pack
         self.screener = FixedScreener()

@@ -1,7 +1,7 @@
 """Party, vessel and entity screening against UN list snapshots and the designated-vessel register.
 
 ``engine.screening.default_screener()`` is what the evaluator looks up (see
-engine.evaluation.default_evaluator); the implementation is engine.screening.service.
+engine.rules.evaluator.default_evaluator); the implementation is engine.screening.service.
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ def test_resolve_names_snapshots(six: dict[str, store.SnapshotInfo]) -> None:
 
 
 def test_cli_diff_and_snapshots(six: dict[str, store.SnapshotInfo]) -> None:
-    from engine.cli import main
+    from sanctions_cli import main
 
     out = CliRunner().invoke(main, ["lists", "diff", "2026-02-27", "2026-05-08", "--no-amended"])
     assert out.exit_code == 0, out.output
@@ -127,7 +127,7 @@ def test_cli_diff_and_snapshots(six: dict[str, store.SnapshotInfo]) -> None:
 
 def test_cli_import_from_url_then_no_op(db: None) -> None:
     """A real HTTP server on localhost serves the file; the second import changes nothing."""
-    from engine.cli import main
+    from sanctions_cli import main
 
     directory = list_file("2026-05-08").parent
     handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
@@ -151,8 +151,8 @@ def test_cli_import_from_url_then_no_op(db: None) -> None:
 def test_cli_import_default_source_is_the_setting(
     db: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine.cli import main
     from engine.config import reset_settings
+    from sanctions_cli import main
 
     monkeypatch.setenv("SANCTIONS_UN_LIST_URL", str(list_file("2017-07-03")))
     reset_settings()

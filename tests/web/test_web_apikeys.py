@@ -92,7 +92,7 @@ def test_admin_page_shows_the_key_once(app, login_as) -> None:  # noqa: ANN001
 
 
 def test_cli_create_list_revoke(app) -> None:  # noqa: ANN001
-    from engine.cli import main
+    from sanctions_cli import main
 
     runner = CliRunner()
     result = runner.invoke(main, ["apikeys", "create", "ais-feed", "--scope", "events:write"])
@@ -118,9 +118,9 @@ def test_cli_create_list_revoke(app) -> None:  # noqa: ANN001
 
 
 def test_cli_users(app) -> None:  # noqa: ANN001
-    from engine.cli import main
     from engine.storage.db import session_scope
     from engine.storage.desk_tables import UserRow
+    from sanctions_cli import main
 
     runner = CliRunner()
     result = runner.invoke(

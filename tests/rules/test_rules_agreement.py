@@ -13,10 +13,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.evaluation import Evaluator
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import REGIMES
+from engine.rules.evaluator import Evaluator
 from engine.rules.examples import FixedCaps, FixedScreener
 from engine.rules.exemptions import ExemptionRegister
 from engine.rules.loader import load_pack
@@ -31,7 +31,7 @@ from engine.rules.schema import (
     start_utc,
 )
 
-RULES = Path(__file__).resolve().parent.parent / "rules"
+RULES = Path(__file__).resolve().parents[2] / "rules"
 PACK = load_pack(RULES)
 
 # -- vocabulary of the pack ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from engine.rules.examples import ExampleRunner
 from engine.rules.loader import load_pack
 
-RULES = Path(__file__).resolve().parent.parent / "rules"
+RULES = Path(__file__).resolve().parents[2] / "rules"
 PACK = load_pack(RULES)
 CASES = [
     pytest.param(rule.id, kind, i, id=f"{rule.id}-{kind}{i}")

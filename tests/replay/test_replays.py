@@ -14,7 +14,7 @@ import web_seed
 from pipeline_support import redis_client
 from sqlalchemy import func, select, update
 
-from engine.ingest import ingest_batch
+from engine.pipeline.ingest import ingest_batch
 from engine.storage.db import session_scope
 from engine.storage.desk_tables import AuditRow
 from engine.storage.replay_tables import ReplayRow
@@ -31,12 +31,12 @@ def najin_dunay(event_id: str = "tms-7:BL-0917") -> dict[str, Any]:
 
 def decide(raw: dict[str, Any]) -> None:
     """Store and evaluate an event exactly as the worker does (real evaluator, pack recorded)."""
+    from engine.pipeline.decide import decide_stored, get_evaluator
     from engine.replay import ensure_pack_stored
-    from engine.tasks import decide_stored, get_evaluator
 
     # The worker records its pack once per process; the db fixture empties the tables per test.
     ensure_pack_stored(get_evaluator().pack)
-    (result,) = ingest_batch([raw], channel="cli", enqueue=False)
+    (result,) = ingest_batch([raw], channel="cli")
     assert result.accepted
     assert decide_stored([raw["event_id"]]) == [raw["event_id"]]
 
@@ -77,7 +77,7 @@ def app(db: None, clean_queue: str):  # noqa: ANN201
 def test_request_queues_the_task_and_the_task_replays_identically(
     db: None, clean_queue: str
 ) -> None:
-    from engine.replay_tasks import replay_decision, request_replay, run_replay
+    from engine.pipeline.replay_tasks import replay_decision, request_replay, run_replay
 
     raw = najin_dunay()
     decide(raw)
@@ -106,7 +106,7 @@ def test_request_queues_the_task_and_the_task_replays_identically(
 
 
 def test_a_changed_stored_decision_replays_as_different(db: None, clean_queue: str) -> None:
-    from engine.replay_tasks import request_replay, run_replay
+    from engine.pipeline.replay_tasks import request_replay, run_replay
 
     raw = najin_dunay("tms-7:BL-0918")
     decide(raw)
@@ -125,11 +125,11 @@ def test_a_changed_stored_decision_replays_as_different(db: None, clean_queue: s
 
 
 def test_unreplayable_requests(db: None, clean_queue: str) -> None:
-    from engine.replay_tasks import ReplayRequestError, request_replay, run_replay
+    from engine.pipeline.replay_tasks import ReplayRequestError, request_replay, run_replay
 
     with pytest.raises(ReplayRequestError, match="no stored event"):
         request_replay("nope", "aud")
-    (result,) = ingest_batch([najin_dunay("undecided")], channel="cli", enqueue=False)
+    (result,) = ingest_batch([najin_dunay("undecided")], channel="cli")
     with pytest.raises(ReplayRequestError, match="no decision yet"):
         request_replay("undecided", "aud")
     # Decided under a pack that was never recorded: the task records why it failed.
@@ -150,7 +150,7 @@ def test_unreplayable_requests(db: None, clean_queue: str) -> None:
 
 
 def test_unreachable_broker_marks_the_request_failed(db: None) -> None:
-    from engine import replay_tasks
+    from engine.pipeline import replay_tasks
 
     web_seed.store(web_seed.shipment("e-1"), [web_seed.violation()])
     row = replay_tasks.request_replay(
@@ -169,7 +169,7 @@ def _alert_state(alert_id: int) -> tuple:
 def test_replay_button_on_the_alert_page_changes_no_alert(
     app, login_as, clean_queue: str, role: str
 ) -> None:  # noqa: ANN001
-    from engine.replay_tasks import run_replay
+    from engine.pipeline.replay_tasks import run_replay
 
     raw = najin_dunay()
     decide(raw)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from engine.evaluation import Evaluator
 from engine.models.events import Event
+from engine.rules.evaluator import Evaluator
 from engine.rules.loader import load_pack
 
 PACK = load_pack()

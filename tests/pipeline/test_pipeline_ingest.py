@@ -21,7 +21,7 @@ from engine.storage.db import get_engine
 from engine.storage.repository import sha256_of
 from engine.storage.tables import EventRow, RejectionRow
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -193,7 +193,7 @@ def test_committed_schema_file_is_current() -> None:
 def test_broker_down_still_stores_and_the_sweeper_queues(db, broker_url: str, queue) -> None:  # noqa: ANN001
     from conftest import make_api_client
 
-    from engine.sweeper import sweep_once
+    from engine.pipeline.sweeper import sweep_once
 
     # A closed port: the broker is unreachable for this app's publishes.
     client = make_api_client({"SANCTIONS_BROKER_URL": "redis://127.0.0.1:1/0"})

@@ -1,5 +1,5 @@
 """Worker logic in-process (eager Celery): idempotent decisions and alerts, the raw-queue task,
-malformed task arguments. Real database; the evaluator is engine.evaluation's default one."""
+malformed task arguments. Real database; the evaluator is engine.rules.evaluator's default one."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from pipeline_support import clear_event, flagged_event, mixed_events
 from sqlalchemy import func, select
 
-from engine.ingest import ingest_batch
 from engine.models.decisions import Citation, Decision, Violation
+from engine.pipeline.ingest import ingest_batch
 from engine.storage.db import get_engine
 from engine.storage.repository import save_decisions
 from engine.storage.tables import AlertRow, DecisionRow, EventRow, RejectionRow
@@ -34,14 +34,9 @@ def rejections() -> list[tuple[str, str | None, list]]:
 
 @pytest.fixture
 def evaluator(db: None):  # noqa: ANN201
-    from engine.tasks import get_evaluator
+    from engine.pipeline.decide import get_evaluator
 
-    try:
-        return get_evaluator()
-    except ModuleNotFoundError as exc:
-        if exc.name == "engine.evaluation":
-            pytest.skip("engine.evaluation (rules developer) is not in this tree yet")
-        raise
+    return get_evaluator()
 
 
 def _violation(rule_id: str) -> Violation:
@@ -56,7 +51,7 @@ def _violation(rule_id: str) -> Violation:
 
 
 def test_save_decisions_is_insert_or_ignore_with_one_alert_per_rule(db) -> None:  # noqa: ANN001
-    ingest_batch([flagged_event("s:1"), clear_event("s:2")], enqueue=False)
+    ingest_batch([flagged_event("s:1"), clear_event("s:2")])
     now = datetime.now(UTC)
     flagged = Decision(
         event_id="s:1",
@@ -81,11 +76,11 @@ def test_save_decisions_is_insert_or_ignore_with_one_alert_per_rule(db) -> None:
 
 
 def test_evaluate_events_twice_gives_one_decision_each(evaluator) -> None:  # noqa: ANN001
-    from engine.tasks import evaluate_events
+    from engine.pipeline.tasks import evaluate_events
 
     events = mixed_events("e", 40, flag_every=5)
     ids = [e["event_id"] for e in events]
-    ingest_batch(events, enqueue=False)
+    ingest_batch(events)
     assert evaluate_events.apply(args=[ids]).get() == 40
     assert evaluate_events.apply(args=[ids]).get() == 0
     assert evaluate_events.apply(args=[ids[0]]).get() == 0  # a single id works too
@@ -100,11 +95,11 @@ def test_evaluate_events_twice_gives_one_decision_each(evaluator) -> None:  # no
 
 
 def test_concurrent_redelivery_never_duplicates(evaluator) -> None:  # noqa: ANN001
-    from engine.tasks import decide_stored
+    from engine.pipeline.decide import decide_stored
 
     events = mixed_events("c", 60, flag_every=3)
     ids = [e["event_id"] for e in events]
-    ingest_batch(events, enqueue=False)
+    ingest_batch(events)
     results: list[list[str]] = []
     threads = [
         threading.Thread(target=lambda: results.append(decide_stored(ids))) for _ in range(3)
@@ -125,7 +120,7 @@ def test_concurrent_redelivery_never_duplicates(evaluator) -> None:  # noqa: ANN
 def test_ingest_raw_task_validates_stores_and_evaluates(evaluator) -> None:  # noqa: ANN001
     import json
 
-    from engine.tasks import ingest_raw
+    from engine.pipeline.tasks import ingest_raw
 
     bad = clear_event("raw:bad")
     bad["shipment"]["destination"]["country"] = "Narnia"
@@ -143,7 +138,7 @@ def test_ingest_raw_task_validates_stores_and_evaluates(evaluator) -> None:  # n
 
 
 def test_malformed_task_arguments_are_recorded_not_raised(db) -> None:  # noqa: ANN001
-    from engine.tasks import evaluate_events
+    from engine.pipeline.tasks import evaluate_events
 
     assert evaluate_events.apply(args=[{"not": "a list"}]).get() == 0
     assert evaluate_events.apply(args=[[1, 2]]).get() == 0
@@ -151,7 +146,7 @@ def test_malformed_task_arguments_are_recorded_not_raised(db) -> None:  # noqa: 
 
 
 def test_unknown_event_ids_are_recorded(evaluator) -> None:  # noqa: ANN001
-    from engine.tasks import evaluate_events
+    from engine.pipeline.tasks import evaluate_events
 
     assert evaluate_events.apply(args=[["never-stored"]]).get() == 0
     rej = rejections()
@@ -159,7 +154,7 @@ def test_unknown_event_ids_are_recorded(evaluator) -> None:  # noqa: ANN001
 
 
 def test_event_detail_shows_decision_and_alerts(evaluator, api_client) -> None:  # noqa: ANN001
-    from engine.tasks import decide_stored
+    from engine.pipeline.decide import decide_stored
 
     api_client.post("/api/v1/events", json=flagged_event("d:1"))
     decide_stored(["d:1"])

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from engine.config import PROJECT_ROOT
-from engine.evaluation import Evaluator
 from engine.models.events import Event
+from engine.rules.evaluator import Evaluator
 from engine.rules.loader import load_pack
 
 ACME = "ACME OCEAN TRADING CORPORATION"
@@ -80,17 +80,17 @@ def shipment(
 
 def decide(raw: dict[str, Any], evaluator: Evaluator) -> None:
     """Store and decide as the worker does, with this evaluator."""
-    import engine.tasks as tasks
-    from engine.ingest import ingest_batch
+    import engine.pipeline.decide as decide_module
+    from engine.pipeline.ingest import ingest_batch
     from engine.replay import ensure_pack_stored
 
     ensure_pack_stored(evaluator.pack)
-    assert ingest_batch([raw], channel="cli", enqueue=False)[0].accepted
-    previous, tasks._evaluator = tasks._evaluator, evaluator
+    assert ingest_batch([raw], channel="cli")[0].accepted
+    previous, decide_module._evaluator = decide_module._evaluator, evaluator
     try:
-        assert tasks.decide_stored([raw["event_id"]]) == [raw["event_id"]]
+        assert decide_module.decide_stored([raw["event_id"]]) == [raw["event_id"]]
     finally:
-        tasks._evaluator = previous
+        decide_module._evaluator = previous
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from pipeline_support import (
 )
 from sqlalchemy import select
 
-from engine.cli import main
 from engine.storage.db import get_engine
 from engine.storage.tables import EventRow, RejectionRow
+from sanctions_cli import main
 
 
 def stored_ids() -> set[str]:

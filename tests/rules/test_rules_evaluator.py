@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.evaluation import Evaluator
 from engine.models.decisions import Decision
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
+from engine.rules.evaluator import Evaluator
 from engine.rules.exemptions import ExemptionRegister
 from engine.rules.loader import load_pack
 from engine.rules.oracle import Oracle
 from engine.rules.schema import CapUsage, ExemptionEntry
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARMS = ROOT / "rules" / "dprk" / "arms"
 
 

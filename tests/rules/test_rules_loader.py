@@ -18,8 +18,8 @@ from engine.rules.loader import (
     read_files,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ARMS = Path(__file__).resolve().parent.parent / "rules" / "dprk" / "arms"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ARMS = Path(__file__).resolve().parents[2] / "rules" / "dprk" / "arms"
 BASE = (ARMS / "UNSCR-1874-OP9.yaml").read_text()
 
 
@@ -160,7 +160,7 @@ def test_pack_errors_list_every_bad_file(tmp_path):
 
 
 def test_cli_check_reports_per_regime_and_fails_on_errors(tmp_path):
-    from engine.cli import main
+    from sanctions_cli import main
 
     root = copy_rules(tmp_path)
     ok = CliRunner().invoke(main, ["rules", "check", "--dir", str(root)])

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 # The README's screenshots are refreshed with SANCTIONS_SCREENSHOTS=1 (otherwise a run would
 # rewrite tracked files: the pages show the time); by default they go to the test's tmp dir.
-DOCS_SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -1,4 +1,4 @@
-"""A replay requested on the web page and run by a REAL worker process (`celery -A engine.tasks
+"""A replay requested on the web page and run by a REAL worker process (`celery -A engine.pipeline.tasks
 worker`, started by the pipeline tests' ``workers`` fixture) on the run's real broker and database,
 for a Najin-Dunay-like shipment that went through the real pipeline (API -> queue -> worker)
 with the 2026-05-08 UN list imported (so the decision carries screening hits too)."""

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.evaluation import Evaluator
 from engine.models.events import Event
 from engine.replay import ensure_pack_stored, impact, load_stored_pack, replay
+from engine.rules.evaluator import Evaluator
 from engine.rules.loader import load_pack
 
-ARMS = Path(__file__).resolve().parent.parent / "rules" / "dprk" / "arms"
+ARMS = Path(__file__).resolve().parents[2] / "rules" / "dprk" / "arms"
 
 
 def rules_copy(tmp_path: Path) -> Path:
@@ -123,8 +123,8 @@ def test_impact_lists_the_decisions_a_change_would_change(tmp_path):
 
 
 def test_cli_replay_and_impact(db, tmp_path):
-    from engine.cli import main
     from engine.config import get_settings
+    from sanctions_cli import main
 
     root = rules_copy(tmp_path)
     pack = load_pack(root)

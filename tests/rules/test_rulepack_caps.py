@@ -122,7 +122,7 @@ def test_stored_events_ledger_matches_memory_and_replay_cuts_at_receipt(db) -> N
 
 def test_default_evaluator_counts_stored_supplies_against_the_cap(db) -> None:  # noqa: ANN001
     """The worker's evaluator finds the caps ledger by itself and reads the events table."""
-    from engine.evaluation import default_evaluator, reset_default_evaluator
+    from engine.rules.evaluator import default_evaluator, reset_default_evaluator
     from engine.storage.repository import sha256_of, store_events
 
     reset_default_evaluator()
