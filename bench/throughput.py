@@ -6,7 +6,7 @@
 
 Starts its own stack in a scratch data dir: the embedded Redis (or REDIS_URL), SQLite (or
 DATABASE_URL, in a scratch schema), `sanctions migrate`, gunicorn serving web:create_app(), and a
-Celery worker (engine.worker.start_worker). Then:
+Celery worker (engine.pipeline.worker.start_worker). Then:
 
 - single: one event per POST at a paced rate (--rate, default 300/s), several client threads;
 - batch: POSTs of 100 events as fast as the clients go.

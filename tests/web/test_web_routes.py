@@ -52,7 +52,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "lists.snapshot": {"GET": ALL},
     "lists.diff": {"GET": ALL},
     "lists.entry": {"GET": ALL},
-    # Replays (engine.replay_tasks): request one and read results; the request changes no alert.
+    # Replays (engine.pipeline.replay_tasks): request one and read results; the request changes no alert.
     "replays.index": {"GET": frozenset({"auditor", "senior_officer", "admin"})},
     "replays.request_replay": {"POST": frozenset({"auditor", "senior_officer", "admin"})},
     # Exemption / notification registers: every role reads; officers record and revoke; a
