@@ -44,7 +44,7 @@ def _client(url: str) -> Any:
 def _url(url: str | None) -> str:
     if url:
         return url
-    from engine.broker import broker_url
+    from engine.pipeline.broker import broker_url
 
     return broker_url(start=False)  # never start a server from a request
 

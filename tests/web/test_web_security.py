@@ -18,7 +18,7 @@ import httpx
 import pytest
 import web_seed
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

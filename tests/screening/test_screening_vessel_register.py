@@ -150,7 +150,7 @@ def test_a_vessel_without_dates_is_recorded_not_screened() -> None:
 
 
 def test_libya_designated_vessel_decision_respects_its_dates() -> None:
-    from engine.evaluation import Evaluator
+    from engine.rules.evaluator import Evaluator
     from engine.rules.loader import load_pack
 
     evaluator = Evaluator(load_pack(), screener=screener())
