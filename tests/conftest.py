@@ -22,6 +22,7 @@ SHARED = ROOT.parent / "shared"
 _RUN_DIR = Path(tempfile.mkdtemp(prefix="sanctions-test-"))
 os.environ.setdefault("SANCTIONS_DATA_DIR", str(_RUN_DIR / "data"))
 os.environ.setdefault("SANCTIONS_SECRET_KEY", "test-secret-key")
+os.environ.setdefault("SANCTIONS_LIST_IMPORT_INTERVAL", "0")  # no scheduled UN list download
 if os.environ.get("DATABASE_URL", "").startswith("postgres"):
     os.environ["SANCTIONS_DB_SCHEMA"] = f"t_{uuid.uuid4().hex[:12]}"
 if os.environ.get("REDIS_URL", "").startswith("redis://"):

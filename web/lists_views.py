@@ -14,11 +14,15 @@ lists_bp = Blueprint("lists", __name__, url_prefix="/lists")
 
 @lists_bp.get("/")
 def index() -> Any:
+    from engine.lists.schedule import freshness, runs
+
     snaps = store.snapshots()
     return render_template(
         "lists/index.html",
         snapshots=list(reversed(snaps)),
         previous={s.id: p for p, s in zip(snaps, snaps[1:], strict=False)},
+        freshness=freshness(),
+        runs=runs(5),
     )
 
 

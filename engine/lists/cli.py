@@ -18,13 +18,58 @@ def lists_cli() -> None:
 @click.option(
     "--no-retro", is_flag=True, help="Do not re-screen recent events against new entries."
 )
-def import_cmd(source: str | None, no_retro: bool) -> None:
+@click.option(
+    "--every",
+    default=None,
+    metavar="DURATION",
+    help="Keep importing on this schedule (e.g. 6h, 30m, 3600s); failures keep the last snapshot.",
+)
+def import_cmd(source: str | None, no_retro: bool, every: str | None) -> None:
     """Import SOURCE (a local file or an http(s) URL; default: Settings.un_list_url)."""
     from engine.config import get_settings
-    from engine.lists.importer import import_list
-    from engine.lists.parser import ListFormatError
 
     source = source or get_settings().un_list_url
+    if every:
+        _import_every(source, _seconds(every), retro=not no_retro)
+        return
+    _import_once(source, no_retro)
+
+
+def _seconds(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    text = text.strip().lower()
+    try:
+        value = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError) as exc:
+        raise click.BadParameter(f"not a duration: {text!r} (e.g. 6h, 30m, 3600)") from exc
+    if value <= 0:
+        raise click.BadParameter("the interval must be positive")
+    return value
+
+
+def _import_every(source: str, seconds: float, retro: bool) -> None:
+    import time
+
+    from engine.lists.importer import import_list
+    from engine.lists.schedule import record_import
+
+    while True:
+        run, _ = record_import(source, "schedule", lambda: import_list(source, retro=retro))
+        outcome = (
+            ("new snapshot " + (run.snapshot_sha256 or "")[:12]) if run.created else "unchanged"
+        )
+        click.echo(
+            f"{run.started_at:%Y-%m-%d %H:%M:%S} import of {source}: "
+            + (outcome if run.ok else f"failed ({run.error}); last good snapshot kept")
+        )
+        time.sleep(seconds)
+
+
+def _import_once(source: str, no_retro: bool) -> None:
+    from engine.lists.importer import import_list
+    from engine.lists.parser import ListFormatError
+    from engine.lists.schedule import record_import
+
     console = Console(stderr=True)
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -43,7 +88,9 @@ def import_cmd(source: str | None, no_retro: bool) -> None:
                 bar.update(task, description=stage)
 
         try:
-            result = import_list(source, progress=progress, retro=not no_retro)
+            _, result = record_import(
+                source, "cli", lambda: import_list(source, progress=progress, retro=not no_retro)
+            )
         except (OSError, ListFormatError) as exc:
             raise click.ClickException(f"cannot import {source}: {exc}") from exc
         except Exception as exc:  # httpx errors and the like: one readable line

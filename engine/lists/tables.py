@@ -7,7 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.storage.base import Base, JSONType, utcnow
@@ -68,3 +77,23 @@ class ListChangeRow(Base):
         Index("ix_list_changes_snapshot", "snapshot_id", "change"),
         Index("ix_list_changes_reference", "reference", "change"),
     )
+
+
+class ListImportRunRow(Base):
+    """One attempt of `sanctions lists import` (by hand or on the schedule), successful or not:
+    a failed attempt stores no snapshot, so screening keeps the last good one, and /lists shows
+    the failure beside the age of the newest snapshot."""
+
+    __tablename__ = "list_import_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    trigger: Mapped[str] = mapped_column(String(16), nullable=False)  # schedule | cli
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    ok: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # new snapshot
+    snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_list_import_runs_started", "started_at"),)
