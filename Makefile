@@ -31,7 +31,7 @@ format: install
 typecheck: install
 	$(PY) -m mypy
 
-test: install lint test-default test-external
+test: install lint typecheck test-default test-external
 
 test-default: install
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest

@@ -116,7 +116,7 @@ class AlertFilter:
                 f.errors.append(f"'{name}' is not a date (YYYY-MM-DD); ignored")
         return f
 
-    def args(self, **override: Any) -> dict[str, str]:
+    def args(self, **override: Any) -> dict[str, Any]:
         """Non-default values as query arguments (so a saved URL reproduces the view)."""
         values = {
             "regime": self.regime,

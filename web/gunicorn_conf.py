@@ -15,4 +15,4 @@ def _without_server(self: wsgi.Response) -> list[str]:
     return [h for h in _default_headers(self) if not h.lower().startswith("server:")]
 
 
-wsgi.Response.default_headers = _without_server  # type: ignore[method-assign]
+wsgi.Response.default_headers = _without_server

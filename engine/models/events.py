@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-CONTRACT_VERSION = "1"
+CONTRACT_VERSION: Literal["1"] = "1"
 
 # ISO 3166-1 alpha-2 codes in use, plus "ZZ" (unknown) and "XK" (Kosovo, user-assigned but common).
 ISO_COUNTRIES = frozenset(

@@ -256,9 +256,9 @@ def ingest_batch(
     ]
     if publish is not None and new_ids:
         queued = publish(new_ids)
-        for r in results:
-            if r is not None and r.status == "accepted":
-                r.queued = queued
+        for item in results:
+            if item is not None and item.status == "accepted":
+                item.queued = queued
     return [r for r in results if r is not None]
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import DBAPIError
 
 from engine.pipeline.celery_app import app
@@ -71,7 +71,7 @@ def request_replay(
             error="the task queue could not be reached; request the replay again",
         )
         with session_scope() as s:
-            row = s.get(ReplayRow, row.id)
+            row = s.get(ReplayRow, row.id) or row
     return row
 
 
@@ -99,7 +99,7 @@ def _finish(replay_id: int, **values: Any) -> bool:
             .where(ReplayRow.id == replay_id, ReplayRow.status.in_(UNFINISHED))
             .values(finished_at=datetime.now(UTC), **values)
         )
-        return bool(done.rowcount)
+        return bool(cast(CursorResult[Any], done).rowcount)
 
 
 def _screener_and_caps() -> tuple[Any, Any]:

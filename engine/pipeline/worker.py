@@ -66,7 +66,7 @@ def start_worker(
             start_new_session=True,
         )
     finally:
-        if log_path:
+        if not isinstance(out, int):
             out.close()
 
 

@@ -490,14 +490,14 @@ class CapsLedger:
                 if (o_at, other.event_id, n) < me and amount is not None:
                     prior += amount
                     if ref in notified:
-                        seen_by_ref[ref] = seen_by_ref.get(ref, 0.0) + amount  # type: ignore[index]
+                        seen_by_ref[ref] = seen_by_ref.get(ref, 0.0) + amount
         mine = _notification_ref(event) if notified else None
         if not seen:  # this event is not (yet) in the source: its own earlier lines still count
             for n, amount in self.counted_lines(rule, cap, event):
                 if n < line and amount is not None:
                     prior += amount
                     if mine in notified:
-                        seen_by_ref[mine] = seen_by_ref.get(mine, 0.0) + amount  # type: ignore[index]
+                        seen_by_ref[mine] = seen_by_ref.get(mine, 0.0) + amount
         # Notified quantities not (yet) matched by supplies seen citing them count too.
         for ref, amount in notified.items():
             prior += max(0.0, amount - seen_by_ref.get(ref, 0.0) - (this if ref == mine else 0.0))

@@ -80,7 +80,8 @@ class DurableBackend:
             ruleset[rule_name] = {**json.loads(json.dumps(rule)), "run": self._action(rule_name)}
         with _ENGINE_LOCK:
             self._host = _QuietHost({self._name: ruleset}) if ruleset else None
-            self._ruleset = self._host.get_ruleset(self._name) if self._host else None
+            # durable.engine.Ruleset (untyped), None for an empty pack
+            self._ruleset: Any = self._host.get_ruleset(self._name) if self._host else None
 
     def _action(self, rule_name: str):  # noqa: ANN202
         fired = self._fired

@@ -114,9 +114,9 @@ class Evaluator:
     def screener(self) -> Screener | None:
         """The screener in use now (the provider's current one)."""
         source = self._screener_source
-        if source is not None and callable(source) and not hasattr(source, "screen"):
-            return source()
-        return source
+        if source is None or hasattr(source, "screen"):
+            return source  # type: ignore[return-value]  # a Screener (protocols are not runtime-checkable)
+        return source()  # the zero-argument provider
 
     def _batch_screener(self) -> Screener | None:
         """The screener for one batch, with this pack's designated-vessel register: the register
@@ -162,7 +162,7 @@ class Evaluator:
                     continue
                 if self.prefilter and not self._prefilter.rule_may_match(rule.id, f.fields):
                     continue  # this line cannot match the cap rule whatever its total: no ledger query
-                usage = self.caps.usage(rule.id, rule.cap, event, f.payload["line"])  # type: ignore[arg-type]
+                usage = self.caps.usage(rule.id, rule.cap, event, f.payload["line"])  # type: ignore[union-attr, arg-type]  # checked above; rule.cap set for _cap_rules
                 f.payload.setdefault("caps", {})[rule.id] = usage
                 if usage is not None:
                     f.fields[field] = float(usage.prior + usage.this)
@@ -187,7 +187,7 @@ class Evaluator:
                     filled.append(True)
                     values.update(set_values(event, sets[3], self._event_fields))
 
-            kinds = {k for k in kinds if self._prefilter.event_may_match(k, values, fill)}
+            kinds = frozenset(k for k in kinds if self._prefilter.event_may_match(k, values, fill))
             if not kinds:
                 return []  # typical clear event: no rule can match any of its facts
         facts = self.builder.build(event, hits, prefix=prefix, kinds=kinds, sets=sets)

@@ -520,8 +520,8 @@ class Rule(Strict):
             raise ValueError("wind_down.until must be after effective_from")
         if self.cap is not None and self.when.fact != "goods":
             raise ValueError("a cap needs `when.fact: goods`")
-        if isinstance(self.cap and self.cap.period, FixedPeriod):
-            p = self.cap.period  # type: ignore[union-attr]
+        if self.cap is not None and isinstance(self.cap.period, FixedPeriod):
+            p = self.cap.period
             if end_utc(p.to) <= start_utc(p.from_):
                 raise ValueError("cap.period: `to` must be after `from`")
         allowed = {"goods": {"shipment", "vessel_movement"}, "party": {"shipment", "entity"}}

@@ -88,7 +88,7 @@ class NameIndex:
         self.records: list[NameRecord] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._idf: dict[str, float] = {}
-        self._results: dict[tuple[str, float], list[NameMatch]] = {}
+        self._results: dict[str, list[NameMatch]] = {}
 
     def add(
         self,

@@ -20,12 +20,13 @@ between which snapshots the removal lies; the desk also shows it via store.delis
 
 from __future__ import annotations
 
+import typing
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
-from sqlalchemy import Text, and_, cast, select
+from sqlalchemy import Table, Text, and_, cast, select
 
 from engine.lists import store
 from engine.lists.diff import ChangeReport
@@ -256,8 +257,8 @@ def mark_delistings(old: DesignationHistory, new: DesignationHistory) -> int:
     """Mark open alerts citing an entry that left the list with this import (closes nothing)."""
     from engine.storage.desk_tables import AlertNoteRow, AuditRow
 
-    notes = AlertNoteRow.__table__
-    audit = AuditRow.__table__
+    notes = typing.cast(Table, AlertNoteRow.__table__)
+    audit = typing.cast(Table, AuditRow.__table__)
     before = old.by_key()
     gone = {
         h.entry.reference: h

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, and_, bindparam, select, update
+from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -57,7 +57,7 @@ def _cached(conn: Connection, name: str, build: Any) -> Any:
     return stmt
 
 
-def _insert(table: Table, conn: Connection) -> Insert:
+def _insert(table: Table, conn: Connection) -> postgresql.Insert | sqlite.Insert:
     dialect = conn.dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table)

@@ -162,8 +162,7 @@ def authenticate(username: str, password: str, ip: str) -> LoginResult:
     with session_scope() as s:
         user = s.scalar(select(UserRow).where(UserRow.username == username))
         ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
-        ok = ok and user is not None and user.active
-        if ok:
+        if ok and user is not None and user.active:
             s.execute(
                 update(LoginAttemptRow)
                 .where(LoginAttemptRow.id == attempt_id)

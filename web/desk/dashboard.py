@@ -82,7 +82,7 @@ def median_time_to_close(session: Session) -> timedelta | None:
             AlertRow.status == "closed", AlertRow.closed_at.is_not(None)
         )
     ).all()
-    seconds = [(_aware(c) - _aware(a)).total_seconds() for a, c in rows]
+    seconds = [(_aware(c) - _aware(a)).total_seconds() for a, c in rows if c is not None]
     return timedelta(seconds=statistics.median(seconds)) if seconds else None
 
 

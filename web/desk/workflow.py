@@ -7,10 +7,12 @@ The rules live here (not in the views) so bulk actions, views and tests share th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from engine.storage.db import session_scope
@@ -94,7 +96,7 @@ def _change(
         .values(**changes, updated_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if cast(CursorResult[Any], result).rowcount != 1:
         raise WorkflowError("someone else changed this alert meanwhile: reload it and try again")
     session.refresh(alert)
     record(
@@ -227,7 +229,7 @@ def decide_closure(
         )
         .execution_options(synchronize_session=False)
     )
-    if decided.rowcount != 1:
+    if cast(CursorResult[Any], decided).rowcount != 1:
         raise WorkflowError("this closure was decided by someone else meanwhile: reload")
     if approve:
         _change(
@@ -324,7 +326,7 @@ def run_bulk(
     return done, refused
 
 
-ACTIONS = {
+ACTIONS: dict[str, Callable[..., AlertRow | AlertNoteRow]] = {
     "assign": assign,
     "start_review": start_review,
     "escalate": escalate,
