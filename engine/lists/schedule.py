@@ -248,7 +248,7 @@ def import_if_due(source: str | None = None, interval: float | None = None) -> I
 def _lock():  # noqa: ANN202 - redis.lock.Lock | None
     import redis
 
-    from engine.broker import broker_url
+    from engine.pipeline.broker import broker_url
 
     try:
         url = broker_url().replace("redis+socket://", "unix://")
