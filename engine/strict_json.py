@@ -153,7 +153,10 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 
 def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
+    token = token.replace("~", "~0").replace("/", "~1")
+    if _string_problem(token):  # a pointer is shown and stored: it must be valid text itself
+        token = token.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode()
+    return token
 
 
 def _string_problem(s: str) -> tuple[str, str] | None:

@@ -28,6 +28,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     settings = get_settings()
     app = Flask(__name__)
+    from web.json_provider import StrictJSONProvider
+
+    app.json = StrictJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key or _persistent_secret(settings),
         JSON_SORT_KEYS=False,

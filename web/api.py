@@ -3,6 +3,7 @@
 POST /api/v1/events      one event, a JSON array (<= 1000) or NDJSON -> 202 with per-event status
 GET  /api/v1/events/<id> the stored event, its decision and alerts
 GET  /api/v1/schema      the JSON Schema of event contract v1
+GET  /api/v1/openapi.json the OpenAPI 3.1 document of this API (web/openapi.py)
 """
 
 from __future__ import annotations
@@ -66,3 +67,16 @@ def _schema_body() -> bytes:
 @api_bp.get("/schema")
 def get_schema() -> Response:
     return Response(_schema_body(), mimetype="application/schema+json")
+
+
+@lru_cache(maxsize=1)
+def _openapi_body() -> bytes:
+    from web.openapi import openapi_document
+
+    return json.dumps(openapi_document()).encode("utf-8")
+
+
+@api_bp.get("/openapi.json")
+def get_openapi() -> Response:
+    """The OpenAPI 3.1 document of this API (public, like the schema)."""
+    return Response(_openapi_body(), mimetype="application/json")

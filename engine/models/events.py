@@ -295,7 +295,16 @@ def _strip_upper(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-Country = Annotated[str, BeforeValidator(_strip_upper), AfterValidator(_country)]
+# The json_schema_extra below make the published JSON Schema (GET /api/v1/schema, the OpenAPI
+# document) say what the validators check, so a body valid against the schema is accepted. Where
+# a check cannot be said in JSON Schema (IMO check digit, locode prefix = country, date order) the
+# schema says it in a description; it is never looser than the validator on what it does say.
+Country = Annotated[
+    str,
+    BeforeValidator(_strip_upper),
+    AfterValidator(_country),
+    Field(json_schema_extra={"enum": sorted(ISO_COUNTRIES)}),
+]
 
 
 def imo_check_digit_ok(imo: str) -> bool:
@@ -336,10 +345,32 @@ def _locode(value: Any) -> Any:
     return value
 
 
-IMO = Annotated[str, BeforeValidator(_imo)]
-HSCode = Annotated[str, BeforeValidator(_hs_code)]
-Locode = Annotated[str, BeforeValidator(_locode)]
-NonEmpty = Annotated[str, Field(min_length=1, max_length=500)]
+IMO = Annotated[
+    str,
+    BeforeValidator(_imo),
+    Field(
+        json_schema_extra={
+            "pattern": r"^(?:IMO ?)?\d{7}$",
+            "description": "7 digits, the last a check digit over the first six",
+        }
+    ),
+]
+HSCode = Annotated[
+    str,
+    BeforeValidator(_hs_code),
+    Field(json_schema_extra={"pattern": r"^\d{2}(?:[. ]?\d{2}){0,4}$"}),
+]
+Locode = Annotated[
+    str,
+    BeforeValidator(_locode),
+    Field(
+        json_schema_extra={
+            "pattern": r"^[A-Z]{2}[A-Z2-9]{3}$",
+            "description": "UN/LOCODE; its first two letters are the place's country",
+        }
+    ),
+]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
 
 
 class Model(BaseModel):
@@ -368,7 +399,22 @@ class Place(Model):
         return self
 
 
+def _present(*names: str, of: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """JSON Schema for 'at least one of these is given' (given: present, not null or blank)."""
+    return [
+        {"required": [n], "properties": {n: (of or {}).get(n, {"not": {"type": "null"}})}}
+        for n in names
+    ]
+
+
+_TEXT = {"type": "string", "pattern": r"\S"}
+
+
 class Vessel(Model):
+    model_config = ConfigDict(
+        json_schema_extra={"anyOf": _present("name", "imo", "mmsi", of={"name": _TEXT})}
+    )
+
     name: str | None = None
     imo: IMO | None = None
     mmsi: Annotated[str, Field(pattern=r"^\d{9}$")] | None = None
@@ -409,6 +455,13 @@ class Unit(StrEnum):
 
 
 class Goods(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": _present("hs_code", "description", of={"description": _TEXT}),
+            "dependentRequired": {"quantity": ["unit"]},
+        }
+    )
+
     hs_code: HSCode | None = None
     description: str | None = Field(default=None, max_length=2000)
     quantity: float | None = Field(default=None, ge=0)
@@ -526,7 +579,25 @@ class PreviousIdentity(Model):
     name: str | None = None
 
 
+def _kind_needs(kind: str, field: str) -> dict[str, Any]:
+    return {
+        "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+        "then": {"required": [field], "properties": {field: {"not": {"type": "null"}}}},
+    }
+
+
 class VesselMovement(Model):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                _kind_needs("port_call", "port"),
+                _kind_needs("ship_to_ship", "counterpart_vessel"),
+                _kind_needs("flag_change", "previous"),
+                _kind_needs("name_change", "previous"),
+            ]
+        }
+    )
+
     kind: Literal["port_call", "ship_to_ship", "ais_gap", "flag_change", "name_change"]
     vessel: Vessel
     port: Place | None = None
@@ -590,14 +661,34 @@ def _aware(value: datetime) -> datetime:
 _BODY_FIELDS = tuple(t.value for t in EventType)
 
 
+def _one_body_schema() -> dict[str, Any]:
+    """JSON Schema of ``Event._one_body``: the body named by event_type, and no other."""
+    bodies = ("shipment", "entity", "vessel_movement")
+    return {
+        "oneOf": [
+            {
+                "properties": {
+                    "event_type": {"const": kind},
+                    kind: {"type": "object"},  # its schema is the property's own
+                    **{other: {"type": "null"} for other in bodies if other != kind},
+                },
+                "required": ["event_type", kind],
+            }
+            for kind in bodies
+        ]
+    }
+
+
 class Event(Model):
     """One upstream event. Exactly one body, under the key named by ``event_type``."""
+
+    model_config = ConfigDict(json_schema_extra=_one_body_schema())
 
     contract_version: Literal["1"] = CONTRACT_VERSION
     event_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")]
     event_type: EventType
     occurred_at: Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_aware)]
-    source: Annotated[str, Field(min_length=1, max_length=200)]
+    source: Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
     shipment: Shipment | None = None
     entity: Entity | None = None
     vessel_movement: VesselMovement | None = None

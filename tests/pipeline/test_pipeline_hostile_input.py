@@ -64,7 +64,7 @@ CASES = {
         "/shipment/parties/0/name",
         "surrogate",
     ),
-    "lone surrogate in a key": (BASE + ', "k\\udc00": 1}', "/k\udc00", "surrogate"),
+    "lone surrogate in a key": (BASE + ', "k\\udc00": 1}', "/k\\udc00", "surrogate"),
     "NaN": (BASE + ', "x": NaN}', "/x", "json_number"),
     "Infinity": (BASE + ', "x": {"y": [1, Infinity]}}', "/x/y/1", "json_number"),
     "-Infinity": (BASE + ', "x": -Infinity}', "/x", "json_number"),
@@ -240,3 +240,26 @@ def test_too_large_body_is_a_json_413(db, broker_url) -> None:  # noqa: ANN001
     client = make_api_client({"MAX_CONTENT_LENGTH": 1000})
     resp = client.post(EVENTS, data=b"[" + b" " * 2000 + b"]", content_type="application/json")
     _assert_json_4xx(resp, 413)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"ref": NaN}', b'{"ref": "\\udfff"}', b"[" * 5000 + b"]" * 5000, b'{"ref": "\xff"}'],
+    ids=["nan", "surrogate", "deep", "utf8"],
+)
+def test_other_json_endpoints_parse_strictly_too(db, broker_url, body: bytes) -> None:  # noqa: ANN001
+    """Views reading request.get_json() (the registers API) get the same strict parser."""
+    from conftest import make_api_client
+
+    from engine.storage.desk_tables import API_SCOPES
+    from web.auth.apikeys import create_api_key
+
+    client = make_api_client()
+    _row, key = create_api_key("registers", list(API_SCOPES), actor="pytest")
+    resp = client.post(
+        "/api/v1/exemptions",
+        data=body,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    _assert_json_4xx(resp, 400)

@@ -72,6 +72,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "api.post_events": {"POST": API_WRITE},
     "api.get_event": {"GET": API_READ},
     "api.get_schema": {"GET": PUBLIC},
+    "api.get_openapi": {"GET": PUBLIC},
 }
 
 # Form data that lets an allowed request get past input checks (the outcome may still be a

@@ -36,7 +36,7 @@ from web.auth import key_version
 from web.desk.audit import record
 
 KEY_PREFIX = "sk_"
-PUBLIC_API_PATHS = frozenset({"/api/v1/schema"})
+PUBLIC_API_PATHS = frozenset({"/api/v1/schema", "/api/v1/openapi.json"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # last_used_at is informative; writing it on every ingest request would serialise the API.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
