@@ -1,4 +1,4 @@
-"""Flask's JSON, parsed as strictly as the ingest API (engine.strict_json) for every view that
+"""Flask's JSON, parsed as strictly as the ingest API (engine.pipeline.strict_json) for every view that
 reads ``request.get_json()`` (the registers API, forms posting JSON): NaN, Infinity, huge
 integers, lone surrogates, NUL and deep nesting are a 400, never a 500 or a value no database
 takes. Responses are written as before."""
@@ -9,7 +9,7 @@ from typing import Any
 
 from flask.json.provider import DefaultJSONProvider
 
-from engine import strict_json
+from engine.pipeline import strict_json
 
 
 class StrictJSONProvider(DefaultJSONProvider):

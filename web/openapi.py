@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from engine.ingest import MAX_BATCH
 from engine.models.events import CONTRACT_VERSION, json_schema
-from engine.strict_json import MAX_DEPTH, MAX_INT_DIGITS
+from engine.pipeline.ingest import MAX_BATCH
+from engine.pipeline.strict_json import MAX_DEPTH, MAX_INT_DIGITS
 
 _REF_PREFIX = "#/$defs/"
 _COMPONENTS = "#/components/schemas/"
@@ -187,7 +187,7 @@ def _register_paths(security: list[dict[str, list[str]]]) -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     event_ref = {"$ref": _COMPONENTS + "Event"}
-    key_auth = [{"bearer": []}, {"apiKey": []}]
+    key_auth: list[dict[str, list[str]]] = [{"bearer": []}, {"apiKey": []}]
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",

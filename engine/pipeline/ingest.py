@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine import strict_json
 from engine.models.events import Event
 from engine.models.validation import validate_event
+from engine.pipeline import strict_json
 from engine.storage import repository
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class Unparsable:
 
 @dataclass(frozen=True)
 class Unstorable:
-    """An item that parsed but holds values JSON storage cannot take (engine.strict_json)."""
+    """An item that parsed but holds values JSON storage cannot take (engine.pipeline.strict_json)."""
 
     raw: Any
     errors: list[dict[str, str]]
@@ -122,7 +122,7 @@ def parse_body(body: bytes | str, content_type: str | None = None) -> tuple[list
     item per non-blank line, lines split on LF only (a U+2028 inside a line is JSON text, and a
     CR before the LF is dropped), where a line that is not JSON becomes an ``Unparsable`` item (the
     other lines still go through). Bytes must be UTF-8 (400 otherwise: the stored raw event is
-    what was sent). Parsing is strict (engine.strict_json): an item holding NaN, Infinity, a
+    what was sent). Parsing is strict (engine.pipeline.strict_json): an item holding NaN, Infinity, a
     number out of range, a lone surrogate, NUL or nesting past the limit becomes ``Unstorable``
     with a pointer per value.
     """
@@ -243,13 +243,13 @@ def ingest_batch(
             )
 
     rejected = [r for r in results if r is not None and r.status in ("invalid", "conflict")]
-    for r in rejected:
-        raw = raws[r.index]
+    for rej in rejected:
+        raw = raws[rej.index]
         if isinstance(raw, Unparsable):
             raw = raw.text
         elif isinstance(raw, Unstorable):
             raw = raw.raw
-        repository.record_rejection(channel, raw, r.errors, r.event_id)
+        repository.record_rejection(channel, raw, rej.errors, rej.event_id)
 
     new_ids = [
         r.event_id for r in results if r is not None and r.status == "accepted" and r.event_id

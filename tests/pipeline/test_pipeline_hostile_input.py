@@ -140,7 +140,7 @@ def test_nesting_past_the_parser_is_a_400_not_a_500(api_client) -> None:  # noqa
 
 
 def test_nesting_up_to_the_limit_is_accepted(api_client) -> None:  # noqa: ANN001
-    from engine.strict_json import MAX_DEPTH
+    from engine.pipeline.strict_json import MAX_DEPTH
 
     deep = MAX_DEPTH - 1  # the event object is level 0
     resp = _post_text(api_client, BASE + ', "x": ' + "[" * deep + "]" * deep + "}")
