@@ -6,7 +6,7 @@ names the software to every scanner, so this drops that one line from its defaul
 
 from __future__ import annotations
 
-from gunicorn.http import wsgi  # type: ignore[import-untyped]
+from gunicorn.http import wsgi
 
 _default_headers = wsgi.Response.default_headers
 

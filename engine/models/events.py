@@ -399,7 +399,7 @@ class Place(Model):
         return self
 
 
-def _present(*names: str, of: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+def _present(*names: str, of: dict[str, Any] | None = None) -> Any:
     """JSON Schema for 'at least one of these is given' (given: present, not null or blank)."""
     return [
         {"required": [n], "properties": {n: (of or {}).get(n, {"not": {"type": "null"}})}}
