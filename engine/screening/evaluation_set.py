@@ -605,10 +605,23 @@ class _Known:
     def __init__(self, names: Iterable[str]) -> None:
         self.keys = sorted({plain(n) for n in names if n.strip()})
         self.key_set = set(self.keys)
+        # word -> the listed names holding it: a look-alike whose words are all in one listed
+        # name is that name with parts left out (a variant, not a look-alike)
+        self.holders: dict[str, set[int]] = {}
+        for i, k in enumerate(self.keys):
+            for w in k.split():
+                self.holders.setdefault(w, set()).add(i)
 
     def listed_like(self, name: str) -> bool:
         key = plain(name)
         if key in self.key_set:
+            return True
+        words = key.split()
+        if (
+            words
+            and all(w in self.holders for w in words)
+            and set.intersection(*(self.holders[w] for w in words))
+        ):
             return True
         best = process.extractOne(key, self.keys, scorer=fuzz.ratio, score_cutoff=90)
         return best is not None

@@ -15,6 +15,8 @@ from functools import lru_cache
 import jellyfish
 from anyascii import anyascii
 
+from engine.screening.titles import strip_titles  # (titles.py imports this module lazily)
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -237,8 +239,6 @@ def _join_abd(words: list[str]) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def normalise(name: str) -> NormName:
-    from engine.screening.titles import strip_titles
-
     latin = to_latin(name)
     titles, words = strip_titles(latin.split())
     words = _join_abd(

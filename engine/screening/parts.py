@@ -15,6 +15,7 @@ a vessel name is seldom left out for nothing). Connectors ("al", "bin", "of") an
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -35,9 +36,11 @@ _KOREAN_SYLLABLE = re.compile(
 LOOSE_SCORE = 0.92
 SYMBOL_SCORE = 0.9
 OTHER_INITIAL = 0.9
+COMMON_FROM = 10  # a part in the names of more list entries than this is common
 # One identifying part in common and something else unpaired ("Foreign Trade Company" and
-# FOREIGN TRADE BANK share only FOREIGN): weak evidence, whatever the other weights say.
-ONE_PART_PENALTY = 0.9
+# FOREIGN TRADE BANK share only FOREIGN), or only common parts in common and a listed part
+# missing: weak evidence, whatever the other weights say.
+WEAK_EVIDENCE = 0.9
 JOIN_MIN = 0.9  # a joined word must spell the two parts (or nearly: a typo in a long one)
 
 _CONNECTORS = frozenset(
@@ -135,6 +138,17 @@ class Parts:
     loose: tuple[str, ...]
     symbols: tuple[str | None, ...]  # name group of each part (_NAME_GROUPS)
     drop: tuple[float, ...]  # listed names: weight of each part's absence from a query
+    # listed names: how much a pairing of the part tells (names shared by many listed people,
+    # MUHAMMAD, ALI, AL-TIKRITI, KIM, count less than rare ones); 1.0 for queries
+    evidence: tuple[float, ...] = ()
+
+
+def evidence_of(listed_with: int) -> float:
+    """Evidence of a part found in the names of ``listed_with`` list entries: 1.0 for a rare
+    part, less for a common one (only "rare or not" is used so far)."""
+    if listed_with <= COMMON_FROM:
+        return 1.0
+    return max(0.5, 1.0 - 0.15 * math.log2(listed_with / COMMON_FROM))
 
 
 def parts_of(norm: NormName, drops: tuple[float, ...] | None = None) -> Parts:
@@ -205,14 +219,17 @@ def align(q: Parts, c: Parts) -> tuple[float, list[Pair], bool]:
         _fuzzy(q, c, qfree, cfree, pairs)
     num = den = 0.0
     identifying = 0
-    qw, cw = q.weight, c.weight
+    qw, cw, ce = q.weight, c.weight, c.evidence
+    rare = False
     for qi, cj, s, _ in pairs:
         w = max(sum(qw[i] for i in qi), sum(cw[j] for j in cj))
         num += w * s
         den += w
         if w >= 0.9:
             identifying += 1
-    loose_end = False
+            if not ce or min(ce[j] for j in cj) >= 1.0:
+                rare = True
+    loose_end = dropped = False
     for i in range(nq):
         if qfree[i]:
             den += EXTRA_QUERY * qw[i]
@@ -220,10 +237,12 @@ def align(q: Parts, c: Parts) -> tuple[float, list[Pair], bool]:
     for j in range(nc):
         if cfree[j]:
             den += c.drop[j] * cw[j]
-            loose_end = loose_end or cw[j] > 0.2
+            dropped = dropped or cw[j] > 0.2
     score = num / den if den else 0.0
-    if identifying == 1 and loose_end:
-        score *= ONE_PART_PENALTY
+    if (identifying == 1 and (loose_end or dropped)) or (dropped and not rare):
+        # one identifying part in common, or a listed part missing while only common name
+        # parts agree ("Ahmad Ali" and ALI AHMED KHALFAN): weak evidence, whatever the weights
+        score *= WEAK_EVIDENCE
     return score, pairs, identifying > 0
 
 
@@ -247,6 +266,8 @@ def _joins(q: Parts, c: Parts, qfree: list[bool], cfree: list[bool], pairs: list
                 elif one.loose[m] == jl:
                     s = LOOSE_SCORE
                 else:
+                    if abs(len(f) - len(joined)) > 1 or f[0] != joined[0]:
+                        continue
                     s = _ratio(f, joined)
                     if s < JOIN_MIN:
                         continue
@@ -267,7 +288,13 @@ def _fuzzy(q: Parts, c: Parts, qfree: list[bool], cfree: list[bool], pairs: list
                 continue
             cf = c.folded[j]
             s = 0.0
-            if len(qf) >= MIN_FUZZY_LENGTH and len(cf) >= MIN_FUZZY_LENGTH:
+            lq, lc = len(qf), len(cf)
+            # Indel similarity is at most 2 min / (sum): skip pairs too different in length
+            if (
+                lq >= MIN_FUZZY_LENGTH
+                and lc >= MIN_FUZZY_LENGTH
+                and 2 * min(lq, lc) >= 0.72 * (lq + lc)
+            ):
                 s = max(_ratio(qf, cf), _ratio(qr, c.raw[j]))
                 if q.loose[i][0] != c.loose[j][0]:
                     s *= OTHER_INITIAL  # typos keep the first letter: "OBAIDULLAH" / "HAMIDULLAH"

@@ -39,8 +39,15 @@ def _longest() -> int:
     return max(len(p) for p in title_phrases())
 
 
+@lru_cache(maxsize=1)
+def _first_words() -> frozenset[str]:
+    return frozenset(p[0] for p in title_phrases())
+
+
 def strip_titles(words: list[str]) -> tuple[tuple[str, ...], list[str]]:
     """(the titles removed, the rest) for upper-case latin words; at least one word is kept."""
+    if len(words) < 2 or words[0] not in _first_words():
+        return (), words
     phrases, removed, i = title_phrases(), [], 0
     while i < len(words) - 1:
         for n in range(min(_longest(), len(words) - 1 - i), 0, -1):
