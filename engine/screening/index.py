@@ -23,7 +23,7 @@ from engine.screening.parts import PartMatch, Parts, align, evidence_of, explain
 MAX_CANDIDATES = 30
 # Of those, at most SHORTLIST whose quick whole-name pre-score reaches QUICK_MIN are compared
 # part by part (every true match of the evaluation set pre-scores 65 or more).
-SHORTLIST = 6
+SHORTLIST = 10
 QUICK_MIN = 60
 # Phonetic and prefix keys shared by this many names carry no signal ("MHMT", "ABD"): skipped,
 # so one common token cannot drag hundreds of names into scoring. Exact-token keys are always used.
@@ -127,8 +127,8 @@ class NameIndex:
                     "".join(norm.tokens),
                     (pp := parts_of(norm, _drops(variant, norm, drop))),
                     drop,
-                    " ".join(sorted(pp.loose)),
-                    "".join(pp.loose),
+                    " ".join(sorted(pp.loose[pp.titles :])),
+                    "".join(pp.loose[pp.titles :]),
                 )
             )
             # "MULLAH SHAFIQULLAH" is compared part by part, never equal to "Shafiqullah" alone
@@ -212,7 +212,7 @@ class NameIndex:
         best = {
             i: sc
             for _, sc, i in process.extract(
-                " ".join(sorted(qp.loose)),
+                " ".join(sorted(qp.loose[qp.titles :])),
                 [recs[r].loose_key for r in ids],
                 scorer=fuzz.token_set_ratio,
                 score_cutoff=QUICK_MIN,
@@ -231,13 +231,14 @@ class NameIndex:
             return []
         q_digits = tuple(sorted(_DIGITS.findall(" ".join(q.raw))))
         best: dict[int, NameMatch] = {}
+        qp = parts_of(q)
         for rid in exact_ids:
             rec = self.records[rid]
             if rec.digits == q_digits and (q.informative or len(q.tokens) > 1):
-                self._keep(best, NameMatch(rec, rec.factor, True))
+                _, pairs, _ = align(qp, rec.parts)
+                self._keep(best, NameMatch(rec, rec.factor, True, explain(qp, rec.parts, pairs)))
         if not q.informative:
             return sorted(best.values(), key=lambda m: -m.score)
-        qp = parts_of(q)
         q_set = frozenset(q.tokens)
         n_q = len(q.tokens)
         records = self.records

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import jellyfish
 from anyascii import anyascii
+from rapidfuzz.distance import Levenshtein
 
 from engine.screening.titles import strip_titles  # (titles.py imports this module lazily)
 
@@ -223,6 +224,18 @@ def _drop_number_words(words: list[str]) -> list[str]:
     ]
 
 
+_LONG_FORMS = tuple(w for w in COMPANY_SUFFIXES if len(w) >= 7)
+
+
+@lru_cache(maxsize=65536)
+def _misspelt_legal_form(word: str) -> bool:
+    """'LIMIRED', 'COMPSNY', 'CORPORATTION': a long legal-form word one edit away."""
+    return len(word) >= 6 and any(
+        abs(len(word) - len(f)) <= 1 and Levenshtein.distance(word, f, score_cutoff=1) <= 1
+        for f in _LONG_FORMS
+    )
+
+
 _ARTICLES = frozenset({"AL", "EL", "UL", "UR", "AR", "AS", "AD", "AN", "AZ", "ASH", "AT"})
 
 
@@ -242,7 +255,11 @@ def normalise(name: str) -> NormName:
     latin = to_latin(name)
     titles, words = strip_titles(latin.split())
     words = _join_abd(
-        [_ABBREVIATIONS.get(t, t) for t in _drop_number_words(words) if t not in COMPANY_SUFFIXES]
+        [
+            _ABBREVIATIONS.get(t, t)
+            for t in _drop_number_words(words)
+            if t not in COMPANY_SUFFIXES and not _misspelt_legal_form(t)
+        ]
     )
     tokens = tuple(fold_token(t) for t in words)
     if not tokens:  # a name made only of legal forms is kept as is (and is not informative)

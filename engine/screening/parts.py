@@ -138,6 +138,7 @@ class Parts:
     loose: tuple[str, ...]
     symbols: tuple[str | None, ...]  # name group of each part (_NAME_GROUPS)
     drop: tuple[float, ...]  # listed names: weight of each part's absence from a query
+    titles: int = 0  # the first ``titles`` parts are leading titles: free to leave unpaired
     # listed names: how much a pairing of the part tells (names shared by many listed people,
     # MUHAMMAD, ALI, AL-TIKRITI, KIM, count less than rare ones); 1.0 for queries
     evidence: tuple[float, ...] = ()
@@ -169,7 +170,8 @@ def parts_of(norm: NormName, drops: tuple[float, ...] | None = None) -> Parts:
         weight,
         lo,
         tuple(map(name_symbol, lo)),
-        tuple(max(drops) if drops else 0.0 for _ in norm.titles) + drops,
+        (0.0,) * len(norm.titles) + drops,
+        len(norm.titles),
     )
 
 
@@ -230,7 +232,7 @@ def align(q: Parts, c: Parts) -> tuple[float, list[Pair], bool]:
             if not ce or min(ce[j] for j in cj) >= 1.0:
                 rare = True
     loose_end = dropped = False
-    for i in range(nq):
+    for i in range(q.titles, nq):  # an unpaired leading title ("Sheikh", "M/V") costs nothing
         if qfree[i]:
             den += EXTRA_QUERY * qw[i]
             loose_end = loose_end or qw[i] > 0.2

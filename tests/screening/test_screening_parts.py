@@ -1,0 +1,225 @@
+"""Names compared part by part (engine.screening.parts) against the real 2026-05-08 list and the
+designated-vessel register, and the independent evaluation set (engine.screening.evaluation_set)
+with its floors."""
+
+from __future__ import annotations
+
+import ast
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+from lists_support import parsed
+
+from engine.config import PROJECT_ROOT
+from engine.models.events import Vessel
+from engine.screening.index import DROP_PERSON, NameIndex
+from engine.screening.service import Screener
+from engine.screening.settings import ScreeningSettings
+from engine.screening.vessels import load_register
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+VESSELS_CSV = PROJECT_ROOT.parent / "shared" / "data" / "un-vessels" / "designated-vessels.csv"
+
+
+@lru_cache(maxsize=1)
+def screener() -> Screener:
+    p = parsed("2026-05-08")
+    register = load_register(PROJECT_ROOT / "rules" / "vessels" / "designated-vessels.yaml")
+    return Screener.from_entries(p.entries, p.sha256, p.date_generated, register)
+
+
+def refs(name: str) -> set[str]:
+    return {h.reference for h in screener().screen_name(name, NOW)}
+
+
+@pytest.mark.parametrize(
+    ("query", "reference"),
+    [
+        ("Mr. Ri Won Ho", "KPi.033"),  # honorific
+        ("Comrade General Ri Won Ho", "KPi.033"),  # titles stacked
+        ("Ri Wonho", "KPi.033"),  # Korean given name joined
+        ("Wonho Ri", "KPi.033"),  # ... in western order
+        ("Lee Won Ho", "KPi.033"),  # Lee ~ Ri
+        ("Yi Won-ho", "KPi.033"),  # Yi ~ Ri
+        ("Jo Yongwon", "KPi.043"),  # JO YONG-WON
+        ("Kim Young Cheol", "KPi.024"),  # Revised Romanisation of KIM YONG CHOL
+        ("Gim Yeong-Cheol", "KPi.024"),
+        ("Khamis Qadhafi", "LYi.011"),  # KHAMIS MUAMMAR QADHAFI, middle name dropped
+        ("Sheikh Hassan Aweys", "QDi.042"),  # HASSAN DAHIR AWEYS: title, middle name dropped
+        ("محمد حسن اخوند", "TAi.002"),  # Arabic script without the madda of the list's آخوند
+        ("Korea Mining Development Trdg Corp", "KPe.001"),  # abbreviation
+        ("Korea Heung Jin Trading Company", "KPe.011"),  # HEUNGJIN split
+    ],
+)
+def test_variants_real_data_carries(query: str, reference: str) -> None:
+    found = refs(query)
+    assert reference in found, (query, found)
+
+
+def test_choe_choi() -> None:
+    listed = next(e for e in parsed("2026-05-08").entries if e.name == "CHOE CHUN-SIK")
+    assert listed.reference in refs("Choi Chun-sik")
+    assert listed.reference in refs("Choe Chunsik")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Ahmad Ali",  # two common given names: not ALI AHMED KHALFAN nor anyone else
+        "Mohammad Ali",
+        "Ri Ho",  # a Korean given name is one unit: half of it is not RI WON HO
+        "Kim Chol",
+        "Foreign Trade Company",  # shares only FOREIGN with FOREIGN TRADE BANK
+        "Saddam Hussein Trading",
+    ],
+)
+def test_look_alikes_stay_clear(query: str) -> None:
+    hits = [h for h in screener().screen_name(query, NOW) if h.method == "name_fuzzy"]
+    assert hits == [] or query == "Kim Song Chol Trading" and all(h.score < 0.9 for h in hits), [
+        (h.reference, h.matched, h.score) for h in hits
+    ]
+
+
+def test_unpaired_parts_cost_asymmetrically() -> None:
+    """A query part the listed name lacks costs more than a listed part the query lacks."""
+    idx = NameIndex()
+    idx.add(0, "HAMID KHALAF AL-ANIZI", "primary name", drop=DROP_PERSON)
+    idx.add(1, "HAMID KHALAF", "primary name", drop=DROP_PERSON)
+    idx.freeze()
+    dropped = {m.record.target: m for m in idx.match("Hamid Khalaf")}  # nisba left out
+    extra = {m.record.target: m for m in idx.match("Hamid Khalaf Al-Anizi")}  # query has more
+    assert dropped[1].exact and extra[0].exact
+    assert dropped[0].score > extra[1].score, (dropped[0].score, extra[1].score)
+    assert dropped[0].score >= 0.88 > extra[1].score
+
+
+def test_family_and_given_names_are_not_cheap_to_drop() -> None:
+    idx = NameIndex()
+    idx.add(0, "IBRAHIM SABAWI HASAN AL-TIKRITI", "primary name", drop=DROP_PERSON)
+    idx.freeze()
+    score = {
+        q: (idx.match(q) or [None])[0]
+        for q in ("Ibrahim Sabawi Hasan", "Sabawi Hasan Al-Tikriti", "Ibrahim Hasan Al-Tikriti")
+    }
+    middle = score["Ibrahim Hasan Al-Tikriti"]
+    nisba = score["Ibrahim Sabawi Hasan"]
+    given = score["Sabawi Hasan Al-Tikriti"]  # a brother shares everything but the given name
+    assert middle is not None and nisba is not None and middle.score >= 0.88 and nisba.score >= 0.88
+    assert given is None or given.score < 0.88
+
+
+def test_candidates_do_not_depend_on_the_threshold() -> None:
+    p = parsed("2026-05-08")
+    names = ["Ri Wonho", "Khamis Qadhafi", "Korea Minig Developmnet Trading", "Gim Yeong-Cheol"]
+    by_threshold = {}
+    for t in (0.7, 0.8, 0.88, 0.97):
+        s = Screener.from_entries(
+            p.entries,
+            p.sha256,
+            p.date_generated,
+            settings=ScreeningSettings(SANCTIONS_SCREENING_THRESHOLD=t),
+        )
+        by_threshold[t] = {
+            n: {(h.reference, h.score) for h in s.screen_name(n, NOW)} for n in names
+        }
+    loose = by_threshold[0.7]
+    for t, found in by_threshold.items():
+        for n in names:
+            assert found[n] == {(r, sc) for r, sc in loose[n] if sc >= t}, (t, n)
+    assert all(loose[n] for n in names)
+
+
+def test_hits_explain_the_alignment_part_by_part() -> None:
+    hit = next(
+        h for h in screener().screen_name("Sheikh Hassan Aweys", NOW) if h.reference == "QDi.042"
+    )
+    assert hit.method == "name_fuzzy"
+    pairs = {(a.query, a.listed, a.how) for a in hit.alignment}
+    assert ("HASSAN", "HASSAN", "same") in pairs and ("AWEYS", "AWEYS", "same") in pairs
+    assert any(
+        a.query == "" and a.listed == "DAHIR" and a.how == "not in query" for a in hit.alignment
+    )
+    assert "part by part" in hit.explanation and "not in the query: DAHIR" in hit.explanation
+    joined = next(h for h in screener().screen_name("Ri Wonho", NOW) if h.reference == "KPi.033")
+    assert any(
+        a.how == "joined/split" and a.query == "WONHO" and a.listed == "WON HO"
+        for a in joined.alignment
+    )
+
+
+def test_vessel_prefixes_and_hull_numbers() -> None:
+    s = screener()
+    for q in ("M/V HAO FAN 6", "MT HAO FAN No 6", "MT HAO FAN NO.6", "HAO FAN #6", "HAO FAN-6"):
+        found = {h.entry_name for h in s.screen_vessel_name(q, NOW)}
+        assert "HAO FAN 6" in found and "HAO FAN 2" not in found, (q, found)
+    assert {h.entry_name for h in s.screen_vessel_name("MT HAO FAN No 5", NOW)} == set()
+    # another IMO: a same-named ship, not the designated one (the IMO-conflict veto)
+    other = s._vessel(Vessel(name="HAO FAN 6", imo="9074729"), "vessel", "vessel", NOW.date())
+    assert [h for h in other if h.method.startswith("name")] == []
+    hit = next(
+        h for h in s.screen_vessel_name("M/V HAO FAN No. 6", NOW) if h.entry_name == "HAO FAN 6"
+    )
+    assert hit.alignment and "HAO FAN 6" in hit.explanation
+
+
+def test_the_evaluation_set_is_built_without_the_screeners_normalisation() -> None:
+    src = Path(__file__).resolve().parents[2] / "engine" / "screening" / "evaluation_set.py"
+    imported = set()
+    for node in ast.walk(ast.parse(src.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+    screener_modules = {
+        f"engine.screening.{m}" for m in ("normalize", "index", "parts", "titles", "service")
+    }
+    assert not imported & screener_modules, imported & screener_modules
+
+
+def test_independent_evaluation_floors() -> None:
+    """A smaller seeded draw of the bench's set (bench/screening.py prints the full one)."""
+    from engine.screening.evaluation_set import (
+        build_cases,
+        load_vessel_rows,
+        register_from_rows,
+        score_cases,
+    )
+
+    p = parsed("2026-05-08")
+    rows = load_vessel_rows(VESSELS_CSV)
+    cases = build_cases(p.entries, rows, seed=11, per_variant=50)
+    kinds = {c.kind for c in cases}
+    variants = {c.variant for c in cases if c.reference}
+    assert kinds == {"person", "entity", "vessel"}
+    assert {
+        "honorific",
+        "dropped_middle",
+        "dropped_nisba",
+        "korean_romanisation",
+        "korean_joined",
+        "arabic_script",
+        "arabic_romanisation",
+        "vessel_prefix",
+        "vessel_number",
+        "typo",
+    } <= variants
+    assert sum(1 for c in cases if c.reference is None) >= 400  # look-alikes and real-world names
+    s = Screener.from_entries(p.entries, p.sha256, p.date_generated, register_from_rows(rows))
+    when = datetime(2030, 1, 1, tzinfo=UTC)
+    report = score_cases(
+        cases,
+        lambda c: (
+            s.screen_vessel_name(c.query, when)
+            if c.kind == "vessel"
+            else s.screen_name(c.query, when)
+        ),
+    )
+    assert report.total.precision >= 0.96, (report.total, report.misses[:10])
+    assert report.total.recall >= 0.94, (report.total, report.misses[:10])
+    for kind, counts in report.by_kind.items():
+        assert counts.recall >= 0.9, (kind, counts)
+    for (kind, variant), counts in report.by_variant.items():
+        if counts.tp + counts.fn:
+            assert counts.recall >= 0.85, (kind, variant, counts)
