@@ -42,9 +42,11 @@ from typing import Any, Protocol
 
 from engine.models.events import Event, Goods, Unit
 from engine.rules.facts import Fact, FactBuilder, epoch_us
+from engine.rules.named import area_status, party_named
 from engine.rules.schema import (
     All,
     AnyOf,
+    Area,
     Cap,
     CapUsage,
     Direction,
@@ -54,6 +56,7 @@ from engine.rules.schema import (
     Node,
     Not,
     Occurred,
+    PartyNamed,
     RefStatus,
     Rule,
     end_utc,
@@ -192,6 +195,10 @@ def counts(node: Node, fact: Fact) -> bool:
         return at < bound if node.op == "before" else at >= bound
     if isinstance(node, RefStatus):
         return True  # a notified or exempted supply still uses up the cap
+    if isinstance(node, PartyNamed):
+        return party_named(node, fact.payload["event"])
+    if isinstance(node, Area):
+        return area_status(node, fact.payload["event"]) is not None  # unknown place counts too
     raise TypeError(f"unknown condition node {node!r}")
 
 

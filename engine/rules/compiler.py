@@ -17,15 +17,18 @@ from typing import Any
 from engine.rules.catalogue import LEVEL_RANK, LEVELS, fields_for
 from engine.rules.facts import epoch_us, keyword_field
 from engine.rules.loader import RulePack
+from engine.rules.named import named_field
 from engine.rules.schema import (
     All,
     AnyOf,
+    Area,
     Direction,
     FieldTest,
     GoodsMatch,
     Node,
     Not,
     Occurred,
+    PartyNamed,
     RefStatus,
     Rule,
     end_utc,
@@ -205,6 +208,11 @@ def compile_node(rule: Rule, node: Node, level: str, exclusive: bool = False) ->
     if isinstance(node, Occurred):
         at = epoch_us(start_utc(node.at))
         return ("lt", "occurred", at) if node.op == "before" else ("gte", "occurred", at)
+    if isinstance(node, PartyNamed):
+        return ("eq", named_field(node), True)
+    if isinstance(node, Area):
+        yes = ("eq", named_field(node), "yes")
+        return yes if level != "low" else _or([yes, ("eq", named_field(node), "unknown")])
     raise TypeError(f"unknown condition node {node!r}")
 
 
@@ -221,7 +229,9 @@ def exclusive_levels(rule: Rule) -> bool:
     """Monotone rules (one goods leaf, not negated, no cap) compile to disjoint levels: a fact
     then fires one durable rule per rule instead of up to three (each firing is a Python action)."""
     leaves = _positive_goods_leaves(rule.when.tree())
-    return rule.cap is None and leaves == [False]
+    # An area leaf depends on the level too (unknown place = low only): levels must nest.
+    has_area = any(isinstance(n, Area) for n in rule.when.nodes())
+    return rule.cap is None and leaves == [False] and not has_area
 
 
 def rule_expression(rule: Rule, level: str, exclusive: bool | None = None) -> tuple:

@@ -96,7 +96,12 @@ class Evaluator:
             self.compiled.expressions, {r.id: r.when.fact for r in pack.rules}
         )
         self._event_fields = self._prefilter.event_fields
-        self.builder = FactBuilder(keywords, kinds=self._kinds, fields=self.compiled.fields)
+        self.builder = FactBuilder(
+            keywords,
+            kinds=self._kinds,
+            fields=self.compiled.fields,
+            named=[n for r in pack.rules for n in r.when.nodes()],
+        )
         self._rules = pack.by_id
         self._register_rules = [
             (r, kind)

@@ -22,7 +22,7 @@ from typing import Any
 from engine.models.events import Event, Goods
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import LISTED_FIELDS
-from engine.rules.schema import Keyword
+from engine.rules.schema import Keyword, Node
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -263,7 +263,11 @@ class FactBuilder:
         keywords: Iterable[Keyword] = (),
         kinds: Iterable[str] = ("goods", "party", "hit", "event"),
         fields: Iterable[str] | None = None,
+        named: Iterable[Node] = (),
     ) -> None:
+        from engine.rules.named import named_nodes  # named.py reads this module's text helpers
+
+        self.named = named_nodes(named)
         self.keywords = [
             (kw, keyword_field(kw)) for kw in sorted(set(keywords), key=lambda k: k.text)
         ]
@@ -313,6 +317,10 @@ class FactBuilder:
             name = LISTED_FIELDS.get(h.list_regime)
             if name:
                 ctx[name] = True
+        if self.named:  # party_named / area leaves: event-level, copied onto every fact
+            from engine.rules.named import named_fields
+
+            ctx.update(named_fields(self.named, event))
         only = self.only
         if only is not None:
             ctx = {k: v for k, v in ctx.items() if k in only}

@@ -25,6 +25,7 @@ from engine.rules.protocols import CapsProvider
 from engine.rules.schema import (
     All,
     AnyOf,
+    Area,
     CapUsage,
     Direction,
     FieldTest,
@@ -33,6 +34,7 @@ from engine.rules.schema import (
     Node,
     Not,
     Occurred,
+    PartyNamed,
     RefStatus,
     Rule,
 )
@@ -119,6 +121,32 @@ def field_holds(test: FieldTest, fact: Fact) -> bool:
     }[test.op]
 
 
+def _named_in(names: tuple[Keyword, ...], text: str | None) -> bool:
+    return bool(text) and any(keyword_pattern(k).search(text.lower()) for k in names)
+
+
+def party_named_holds(node: PartyNamed, event: Event) -> bool:
+    parties = event.shipment.parties if event.shipment is not None else []
+    return any(
+        (not node.roles or p.role in node.roles)
+        and (node.country is None or p.country == node.country)
+        and _named_in(node.names, p.name)
+        for p in parties
+    )
+
+
+def area_holds(node: Area, event: Event, level: str) -> bool:
+    """Named place in the area: every level; a place of that country without a name: low only."""
+    s, m = event.shipment, event.vessel_movement
+    where = [s.origin, *s.route, s.destination] if s is not None else []
+    if m is not None and m.port is not None:
+        where.append(m.port)
+    inside = [p for p in where if p.country == node.country]
+    if any(_named_in(node.names, p.name) for p in inside):
+        return True
+    return level == "low" and any(not p.name for p in inside)
+
+
 class Oracle:
     """``Oracle(pack, exemptions=None, caps=None).matches(event, hits) -> {(fact_key, rule_id): level}``."""
 
@@ -162,6 +190,10 @@ class Oracle:
         if isinstance(node, Occurred):
             t = fact.payload["occurred_at"]
             return before_start(t, node.at) if node.op == "before" else on_or_after(t, node.at)
+        if isinstance(node, PartyNamed):
+            return party_named_holds(node, fact.payload["event"])
+        if isinstance(node, Area):
+            return area_holds(node, fact.payload["event"], level)
         raise TypeError(f"not a leaf: {node!r}")
 
     def holds(self, rule: Rule, node: Node, fact: Fact, level: str) -> bool:

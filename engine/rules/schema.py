@@ -19,6 +19,7 @@ from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import (
     EVENT_TYPES,
     EXEMPTION_STATUSES,
+    PARTY_ROLES,
     REGIMES,
     FactKind,
     fields_for,
@@ -131,11 +132,32 @@ class Occurred:
     at: date | datetime
 
 
-Node = All | AnyOf | Not | Direction | GoodsMatch | FieldTest | RefStatus | Occurred
+@dataclass(frozen=True)
+class PartyNamed:
+    """A shipment party in one of ``roles`` (empty: any role), of ``country`` if given, whose name
+    contains one of ``names`` (keyword phrases): the end user a measure exempts or targets."""
+
+    roles: tuple[str, ...]
+    country: str | None
+    names: tuple[Keyword, ...]
+
+
+@dataclass(frozen=True)
+class Area:
+    """A place of the event in ``country`` named one of ``names`` (sub-national geography, e.g.
+    Darfur); a place in that country without a name may be in the area (low confidence)."""
+
+    country: str
+    names: tuple[Keyword, ...]
+
+
+Node = (
+    All | AnyOf | Not | Direction | GoodsMatch | FieldTest | RefStatus | Occurred | PartyNamed | Area
+)
 
 _LEAF_KEYS = (
     "all", "any", "not", "to", "from", "touches", "goods", "where", "exemption", "notification",
-    "occurred_before", "occurred_from",
+    "occurred_before", "occurred_from", "party_named", "area",
 )  # fmt: skip
 
 
@@ -259,7 +281,36 @@ def parse_condition(raw: Any) -> Node:
         return RefStatus(key, _statuses(value, key))
     if key in ("occurred_before", "occurred_from"):
         return Occurred("before" if key == "occurred_before" else "from", _instant(value))
+    if key in ("party_named", "area"):
+        return _named(key, value)
     raise ValueError(f"unknown condition {key!r}; known: {', '.join(_LEAF_KEYS)}")
+
+
+def _names(value: Any, key: str) -> tuple[Keyword, ...]:
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"{key}.names: needs a non-empty list of names")
+    return tuple(dict.fromkeys(normalise_keyword(n) for n in value))
+
+
+def _named(key: str, value: Any) -> Node:
+    if key == "area":
+        if not isinstance(value, dict) or set(value) != {"country", "names"}:
+            raise ValueError("area: takes country and names")
+        (country,) = _countries(value["country"], "area.country")
+        return Area(country, _names(value["names"], key))
+    if not isinstance(value, dict) or "names" not in value or not set(value) <= {
+        "roles",
+        "country",
+        "names",
+    }:
+        raise ValueError("party_named: takes names, and optionally roles and country")
+    roles = value.get("roles") or []
+    if not isinstance(roles, list) or any(r not in PARTY_ROLES for r in roles):
+        raise ValueError(f"party_named.roles: a list of {', '.join(PARTY_ROLES)}")
+    country = value.get("country")
+    if country is not None:
+        (country,) = _countries(country, "party_named.country")
+    return PartyNamed(tuple(dict.fromkeys(roles)), country, _names(value["names"], key))
 
 
 def _node_list(value: Any) -> Any:

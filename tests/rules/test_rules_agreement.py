@@ -22,11 +22,13 @@ from engine.rules.exemptions import ExemptionRegister
 from engine.rules.loader import load_pack
 from engine.rules.oracle import Oracle
 from engine.rules.schema import (
+    Area,
     CapUsage,
     Direction,
     FieldTest,
     GoodsMatch,
     Occurred,
+    PartyNamed,
     end_utc,
     start_utc,
 )
@@ -158,6 +160,20 @@ def goods(draw) -> dict:
     return g
 
 
+# party_named / area leaves: names drawn from the pack (and a few that match none of them)
+NAMES = sorted(
+    {k.text.rstrip("*") for n in _nodes if isinstance(n, PartyNamed | Area) for k in n.names}
+)
+PARTY_NAMES = st.sampled_from(["P", "Unnamed trading co", *NAMES])
+PLACE_NAMES = st.sampled_from([None, None, "Port Sudan", *NAMES])
+
+
+@st.composite
+def _named_place(draw, c: str) -> dict:
+    name = draw(PLACE_NAMES)
+    return {"country": c} if name is None else {"country": c, "name": name}
+
+
 def _place(c: str) -> dict:
     return {"country": c}
 
@@ -166,8 +182,8 @@ def _place(c: str) -> dict:
 def shipments(draw, when: str) -> dict:
     s = {
         "origin": _place(draw(countries)),
-        "destination": _place(draw(countries)),
-        "route": [_place(c) for c in draw(st.lists(countries, max_size=2))],
+        "destination": draw(_named_place(draw(countries))),
+        "route": [draw(_named_place(c)) for c in draw(st.lists(countries, max_size=2))],
         "goods": draw(st.lists(goods(), min_size=1, max_size=3)),
         "parties": [
             {
@@ -176,7 +192,7 @@ def shipments(draw, when: str) -> dict:
                         ["consignee", "charterer", "insurer", "vessel_owner", "end_user"]
                     )
                 ),
-                "name": "P",
+                "name": draw(PARTY_NAMES),
                 "country": draw(countries),
             }
             for _ in range(draw(st.integers(0, 2)))
@@ -358,13 +374,13 @@ def test_generators_reach_both_sides():
     fires = find(
         events(),
         lambda ev: bool(ORACLE.matches(ev)),
-        settings=settings(max_examples=2000, database=None),
+        settings=settings(max_examples=2000, database=None, deadline=None),
     )
     assert ORACLE.matches(fires)
     stays_clear = find(
         events(),
         lambda ev: not ORACLE.matches(ev),
-        settings=settings(max_examples=500, database=None),
+        settings=settings(max_examples=500, database=None, deadline=None),
     )
     assert not ORACLE.matches(stays_clear)
 
