@@ -125,7 +125,9 @@ def test_party_named_with_country(ev: Any) -> None:
 
 
 def test_darfur_only(ev: Any) -> None:
-    assert "UNSCR-1591-OP7" in fired(ev, ship("2015-01-01T00:00:00Z", "TD", "SD", dest_name="Nyala"))
+    assert "UNSCR-1591-OP7" in fired(
+        ev, ship("2015-01-01T00:00:00Z", "TD", "SD", dest_name="Nyala")
+    )
     assert "UNSCR-1591-OP7" not in fired(
         ev, ship("2015-01-01T00:00:00Z", "AE", "SD", dest_name="Port Sudan")
     )
@@ -168,13 +170,37 @@ def test_unnamed_sudan_destination_is_low_confidence() -> None:
         ("2025-01-01T00:00:00Z", "CF", [("end_user", "FACA", "CF")], None, "UNSCR-2745-OP1"),
         # Iraq: arms embargo kept after 2003; the Government is exempt
         ("2010-01-01T00:00:00Z", "IQ", [("end_user", "Iraqi Army", "IQ")], None, "UNSCR-1483-OP10"),
-        ("2010-01-01T00:00:00Z", "IQ", [("end_user", "Some militia", "IQ")], "UNSCR-1483-OP10", None),
+        (
+            "2010-01-01T00:00:00Z",
+            "IQ",
+            [("end_user", "Some militia", "IQ")],
+            "UNSCR-1483-OP10",
+            None,
+        ),
         # Liberia: Government included under 1521, only with notification under 1903, ended 2016
-        ("2005-01-01T00:00:00Z", "LR", [("end_user", "Armed Forces of Liberia", "LR")], "UNSCR-1521-OP2", None),
+        (
+            "2005-01-01T00:00:00Z",
+            "LR",
+            [("end_user", "Armed Forces of Liberia", "LR")],
+            "UNSCR-1521-OP2",
+            None,
+        ),
         ("2016-06-01T00:00:00Z", "LR", [], None, "UNSCR-1903-OP4"),
         # Rwanda: the Government exempt from 16 Aug 1995; all ended 10 Jul 2008
-        ("1995-01-01T00:00:00Z", "RW", [("end_user", "Rwanda Defence Force", "RW")], "UNSCR-918-OP13", None),
-        ("1999-01-01T00:00:00Z", "RW", [("end_user", "Rwanda Defence Force", "RW")], None, "UNSCR-1011-OP9"),
+        (
+            "1995-01-01T00:00:00Z",
+            "RW",
+            [("end_user", "Rwanda Defence Force", "RW")],
+            "UNSCR-918-OP13",
+            None,
+        ),
+        (
+            "1999-01-01T00:00:00Z",
+            "RW",
+            [("end_user", "Rwanda Defence Force", "RW")],
+            None,
+            "UNSCR-1011-OP9",
+        ),
         # Former Yugoslavia: 713 to mid-March 1996; Kosovo 1160 from 31 Mar 1998 to 9 Sep 2001
         ("1993-01-01T00:00:00Z", "HR", [], "UNSCR-713-OP6", None),
         ("1999-01-01T00:00:00Z", "XK", [], "UNSCR-1160-OP8", None),

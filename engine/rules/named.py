@@ -56,8 +56,8 @@ def event_places(event: Event) -> Iterator[Place]:
 
 
 def area_status(node: Area, event: Event) -> str | None:
-    """"yes": a place in the country carries one of the names; "unknown": a place in the country
-    has no name (it may be in the area); None: every place in the country is named otherwise."""
+    """The area test for one event: "yes" when a place in the country carries one of the names,
+    "unknown" when a place there has no name (it may be in the area), else None."""
     unknown = False
     for place in event_places(event):
         if place.country != node.country:

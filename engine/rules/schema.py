@@ -152,7 +152,16 @@ class Area:
 
 
 Node = (
-    All | AnyOf | Not | Direction | GoodsMatch | FieldTest | RefStatus | Occurred | PartyNamed | Area
+    All
+    | AnyOf
+    | Not
+    | Direction
+    | GoodsMatch
+    | FieldTest
+    | RefStatus
+    | Occurred
+    | PartyNamed
+    | Area
 )
 
 _LEAF_KEYS = (
@@ -298,11 +307,8 @@ def _named(key: str, value: Any) -> Node:
             raise ValueError("area: takes country and names")
         (country,) = _countries(value["country"], "area.country")
         return Area(country, _names(value["names"], key))
-    if not isinstance(value, dict) or "names" not in value or not set(value) <= {
-        "roles",
-        "country",
-        "names",
-    }:
+    allowed = {"roles", "country", "names"}
+    if not isinstance(value, dict) or "names" not in value or not set(value) <= allowed:
         raise ValueError("party_named: takes names, and optionally roles and country")
     roles = value.get("roles") or []
     if not isinstance(roles, list) or any(r not in PARTY_ROLES for r in roles):
