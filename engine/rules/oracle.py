@@ -122,7 +122,10 @@ def field_holds(test: FieldTest, fact: Fact) -> bool:
 
 
 def _named_in(names: tuple[Keyword, ...], text: str | None) -> bool:
-    return bool(text) and any(keyword_pattern(k).search(text.lower()) for k in names)
+    if not text:
+        return False
+    low = text.lower()
+    return any(keyword_pattern(k).search(low) for k in names)
 
 
 def party_named_holds(node: PartyNamed, event: Event) -> bool:

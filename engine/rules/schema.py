@@ -313,10 +313,10 @@ def _named(key: str, value: Any) -> Node:
     roles = value.get("roles") or []
     if not isinstance(roles, list) or any(r not in PARTY_ROLES for r in roles):
         raise ValueError(f"party_named.roles: a list of {', '.join(PARTY_ROLES)}")
-    country = value.get("country")
-    if country is not None:
-        (country,) = _countries(country, "party_named.country")
-    return PartyNamed(tuple(dict.fromkeys(roles)), country, _names(value["names"], key))
+    of: str | None = None
+    if value.get("country") is not None:
+        (of,) = _countries(value["country"], "party_named.country")
+    return PartyNamed(tuple(dict.fromkeys(roles)), of, _names(value["names"], key))
 
 
 def _node_list(value: Any) -> Any:
