@@ -12,12 +12,14 @@ raw names itself (engine/rules/oracle.py).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 from engine.models.events import Event, Place
-from engine.rules.facts import keyword_in, normalise_text
-from engine.rules.schema import Area, Node, PartyNamed
+from engine.rules.facts import normalise_text
+from engine.rules.schema import Area, Keyword, Node, PartyNamed
 
 
 def named_field(node: PartyNamed | Area) -> str:
@@ -29,17 +31,41 @@ def named_field(node: PartyNamed | Area) -> str:
     return "area__" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:12]
 
 
-def party_named(node: PartyNamed, event: Event) -> bool:
+@lru_cache(maxsize=1024)
+def _names_pattern(names: tuple[Keyword, ...]) -> re.Pattern[str]:
+    """One search over normalised text (' w w ') for all phrases of a leaf: the same test as
+    ``keyword_in`` for each of them (a phrase ends at a word boundary unless it has a ``*``)."""
+    alts = (re.escape(" ".join(k.words)) + ("" if k.wildcard else " ") for k in names)
+    return re.compile(" (?:" + "|".join(alts) + ")")
+
+
+def _contains(
+    names: tuple[Keyword, ...], norm: str, pattern: re.Pattern[str] | None = None
+) -> bool:
+    return (pattern or _names_pattern(names)).search(norm) is not None
+
+
+def party_named(
+    node: PartyNamed,
+    event: Event,
+    norms: dict[int, str] | None = None,
+    pattern: re.Pattern[str] | None = None,
+) -> bool:
+    """``norms``: normalised party names by index, shared by the leaves of one event;
+    ``pattern``: the leaf's compiled names (prepared once per pack)."""
     s = event.shipment
     if s is None:
         return False
-    for p in s.parties:
+    for i, p in enumerate(s.parties):
         if node.roles and p.role not in node.roles:
             continue
         if node.country is not None and p.country != node.country:
             continue
-        norm = normalise_text(p.name)
-        if any(keyword_in(k, norm) for k in node.names):
+        if norms is None:
+            norm = normalise_text(p.name)
+        else:
+            norm = norms.get(i) or norms.setdefault(i, normalise_text(p.name))
+        if _contains(node.names, norm, pattern):
             return True
     return False
 
@@ -55,7 +81,7 @@ def event_places(event: Event) -> Iterator[Place]:
         yield m.port
 
 
-def area_status(node: Area, event: Event) -> str | None:
+def area_status(node: Area, event: Event, pattern: re.Pattern[str] | None = None) -> str | None:
     """The area test for one event: "yes" when a place in the country carries one of the names,
     "unknown" when a place there has no name (it may be in the area), else None."""
     unknown = False
@@ -65,29 +91,35 @@ def area_status(node: Area, event: Event) -> str | None:
         if not place.name:
             unknown = True
             continue
-        norm = normalise_text(place.name)
-        if any(keyword_in(k, norm) for k in node.names):
+        if _contains(node.names, normalise_text(place.name), pattern):
             return "yes"
     return "unknown" if unknown else None
 
 
-def named_nodes(nodes: Iterable[Node]) -> list[PartyNamed | Area]:
-    out: dict[str, PartyNamed | Area] = {}
+Prepared = tuple[PartyNamed | Area, str, re.Pattern[str]]  # leaf, its field, its names' pattern
+
+
+def named_nodes(nodes: Iterable[Node]) -> list[Prepared]:
+    """The pack's distinct name leaves, each with its field name and compiled pattern."""
+    out: dict[str, Prepared] = {}
     for n in nodes:
         if isinstance(n, PartyNamed | Area):
-            out.setdefault(named_field(n), n)
+            field = named_field(n)
+            if field not in out:
+                out[field] = (n, field, _names_pattern(n.names))
     return list(out.values())
 
 
-def named_fields(nodes: Iterable[PartyNamed | Area], event: Event) -> dict[str, Any]:
+def named_fields(prepared: Iterable[Prepared], event: Event) -> dict[str, Any]:
     """The precomputed fields of one event (absent = the test does not hold)."""
     out: dict[str, Any] = {}
-    for n in nodes:
+    norms: dict[int, str] = {}
+    for n, field, pattern in prepared:
         if isinstance(n, PartyNamed):
-            if party_named(n, event):
-                out[named_field(n)] = True
+            if party_named(n, event, norms, pattern):
+                out[field] = True
         else:
-            status = area_status(n, event)
+            status = area_status(n, event, pattern)
             if status is not None:
-                out[named_field(n)] = status
+                out[field] = status
     return out
