@@ -92,11 +92,13 @@ def load_stored_pack(version: str, session: Session | None = None) -> RulePack:
         return _load(s)
 
 
-def _evaluator_for(pack: RulePack, screener: Any = None, caps: Any = None) -> Any:
+def _evaluator_for(
+    pack: RulePack, screener: Any = None, caps: Any = None, registers: Any = None
+) -> Any:
     from engine.rules.evaluator import Evaluator
 
-    if screener is not None or caps is not None:
-        return Evaluator(pack, screener=screener, caps=caps)
+    if screener is not None or caps is not None or registers is not None:
+        return Evaluator(pack, screener=screener, caps=caps, registers=registers)
     with _CACHE_LOCK:
         ev = _EVALUATORS.get(pack.version)
         if ev is None:
@@ -109,7 +111,8 @@ def _evaluator_for(pack: RulePack, screener: Any = None, caps: Any = None) -> An
 def comparable(decision: Decision) -> dict[str, Any]:
     """What must be identical between an original decision and its replay."""
     d = decision.model_dump(mode="json")
-    return {k: d[k] for k in ("event_id", "status", "violations", "rule_pack_version")}
+    keys = ("event_id", "status", "violations", "rule_pack_version", "register_version")
+    return {k: d.get(k) for k in keys} | {"register_notes": d.get("register_notes") or []}
 
 
 def decision_diff(a: Decision, b: Decision) -> list[str]:
@@ -119,6 +122,10 @@ def decision_diff(a: Decision, b: Decision) -> list[str]:
         out.append(f"status: {ca['status']} -> {cb['status']}")
     if ca["rule_pack_version"] != cb["rule_pack_version"]:
         out.append(f"rule_pack_version: {ca['rule_pack_version']} -> {cb['rule_pack_version']}")
+    if ca["register_version"] != cb["register_version"]:
+        out.append(f"register_version: {ca['register_version']} -> {cb['register_version']}")
+    if ca["register_notes"] != cb["register_notes"]:
+        out.append(f"register_notes: {ca['register_notes']!r} -> {cb['register_notes']!r}")
     va = {v["rule_id"]: v for v in ca["violations"]}
     vb = {v["rule_id"]: v for v in cb["violations"]}
     for rid in sorted(va.keys() - vb.keys()):
@@ -199,7 +206,13 @@ def replay(
             if caps is not None and hasattr(caps, "replaying")
             else caps
         )
-        replayed = _evaluator_for(pack, pinned, c).evaluate(event)
+        # The register version the decision read (None: it read none, or an older pack's own).
+        registers = None
+        if original.register_version is not None:
+            from engine.registers.batch import PinnedRegisters
+
+            registers = PinnedRegisters(original.register_version)
+        replayed = _evaluator_for(pack, pinned, c, registers).evaluate(event)
         diff = decision_diff(original, replayed)
         return ReplayResult(event_id, original, replayed, not diff, diff)
 

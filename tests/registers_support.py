@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 # A 2397 OP25-style humanitarian exemption with every field the checks read.
@@ -69,3 +70,35 @@ def keys(*scopes: str) -> str:
 
 def auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+
+
+class Desk:
+    """The API as an upstream system and two officers' keys see it."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.maker = auth(keys("registers:write"))
+        self.checker = auth(keys("registers:approve"))
+        self.events = auth(keys("events:write", "events:read"))
+
+    def register(
+        self, approve: bool = True, base: dict[str, Any] | None = None, **changes: Any
+    ) -> dict[str, Any]:
+        body = {**copy.deepcopy(HUMANITARIAN if base is None else base), **changes}
+        made = self.client.post("/api/v1/exemptions", json=body, headers=self.maker)
+        assert made.status_code == 201, made.get_json()
+        if approve:
+            ok = self.client.post(f"/api/v1/exemptions/{body['ref']}/approve", headers=self.checker)
+            assert ok.status_code == 200, ok.get_json()
+        return body
+
+    def decide(self, event: dict[str, Any]) -> dict[str, Any]:
+        from engine.pipeline.decide import decide_stored
+
+        resp = self.client.post("/api/v1/events", json=event, headers=self.events)
+        assert resp.status_code in (200, 202), resp.get_json()
+        decide_stored([event["event_id"]])
+        got = self.client.get(f"/api/v1/events/{event['event_id']}", headers=self.events)
+        decision = got.get_json()["decision"]
+        assert decision is not None
+        return decision

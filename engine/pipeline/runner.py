@@ -61,6 +61,20 @@ def _load_lists() -> None:
 DemoAccounts = Callable[[], list[tuple[str, str, str]]]
 
 
+def _load_demo_register() -> None:
+    """The DEMO- entries of rules/exemptions.yaml, recorded by the demo officer and approved by
+    the demo senior officer (maker-checker as for any entry); already present ones are kept."""
+    from engine.config import get_settings
+    from engine.registers.importing import read_file
+    from engine.registers.store import import_entries
+
+    path = get_settings().rules_dir / "exemptions.yaml"
+    if not path.is_file():
+        return
+    added, kept = import_entries(read_file(path), "officer", "senior")
+    click.echo(f"demo register entries: {len(added)} imported, {len(kept)} already present")
+
+
 def _push_demo(broker: str) -> None:
     import json
 
@@ -129,6 +143,7 @@ def _run(no_demo: bool, demo_accounts: DemoAccounts) -> None:
         if not no_demo:
             _load_lists()
             accounts = demo_accounts()
+            _load_demo_register()
             _push_demo(broker)
             click.echo("demo accounts (username / password / role):")
             for username, password, role in accounts:

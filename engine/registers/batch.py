@@ -99,6 +99,10 @@ class BatchCaps:
         self.asked.add(event.event_id)
         return self.ledger().usage(rule_id, cap, event, line)
 
+    def replaying(self, as_of: datetime) -> Any:
+        """The underlying ledger as of a decision's time (a replay pins its own register)."""
+        return self.caps.replaying(as_of) if hasattr(self.caps, "replaying") else self.caps
+
 
 def _period_text(cap: Cap, at: datetime) -> str:
     if isinstance(cap.period, FixedPeriod):

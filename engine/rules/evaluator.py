@@ -1,10 +1,12 @@
 """The evaluator: event(s) -> Decision(s), using the compiled rule pack on durable_rules.
 
-``Evaluator(pack, screener=None, caps=None, exemptions=None)``:
+``Evaluator(pack, screener=None, caps=None, exemptions=None, registers=None)``:
   ``evaluate(event) -> Decision`` and ``evaluate_many(events) -> list[Decision]`` (one durable call
   per batch of facts). ``default_evaluator()`` is the process-wide one (rules from
   ``Settings.rules_dir``; screener / caps ledger from ``engine.screening.default_screener`` and
-  ``engine.rules.caps.default_caps`` when those factories exist).
+  ``engine.rules.caps.default_caps``; exemptions and notifications from the stored registers,
+  ``engine.registers.lookup.default_registers``, one register version per batch, recorded in the
+  decisions of the events that read it).
 
 Matching is done only by durable_rules; the oracle's leaf tests are used afterwards, for the
 violations found, to say WHICH fields matched (evidence) — never to decide.
@@ -17,6 +19,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from engine.models.decisions import Citation, Decision, Violation
 from engine.models.events import Event
@@ -78,6 +81,7 @@ class Evaluator:
         caps: CapsProvider | None = None,
         exemptions: ExemptionLookup | None = None,
         prefilter: bool = True,
+        registers: Any = None,
     ) -> None:
         self.pack = pack
         self.prefilter = prefilter
@@ -86,6 +90,18 @@ class Evaluator:
         self._screener_source = screener
         self.caps = caps
         self.exemptions = exemptions if exemptions is not None else pack.register
+        # registers: a source of the stored registers' snapshots (engine.registers), read once
+        # per batch; its version goes into the decisions of the events that read it.
+        self._batch_register: Any = None
+        self._batch_caps: Any = None
+        if registers is not None and exemptions is None:
+            from engine.registers.batch import BatchCaps, BatchRegister
+
+            self._batch_register = BatchRegister(registers)
+            self.exemptions = self._batch_register
+            if caps is not None:
+                self._batch_caps = BatchCaps(caps, self._batch_register)
+                self.caps = self._batch_caps
         self.compiled: CompiledPack = compile_pack(pack)
         self.backend = DurableBackend(self.compiled.definitions)
         self.oracle = Oracle(pack, self.exemptions, caps)  # explanations only
@@ -149,7 +165,7 @@ class Evaluator:
             if not refs[kind]:
                 continue  # status "none": compiled as has_*_ref == false
             status = self.exemptions.status(
-                refs[kind], kind, rule.id, rule.regime, event.occurred_at
+                refs[kind], kind, rule.id, rule.regime, event.occurred_at, event
             )
             name = exemption_field(rule, kind)
             for f in facts:
@@ -229,6 +245,10 @@ class Evaluator:
 
     def evaluate_many(self, events: Sequence[Event]) -> list[Decision]:
         now = datetime.now(UTC)
+        if self._batch_register is not None:  # a new batch reads the newest register version
+            self._batch_register.reset()
+            if self._batch_caps is not None:
+                self._batch_caps.asked.clear()
         all_facts: list[Fact] = []
         by_key: dict[str, Fact] = {}
         screener = self._batch_screener()
@@ -248,11 +268,12 @@ class Evaluator:
         for i, event in enumerate(events):
             list_version = screener.version_at(event.occurred_at) if screener is not None else None
             found = per_event.get(i)
+            register = self._register_use(event)
             if not found:
                 # Plain construction (~5 us) is cheaper than model_copy(update=...) of a template (~7 us).
                 out.append(Decision(
                     event_id=event.event_id, status="clear", violations=[], reasons=[], rule_pack_version=self.pack.version,
-                    list_version=list_version, engine_version=ENGINE_VERSION, evaluated_at=now,
+                    list_version=list_version, engine_version=ENGINE_VERSION, evaluated_at=now, **register,
                 ))  # fmt: skip
                 continue
             violations = [self._violation(self._rules[rid], hits) for rid, hits in found.items()]
@@ -266,9 +287,27 @@ class Evaluator:
                     list_version=list_version,
                     engine_version=ENGINE_VERSION,
                     evaluated_at=now,
+                    **register,
                 )
             )
         return out
+
+    def _register_use(self, event: Event) -> dict[str, Any]:
+        """register_version / register_notes of an event's decision: set when the batch read the
+        stored registers for it (a cited reference, or a cap total with notified quantities)."""
+        reg = self._batch_register
+        if reg is None or not reg.read:
+            return {}
+        cited = bool(ref_of(event, "exemption") or ref_of(event, "notification"))
+        asked = self._batch_caps is not None and event.event_id in self._batch_caps.asked
+        if not (cited or asked):
+            return {}
+        from engine.registers.batch import notes
+
+        return {
+            "register_version": reg.version,
+            "register_notes": notes(event, reg, self._batch_caps, self.pack.rules),
+        }
 
     def _violation(self, rule: Rule, matched: list[tuple[Fact, str]]) -> Violation:
         matched.sort(key=lambda fl: (-LEVEL_RANK[fl[1]], fl[0].key))
@@ -314,11 +353,17 @@ def default_evaluator() -> Evaluator:
     with _default_lock:
         if _default is None:
             pack = load_pack()
+            # The screener provider, not one screener: a worker sees newly imported snapshots.
+            from engine.registers.lookup import default_registers
             from engine.rules.caps import default_caps
             from engine.screening import default_screener
 
-            # The screener provider, not one screener: a worker sees newly imported snapshots.
-            _default = Evaluator(pack, screener=default_screener, caps=default_caps())
+            _default = Evaluator(
+                pack,
+                screener=default_screener,
+                caps=default_caps(),
+                registers=default_registers(),  # the stored registers, one version per batch
+            )
             log.info("rule pack %s loaded: %d rules", pack.version[:12], len(pack.rules))
         return _default
 

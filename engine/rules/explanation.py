@@ -337,7 +337,7 @@ class Explainer:
         for kind in ("exemption", "notification"):
             if self._uses[rule.id][kind] and f"{kind}_status" in needed:
                 v[f"{kind}_status"] = self.exemptions.status(
-                    ref_of(event, kind), kind, rule.id, rule.regime, event.occurred_at
+                    ref_of(event, kind), kind, rule.id, rule.regime, event.occurred_at, event
                 )
         usage: CapUsage | None = fact.payload.get("caps", {}).get(rule.id)
         if rule.cap is not None:
@@ -353,6 +353,18 @@ class Explainer:
         for kind in ("exemption", "notification"):
             ref = ref_of(event, kind)
             if not ref or not self._uses[rule.id][kind]:
+                continue
+            if hasattr(self.exemptions, "check"):  # the stored registers: every failed check
+                found = self.exemptions.check(ref, kind, rule.id, rule.regime, event)
+                if not found.valid:
+                    extra.append(
+                        f"The cited {kind}_ref {ref!r} does not clear this measure "
+                        f"({found.status}): {'; '.join(found.problems)}."
+                    )
+                elif rule.wind_down is not None and rule.wind_down.requires == kind:
+                    extra.append(
+                        f"The cited {kind}_ref {ref!r} is valid but the wind-down period ended on {rule.wind_down.until}."
+                    )
                 continue
             status = self.exemptions.status(ref, kind, rule.id, rule.regime, event.occurred_at)
             entry = self.exemptions.entry(ref)
