@@ -16,10 +16,11 @@ from engine.models.screening import ScreeningHit
 from engine.rules.exemptions import ExemptionLookup
 from engine.rules.facts import Fact, places
 from engine.rules.loader import RulePack
-from engine.rules.oracle import Oracle, explain_leaf
+from engine.rules.oracle import Oracle, explain_leaf, name_matches
 from engine.rules.schema import (
     All,
     AnyOf,
+    Area,
     CapUsage,
     Direction,
     FieldTest,
@@ -28,6 +29,7 @@ from engine.rules.schema import (
     Node,
     Not,
     Occurred,
+    PartyNamed,
     RefStatus,
     Rule,
 )
@@ -259,6 +261,25 @@ class Explainer:
                     note=f"occurred {node.op} {node.at}",
                 )
             )
+        elif isinstance(node, PartyNamed):
+            parties = event.shipment.parties if event.shipment is not None else []
+            for i, p in enumerate(parties):
+                role_ok = not node.roles or p.role in node.roles
+                country_ok = node.country is None or p.country == node.country
+                if role_ok and country_ok and name_matches(node.names, p.name):
+                    note = f"{p.role} named as one of the measure's end users"
+                    out.append(
+                        Evidence(path=f"shipment.parties[{i}].name", value=p.name, note=note)
+                    )
+        elif isinstance(node, Area):
+            for path, place in _places_in(event, node.country):
+                if name_matches(node.names, place.name):
+                    note = f"place in the area the measure draws ({node.country})"
+                elif not place.name:
+                    note = f"place in {node.country} without a name: it may be in the area"
+                else:
+                    continue
+                out.append(Evidence(path=path, value=place.name or node.country, note=note))
 
     def reason(self, rule: Rule, fact: Fact, level: str) -> str:
         """The rule's reason text, its placeholders filled from the event and the fact."""
@@ -395,6 +416,18 @@ class Explainer:
                 f"The running total against the cap ({rule.cap.amount:g} {rule.cap.unit.value}, {ptext}) could not be computed."
             )
         return (" " + " ".join(extra)) if extra else ""
+
+
+def _places_in(event: Event, country: str) -> list[tuple[str, Any]]:
+    s, m = event.shipment, event.vessel_movement
+    out: list[tuple[str, Any]] = []
+    if s is not None:
+        out.append(("shipment.origin", s.origin))
+        out += [(f"shipment.route[{i}]", p) for i, p in enumerate(s.route)]
+        out.append(("shipment.destination", s.destination))
+    if m is not None and m.port is not None:
+        out.append(("vessel_movement.port", m.port))
+    return [(path, p) for path, p in out if p.country == country]
 
 
 def ref_of(event: Event, kind: str) -> str | None:

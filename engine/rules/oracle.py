@@ -121,7 +121,7 @@ def field_holds(test: FieldTest, fact: Fact) -> bool:
     }[test.op]
 
 
-def _named_in(names: tuple[Keyword, ...], text: str | None) -> bool:
+def name_matches(names: tuple[Keyword, ...], text: str | None) -> bool:
     if not text:
         return False
     low = text.lower()
@@ -133,7 +133,7 @@ def party_named_holds(node: PartyNamed, event: Event) -> bool:
     return any(
         (not node.roles or p.role in node.roles)
         and (node.country is None or p.country == node.country)
-        and _named_in(node.names, p.name)
+        and name_matches(node.names, p.name)
         for p in parties
     )
 
@@ -145,7 +145,7 @@ def area_holds(node: Area, event: Event, level: str) -> bool:
     if m is not None and m.port is not None:
         where.append(m.port)
     inside = [p for p in where if p.country == node.country]
-    if any(_named_in(node.names, p.name) for p in inside):
+    if any(name_matches(node.names, p.name) for p in inside):
         return True
     return level == "low" and any(not p.name for p in inside)
 
