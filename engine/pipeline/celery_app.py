@@ -14,11 +14,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery, Task, signals
 from celery.worker.consumer import Consumer
 
 from engine.config import get_settings
 from engine.pipeline import transport
+from engine.pipeline.message_checks import argument_problem, schedule_problem
 from engine.pipeline.queues import QUEUE, SWEEP
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ class RecordingConsumer(Consumer):
             # A task message of the wrong shape (e.g. body not [args, kwargs, embed]) raises in
             # Celery's strategy, which would stop the worker: record it and drop the message.
             try:
+                problem = schedule_problem(getattr(message, "headers", None))
+                if problem is not None:
+                    _record_bad_message(message, problem, "message_schedule")
+                    message.reject_log_error(log, self.connection_errors)
+                    return None
                 return handle(message)
             except passthrough:
                 raise
@@ -87,7 +93,26 @@ class RecordingConsumer(Consumer):
         return on_task_received
 
 
-app = Celery("sanctions")
+class CheckedTask(Task):
+    """A task whose arguments are checked before it runs: a call it cannot take (missing, extra
+    or unknown arguments) is recorded in ``rejections`` and acknowledged, not failed with a log
+    line only."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        problem = argument_problem(self.run, args, kwargs)
+        if problem is not None:
+            from engine.storage import repository
+
+            repository.record_rejection(
+                "queue",
+                {"task": self.name, "args": list(args), "kwargs": kwargs},
+                [{"pointer": "", "message": problem, "type": "malformed_task", "task": self.name}],
+            )
+            return None
+        return super().__call__(*args, **kwargs)
+
+
+app = Celery("sanctions", task_cls=CheckedTask)
 app.conf.update(
     worker_consumer="engine.pipeline.celery_app:RecordingConsumer",
     task_default_queue=QUEUE,
@@ -113,7 +138,7 @@ app.add_defaults(_lazy_config)
 # -- malformed messages ------------------------------------------------------------------------
 
 
-def _record_bad_message(message: Any, reason: str) -> None:
+def _record_bad_message(message: Any, reason: str, kind: str = "malformed_message") -> None:
     from engine.storage import repository
 
     try:
@@ -126,7 +151,7 @@ def _record_bad_message(message: Any, reason: str) -> None:
                 {
                     "pointer": "",
                     "message": reason,
-                    "type": "malformed_message",
+                    "type": kind,
                     "task": str(headers.get("task")),
                     "delivery_tag": str(getattr(message, "delivery_tag", None)),
                 }
