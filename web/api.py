@@ -32,6 +32,7 @@ def post_events() -> tuple[Response, int]:
         items, is_batch = ingest.parse_body(request.get_data(cache=False), request.content_type)
     except ingest.BodyError as exc:
         return jsonify({"error": exc.message, "errors": [exc.as_error()]}), exc.status
+    strict = prefers_strict(request.headers.getlist("Prefer"))
     # SANCTIONS_BROKER_URL (app config) lets a deployment or a test publish elsewhere.
     broker = current_app.config.get("SANCTIONS_BROKER_URL")
     results = ingest.ingest_batch(
@@ -39,15 +40,31 @@ def post_events() -> tuple[Response, int]:
         channel="http",
         publish=lambda ids: enqueue_event_ids(ids, broker=broker),
         prechecked=True,  # parse_body ran the strict JSON checks
+        strict=strict,
     )
     code = ingest.status_code(results, is_batch)
     if not is_batch:
-        return jsonify(results[0].to_json()), code
-    body: dict[str, Any] = {
-        "summary": ingest.summary(results),
-        "results": [r.to_json() for r in results],
-    }
-    return jsonify(body), code
+        resp = jsonify(results[0].to_json())
+    else:
+        body: dict[str, Any] = {
+            "summary": ingest.summary(results),
+            "results": [r.to_json() for r in results],
+        }
+        resp = jsonify(body)
+    if strict:
+        resp.headers["Preference-Applied"] = "handling=strict"
+    return resp, code
+
+
+def prefers_strict(values: list[str]) -> bool:
+    """RFC 7240 ``Prefer: handling=strict``: preferences are comma-separated, each
+    ``token[=value]`` with ``;``-parameters; tokens are case-insensitive, values may be quoted."""
+    for header in values:
+        for pref in header.split(","):
+            name, _, value = pref.split(";", 1)[0].strip().partition("=")
+            if name.strip().lower() == "handling" and value.strip().strip('"').lower() == "strict":
+                return True
+    return False
 
 
 @api_bp.get("/events/<path:event_id>")

@@ -36,6 +36,10 @@ class Violation(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     reason: str  # one readable sentence: why this event breaches this measure
     confidence: Literal["high", "medium", "low"] = "high"
+    # True when the measure fires only if values the event left unknown are as feared (an arms
+    # HS code to an unknown destination): the alert needs information before it can be closed.
+    needs_information: bool = False
+    unknown: list[str] = Field(default_factory=list)  # pointers of the deciding unknown values
 
 
 class Decision(BaseModel):
@@ -43,6 +47,10 @@ class Decision(BaseModel):
     status: DecisionStatus
     violations: list[Violation] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)  # for rejected: why
+    # Data-quality findings of the event (engine.models.quality.Finding as dicts): values that could
+    # not be read (treated as unknown) and every interpretation the intake made.
+    data_quality: list[dict[str, Any]] = Field(default_factory=list)
+    needs_information: bool = False  # some violation is decided by an unknown value
     rule_pack_version: str | None = None
     list_version: str | None = None
     # The exemption / notification register version read for this event (None: no reference

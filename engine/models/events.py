@@ -18,6 +18,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -386,17 +388,9 @@ class EventType(StrEnum):
 
 
 class Place(Model):
-    country: Country
+    country: Country | None = None  # required by v1; a missing one is a data-quality finding
     locode: Locode | None = None
     name: str | None = None
-
-    @model_validator(mode="after")
-    def _locode_matches_country(self) -> Place:
-        if self.locode and self.country != "ZZ" and self.locode[:2] != self.country:
-            raise ValueError(
-                f"locode {self.locode} belongs to {self.locode[:2]}, not country {self.country}"
-            )
-        return self
 
 
 def _present(*names: str, of: dict[str, Any] | None = None) -> Any:
@@ -424,12 +418,6 @@ class Vessel(Model):
     @classmethod
     def _mmsi_str(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int) else v
-
-    @model_validator(mode="after")
-    def _identified(self) -> Vessel:
-        if not (self.name or self.imo or self.mmsi):
-            raise ValueError("a vessel needs at least one of name, imo or mmsi")
-        return self
 
 
 class Money(Model):
@@ -463,19 +451,25 @@ class Goods(Model):
     )
 
     hs_code: HSCode | None = None
+    # Further candidate codes of the same line (``"8710/9301"``): a rule on any of them matches.
+    hs_codes: list[HSCode] = Field(
+        default_factory=list,
+        max_length=20,
+        description="further candidate HS codes of this line; a measure on any of them applies",
+    )
     description: str | None = Field(default=None, max_length=2000)
     quantity: float | None = Field(default=None, ge=0)
     unit: Unit | None = None
     value: Money | None = None
     origin_country: Country | None = None
 
-    @model_validator(mode="after")
-    def _described(self) -> Goods:
-        if not self.hs_code and not self.description:
-            raise ValueError("goods need an hs_code or a description")
-        if self.quantity is not None and self.unit is None:
-            raise ValueError("a quantity needs its unit")
-        return self
+    @property
+    def codes(self) -> list[str]:
+        """Every candidate HS code of the line, the declared one first."""
+        if not self.hs_codes:
+            return [self.hs_code] if self.hs_code else []
+        head = [self.hs_code] if self.hs_code else []
+        return head + [c for c in self.hs_codes if c != self.hs_code]
 
 
 class Identifiers(Model):
@@ -519,8 +513,8 @@ PartyRole = Literal[
 
 
 class Party(Model):
-    role: PartyRole
-    name: NonEmpty
+    role: PartyRole | None = None  # required by v1
+    name: NonEmpty | None = None  # required by v1
     country: Country | None = None
     address: str | None = None
     identifiers: Identifiers | None = None
@@ -530,8 +524,8 @@ class Shipment(Model):
     reference: str | None = None
     mode: Literal["sea", "air", "rail", "road", "multimodal"] | None = None
     vessel: Vessel | None = None
-    origin: Place
-    destination: Place
+    origin: Place | None = None  # required by v1
+    destination: Place | None = None  # required by v1
     route: list[Place] = Field(default_factory=list, max_length=100)
     departure_date: date | None = None
     arrival_date: date | None = None
@@ -539,12 +533,6 @@ class Shipment(Model):
     goods: list[Goods] = Field(default_factory=list, max_length=1000)
     exemption_ref: str | None = None
     notification_ref: str | None = None
-
-    @model_validator(mode="after")
-    def _dates_ordered(self) -> Shipment:
-        if self.departure_date and self.arrival_date and self.arrival_date < self.departure_date:
-            raise ValueError("arrival_date is before departure_date")
-        return self
 
 
 class Owner(Model):
@@ -555,10 +543,10 @@ class Owner(Model):
 
 
 class Entity(Model):
-    action: Literal["onboard", "update", "offboard"]
-    id: NonEmpty
-    kind: Literal["person", "organization", "vessel"]
-    name: NonEmpty
+    action: Literal["onboard", "update", "offboard"] | None = None  # required by v1
+    id: NonEmpty | None = None  # required by v1
+    kind: Literal["person", "organization", "vessel"] | None = None  # required by v1
+    name: NonEmpty | None = None  # required by v1
     aliases: list[str] = Field(default_factory=list, max_length=200)
     country: Country | None = None
     nationality: Country | None = None
@@ -598,8 +586,10 @@ class VesselMovement(Model):
         }
     )
 
-    kind: Literal["port_call", "ship_to_ship", "ais_gap", "flag_change", "name_change"]
-    vessel: Vessel
+    kind: Literal["port_call", "ship_to_ship", "ais_gap", "flag_change", "name_change"] | None = (
+        None
+    )
+    vessel: Vessel | None = None  # required by v1
     port: Place | None = None
     counterpart_vessel: Vessel | None = None
     position: Position | None = None
@@ -608,18 +598,6 @@ class VesselMovement(Model):
     cargo: list[Goods] = Field(default_factory=list, max_length=1000)
     cargo_operation: Literal["load", "discharge", "transfer"] | None = None
     previous: PreviousIdentity | None = None
-
-    @model_validator(mode="after")
-    def _kind_needs(self) -> VesselMovement:
-        if self.kind == "port_call" and self.port is None:
-            raise ValueError("a port_call needs a port")
-        if self.kind == "ship_to_ship" and self.counterpart_vessel is None:
-            raise ValueError("a ship_to_ship needs a counterpart_vessel")
-        if self.kind in ("flag_change", "name_change") and self.previous is None:
-            raise ValueError(f"a {self.kind} needs previous {{flag, name}}")
-        if self.started_at and self.ended_at and self.ended_at < self.started_at:
-            raise ValueError("ended_at is before started_at")
-        return self
 
 
 # RFC 3339 date-time (section 5.6; a space for the T as its note allows). pydantic alone also
@@ -693,6 +671,27 @@ class Event(Model):
     entity: Entity | None = None
     vessel_movement: VesselMovement | None = None
 
+    # Data-quality findings of this event (engine.models.quality.Finding): values that could not
+    # be read (treated as unknown by every rule) and every interpretation the intake made.
+    _quality: list[Any] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _tolerant(cls, data: Any, handler: Any, info: ValidationInfo) -> Event:
+        """Envelope strict, body tolerant (engine.models.intake): whatever in the body cannot be
+        read is dropped from the model, kept in the raw event and reported as a finding."""
+        from engine.models.intake import read_tolerantly
+
+        event = read_tolerantly(data, handler)
+        if event.quality and info.context and info.context.get("strict_events"):
+            # Authored events (rule examples) must be valid v1 as written.
+            raise ValueError("; ".join(f"{f.pointer or '/'}: {f.message}" for f in event.quality))
+        return event
+
+    @property
+    def quality(self) -> list[Any]:
+        return self._quality
+
     @model_validator(mode="after")
     def _one_body(self) -> Event:
         # Runs for every event on ingest and again in the worker: no enum walk or dict per call.
@@ -709,8 +708,32 @@ class Event(Model):
         return getattr(self, self.event_type.value)
 
 
+# Fields v1 requires: the models accept events without them (tolerant intake, findings), but the
+# published schema is the strict v1 contract (what ``Prefer: handling=strict`` enforces).
+V1_REQUIRED: dict[str, tuple[str, ...]] = {
+    "Place": ("country",),
+    "Shipment": ("origin", "destination"),
+    "Party": ("role", "name"),
+    "Entity": ("action", "id", "kind", "name"),
+    "VesselMovement": ("kind", "vessel"),
+}
+
+
+def _required(schema: dict[str, Any]) -> None:
+    for name, fields in V1_REQUIRED.items():
+        d = schema["$defs"][name]
+        for f in fields:
+            prop = d["properties"][f]
+            alts = [a for a in prop.pop("anyOf", []) if a != {"type": "null"}]
+            if len(alts) == 1:
+                prop.update(alts[0])
+            prop.pop("default", None)
+        d["required"] = [*fields, *(r for r in d.get("required", []) if r not in fields)]
+
+
 def json_schema() -> dict[str, Any]:
     schema = Event.model_json_schema()
+    _required(schema)
     schema["$id"] = "https://sanctions-engine.local/api/v1/schema"
     schema["title"] = f"Sanctions engine event contract v{CONTRACT_VERSION}"
     return schema

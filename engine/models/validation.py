@@ -35,13 +35,28 @@ def errors_of(exc: ValidationError) -> list[FieldError]:
     return out
 
 
-def validate_event(raw: Any) -> tuple[Event | None, list[FieldError]]:
-    """Return (event, []) when valid, else (None, errors). Never raises on bad input."""
+def validate_event(raw: Any, strict: bool = False) -> tuple[Event | None, list[FieldError]]:
+    """Return (event, []) when usable, else (None, errors). Never raises on bad input.
+
+    Default (tolerant): only an unusable envelope is an error; body problems are the event's
+    data-quality findings (``event.quality``). ``strict`` (``Prefer: handling=strict``): any
+    finding, interpretations included, is an error, as v1 was before the tolerant intake.
+    """
     if not isinstance(raw, dict):
         return None, [
             FieldError(pointer="", message="an event must be a JSON object", type="type_error")
         ]
     try:
-        return Event.model_validate(raw), []
+        event = Event.model_validate(raw)
     except ValidationError as exc:
         return None, errors_of(exc)
+    if strict and event.quality:
+        return None, [
+            FieldError(
+                pointer=f.pointer,
+                message=f.message,
+                type="missing" if f.unknown and f.value is None else "value_error",
+            )
+            for f in event.quality
+        ]
+    return event, []

@@ -92,6 +92,8 @@ class ItemResult:
     sha256: str | None = None
     queued: bool | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
+    # Data-quality findings of an accepted event (engine.models.quality.Finding as dicts).
+    data_quality: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:
@@ -112,6 +114,8 @@ class ItemResult:
                 out["queued"] = self.queued
         if self.errors:
             out["errors"] = self.errors
+        if self.data_quality:
+            out["data_quality"] = self.data_quality
         return out
 
 
@@ -185,6 +189,7 @@ def ingest_batch(
     channel: str = "http",
     publish: Publish | None = None,
     prechecked: bool = False,
+    strict: bool = False,
 ) -> list[ItemResult]:
     """Validate, store (committed) and publish raw events; one ``ItemResult`` per input, in order.
 
@@ -193,6 +198,8 @@ def ingest_batch(
     evaluates in place).
     ``prechecked``: the items come from ``parse_body``, which already ran the strict JSON checks
     (otherwise they run here: values decoded elsewhere, e.g. by the queue, may hold anything).
+    ``strict`` (``Prefer: handling=strict``) refuses any body problem instead of recording it as
+    a finding.
     """
     results: list[ItemResult | None] = [None] * len(raws)
     valid: list[tuple[int, dict[str, Any], Event, str]] = []
@@ -207,7 +214,7 @@ def ingest_batch(
         if isinstance(raw, Unstorable):
             results[i] = _invalid(i, raw.raw, raw.errors)
             continue
-        event, errors = validate_event(raw)
+        event, errors = validate_event(raw, strict=strict)
         if event is None:
             results[i] = _invalid(i, raw, [e.model_dump() for e in errors])
             continue
@@ -241,6 +248,8 @@ def ingest_batch(
             results[i] = ItemResult(
                 i, "duplicate", event.event_id, row.status, row.received_at, row.sha256
             )
+        if event.quality and results[i] is not None and results[i].accepted:  # type: ignore[union-attr]
+            results[i].data_quality = [f.model_dump(mode="json") for f in event.quality]  # type: ignore[union-attr]
 
     rejected = [r for r in results if r is not None and r.status in ("invalid", "conflict")]
     for rej in rejected:

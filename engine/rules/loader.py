@@ -86,7 +86,7 @@ def parse_rule(path: str, text: str) -> Rule:
     if not isinstance(raw, dict):
         raise RuleFileError(path, "a rule file holds one mapping (id, regime, title, ...)")
     try:
-        rule = Rule.model_validate(raw)
+        rule = Rule.model_validate(raw, context={"strict_events": True})  # examples: valid v1
     except ValidationError as exc:
         raise RuleFileError(path, _format(exc)) from exc
     stem = PurePosixPath(path).name.removesuffix(".yaml")

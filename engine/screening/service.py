@@ -269,7 +269,10 @@ class Screener:
                 hits += self._vessel(s.vessel, "shipment.vessel", "vessel", day)
         elif event.vessel_movement is not None:
             m = event.vessel_movement
-            hits += self._vessel(m.vessel, "vessel_movement.vessel", "vessel", day)
+            if (
+                m.vessel is not None
+            ):  # an unidentified vessel (data-quality finding) is not screened
+                hits += self._vessel(m.vessel, "vessel_movement.vessel", "vessel", day)
             if m.counterpart_vessel is not None:
                 hits += self._vessel(
                     m.counterpart_vessel,
@@ -321,6 +324,7 @@ class Screener:
         identifiers: Identifiers | None,
     ) -> list[ScreeningHit]:
         """One party/entity/owner: identifiers first, then each of its names; best hit per entry."""
+        names = [n for n in names if n]  # a party without a name (data-quality finding)
         if snap is None:
             return []
         hits: list[ScreeningHit] = []

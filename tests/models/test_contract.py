@@ -74,9 +74,10 @@ def test_unknown_fields_are_kept() -> None:
     ],
 )
 def test_field_level_errors(mutate, pointer: str) -> None:  # noqa: ANN001
+    """Strict mode (``Prefer: handling=strict``) refuses every body problem, as v1 did."""
     raw = copy.deepcopy(NAJIN_DUNAY)
     mutate(raw)
-    event, errors = validate_event(raw)
+    event, errors = validate_event(raw, strict=True)
     assert event is None
     assert pointer in [e.pointer for e in errors], errors
 

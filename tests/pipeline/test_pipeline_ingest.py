@@ -89,11 +89,13 @@ def test_different_body_under_known_id_is_409_and_first_body_kept(api_client, qu
 
 
 def test_invalid_event_is_422_with_json_pointers_and_nothing_stored(api_client, queue) -> None:  # noqa: ANN001
+    """Strict mode (RFC 7240 ``Prefer: handling=strict``): every body problem is a 422."""
     raw = flagged_event("t:bad")
     raw["occurred_at"] = "2023-09-07T06:00:00"  # no offset
     raw["shipment"]["goods"][0]["hs_code"] = "93A6"
-    r = api_client.post("/api/v1/events", json=raw)
+    r = api_client.post("/api/v1/events", json=raw, headers={"Prefer": "handling=strict"})
     assert r.status_code == 422
+    assert r.headers["Preference-Applied"] == "handling=strict"
     pointers = {e["pointer"] for e in r.json["errors"]}
     assert {"/occurred_at", "/shipment/goods/0/hs_code"} <= pointers
     assert all(e["message"] for e in r.json["errors"])
@@ -105,7 +107,7 @@ def test_invalid_event_is_422_with_json_pointers_and_nothing_stored(api_client, 
 def test_batch_reports_each_item_and_valid_items_go_through(api_client, queue) -> None:  # noqa: ANN001
     good1, good2 = clear_event("b:1"), flagged_event("b:2")
     bad = clear_event("b:3")
-    bad["shipment"]["origin"]["country"] = "XX"
+    bad["occurred_at"] = "last Tuesday"  # an unusable envelope: the only refusal left
     api_client.post("/api/v1/events", json=clear_event("b:0"))
     conflict = clear_event("b:0")
     conflict["source"] = "someone-else"
@@ -123,7 +125,7 @@ def test_batch_reports_each_item_and_valid_items_go_through(api_client, queue) -
         (5, "invalid"),
     ]
     assert r.json["summary"] == {"accepted": 2, "duplicate": 1, "conflict": 1, "invalid": 2}
-    assert r.json["results"][1]["errors"][0]["pointer"] == "/shipment/origin/country"
+    assert r.json["results"][1]["errors"][0]["pointer"] == "/occurred_at"
     assert stored("b:1") and stored("b:2") and stored("b:3") is None
     assert sorted(queued_event_ids(queue)) == ["b:0", "b:1", "b:2"]
 

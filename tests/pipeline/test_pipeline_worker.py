@@ -123,7 +123,7 @@ def test_ingest_raw_task_validates_stores_and_evaluates(evaluator) -> None:  # n
     from engine.pipeline.tasks import ingest_raw
 
     bad = clear_event("raw:bad")
-    bad["shipment"]["destination"]["country"] = "Narnia"
+    bad["occurred_at"] = "soon"  # unusable envelope (a bad body value would be a finding)
     out = ingest_raw.apply(args=[json.dumps([flagged_event("raw:1"), bad])]).get()
     assert out["accepted"] == 1 and out["invalid"] == 1
     assert ingest_raw.apply(args=[clear_event("raw:2")]).get()["accepted"] == 1
@@ -134,7 +134,7 @@ def test_ingest_raw_task_validates_stores_and_evaluates(evaluator) -> None:  # n
     assert decided == {"raw:1": "flagged", "raw:2": "clear"}
     rej = rejections()
     assert [(c, e) for c, e, _ in rej] == [("queue", "raw:bad"), ("queue", None)]
-    assert rej[0][2][0]["pointer"] == "/shipment/destination/country"
+    assert rej[0][2][0]["pointer"] == "/occurred_at"
 
 
 def test_malformed_task_arguments_are_recorded_not_raised(db) -> None:  # noqa: ANN001
