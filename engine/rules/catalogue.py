@@ -14,7 +14,11 @@ FactKind = Literal["goods", "party", "hit", "event"]
 FACT_KINDS: tuple[str, ...] = ("goods", "party", "hit", "event")
 EVENT_TYPES: tuple[str, ...] = ("shipment", "entity", "vessel_movement")
 LEVELS: tuple[str, ...] = ("high", "medium", "low")  # best first
-LEVEL_RANK = {"high": 3, "medium": 2, "low": 1}
+# "unknown": the condition holds only if the event's unknown values (engine.rules.unknowns) are
+# read as possibly true: a "needs information" violation. Evaluated after the three levels.
+UNKNOWN_LEVEL = "unknown"
+EVAL_LEVELS: tuple[str, ...] = (*LEVELS, UNKNOWN_LEVEL)
+LEVEL_RANK = {"high": 3, "medium": 2, "low": 1, UNKNOWN_LEVEL: 0}
 
 REGIMES: tuple[str, ...] = (
     "DPRK", "Iran", "Libya", "Somalia", "Yemen", "SouthSudan", "DRC", "CAR", "Sudan", "Haiti",

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.rules.catalogue import LEVEL_RANK, LEVELS, fields_for
+from engine.rules.catalogue import EVAL_LEVELS, LEVEL_RANK, UNKNOWN_LEVEL, fields_for
 from engine.rules.facts import epoch_us, keyword_field
 from engine.rules.loader import RulePack
 from engine.rules.named import named_field
@@ -34,6 +34,7 @@ from engine.rules.schema import (
     end_utc,
     start_utc,
 )
+from engine.rules.unknowns import MARKER, subject_of_field, unknown_field
 
 # Atoms: ("eq"|"ne"|"gt"|"gte"|"lt"|"lte", field, value), ("ex"|"nex", field),
 # ("and"|"or", [atoms]), TRUE, FALSE.
@@ -116,7 +117,37 @@ ALWAYS_PRESENT = frozenset(
 
 
 def always_present(field_name: str) -> bool:
-    return field_name in ALWAYS_PRESENT or field_name.startswith(("exm__", "ntf__"))
+    # unk__ fields are read only by unknown-level patterns, which require has_unknown: every fact
+    # of such an event carries all of them (true or false).
+    return field_name in ALWAYS_PRESENT or field_name.startswith(("exm__", "ntf__", "unk__"))
+
+
+def leaf_subjects(node: Node) -> tuple[str, ...]:
+    """The unknown subjects (engine.rules.unknowns) a condition leaf reads."""
+    if isinstance(node, Direction):
+        return (node.axis,)
+    if isinstance(node, GoodsMatch):
+        return ("hs",)
+    if isinstance(node, FieldTest):
+        subj = subject_of_field(node.field)
+        return (subj,) if subj else ()
+    if isinstance(node, RefStatus):
+        return ("has_exemption_ref" if node.kind == "exemption" else "has_notification_ref",)
+    return ()
+
+
+def _undecided(rule: Rule, node: Node, neg: bool, exclusive: bool) -> tuple:
+    """A leaf at the unknown level: as known, or possibly true when it reads an unknown
+    subject, in either polarity (under a negation it is emitted as ``known and c`` so that the
+    negation pushed down by ``negate`` yields ``unknown or not c``)."""
+    # Goods classification at its loosest where the leaf counts for the rule (positive: low) and
+    # strictest where it counts against it (negated: high): the level that makes it "may hold".
+    known = compile_node(rule, node, "high" if neg else "low", exclusive=False)
+    subjects = leaf_subjects(node)
+    if not subjects:
+        return known
+    unk = _or(("eq", unknown_field(s), True) for s in subjects)
+    return _and([known, negate(unk)]) if neg else _or([known, unk])
 
 
 def negate(a: tuple) -> tuple:
@@ -169,15 +200,20 @@ def _keyword(node: GoodsMatch) -> list[tuple]:
     return [_and([("eq", "hs_missing", True), kws])]
 
 
-def compile_node(rule: Rule, node: Node, level: str, exclusive: bool = False) -> tuple:
+def compile_node(
+    rule: Rule, node: Node, level: str, exclusive: bool = False, neg: bool = False
+) -> tuple:
     """``exclusive``: the goods leaf matches ONLY at ``level`` (high: strict; medium: shorter code;
-    low: keyword), valid when the rule has one goods leaf, in positive position, and no cap."""
+    low: keyword), valid when the rule has one goods leaf, in positive position, and no cap.
+    ``neg``: the node sits under an odd number of negations (used by the unknown level)."""
     if isinstance(node, All):
-        return _and(compile_node(rule, n, level, exclusive) for n in node.items)
+        return _and(compile_node(rule, n, level, exclusive, neg) for n in node.items)
     if isinstance(node, AnyOf):
-        return _or(compile_node(rule, n, level, exclusive) for n in node.items)
+        return _or(compile_node(rule, n, level, exclusive, neg) for n in node.items)
     if isinstance(node, Not):
-        return negate(compile_node(rule, node.item, level, exclusive))
+        return negate(compile_node(rule, node.item, level, exclusive, not neg))
+    if level == UNKNOWN_LEVEL:
+        return _undecided(rule, node, neg, exclusive)
     if isinstance(node, Direction):
         return _or(("eq", f"{node.axis}__{c}", True) for c in node.countries)
     if isinstance(node, GoodsMatch):
@@ -188,7 +224,7 @@ def compile_node(rule: Rule, node: Node, level: str, exclusive: bool = False) ->
         alts: list[tuple] = _strict(node)
         if LEVEL_RANK[level] <= LEVEL_RANK["medium"]:
             alts.extend(_short(node, False))
-        if level == "low":
+        if LEVEL_RANK[level] <= LEVEL_RANK["low"]:
             alts.extend(_keyword(node))
         return _or(alts)
     if isinstance(node, FieldTest):
@@ -237,8 +273,10 @@ def exclusive_levels(rule: Rule) -> bool:
 def rule_expression(rule: Rule, level: str, exclusive: bool | None = None) -> tuple:
     """The whole rule at one level, as an atom tree (kind anchor first)."""
     if exclusive is None:
-        exclusive = exclusive_levels(rule)
+        exclusive = exclusive_levels(rule) and level != UNKNOWN_LEVEL
     parts: list[tuple] = [("eq", "kind", rule.when.fact)]
+    if level == UNKNOWN_LEVEL:
+        parts.append(("eq", MARKER, True))  # only events with unknown values
     if not PRODUCERS[rule.when.fact] <= set(rule.applies_to):
         parts.append(_or(("eq", "event_type", t) for t in rule.applies_to))
     # The condition goes before the date bounds: durable_rules hashes equality tests (a fact walks
@@ -266,7 +304,7 @@ def rule_expression(rule: Rule, level: str, exclusive: bool | None = None) -> tu
         parts.append(negate(inside))
     if rule.cap is not None:
         exceeded = ("gt", cap_field(rule), float(rule.cap.amount))
-        if level == "low" and rule.cap.on_unknown == "flag":
+        if LEVEL_RANK[level] <= LEVEL_RANK["low"] and rule.cap.on_unknown == "flag":
             parts.append(_or([exceeded, ("nex", cap_field(rule))]))
         else:
             parts.append(exceeded)
@@ -307,7 +345,9 @@ class CompiledPack:
 def compile_rule(rule: Rule) -> dict[str, tuple]:
     """level -> atom tree, skipping levels identical to a higher one or impossible."""
     out: dict[str, tuple] = {}
-    for level in LEVELS:
+    for level in EVAL_LEVELS:
+        if level == UNKNOWN_LEVEL and not any(leaf_subjects(n) for n in rule.when.nodes()):
+            continue  # no leaf can be undecided: the unknown level would repeat ``low``
         expr = rule_expression(rule, level)
         if expr == FALSE or expr in out.values():
             continue

@@ -24,7 +24,7 @@ from typing import Any
 from engine.models.decisions import Citation, Decision, Violation
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
-from engine.rules.catalogue import LEVEL_RANK, LISTED_FIELDS
+from engine.rules.catalogue import LEVEL_RANK, LISTED_FIELDS, UNKNOWN_LEVEL
 from engine.rules.compiler import (
     CompiledPack,
     cap_field,
@@ -33,7 +33,7 @@ from engine.rules.compiler import (
 )
 from engine.rules.durable_backend import DurableBackend
 from engine.rules.exemptions import ExemptionLookup
-from engine.rules.explanation import Explainer, ref_of
+from engine.rules.explanation import Explainer, ref_of, unknown_evidence
 from engine.rules.facts import Fact, FactBuilder, context_fields, direction_sets
 from engine.rules.loader import RulePack, load_pack
 from engine.rules.oracle import Oracle
@@ -269,11 +269,13 @@ class Evaluator:
             list_version = screener.version_at(event.occurred_at) if screener is not None else None
             found = per_event.get(i)
             register = self._register_use(event)
+            quality = [f.model_dump(mode="json") for f in event.quality] if event.quality else []
             if not found:
                 # Plain construction (~5 us) is cheaper than model_copy(update=...) of a template (~7 us).
                 out.append(Decision(
                     event_id=event.event_id, status="clear", violations=[], reasons=[], rule_pack_version=self.pack.version,
                     list_version=list_version, engine_version=ENGINE_VERSION, evaluated_at=now, **register,
+                    data_quality=quality,
                 ))  # fmt: skip
                 continue
             violations = [self._violation(self._rules[rid], hits) for rid, hits in found.items()]
@@ -283,6 +285,8 @@ class Evaluator:
                     event_id=event.event_id,
                     status="flagged",
                     violations=violations,
+                    data_quality=quality,
+                    needs_information=any(v.needs_information for v in violations),
                     rule_pack_version=self.pack.version,
                     list_version=list_version,
                     engine_version=ENGINE_VERSION,
@@ -314,7 +318,13 @@ class Evaluator:
         first, level = matched[0]
         event: Event = first.payload["event"]
         evidence = self._explainer.violation_evidence(rule, matched)
-        confidence = min((rule.confidence, level), key=lambda c: LEVEL_RANK[c])
+        # Found only with the event's unknown values read as possibly true: needs information.
+        needs_info = level == UNKNOWN_LEVEL
+        unknown, extra = unknown_evidence(rule, matched) if needs_info else ([], [])
+        evidence.extend(extra)
+        confidence = min(
+            (rule.confidence, "low" if needs_info else level), key=lambda c: LEVEL_RANK[c]
+        )
         if any(
             f.payload.get("hit") is not None and f.payload["hit"].method == "name_fuzzy"
             for f, _ in matched
@@ -333,8 +343,17 @@ class Evaluator:
                 if c is rule.citation or c.year <= event.occurred_at.year
             ],
             evidence=evidence,
-            reason=self._explainer.reason(rule, first, level),
+            reason=self._explainer.reason(rule, first, level)
+            + (
+                " Needs information: the decision depends on values the event left unknown ("
+                + ", ".join(unknown or ["see data quality"])
+                + ")."
+                if needs_info
+                else ""
+            ),
             confidence=confidence,  # type: ignore[arg-type]
+            needs_information=needs_info,
+            unknown=unknown,
         )
 
     def close(self) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 from engine.models.decisions import Evidence
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
+from engine.rules.catalogue import UNKNOWN_LEVEL
+from engine.rules.compiler import leaf_subjects
 from engine.rules.exemptions import ExemptionLookup
 from engine.rules.facts import Fact, places
 from engine.rules.loader import RulePack
@@ -33,6 +35,7 @@ from engine.rules.schema import (
     RefStatus,
     Rule,
 )
+from engine.rules.unknowns import pointers_for
 
 _CONTEXT_PATHS = {
     "event_type": "event_type",
@@ -462,3 +465,25 @@ def _place(p: Any) -> str | None:
     if p is None:
         return None
     return f"{p.name} ({p.country})" if p.name else p.country
+
+
+def unknown_evidence(
+    rule: Rule, matched: list[tuple[Fact, str]]
+) -> tuple[list[str], list[Evidence]]:
+    """The unknown values a needs-information violation depends on: their pointers, and one
+    evidence item each (the value as reported, why it could not be read)."""
+    read = {s for n in rule.when.nodes() for s in leaf_subjects(n)}
+    subjects = set().union(
+        *(read & set(f.payload["unknown"]) for f, lvl in matched if lvl == UNKNOWN_LEVEL)
+    )
+    event: Event = matched[0][0].payload["event"]
+    pointers = pointers_for(event, subjects)
+    by_ptr = {f.pointer: f for f in event.quality}
+    return pointers, [
+        Evidence(
+            path=p,
+            value=by_ptr[p].value,
+            note=f"unknown: {by_ptr[p].message}; the measure applies if it is as feared",
+        )
+        for p in pointers
+    ]

@@ -23,6 +23,7 @@ from engine.models.events import Event, Goods
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import LISTED_FIELDS
 from engine.rules.schema import Keyword, Node
+from engine.rules.unknowns import MARKER, SUBJECTS, subjects_of_fact, unknown_field, unknowns_of
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -108,18 +109,20 @@ def resolve_direction(event: Event) -> _Direction:
         line_from.append(extra)
     s = event.shipment
     if s is not None:
-        _add(frm, s.origin.country, "shipment.origin.country")
-        _add(touches, s.origin.country, "shipment.origin.country")
+        origin = s.origin.country if s.origin else None
+        dest = s.destination.country if s.destination else None
+        _add(frm, origin, "shipment.origin.country")
+        _add(touches, origin, "shipment.origin.country")
         for i, p in enumerate(s.route):
             path = f"shipment.route[{i}].country"
             _add(frm, p.country, path)
             _add(to, p.country, path)
             _add(touches, p.country, path)
-        _add(to, s.destination.country, "shipment.destination.country")
-        _add(touches, s.destination.country, "shipment.destination.country")
+        _add(to, dest, "shipment.destination.country")
+        _add(touches, dest, "shipment.destination.country")
     m = event.vessel_movement
     if m is not None:
-        own = m.vessel.flag
+        own = m.vessel.flag if m.vessel else None
         own_path = "vessel_movement.vessel.flag"
         port = m.port.country if m.port else None
         port_path = "vessel_movement.port.country"
@@ -153,8 +156,10 @@ def context_fields(event: Event) -> dict[str, Any]:
     s, m, e = event.shipment, event.vessel_movement, event.entity
     vessel = None
     if s is not None:
-        f["origin_country"] = s.origin.country
-        f["destination_country"] = s.destination.country
+        if s.origin is not None and s.origin.country:
+            f["origin_country"] = s.origin.country
+        if s.destination is not None and s.destination.country:
+            f["destination_country"] = s.destination.country
         if s.mode:
             f["mode"] = s.mode
         vessel = s.vessel
@@ -165,8 +170,9 @@ def context_fields(event: Event) -> dict[str, Any]:
         f["has_notification_ref"] = False
     if m is not None:
         vessel = m.vessel
-        f["movement_kind"] = m.kind
-        if m.port is not None:
+        if m.kind:
+            f["movement_kind"] = m.kind
+        if m.port is not None and m.port.country:
             f["port_country"] = m.port.country
         if m.cargo_operation:
             f["cargo_operation"] = m.cargo_operation
@@ -180,9 +186,9 @@ def context_fields(event: Event) -> dict[str, Any]:
         if vessel.imo:
             f["vessel_imo"] = vessel.imo
     if e is not None:
-        f["entity_kind"] = e.kind
-        f["entity_action"] = e.action
         for name, value in (
+            ("entity_kind", e.kind),
+            ("entity_action", e.action),
             ("entity_country", e.country),
             ("entity_nationality", e.nationality),
             ("entity_flag", e.flag),
@@ -202,18 +208,17 @@ def direction_sets(event: Event) -> tuple[set[str], set[str], set[str], list[str
     s = event.shipment
     if s is not None:
         origins = [g.origin_country for g in s.goods]
-        frm.add(s.origin.country)
-        touches.add(s.origin.country)
-        for p in s.route:
-            frm.add(p.country)
-            to.add(p.country)
-            touches.add(p.country)
-        to.add(s.destination.country)
-        touches.add(s.destination.country)
+        for p in (s.origin, *s.route, s.destination):
+            if p is not None and p.country:
+                touches.add(p.country)
+                if p is not s.destination:
+                    frm.add(p.country)
+                if p is not s.origin:
+                    to.add(p.country)
     m = event.vessel_movement
     if m is not None:
         origins = [g.origin_country for g in m.cargo]
-        own = m.vessel.flag
+        own = m.vessel.flag if m.vessel else None
         port = m.port.country if m.port else None
         if port:
             touches.add(port)
@@ -313,6 +318,9 @@ class FactBuilder:
         build_kinds = self.kinds if kinds is None else self.kinds & frozenset(kinds)
         ctx = context_fields(event)
         ctx["occurred"] = epoch_us(event.occurred_at)
+        unknowns = unknowns_of(event)
+        if unknowns:
+            ctx[MARKER] = True
         for h in hits:  # listed_<regime> context fields (rule pack: targeted arms embargoes)
             name = LISTED_FIELDS.get(h.list_regime)
             if name:
@@ -326,7 +334,24 @@ class FactBuilder:
             ctx = {k: v for k, v in ctx.items() if k in only}
         to, frm, touches, origins = sets if sets is not None else direction_sets(event)
         shared: dict[str, Any] = {}
-        base_payload = {"event": event, "occurred_at": event.occurred_at, "shared": shared}
+        base_payload = {
+            "event": event,
+            "occurred_at": event.occurred_at,
+            "shared": shared,
+            "unknown": unknowns.event,
+            "has_unknown": bool(unknowns),
+        }
+        unk_fields = (
+            [(s, unknown_field(s)) for s in SUBJECTS if only is None or unknown_field(s) in only]
+            if unknowns
+            else []
+        )
+
+        def mark(f: dict[str, Any], subjects: frozenset[str]) -> None:
+            # Every unk__ field the pack reads, true or false: negated leaves test them for false.
+            for subj, name in unk_fields:
+                f[name] = subj in subjects
+
         facts: list[Fact] = []
         event_flags: dict[str, Any] = {}
         self._flag("to__", to, event_flags)
@@ -375,7 +400,14 @@ class FactBuilder:
                     f["value_amount"] = float(g.value.amount)
                     f["value_currency"] = g.value.currency
                 payload = {**base_payload, "path": f"{base}[{i}]", "goods": g, "line": i}
+                if unknowns:
+                    subjects = subjects_of_fact(unknowns, "goods", i)
+                    payload["unknown"] = subjects
+                    mark(f, subjects)
                 facts.append(Fact(f"{prefix}/goods/{i}", "goods", f, payload))
+                if g.hs_codes:  # several candidate codes: one fact per further candidate
+                    for k, alt in enumerate(g.codes[1:], start=1):
+                        facts.append(self._candidate(facts[-1], g, alt, k))
 
         if "party" in build_kinds:
             parties: list[tuple[str, str, str | None, Any]] = []
@@ -392,6 +424,10 @@ class FactBuilder:
                 if only is not None:
                     f = {k: v for k, v in f.items() if k in only}
                 payload = {**base_payload, "path": path, "party": obj}
+                if unknowns:
+                    subjects = subjects_of_fact(unknowns, "party", n)
+                    payload["unknown"] = subjects
+                    mark(f, subjects)
                 facts.append(Fact(f"{prefix}/party/{n}", "party", f, payload))
 
         if "hit" in build_kinds:
@@ -405,6 +441,8 @@ class FactBuilder:
                 if only is not None:
                     f = {k: v for k, v in f.items() if k in only}
                 payload = {**base_payload, "path": h.path, "hit": h}
+                if unknowns:
+                    mark(f, unknowns.event)
                 facts.append(Fact(f"{prefix}/hit/{n}", "hit", f, payload))
 
         if "event" in build_kinds:
@@ -412,9 +450,26 @@ class FactBuilder:
             if only is not None:
                 f = {k: v for k, v in f.items() if k in only}
             payload = {**base_payload, "path": event.event_type.value}
+            if unknowns:
+                mark(f, unknowns.event)
             facts.append(Fact(f"{prefix}/event/0", "event", f, payload))
 
         return facts
+
+    def _candidate(self, first: Fact, g: Goods, code: str, k: int) -> Fact:
+        """The fact of a further candidate HS code of a line: the line's fact with that code."""
+        f = {k2: v for k2, v in first.fields.items() if k2 not in ("hs_code", "hs2", "hs4", "hs6")}
+        want = self._want
+        if want["hs_code"]:
+            f["hs_code"] = code
+        if want["hs2"]:
+            f["hs2"] = code[:2]
+        if want["hs4"] and len(code) >= 4:
+            f["hs4"] = code[:4]
+        if want["hs6"] and len(code) >= 6:
+            f["hs6"] = code[:6]
+        payload = {**first.payload, "goods": g.model_copy(update={"hs_code": code}), "candidate": k}
+        return Fact(f"{first.key}.{k}", "goods", f, payload)
 
 
 def check_field_names(fields: dict[str, Any]) -> None:

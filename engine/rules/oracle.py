@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
-from engine.rules.catalogue import LEVEL_RANK, LEVELS
+from engine.rules.catalogue import EVAL_LEVELS, LEVEL_RANK, UNKNOWN_LEVEL
 from engine.rules.exemptions import ExemptionLookup
 from engine.rules.facts import Fact, FactBuilder, places
 from engine.rules.loader import RulePack
@@ -38,6 +38,7 @@ from engine.rules.schema import (
     RefStatus,
     Rule,
 )
+from engine.rules.unknowns import subject_of_field
 
 
 def _utc_day(t: datetime) -> date:
@@ -93,7 +94,7 @@ def goods_match(node: GoodsMatch, fact: Fact, level: str) -> tuple[str, str] | N
                 if len(code) < len(p) and p.startswith(code):
                     return ("short", p)
         return None
-    if level == "low" and g.description:
+    if LEVEL_RANK[level] <= LEVEL_RANK["low"] and g.description:
         text = g.description.lower()
         for kw in node.keywords:
             if keyword_pattern(kw).search(text):
@@ -199,13 +200,35 @@ class Oracle:
             return area_holds(node, fact.payload["event"], level)
         raise TypeError(f"not a leaf: {node!r}")
 
-    def holds(self, rule: Rule, node: Node, fact: Fact, level: str) -> bool:
+    def undecided(self, node: Node, fact: Fact) -> bool:
+        """The leaf reads a value the event left unknown (three-valued: neither true nor false)."""
+        unknown = fact.payload.get("unknown")
+        if not unknown:
+            return False
+        if isinstance(node, Direction):
+            return node.axis in unknown
+        if isinstance(node, GoodsMatch):
+            return "hs" in unknown
+        if isinstance(node, FieldTest):
+            return subject_of_field(node.field) in unknown
+        if isinstance(node, RefStatus):
+            return ("has_" + node.kind + "_ref") in unknown
+        return False
+
+    def holds(self, rule: Rule, node: Node, fact: Fact, level: str, neg: bool = False) -> bool:
+        """At the unknown level an undecided leaf counts as possibly true whatever its polarity
+        (``neg``: under an odd number of negations): the Kleene "may hold" of the condition."""
         if isinstance(node, All):
-            return all(self.holds(rule, n, fact, level) for n in node.items)
+            return all(self.holds(rule, n, fact, level, neg) for n in node.items)
         if isinstance(node, AnyOf):
-            return any(self.holds(rule, n, fact, level) for n in node.items)
+            return any(self.holds(rule, n, fact, level, neg) for n in node.items)
         if isinstance(node, Not):
-            return not self.holds(rule, node.item, fact, level)
+            return not self.holds(rule, node.item, fact, level, not neg)
+        if level == UNKNOWN_LEVEL:
+            if self.undecided(node, fact):
+                return not neg
+            # goods classification as loose as it can be for the rule (see compiler._undecided)
+            return self.leaf(rule, node, fact, "high" if neg else "low")
         return self.leaf(rule, node, fact, level)
 
     # -- rules -----------------------------------------------------------------------------
@@ -223,10 +246,16 @@ class Oracle:
             if before_end(t, wd.until) and self.ref_status(rule, wd.requires, event) == "valid":
                 return None
         usage = self.cap_usage(rule, fact) if rule.cap is not None else None
-        for level in LEVELS:
+        for level in EVAL_LEVELS:
+            if level == UNKNOWN_LEVEL and not fact.payload.get("has_unknown"):
+                break  # the event left nothing unknown: no unknown level (v1 decisions as before)
             if rule.cap is not None:
                 exceeded = usage is not None and usage.prior + usage.this > rule.cap.amount
-                unknown_ok = usage is None and level == "low" and rule.cap.on_unknown == "flag"
+                unknown_ok = (
+                    usage is None
+                    and LEVEL_RANK[level] <= LEVEL_RANK["low"]
+                    and rule.cap.on_unknown == "flag"
+                )
                 if not (exceeded or unknown_ok):
                     continue
             if self.holds(rule, rule.when.tree(), fact, level):
