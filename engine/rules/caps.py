@@ -443,8 +443,11 @@ class CapsLedger:
             and _may_touch(rule, event)
         ):
             cond = _positive(rule)
+            seen: set[int] = set()
             for fact in self._facts(event):
-                if fact.kind == "goods" and counts(cond, fact):
+                # a line with several candidate HS codes has one fact per code: count it once
+                if fact.kind == "goods" and fact.payload["line"] not in seen and counts(cond, fact):
+                    seen.add(fact.payload["line"])
                     out.append(
                         (
                             fact.payload["line"],
