@@ -275,8 +275,6 @@ def rule_expression(rule: Rule, level: str, exclusive: bool | None = None) -> tu
     if exclusive is None:
         exclusive = exclusive_levels(rule) and level != UNKNOWN_LEVEL
     parts: list[tuple] = [("eq", "kind", rule.when.fact)]
-    if level == UNKNOWN_LEVEL:
-        parts.append(("eq", MARKER, True))  # only events with unknown values
     if not PRODUCERS[rule.when.fact] <= set(rule.applies_to):
         parts.append(_or(("eq", "event_type", t) for t in rule.applies_to))
     # The condition goes before the date bounds: durable_rules hashes equality tests (a fact walks
@@ -308,6 +306,11 @@ def rule_expression(rule: Rule, level: str, exclusive: bool | None = None) -> tu
             parts.append(_or([exceeded, ("nex", cap_field(rule))]))
         else:
             parts.append(exceeded)
+    if level == UNKNOWN_LEVEL:
+        # Only events with unknown values. Last, so the pattern shares its prefix with the known
+        # levels' in the engine's network (first, it made one alpha node with a child per rule,
+        # more than the engine's traversal stack of 64 holds).
+        parts.append(("eq", MARKER, True))
     return _and(parts)
 
 
