@@ -164,13 +164,27 @@ def test_occurred_at_outside_the_utc_year_range(api_client, occurred_at: str) ->
     assert "/occurred_at" in [e["pointer"] for e in _errors(body)], body
 
 
-@pytest.mark.parametrize(
-    "occurred_at", [1694066400, 1694066400.5, "1694066400", "2023-09-07", "2023-09-07T06:00"]
-)
+@pytest.mark.parametrize("occurred_at", [1694066400, 1694066400.5, "1694066400"])
 def test_occurred_at_must_be_rfc3339(api_client, occurred_at: object) -> None:  # noqa: ANN001
     resp = api_client.post(EVENTS, json=dict(_event("hostile-1"), occurred_at=occurred_at))
     body = _assert_json_4xx(resp, 422)
     assert "/occurred_at" in [e["pointer"] for e in _errors(body)], body
+
+
+@pytest.mark.parametrize("occurred_at", ["2023-09-07", "2023-09-07T06:00"])
+def test_occurred_at_without_offset_is_read_as_utc_unless_strict(
+    api_client, occurred_at: str
+) -> None:  # noqa: ANN001
+    """Issue 8: a source that knows only the day (or no offset) is read as UTC with a finding;
+    ``Prefer: handling=strict`` still refuses it."""
+    raw = dict(_event("hostile-1"), occurred_at=occurred_at)
+    strict = api_client.post(EVENTS, json=raw, headers={"Prefer": "handling=strict"})
+    body = _assert_json_4xx(strict, 422)
+    assert "/occurred_at" in [e["pointer"] for e in _errors(body)], body
+    resp = api_client.post(EVENTS, json=raw)
+    assert resp.status_code == 202, resp.get_data(as_text=True)
+    found = [f for f in resp.get_json()["data_quality"] if f["pointer"] == "/occurred_at"]
+    assert found and found[0]["assumed"].startswith(f'interpreted "{occurred_at}" as 2023-09-07T')
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x1c", "\x1d", "\x1e"])
