@@ -43,6 +43,7 @@ from engine.rules.schema import (
     CapUsage,
     Rule,
 )
+from engine.rules.unknowns import MARKER
 
 __all__ = [
     "Evaluator",
@@ -54,6 +55,7 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+UNKNOWN_CHUNK = 12  # unknown-level durable rules per ruleset (see Evaluator.__init__)
 
 
 def _engine_version() -> str:
@@ -103,7 +105,23 @@ class Evaluator:
                 self._batch_caps = BatchCaps(caps, self._batch_register)
                 self.caps = self._batch_caps
         self.compiled: CompiledPack = compile_pack(pack)
-        self.backend = DurableBackend(self.compiled.definitions)
+        known = {
+            n: d
+            for n, d in self.compiled.definitions.items()
+            if self.compiled.names[n][1] != UNKNOWN_LEVEL
+        }
+        self.backend = DurableBackend(known)
+        # Unknown-level rules in rulesets of their own, a few rules each: only facts of events
+        # with unknown values go there, and an unknown destination makes every "to: X" rule's
+        # pattern live at once, more than durable's per-fact traversal stack (64) holds in one
+        # ruleset.
+        unknown = sorted(n for n in self.compiled.definitions if n not in known)
+        self.unknown_backends = [
+            DurableBackend(
+                {n: self.compiled.definitions[n] for n in unknown[i : i + UNKNOWN_CHUNK]}
+            )
+            for i in range(0, len(unknown), UNKNOWN_CHUNK)
+        ]
         self.oracle = Oracle(pack, self.exemptions, caps)  # explanations only
         self._explainer = Explainer(pack, self.oracle, self.exemptions)
         keywords = set().union(*(r.keywords() for r in pack.rules)) if pack.rules else set()
@@ -231,7 +249,11 @@ class Evaluator:
             if (f.kind, f.payload["event"].event_type.value) in wanted
         ]
         best: dict[tuple[str, str], str] = {}
-        for key, name in self.backend.match(posted):
+        fired = self.backend.match(posted)
+        messy = [p for p in posted if p[1].get(MARKER)]
+        for backend in self.unknown_backends if messy else ():
+            fired.extend(backend.match(messy))
+        for key, name in fired:
             rule_id, level = self.compiled.names[name]
             old = best.get((key, rule_id))
             if old is None or LEVEL_RANK[level] > LEVEL_RANK[old]:
@@ -358,6 +380,8 @@ class Evaluator:
 
     def close(self) -> None:
         self.backend.close()
+        for backend in self.unknown_backends:
+            backend.close()
 
 
 # -- the process-wide evaluator ----------------------------------------------------------------
