@@ -50,7 +50,7 @@ def _loc_parts(loc: tuple[Any, ...]) -> list[Any]:
     return [p for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))]
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: Any) -> str:
     msg = str(err["msg"])
     return msg[len("Value error, ") :] if msg.startswith("Value error, ") else msg
 
@@ -138,7 +138,7 @@ class _Reader:
             self.interpreted(pointer_join(base, key), v, code, "country")
             obj[key] = code
 
-    def place(self, parent: dict[str, Any], key: str | int, base: str) -> None:
+    def place(self, parent: Any, key: str | int, base: str) -> None:
         v = parent[key]
         ptr = pointer_join(base, key)
         if isinstance(v, str):  # "KPNJN", "Najin", "North Korea" instead of an object
@@ -302,7 +302,7 @@ class _Reader:
 
     # -- repair ---------------------------------------------------------------------------------
 
-    def repair(self, d: dict[str, Any], err: dict[str, Any]) -> bool:
+    def repair(self, d: dict[str, Any], err: Any) -> bool:
         """Drop the value an error points at (or its container when a required key is missing)."""
         parts = _loc_parts(tuple(err["loc"]))
         if not parts:
@@ -359,7 +359,7 @@ def _list_of_objects(lst: list[Any]) -> bool:
     return any(isinstance(x, dict) for x in lst)
 
 
-def _envelope_error(err: dict[str, Any], kind: Any) -> bool:
+def _envelope_error(err: Any, kind: Any) -> bool:
     parts = _loc_parts(tuple(err["loc"]))
     if not parts:
         return True  # the event object itself (e.g. no body for its event_type)

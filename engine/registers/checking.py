@@ -118,8 +118,10 @@ def goods_problems(entry: RegisterEntry, lines: Sequence[Goods]) -> list[str]:
 
 def holder_problem(entry: RegisterEntry, holder: Holder, parties: Sequence[Party]) -> str | None:
     for p in parties:
-        if names_match(holder.name, p.name) and (
-            holder.country is None or p.country == holder.country
+        if (
+            p.name
+            and names_match(holder.name, p.name)
+            and (holder.country is None or p.country == holder.country)
         ):
             return None
         if (
@@ -136,9 +138,9 @@ def holder_problem(entry: RegisterEntry, holder: Holder, parties: Sequence[Party
 
 def end_user_problem(end_user: str, parties: Sequence[Party]) -> str | None:
     users = [p for p in parties if p.role in END_USER_ROLES]
-    if any(names_match(end_user, p.name) for p in users):
+    if any(p.name and names_match(end_user, p.name) for p in users):
         return None
-    named = ", ".join(p.name for p in users)
+    named = ", ".join(p.name or "unnamed" for p in users)
     return f"the end user is not {end_user} (consignee / end user: {named or 'none given'})"
 
 
@@ -192,11 +194,12 @@ def check(
     if s is not None:
         for p in goods_problems(entry, s.goods):
             found.append(("mismatch", p))
-        if entry.destination is not None and s.destination.country != entry.destination:
+        dest = s.destination.country if s.destination is not None else None
+        if entry.destination is not None and dest != entry.destination:
             found.append(
                 (
                     "mismatch",
-                    f"the destination is {s.destination.country}, "
+                    f"the destination is {dest or 'unknown'}, "
                     f"not {entry.destination} as registered",
                 )
             )

@@ -219,13 +219,14 @@ def _event_countries(event: Event) -> set[str]:
     out: set[str] = set()
     s, m = event.shipment, event.vessel_movement
     if s is not None:
-        out |= {s.origin.country, s.destination.country, *(p.country for p in s.route)}
+        places = (s.origin, s.destination, *s.route)
+        out |= {p.country for p in places if p is not None and p.country}
         out |= {g.origin_country for g in s.goods if g.origin_country}
     if m is not None:
         out |= {
             c
             for c in (
-                m.vessel.flag,
+                m.vessel.flag if m.vessel else None,
                 m.port.country if m.port else None,
                 m.counterpart_vessel.flag if m.counterpart_vessel else None,
             )

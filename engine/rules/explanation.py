@@ -83,8 +83,8 @@ def _place_text(event: Event, path: str) -> str:
         elif s is not None and path.startswith("shipment.route["):
             p = s.route[int(path.split("[", 1)[1].split("]", 1)[0])]
         elif m is not None and path.startswith("vessel_movement.port"):
-            p = m.port  # type: ignore[assignment]
-        elif m is not None and path.startswith("vessel_movement.vessel"):
+            p = m.port
+        elif m is not None and path.startswith("vessel_movement.vessel") and m.vessel is not None:
             return f"vessel {m.vessel.name or m.vessel.imo or m.vessel.mmsi} (flag {m.vessel.flag})"
         elif (
             m is not None
@@ -99,7 +99,9 @@ def _place_text(event: Event, path: str) -> str:
             return path
     except (IndexError, ValueError):
         return path
-    return f"{p.name} ({p.country})" if p.name else p.country
+    if p is None:
+        return path
+    return f"{p.name} ({p.country})" if p.name else (p.country or path)
 
 
 def _resolve(event: Event, path: str) -> Any:

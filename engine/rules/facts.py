@@ -413,7 +413,8 @@ class FactBuilder:
             parties: list[tuple[str, str, str | None, Any]] = []
             if event.shipment is not None:
                 for i, p in enumerate(event.shipment.parties):
-                    parties.append((f"shipment.parties[{i}]", p.role, p.country, p))
+                    # an unknown role ("", never a role name) is undecided at the unknown level
+                    parties.append((f"shipment.parties[{i}]", p.role or "", p.country, p))
             if event.entity is not None:
                 for i, o in enumerate(event.entity.owners):
                     parties.append((f"entity.owners[{i}]", "owner", o.country, o))

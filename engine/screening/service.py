@@ -263,7 +263,11 @@ class Screener:
             s = event.shipment
             for i, party in enumerate(s.parties):
                 hits += self._subject(
-                    snap, f"shipment.parties[{i}]", party.role, [party.name], party.identifiers
+                    snap,
+                    f"shipment.parties[{i}]",
+                    party.role,
+                    [party.name] if party.name else [],
+                    party.identifiers,
                 )
             if s.vessel is not None:
                 hits += self._vessel(s.vessel, "shipment.vessel", "vessel", day)
@@ -288,7 +292,11 @@ class Screener:
         return self._on_day(
             when,
             self._subject(
-                self.snapshot_at(when), path, party.role, [party.name], party.identifiers
+                self.snapshot_at(when),
+                path,
+                party.role,
+                [party.name] if party.name else [],
+                party.identifiers,
             ),
         )
 
