@@ -407,7 +407,8 @@ def contract_findings(ev: Event) -> list[Finding]:
     def lines(goods: list[Any], base: str) -> None:
         for i, g in enumerate(goods):
             if not g.hs_code and not g.description:
-                unknown(f"{base}/{i}/hs_code", "goods need an hs_code or a description")
+                # an unclassified line: what it is and where it is from are unknown
+                unknown(f"{base}/{i}", "goods need an hs_code or a description")
             if g.quantity is not None and g.unit is None:
                 unknown(f"{base}/{i}/unit", "a quantity needs its unit")
 

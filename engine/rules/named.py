@@ -61,6 +61,8 @@ def party_named(
             continue
         if node.country is not None and p.country != node.country:
             continue
+        if not p.name:
+            continue  # an unnamed party (data-quality finding) matches no name
         if norms is None:
             norm = normalise_text(p.name)
         else:
@@ -73,9 +75,7 @@ def party_named(
 def event_places(event: Event) -> Iterator[Place]:
     s = event.shipment
     if s is not None:
-        yield s.origin
-        yield from s.route
-        yield s.destination
+        yield from (p for p in (s.origin, *s.route, s.destination) if p is not None)
     m = event.vessel_movement
     if m is not None and m.port is not None:
         yield m.port

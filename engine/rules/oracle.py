@@ -142,7 +142,9 @@ def party_named_holds(node: PartyNamed, event: Event) -> bool:
 def area_holds(node: Area, event: Event, level: str) -> bool:
     """Named place in the area: every level; a place of that country without a name: low only."""
     s, m = event.shipment, event.vessel_movement
-    where = [s.origin, *s.route, s.destination] if s is not None else []
+    where = (
+        [p for p in (s.origin, *s.route, s.destination) if p is not None] if s is not None else []
+    )
     if m is not None and m.port is not None:
         where.append(m.port)
     inside = [p for p in where if p.country == node.country]
