@@ -91,3 +91,26 @@ def test_notified_quantities_count_against_the_refined_petroleum_cap(desk) -> No
     d = desk.decide(diesel("cap-d", "2019-06-03T00:00:00Z", 1_000))
     assert "501000 bbl" in _fired(d)[CAP_RULE]["reason"]  # 480k + 10k + 10k + 1k: May's 50k gone
     assert d["register_version"] == 5
+
+
+def test_the_alert_page_shows_the_register_notes(desk, login_as) -> None:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from engine.storage.db import session_scope
+    from engine.storage.tables import AlertRow
+
+    desk.register(base=notification("N-2019-03", 480_000, "2019-03-01", "2019-03-31"))
+    desk.decide(diesel("cap-over", "2019-03-10T00:00:00Z", 30_000, "N-2019-03"))
+    d = desk.decide(diesel("cap-over-2", "2019-03-11T00:00:00Z", 25_000))
+    assert CAP_RULE in _fired(d)  # 480k notified + 25k
+    with session_scope() as s:
+        alert_id = s.scalar(
+            select(AlertRow.id).where(
+                AlertRow.event_id == "cap-over-2", AlertRow.rule_id == CAP_RULE
+            )
+        )
+    client = desk.client
+    login_as(client, "auditor")
+    page = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert "register version 2" in page
+    assert "480,000 bbl in 1 approved notification" in page
