@@ -3,6 +3,8 @@
     .venv/bin/python bench/throughput.py                 # 20,000 events, both modes
     .venv/bin/python bench/throughput.py -n 5000 --mode batch
     .venv/bin/python bench/throughput.py --evaluator     # delegate to bench/evaluator.py
+    .venv/bin/python bench/throughput.py --workers 2 --web 2   # scale out: 2 Celery workers,
+                                                     # 2 gunicorn instances (clients round-robin)
 
 Starts its own stack in a scratch data dir: the embedded Redis (or REDIS_URL), SQLite (or
 DATABASE_URL, in a scratch schema), `sanctions migrate`, gunicorn serving web:create_app(), and a
@@ -87,9 +89,14 @@ def percentile(values: list[float], p: float) -> float:
 
 
 class Stack:
-    """Broker, database, gunicorn and one worker, all in a scratch data dir; stop() ends them."""
+    """Broker, database, ``web`` gunicorn instances and ``workers`` Celery workers, all in a
+    scratch data dir; stop() ends them. Several web instances stand for several web machines
+    behind a load balancer (the clients round-robin over them); several workers for several
+    worker machines on one broker."""
 
-    def __init__(self, web_workers: int, worker_concurrency: int) -> None:
+    def __init__(
+        self, web_workers: int, worker_concurrency: int, web: int = 1, workers: int = 1
+    ) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="sanctions-bench-"))
         os.environ["SANCTIONS_DATA_DIR"] = str(self.dir)
         os.environ.setdefault("SANCTIONS_SECRET_KEY", "bench")
@@ -102,36 +109,47 @@ class Stack:
         self.broker = broker_url()
         migrate()
         self.env = dict(os.environ, REDIS_URL=self.broker)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         bin_dir = Path(sys.executable).parent
-        self.web = subprocess.Popen(
-            [
-                str(bin_dir / "gunicorn"),
-                "--workers",
-                str(web_workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-                "web:create_app()",
-            ],
-            env=self.env,
-            cwd=ROOT,
-            start_new_session=True,
-        )
+        self.webs: list[subprocess.Popen] = []
+        self.urls: list[str] = []
+        for _ in range(web):
+            port = free_port()
+            self.urls.append(f"http://127.0.0.1:{port}")
+            self.webs.append(
+                subprocess.Popen(
+                    [
+                        str(bin_dir / "gunicorn"),
+                        "--workers",
+                        str(web_workers),
+                        "--worker-class",
+                        "gthread",
+                        "--threads",
+                        "4",
+                        "--bind",
+                        f"127.0.0.1:{port}",
+                        "--log-level",
+                        "warning",
+                        "web:create_app()",
+                    ],
+                    env=self.env,
+                    cwd=ROOT,
+                    start_new_session=True,
+                )
+            )
+        self.url = self.urls[0]
         from engine.pipeline.worker import start_worker
 
-        self.worker = start_worker(
-            env=self.env,
-            concurrency=worker_concurrency,
-            loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-            log_path=self.dir / "worker.log",
-        )
+        self.workers = [
+            start_worker(
+                env=self.env,
+                concurrency=worker_concurrency,
+                loglevel=os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+                hostname=f"bench{n}@%h",
+                log_path=self.dir / f"worker{n}.log",
+            )
+            for n in range(workers)
+        ]
+        self.worker = self.workers[0]
         self.headers = {"Content-Type": "application/json"}
         try:
             from web.auth.apikeys import create_api_key
@@ -140,15 +158,20 @@ class Stack:
         else:
             _row, key = create_api_key("bench", ["events:read", "events:write"], actor="bench")
             self.headers["Authorization"] = f"Bearer {key}"
-        self._wait_http()
+        for url in self.urls:
+            self._wait_http(url)
 
-    def _wait_http(self) -> None:
+    def url_for(self, i: int) -> str:
+        """Round-robin over the web instances (a load balancer's simplest policy)."""
+        return self.urls[i % len(self.urls)]
+
+    def _wait_http(self, url: str) -> None:
         import httpx
 
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -161,12 +184,14 @@ class Stack:
         from engine.pipeline.broker import embedded
         from engine.pipeline.worker import stop_worker
 
-        stop_worker(self.worker)
-        try:
-            os.killpg(self.web.pid, signal.SIGTERM)
-            self.web.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(self.web.pid, signal.SIGKILL)
+        for worker in self.workers:
+            stop_worker(worker)
+        for web in self.webs:
+            try:
+                os.killpg(web.pid, signal.SIGTERM)
+                web.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(web.pid, signal.SIGKILL)
         if not os.environ.get("REDIS_URL"):
             embedded().stop()
 
@@ -218,9 +243,12 @@ def run_single(stack: Stack, n: int, rate: float, clients: int) -> dict[str, Any
     local = threading.local()
     errors: list[str] = []
 
+    counter = iter(range(1 << 30))
+
     def client() -> httpx.Client:
         if not hasattr(local, "c"):
-            local.c = httpx.Client(base_url=stack.url, headers=stack.headers, timeout=30)
+            url = stack.url_for(next(counter))  # each client thread sticks to one instance
+            local.c = httpx.Client(base_url=url, headers=stack.headers, timeout=30)
         return local.c
 
     start = time.monotonic() + 0.2
@@ -258,10 +286,12 @@ def run_batch(stack: Stack, n: int, batch: int, clients: int) -> dict[str, Any]:
     for start in range(0, n, batch):
         bodies.append([make_event(prefix, i) for i in range(start, min(n, start + batch))])
     local = threading.local()
+    counter = iter(range(1 << 30))
 
     def send(body: list[dict[str, Any]]) -> int:
         if not hasattr(local, "c"):
-            local.c = httpx.Client(base_url=stack.url, headers=stack.headers, timeout=60)
+            url = stack.url_for(next(counter))
+            local.c = httpx.Client(base_url=url, headers=stack.headers, timeout=60)
         r = local.c.post("/api/v1/events", json=body)
         if r.status_code != 202:
             raise RuntimeError(f"{r.status_code} {r.text[:200]}")
@@ -310,7 +340,15 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
+    parser.add_argument(
+        "--concurrency", type=int, default=2, help="pool processes per Celery worker"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="Celery worker instances (one broker)"
+    )
+    parser.add_argument(
+        "--web", type=int, default=1, help="gunicorn instances (clients round-robin over them)"
+    )
     parser.add_argument(
         "--evaluator", action="store_true", help="run bench/evaluator.py instead (rules developer)"
     )
@@ -322,10 +360,12 @@ def main() -> int:
             return 2
         return subprocess.call([sys.executable, str(path), *sys.argv[2:]], cwd=ROOT)
 
-    stack = Stack(args.web_workers, args.concurrency)
+    stack = Stack(args.web_workers, args.concurrency, web=args.web, workers=args.workers)
     try:
+        load = os.getloadavg()
         print(
-            f"stack: gunicorn {args.web_workers}x4 threads at {stack.url}, worker concurrency {args.concurrency}, "
+            f"stack: {args.web} gunicorn x {args.web_workers}x4 threads at {', '.join(stack.urls)}, "
+            f"{args.workers} worker(s) x concurrency {args.concurrency}, load {load[0]:.1f}/{load[1]:.1f}, "
             f"broker {stack.broker}, database {'PostgreSQL' if os.environ.get('DATABASE_URL') else 'SQLite'}; "
             f"started {datetime.now(UTC):%H:%M:%S} UTC",
             flush=True,

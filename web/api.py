@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from engine.models.events import json_schema
 from engine.pipeline import ingest
-from engine.pipeline.publish import enqueue_event_ids
+from engine.pipeline.publish import publish_committed
 from engine.storage import repository
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -38,7 +38,7 @@ def post_events() -> tuple[Response, int]:
     results = ingest.ingest_batch(
         items,
         channel="http",
-        publish=lambda ids: enqueue_event_ids(ids, broker=broker),
+        publish=lambda ids: publish_committed(ids, broker=broker),  # outbox if the broker is down
         prechecked=True,  # parse_body ran the strict JSON checks
         strict=strict,
     )

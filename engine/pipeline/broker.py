@@ -61,13 +61,9 @@ class EmbeddedRedis:
         except redis.RedisError:
             return False
 
-    def start(self, timeout: float = 10.0) -> str:
-        """Start the server (daemonised) unless one already answers on our socket."""
-        if self.alive():
-            return self.url
-        self.directory.mkdir(parents=True, exist_ok=True)
-        if self.socket.exists():
-            self.socket.unlink()
+    def argv(self, daemonize: bool = True) -> list[str]:
+        """The redis-server command line (``daemonize=False``: stays in the foreground, for a
+        supervisor that restarts it when it dies)."""
         args = [
             redis_server_binary(),
             "--port",
@@ -79,7 +75,7 @@ class EmbeddedRedis:
             "--dir",
             str(self.directory),
             "--daemonize",
-            "yes",
+            "yes" if daemonize else "no",
             "--pidfile",
             str(self.pidfile),
             "--logfile",
@@ -89,12 +85,29 @@ class EmbeddedRedis:
         ]
         for key, value in BROKER_CONFIG.items():
             args += [f"--{key}", value]
-        subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+        return args
+
+    def prepare(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.socket.exists():
+            self.socket.unlink()
+
+    def wait_alive(self, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.alive():
-                return self.url
+                return True
             time.sleep(0.05)
+        return False
+
+    def start(self, timeout: float = 10.0) -> str:
+        """Start the server (daemonised) unless one already answers on our socket."""
+        if self.alive():
+            return self.url
+        self.prepare()
+        subprocess.run(self.argv(), check=True, stdout=subprocess.DEVNULL)
+        if self.wait_alive(timeout):
+            return self.url
         raise RuntimeError(f"embedded redis did not start; see {self.directory / 'redis.log'}")
 
     def stop(self) -> None:

@@ -12,6 +12,7 @@ A queue message that cannot be decoded, or is not a task of the right shape, is 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from celery import Celery, Task, signals
@@ -130,6 +131,12 @@ app.conf.update(
     # before Celery gives up on a child that has not reported up (default 4 s).
     worker_proc_alive_timeout=120,
     worker_send_task_events=False,
+    # Backstops for memory (issue 9): every cache is bounded, but a pool process is replaced
+    # after this many tasks or once its resident memory passes this many KiB (checked after each
+    # task; the task in hand finishes first).
+    worker_max_tasks_per_child=int(os.environ.get("SANCTIONS_WORKER_MAX_TASKS", "20000")),
+    worker_max_memory_per_child=int(os.environ.get("SANCTIONS_WORKER_MAX_MEMORY_MB", "1024"))
+    * 1024,
     beat_schedule={"sweep": {"task": SWEEP, "schedule": 60.0}},
 )
 app.add_defaults(_lazy_config)
@@ -173,3 +180,27 @@ def _on_unknown(
     sender: Any = None, message: Any = None, exc: Any = None, name: str | None = None, **_: Any
 ) -> None:
     _record_bad_message(message, f"unknown task {name!r}")
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _json_logs(logger: Any = None, **_: Any) -> None:
+    """SANCTIONS_LOG_FORMAT=json: the worker's log lines as JSON (engine.pipeline.json_logs)."""
+    from engine.pipeline import json_logs
+
+    if json_logs.enabled() and logger is not None:
+        json_logs.use_json(logger)
+
+
+@signals.task_prerun.connect
+def _task_started(task_id: str | None = None, **_: Any) -> None:
+    from engine.pipeline import json_logs
+
+    json_logs.task_id.set(task_id)
+
+
+@signals.task_postrun.connect
+def _task_done(**_: Any) -> None:
+    from engine.pipeline import json_logs
+
+    json_logs.task_id.set(None)

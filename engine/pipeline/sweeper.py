@@ -27,9 +27,14 @@ LOCK_KEY = "sanctions:sweeper:lock"
 class SweepSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
-    interval: float = Field(default=60.0, alias="SANCTIONS_SWEEP_INTERVAL")  # 0 disables the thread
-    grace: float = Field(default=120.0, alias="SANCTIONS_SWEEP_GRACE")  # seconds since received_at
+    # Publish failures are retried by the ingesting process's outbox within seconds; the sweeper
+    # is the backstop for a process that died between commit and publish, and for lost messages.
+    interval: float = Field(default=30.0, alias="SANCTIONS_SWEEP_INTERVAL")  # 0 disables the thread
+    grace: float = Field(default=60.0, alias="SANCTIONS_SWEEP_GRACE")  # seconds since received_at
     limit: int = Field(default=50_000, alias="SANCTIONS_SWEEP_LIMIT")  # events per run at most
+    # While the queue holds more messages than this, the undecided events are (most likely) in
+    # it, waiting for a worker: re-queueing them would only pile duplicates onto a backlog.
+    max_queued: int = Field(default=100, alias="SANCTIONS_SWEEP_MAX_QUEUED")
 
 
 def sweep_once(
@@ -53,6 +58,10 @@ def sweep_once(
         log.info("another sweeper is running; skipped")
         return 0
     try:
+        depth = _queue_depth(lock)
+        if depth is not None and depth > settings.max_queued:
+            log.info("queue holds %d messages; sweep skipped (backlog, not loss)", depth)
+            return 0
         cutoff = datetime.now(UTC) - timedelta(seconds=grace)
         ids = repository.undecided_ids(cutoff, limit)
         if not ids:
@@ -71,6 +80,17 @@ def sweep_once(
                 lock.release()
             except Exception:  # noqa: BLE001 - expired or broker gone: nothing to release
                 pass
+
+
+def _queue_depth(lock) -> int | None:  # noqa: ANN001 - redis.lock.Lock | None
+    from engine.pipeline.queues import QUEUE
+
+    if lock is None:
+        return None
+    try:
+        return int(lock.redis.llen(QUEUE))
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _lock(broker: str | None):  # noqa: ANN202 - redis.lock.Lock | None
@@ -124,7 +144,7 @@ def _sweep_command():  # noqa: ANN202 - built lazily to keep click out of the wo
         "--grace",
         type=float,
         default=None,
-        help="Seconds an event may wait (default SANCTIONS_SWEEP_GRACE, 120).",
+        help="Seconds an event may wait (default SANCTIONS_SWEEP_GRACE, 60).",
     )
     @click.option("--limit", type=int, default=None, help="Most events to re-queue in this run.")
     def sweep_command(grace: float | None, limit: int | None) -> None:

@@ -108,3 +108,27 @@ def _fresh_process(**_: Any) -> None:
 @signals.worker_ready.connect
 def _start_sweeper(**_: Any) -> None:
     start_background_sweeper()
+
+
+@signals.worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    """Heartbeat for /readyz; metrics on SANCTIONS_METRICS_PORT when set (a worker machine)."""
+    import os
+
+    from engine.pipeline import metrics
+    from engine.pipeline.readiness import start_heartbeat
+
+    start_heartbeat(getattr(sender, "hostname", None))
+    port = os.environ.get("SANCTIONS_METRICS_PORT")
+    if port:
+        try:
+            metrics.serve(int(port), os.environ.get("SANCTIONS_METRICS_HOST", "127.0.0.1"))
+        except (OSError, ValueError):
+            log.exception("metrics port %s not served", port)
+
+
+@signals.worker_shutdown.connect
+def _stop_heartbeat(sender: Any = None, **_: Any) -> None:
+    from engine.pipeline.readiness import stop_heartbeat
+
+    stop_heartbeat(getattr(sender, "hostname", None))

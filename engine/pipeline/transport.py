@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import redis
 from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
 
@@ -62,6 +63,21 @@ def record_bad_item(item: bytes | str, reason: str) -> None:
 
 class Channel(kombu_redis.Channel):
     _shared_client: Any = None
+
+    def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
+        # When the broker drops, Celery closes the connection (kombu sets the transport's client
+        # to None) while pool processes are still finishing tasks. Their acks, and the unacked
+        # restore timer, then reach this channel; stock kombu rebuilds a pool from the detached
+        # connection and raises AttributeError ('NoneType' ... 'hostname'), which is not a
+        # connection error, so the worker stopped ("Unrecoverable error"). A connection error
+        # is what it is: Celery logs the failed ack, reconnects, and the message is redelivered
+        # after the visibility timeout (deciding it again is a no-op).
+        transport = self.connection
+        if transport is None or getattr(transport, "client", None) is None:
+            raise redis.exceptions.ConnectionError(
+                "broker connection was closed; reconnecting (the message will be redelivered)"
+            )
+        return super()._connparams(asynchronous=asynchronous)
 
     @contextmanager
     def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -69,7 +70,10 @@ BBL_PER_T = {"2709": 7.33, "2710": 7.45}
 BBL_PER_T_DEFAULT = 7.45
 RULE_BBL_PER_T = {"UNSCR-2397-OP4": 4_000_000 / 525_000}
 KG_PER = {"t": 1000.0, "kg": 1.0, "g": 0.001}
-CACHE_LIMIT = 200_000
+CACHE_LIMIT = 50_000  # (rule, event) -> counted lines: a few small tuples each
+# Parsed events cost ~7 KB each: 200,000 of them grew a pool process by ~1.4 GB (issue 9). A scan
+# of a cap period longer than this re-parses the rest; the cache is a speed-up, not a store.
+PARSED_LIMIT = int(os.environ.get("SANCTIONS_CAPS_PARSED_CACHE", "10000"))
 _NOT_COUNTED = CapUsage(prior=0.0, this=0.0)  # answer for lines the rule does not select
 
 
@@ -347,7 +351,7 @@ class StoredEvents:
                     )  # PostgreSQL: driver-decoded
                 except ValueError:
                     continue  # a stored row that no longer validates cannot count
-                if len(self._parsed) >= CACHE_LIMIT:
+                if len(self._parsed) >= PARSED_LIMIT:
                     self._parsed.clear()
                 self._parsed[event_id] = ev
             yield ev

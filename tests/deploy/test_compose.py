@@ -95,3 +95,16 @@ def test_dockerfile_copies_what_exists_and_pins_python() -> None:
     assert "python:3.11" in dockerfile
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'requires-python = ">=3.11,<3.13"' in pyproject
+
+
+def test_long_running_services_restart_and_the_one_shot_does_not_loop(compose: dict) -> None:
+    services = compose["services"]
+    for name in ("redis", "postgres", "web", "worker"):
+        assert services[name].get("restart") in ("unless-stopped", "always"), name
+    # migrate runs once: retried on failure a bounded number of times, never restarted for ever
+    assert re.fullmatch(r"on-failure(:\d+)?", services["migrate"].get("restart", "")), services[
+        "migrate"
+    ]
+    # a warm shutdown of the worker needs time to finish the tasks in hand
+    grace = services["worker"].get("stop_grace_period", "10s")
+    assert int(grace.rstrip("s")) >= 20

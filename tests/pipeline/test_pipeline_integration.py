@@ -94,7 +94,7 @@ def test_pushed_events_reach_a_decision(workers, api_client) -> None:  # noqa: A
         )
     for event in events[200:]:  # single events too
         assert api_client.post("/api/v1/events", json=event).status_code == 202
-    done = wait_for(lambda: decided_count() == 230, timeout=90)
+    done = wait_for(lambda: decided_count() == 230, timeout=240)
     assert done, f"{decided_count()} of 230 decided\n{_log(proc)}"
     assert set(decisions_per_event().values()) == {1}
     with get_engine().connect() as conn:
@@ -115,7 +115,8 @@ def test_worker_killed_mid_batch_every_event_decided_exactly_once(workers, broke
     ingest_batch(mixed_events("kill", n, flag_every=7), channel="cli")
     first = workers("victim", **env)
     assert enqueue_event_ids([f"kill-{i}" for i in range(n)])
-    assert wait_for(lambda: decided_count() > 0, timeout=60, interval=0.02), _log(first)
+    # a pool process loads and compiles the rule pack first: ~50 s on a loaded 2-core box
+    assert wait_for(lambda: decided_count() > 0, timeout=240, interval=0.02), _log(first)
     client = redis_client(broker_url)
     kill_worker(first)  # SIGKILL, worker and pool children: nothing acks, nothing is restored
     killed_at = time.monotonic()
@@ -123,7 +124,7 @@ def test_worker_killed_mid_batch_every_event_decided_exactly_once(workers, broke
     at_kill = decided_count()
     assert at_kill < n, "worker finished before it was killed; the test proves nothing"
     second = workers("rescuer", **env)
-    done = wait_for(lambda: decided_count() == n, timeout=120)
+    done = wait_for(lambda: decided_count() == n, timeout=300)
     recovery = time.monotonic() - killed_at
     assert done, f"{decided_count()} of {n} decided\n{_log(second)}"
     per_event = decisions_per_event()
@@ -158,7 +159,7 @@ def test_events_posted_while_broker_down_are_decided_after_the_sweeper(workers) 
     time.sleep(2)
     assert decided_count() == 0  # stored, never published: the worker cannot know of them
     assert sweep_once(grace=0) == 50
-    assert wait_for(lambda: decided_count() == 50, timeout=60), _log(proc)
+    assert wait_for(lambda: decided_count() == 50, timeout=240), _log(proc)
     assert set(decisions_per_event().values()) == {1}
     assert sweep_once(grace=0) == 0  # nothing left undecided
 
@@ -174,7 +175,7 @@ def test_the_worker_sweeps_on_its_own(workers) -> None:  # noqa: ANN001
         ).status_code
         == 202
     )
-    assert wait_for(lambda: decided_count() == 2, timeout=60), _log(proc)
+    assert wait_for(lambda: decided_count() == 2, timeout=240), _log(proc)
 
 
 def test_malformed_queue_messages_are_rejected_and_the_worker_keeps_going(
@@ -218,7 +219,7 @@ def test_malformed_queue_messages_are_rejected_and_the_worker_keeps_going(
                 == "flagged"
             )
 
-    assert wait_for(decided_good, timeout=60), _log(proc)
+    assert wait_for(decided_good, timeout=240), _log(proc)
 
     def rejected() -> list:
         with get_engine().connect() as conn:
@@ -231,7 +232,7 @@ def test_malformed_queue_messages_are_rejected_and_the_worker_keeps_going(
                 )
             ).all()
 
-    wait_for(lambda: len(rejected()) >= 7, timeout=20)
+    wait_for(lambda: len(rejected()) >= 7, timeout=60)
     rows = rejected()
     assert len(rows) == 7, f"{rows}\n{_log(proc)}"
     assert {r[0] for r in rows} == {"queue"}
@@ -250,4 +251,4 @@ def test_malformed_queue_messages_are_rejected_and_the_worker_keeps_going(
     assert proc.poll() is None, _log(proc)  # still running
     # and it still processes ordinary work afterwards
     ingest_batch([clear_event("after-1")], channel="cli", publish=enqueue_event_ids)
-    assert wait_for(lambda: decisions_per_event().get("after-1") == 1, timeout=30), _log(proc)
+    assert wait_for(lambda: decisions_per_event().get("after-1") == 1, timeout=90), _log(proc)

@@ -20,6 +20,10 @@ API_WRITE = "api:events:write"
 EXPECTED: dict[str, dict[str, object]] = {
     "static": {"GET": PUBLIC},
     "healthz": {"GET": PUBLIC},
+    # probes (web.health): /readyz for load balancers; /metrics for loopback or a bearer token
+    # (the test client is loopback), never a session or login
+    "health.readyz": {"GET": PUBLIC},
+    "health.metrics": {"GET": PUBLIC},
     "auth.login": {"GET": PUBLIC, "POST": PUBLIC},
     "auth.logout": {"POST": ALL},
     "alerts.home": {"GET": ALL},
@@ -101,7 +105,7 @@ def _methods(rule: Rule) -> list[str]:
 
 
 @pytest.fixture
-def walk(db, login_as):  # noqa: ANN001, ANN201
+def walk(db, login_as, broker_url):  # noqa: ANN001, ANN201 - the broker: /readyz answers 200
     from web import create_app
     from web.auth.apikeys import create_api_key
 
