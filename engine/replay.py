@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from engine.models.decisions import Decision
 from engine.models.events import Event
-from engine.rules.loader import RulePack, load_pack, pack_from_files
+from engine.rules.loader import RulePack, pack_from_files
 
 _CACHE_LOCK = threading.Lock()
 _EVALUATORS: dict[str, Any] = {}  # pack version -> Evaluator (without screener/caps)
@@ -327,7 +327,3 @@ def stored_events(limit: int | None = None, session: Session | None = None) -> l
 
     with session_scope() as s:
         return _load(s)
-
-
-def current_pack() -> RulePack:
-    return load_pack()

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from engine.lists.store import Delisting, delistings, references_in
+from engine.models.decisions import SEVERITIES
+from engine.models.decisions import SEVERITY_RANK as SEVERITY_RANKS
 from engine.storage.db import session_scope
 from engine.storage.desk_tables import AlertNoteRow, UserRow
 from engine.storage.tables import AlertRow, DecisionRow, EventRow
@@ -33,10 +35,7 @@ from web.replays_views import REPLAYERS, replays_of
 
 alerts_bp = Blueprint("alerts", __name__)
 
-SEVERITIES = ("critical", "high", "medium", "low")
-SEVERITY_RANK = case(
-    {"critical": 4, "high": 3, "medium": 2, "low": 1}, value=AlertRow.severity, else_=0
-)
+SEVERITY_RANK = case(SEVERITY_RANKS, value=AlertRow.severity, else_=0)
 SORTS = {
     "created": AlertRow.created_at,
     "occurred": AlertRow.occurred_at,

@@ -8,7 +8,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Severity = Literal["low", "medium", "high", "critical"]
+# Most severe first (lists, filters); the rank orders violations and the alert queue.
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
+SEVERITY_RANK: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 DecisionStatus = Literal["clear", "flagged", "rejected"]
+
+
+def citation_text(resolution: str, paragraph: str) -> str:
+    """The one written form of a citation: 'UNSCR 1874 (2009) OP9'."""
+    return f"UNSCR {resolution} OP{paragraph}"
 
 
 class Citation(BaseModel):
@@ -16,7 +24,7 @@ class Citation(BaseModel):
     paragraph: str  # operative paragraph, e.g. "9" or "8(a)(i)"
 
     def __str__(self) -> str:
-        return f"UNSCR {self.resolution} OP{self.paragraph}"
+        return citation_text(self.resolution, self.paragraph)
 
 
 class Evidence(BaseModel):

@@ -38,7 +38,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from engine.models.events import Event, Goods, Unit
@@ -586,19 +586,6 @@ def _lines_of(event: Event) -> Sequence[Goods]:
     if event.vessel_movement is not None:
         return event.vessel_movement.cargo
     return ()
-
-
-def period_bounds(cap: Cap, at: datetime) -> tuple[datetime, datetime]:
-    """[start, end) of the period containing ``at`` (for the UI and reports)."""
-    start = period_start(cap, at)
-    end = period_end(cap)
-    if end is None:
-        end = (
-            datetime(at.year + 1, 1, 1, tzinfo=UTC)
-            if cap.period == "calendar_year"
-            else at + timedelta(microseconds=1)
-        )
-    return start, end
 
 
 def default_caps() -> CapsLedger:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.models.decisions import Citation, Decision, Violation
+from engine.models.decisions import SEVERITY_RANK, Citation, Decision, Violation
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import LEVEL_RANK, LISTED_FIELDS, UNKNOWN_LEVEL
@@ -72,7 +72,6 @@ def _engine_version() -> str:
 
 
 ENGINE_VERSION = _engine_version()
-_SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
 
 
 class Evaluator:
@@ -301,7 +300,7 @@ class Evaluator:
                 ))  # fmt: skip
                 continue
             violations = [self._violation(self._rules[rid], hits) for rid, hits in found.items()]
-            violations.sort(key=lambda v: (-_SEVERITY_RANK[v.severity], v.rule_id))
+            violations.sort(key=lambda v: (-SEVERITY_RANK[v.severity], v.rule_id))
             out.append(
                 Decision(
                     event_id=event.event_id,

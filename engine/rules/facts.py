@@ -2,8 +2,8 @@
 
 A fact is ``fields`` (flat scalars: what durable_rules matches on) plus ``payload`` (nested raw
 objects and provenance paths, for the oracle and for evidence). The payload never goes into the
-rule engine; field names are checked so that ``id``, ``sid`` or ``$...`` can never reach the top
-level of an asserted fact.
+rule engine; the catalogue's field names never include ``id``, ``sid`` or ``$...`` (which the
+durable backend refuses).
 
 Direction: every goods line gets a to-set and a from-set of countries, each country mapped to the
 event paths that put it there (``{"KP": ["shipment.origin.country"]}``); non-goods facts get the
@@ -27,7 +27,6 @@ from engine.rules.unknowns import MARKER, SUBJECTS, subjects_of_fact, unknown_fi
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
-_FORBIDDEN = frozenset({"id", "sid"})
 
 Places = dict[str, list[str]]  # country -> paths
 
@@ -471,12 +470,6 @@ class FactBuilder:
             f["hs6"] = code[:6]
         payload = {**first.payload, "goods": g.model_copy(update={"hs_code": code}), "candidate": k}
         return Fact(f"{first.key}.{k}", "goods", f, payload)
-
-
-def check_field_names(fields: dict[str, Any]) -> None:
-    for k in fields:
-        if k in _FORBIDDEN or k.startswith("$"):
-            raise ValueError(f"fact field {k!r} is reserved by the rule engine")
 
 
 def build_facts(

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from engine.models.decisions import citation_text
 from engine.models.events import Event, Unit
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import (
@@ -416,7 +417,7 @@ class Citation(Strict):
         return int(self.resolution[-5:-1])
 
     def __str__(self) -> str:
-        return f"UNSCR {self.resolution} OP{self.paragraph}"
+        return citation_text(self.resolution, self.paragraph)
 
 
 class Window(Strict):

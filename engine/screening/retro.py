@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy import Table, Text, and_, cast, select
 
+from engine.alerts import alert_rows
 from engine.lists import store
 from engine.lists.diff import ChangeReport
 from engine.lists.history import DesignationHistory, EntryHistory, SnapshotFile, build_history
@@ -40,7 +41,7 @@ from engine.screening.regimes import measure_for
 from engine.screening.service import Screener
 from engine.screening.settings import get_screening_settings
 from engine.storage.db import get_engine
-from engine.storage.repository import ALERTS, EVENTS, _citation, insert_alerts
+from engine.storage.repository import ALERTS, EVENTS, insert_alerts
 
 BATCH = 1000
 ACTOR = "system:list-import"
@@ -228,22 +229,8 @@ def _rescreen(
             for regime, hits in by_regime.items():
                 all_hits += hits
                 v = violation_for(regime, hits, info, changes).model_dump(mode="json")
-                alerts.append(
-                    {
-                        "event_id": event_id,
-                        "decision_id": None,
-                        "rule_id": v["rule_id"],
-                        "regime": regime,
-                        "severity": v["severity"],
-                        "title": v["title"][:300],
-                        "citation": _citation(v),
-                        "violation": v,
-                        "origin": "retro_screening",
-                        "status": "open",
-                        "occurred_at": occurred_at,
-                        "created_at": now_ts,
-                        "updated_at": now_ts,
-                    }
+                alerts += alert_rows(
+                    event_id, [v], occurred_at=occurred_at, origin="retro_screening", now=now_ts
                 )
         if alerts:
             with get_engine().begin() as conn:

@@ -19,6 +19,7 @@ from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from engine.alerts import alert_rows
 from engine.models.decisions import Decision
 from engine.models.events import Event
 from engine.storage.db import get_engine
@@ -156,19 +157,6 @@ def load_events(
     return [(r[0], r[1], as_utc(r[2]), r[3]) for r in rows]
 
 
-def decided_ids(event_ids: Iterable[str]) -> set[str]:
-    ids = list(event_ids)
-    if not ids:
-        return set()
-    with get_engine().connect() as conn:
-        return set(conn.scalars(select(DECISIONS.c.event_id).where(DECISIONS.c.event_id.in_(ids))))
-
-
-def _citation(violation: dict[str, Any]) -> str:
-    cites = [f"UNSCR {c['resolution']} OP{c['paragraph']}" for c in violation.get("citations", [])]
-    return "; ".join(cites)[:200] or "-"
-
-
 def save_decisions(
     decisions: Sequence[Decision], occurred_at: dict[str, datetime], conn: Connection | None = None
 ) -> list[str]:
@@ -227,28 +215,14 @@ def _save_rows(
             row = by_id[event_id]
             if row["status"] != "flagged":
                 continue
-            seen: set[str] = set()
-            for v in row["violations"]:
-                if v["rule_id"] in seen:
-                    continue
-                seen.add(v["rule_id"])
-                alerts.append(
-                    {
-                        "event_id": event_id,
-                        "decision_id": decision_id,
-                        "rule_id": v["rule_id"][:100],
-                        "regime": v["regime"][:50],
-                        "severity": v["severity"],
-                        "title": v["title"][:300],
-                        "citation": _citation(v),
-                        "violation": v,
-                        "origin": "live",
-                        "status": "open",
-                        "occurred_at": occurred_at[event_id],
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
+            alerts += alert_rows(
+                event_id,
+                row["violations"],
+                occurred_at=occurred_at[event_id],
+                origin="live",
+                now=now,
+                decision_id=decision_id,
+            )
         insert_alerts(conn, alerts)
         done = [e for _, e in inserted]
         mark = _cached(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import web_seed
 from sqlalchemy import update
@@ -13,7 +13,7 @@ def test_dashboard_figures(db, login_as) -> None:  # noqa: ANN001
     from engine.storage.db import session_scope
     from engine.storage.tables import AlertRow
     from web import create_app
-    from web.desk.dashboard import alerts_per_week, median_time_to_close, week_start
+    from web.desk.dashboard import alerts_per_week, median_time_to_close
 
     now = datetime.now(UTC)
     a_old = web_seed.store(
@@ -55,9 +55,15 @@ def test_dashboard_figures(db, login_as) -> None:  # noqa: ANN001
             )
         assert median_time_to_close(s) == timedelta(hours=10)
         weeks = dict(alerts_per_week(s, now))
-    five_days_ago_same_week = week_start(now - timedelta(days=5)) == week_start(now)
-    assert weeks[week_start(now)] == 1 + (3 if five_days_ago_same_week else 0)
-    assert weeks[week_start(now - timedelta(weeks=3))] == 1
+
+    # Expected week keys from the ISO calendar (Monday 00:00 UTC), not from the code under test.
+    def monday(t: datetime) -> datetime:
+        year, week, _day = t.isocalendar()
+        return datetime.combine(date.fromisocalendar(year, week, 1), time(0), tzinfo=UTC)
+
+    five_days_ago_same_week = monday(now - timedelta(days=5)) == monday(now)
+    assert weeks[monday(now)] == 1 + (3 if five_days_ago_same_week else 0)
+    assert weeks[monday(now - timedelta(weeks=3))] == 1
     assert sum(weeks.values()) == 6
 
     app = create_app({"TESTING": True})

@@ -11,6 +11,7 @@ from flask import Blueprint, render_template
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.models.decisions import SEVERITIES
 from engine.storage.db import session_scope
 from engine.storage.tables import AlertRow
 from web.auth.access import READERS, roles_required
@@ -18,7 +19,6 @@ from web.desk.workflow import ACTIVE_STATES
 
 dashboard_bp = Blueprint("dashboard", __name__)
 
-SEVERITIES = ("critical", "high", "medium", "low")
 WEEKS = 12
 
 

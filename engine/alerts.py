@@ -1,0 +1,59 @@
+"""Alerts: what a decision's violations open for review (one per event and rule).
+
+The one place an alert row is built from a violation, for the live path (a flagged decision,
+engine.storage.repository.save_decisions) and for retro-screening (engine.screening.retro) alike,
+so both carry the same fields, truncations and citation text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from engine.models.decisions import citation_text as _one_citation
+
+Origin = Literal["live", "retro_screening"]
+
+
+def citation_text(violation: Mapping[str, Any]) -> str:
+    """'UNSCR 2270 OP6; UNSCR 2321 OP26' (the alert list's citation column)."""
+    cites = [_one_citation(c["resolution"], c["paragraph"]) for c in violation.get("citations", [])]
+    return "; ".join(cites)[:200] or "-"
+
+
+def alert_rows(
+    event_id: str,
+    violations: Iterable[Mapping[str, Any]],
+    *,
+    occurred_at: datetime,
+    origin: Origin,
+    now: datetime,
+    decision_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """Alert rows (for the alerts table) of one event's violations (JSON form): one per rule,
+    the first violation of a rule wins, each opened now."""
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for v in violations:
+        if v["rule_id"] in seen:
+            continue
+        seen.add(v["rule_id"])
+        rows.append(
+            {
+                "event_id": event_id,
+                "decision_id": decision_id,
+                "rule_id": v["rule_id"][:100],
+                "regime": v["regime"][:50],
+                "severity": v["severity"],
+                "title": v["title"][:300],
+                "citation": citation_text(v),
+                "violation": dict(v),
+                "origin": origin,
+                "status": "open",
+                "occurred_at": occurred_at,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
