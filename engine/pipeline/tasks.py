@@ -132,3 +132,11 @@ def _stop_heartbeat(sender: Any = None, **_: Any) -> None:
     from engine.pipeline.readiness import stop_heartbeat
 
     stop_heartbeat(getattr(sender, "hostname", None))
+
+
+@signals.worker_ready.connect
+def _start_list_import(**_: Any) -> None:
+    # List freshness: import the UN list every SANCTIONS_LIST_IMPORT_INTERVAL (0 = off)
+    from engine.lists.schedule import start_background_importer
+
+    start_background_importer()

@@ -351,6 +351,11 @@ class Evaluator:
             for f, _ in matched
         ):
             confidence = min((confidence, "medium"), key=lambda c: LEVEL_RANK[c])
+        hits = [f.payload["hit"] for f, _ in matched if f.payload.get("hit") is not None]
+        if hits and all(h.designation_status != "listed" for h in hits):
+            # only designations known to have ended (or begun) somewhere in a window around the
+            # event's day: marked, at low confidence (engine.lists.history)
+            confidence = "low"
         return Violation(
             rule_id=rule.id,
             regime=rule.regime,
