@@ -33,6 +33,9 @@ class Evidence(BaseModel):
     path: str  # e.g. shipment.goods[0].hs_code
     value: Any
     note: str | None = None  # e.g. "prefix 93 of the measure", "origin in DPRK"
+    # Screening hits: how the party matched, for a match table: method (imo, bic, name_fuzzy,
+    # ...), the listed name or identifier matched, score, and the part-by-part name alignment.
+    screening: dict[str, Any] | None = None
 
 
 class Violation(BaseModel):

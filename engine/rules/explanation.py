@@ -171,6 +171,13 @@ class Explainer:
                     path=hit.path,
                     value=hit.queried,
                     note=f"{hit.explanation} [{hit.list_regime} {hit.reference.strip()}]",
+                    screening={
+                        "reference": hit.reference.strip(),
+                        "method": hit.method,
+                        "matched": hit.matched,
+                        "score": hit.score,
+                        "alignment": [a.model_dump() for a in hit.alignment],
+                    },
                 )
             )
         if rule.cap is not None:

@@ -223,3 +223,37 @@ def test_independent_evaluation_floors() -> None:
     for (kind, variant), counts in report.by_variant.items():
         if counts.tp + counts.fn:
             assert counts.recall >= 0.85, (kind, variant, counts)
+
+
+def test_the_alignment_flows_into_the_decision_evidence() -> None:
+    from engine.models.events import Event
+    from engine.rules.evaluator import Evaluator
+    from engine.rules.loader import load_pack
+
+    event = Event.model_validate(
+        {
+            "event_id": "parts-evidence",
+            "event_type": "shipment",
+            "occurred_at": "2026-06-01T10:00:00Z",
+            "source": "test",
+            "shipment": {
+                "mode": "sea",
+                "origin": {"country": "CN"},
+                "destination": {"country": "SG"},
+                "goods": [{"hs_code": "8471", "description": "computers"}],
+                "parties": [{"role": "consignee", "name": "Sheikh Hassan Aweys"}],
+            },
+        }
+    )
+    decision = Evaluator(load_pack(), screener=screener()).evaluate(event)
+    found = [
+        e.screening
+        for v in decision.violations
+        for e in v.evidence
+        if e.screening and e.screening["reference"] in ("QDi.042", "SOi.002")
+    ]
+    assert found, decision.violations
+    match = found[0]
+    assert match["method"] == "name_fuzzy" and 0.88 <= match["score"] < 1.0
+    assert {"query": "AWEYS", "listed": "AWEYS", "score": 1.0, "how": "same"} in match["alignment"]
+    assert any(a["how"] == "not in query" and a["listed"] == "DAHIR" for a in match["alignment"])
