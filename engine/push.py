@@ -55,8 +55,10 @@ def push_events(
     batch_size: int = 100,
     headers: dict[str, str] | None = None,
     progress: bool = True,
+    problems: list[str] | None = None,
 ) -> dict[str, int]:
-    """Push ``items``: over HTTP when ``url`` is given, else in-process. Returns status counts."""
+    """Push ``items``: over HTTP when ``url`` is given, else in-process. Returns status counts;
+    ``problems`` (if given) gets one line per invalid or conflicting item: its index, id, reasons."""
     batch_size = max(1, min(batch_size, MAX_BATCH))
     counts = dict.fromkeys(COUNTS, 0)
     counts["not_queued"] = 0
@@ -72,7 +74,10 @@ def push_events(
         if url:
             import httpx
 
-            client = httpx.Client(base_url=url.rstrip("/"), headers=headers or {}, timeout=60.0)
+            try:
+                client = httpx.Client(base_url=url.rstrip("/"), headers=headers or {}, timeout=60.0)
+            except (httpx.InvalidURL, ValueError, TypeError) as exc:
+                raise click.ClickException(f"the URL {url!r} is not usable: {exc}") from None
         try:
             for start, end in _batches(len(items), batch_size):
                 results = (
@@ -84,6 +89,15 @@ def push_events(
                 )
                 for r in results:
                     counts[r["status"]] += 1
+                    if problems is not None and r["status"] in ("invalid", "conflict"):
+                        reasons = "; ".join(
+                            f"{e.get('pointer') or '/'}: {e.get('message')}"
+                            for e in r.get("errors", [])
+                        )
+                        problems.append(
+                            f"item {start + r.get('index', 0)} (event_id {r.get('event_id')!r}) "
+                            f"{r['status']}: {reasons}"
+                        )
                     if r.get("queued") is False:
                         counts["not_queued"] += 1
                 bar.advance(task, end - start)
@@ -104,13 +118,27 @@ def _direct(items: Sequence[Any]) -> list[dict[str, Any]]:
 
 def _post(client: Any, items: Sequence[Any], lines: Sequence[str] | None) -> list[dict[str, Any]]:
     if lines is not None:
-        response = client.post(
-            "/api/v1/events",
+        response = _send(
+            client,
             content="\n".join(lines).encode(),
             headers={"Content-Type": "application/x-ndjson"},
         )
-    else:
-        response = client.post("/api/v1/events", json=list(items))
+        return _results(response)
+    return _results(_send(client, json=list(items)))
+
+
+def _send(client: Any, **kw: Any) -> Any:
+    import httpx
+
+    try:
+        return client.post("/api/v1/events", **kw)
+    except httpx.HTTPError as exc:  # unreachable host, refused connection, timeout, bad URL
+        raise click.ClickException(
+            f"cannot reach the service at {client.base_url}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _results(response: Any) -> list[dict[str, Any]]:
     if response.status_code not in (202, 409, 422):
         raise click.ClickException(
             f"{response.status_code} from the service: {response.text[:500]}"
@@ -139,11 +167,24 @@ def push_command(
     if bool(url) == direct:
         raise click.UsageError("give exactly one of --url URL or --direct")
     headers = {}
-    for h in header:
-        name, _, value = h.partition(":")
+    for n, h in enumerate(header, start=1):
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+            # never echo the header itself: it usually carries the API key
+            raise click.UsageError(f"header {n} is malformed: expected 'Name: value'")
         headers[name.strip()] = value.strip()
     items, lines = read_events(file)
-    counts = push_events(items, url=url, ndjson_lines=lines, batch_size=batch_size, headers=headers)
+    problems: list[str] = []
+    counts = push_events(
+        items,
+        url=url,
+        ndjson_lines=lines,
+        batch_size=batch_size,
+        headers=headers,
+        problems=problems,
+    )
+    for line in problems:
+        click.echo(line, err=True)
     click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
     if counts["invalid"] or counts["conflict"]:
         raise SystemExit(1)
