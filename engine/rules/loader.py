@@ -33,7 +33,12 @@ REGISTER_PATH = "exemptions.yaml"
 VESSELS_PATH = "vessels/designated-vessels.yaml"
 
 
-class _YamlLoader(yaml.SafeLoader):
+# libyaml's parser where it is built (it is, in PyYAML's wheels): pure-Python parsing of the ~390
+# pack files took 10-20 s of every worker's start on a loaded box, ~1 s with libyaml.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlLoader(_BaseLoader):
     """SafeLoader without YAML 1.1 yes/no/on/off booleans (``NO`` is Norway, not False)."""
 
 
