@@ -95,9 +95,13 @@ def _decide_on(conn: Any, own: list[str], extra: Sequence[str]) -> list[str]:
             events.append(event)
             occurred[event_id] = event.occurred_at.astimezone(UTC)
     if events:
-        pack = get_evaluator().pack.version
-        with metrics.timed(metrics.EVALUATION, per=len(events), pack=pack[:12]):
+        evaluator = get_evaluator()
+        screened = evaluator.screening_seconds
+        with metrics.timed(metrics.EVALUATION, per=len(events), pack=evaluator.pack.version[:12]):
             decisions.extend(_evaluate(events))
+        metrics.observe_each(
+            metrics.SCREENING, evaluator.screening_seconds - screened, per=len(events)
+        )
     decided = repository.save_decisions(decisions, occurred, conn)
     try:
         received = {r[0]: repository.as_utc(r[2]) for r in pending}

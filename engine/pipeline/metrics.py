@@ -130,11 +130,16 @@ def timed(histogram: Any, per: int = 1, **labels: str) -> Iterator[None]:
     try:
         yield
     finally:
-        if per > 0:
-            child = histogram.labels(**labels) if labels else histogram
-            each = (time.perf_counter() - started) / per
-            for _ in range(min(per, 1000)):
-                child.observe(each)
+        observe_each(histogram, time.perf_counter() - started, per, **labels)
+
+
+def observe_each(histogram: Any, seconds: float, per: int = 1, **labels: str) -> None:
+    """Observe ``seconds`` divided over ``per`` items (``per`` observations, at most 1,000)."""
+    if per > 0:
+        child = histogram.labels(**labels) if labels else histogram
+        each = seconds / per
+        for _ in range(min(per, 1000)):
+            child.observe(each)
 
 
 class StateCollector:

@@ -164,3 +164,25 @@ def test_event_detail_shows_decision_and_alerts(evaluator, api_client) -> None: 
     assert {a["rule_id"] for a in body["alerts"]} == {
         v["rule_id"] for v in body["decision"]["violations"]
     }
+
+
+def test_screening_time_is_observed_per_decided_event(evaluator, api_client) -> None:  # noqa: ANN001
+    # The real list is imported, so the event's parties are really screened: the histogram's
+    # sum grows by the time that took, its count by one observation per decided event.
+    from lists_support import list_file
+    from prometheus_client import REGISTRY
+
+    from engine.lists.importer import import_list
+    from engine.pipeline.decide import decide_stored
+
+    import_list(str(list_file("2026-05-08")), retro=False)
+
+    def sample(name: str) -> float:
+        return REGISTRY.get_sample_value(name) or 0.0
+
+    count_before = sample("sanctions_screening_seconds_count")
+    sum_before = sample("sanctions_screening_seconds_sum")
+    api_client.post("/api/v1/events", json=[flagged_event("scr:1"), clear_event("scr:2")])
+    assert sorted(decide_stored(["scr:1", "scr:2"])) == ["scr:1", "scr:2"]
+    assert sample("sanctions_screening_seconds_count") - count_before == 2
+    assert sample("sanctions_screening_seconds_sum") > sum_before
