@@ -214,7 +214,7 @@ def make_caps(pack: object, stored: int) -> tuple[object, list[int]]:
     queries = [0]
 
     class CountingEvents(StoredEvents):
-        def events_between(self, start, end, as_of):  # noqa: ANN001, ANN201
+        def events_between(self, start, end, as_of):
             queries[0] += 1
             return super().events_between(start, end, as_of)
 

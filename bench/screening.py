@@ -260,7 +260,7 @@ def main() -> None:
     independent_evaluation(parsed, args.vessels, args.seed)
 
 
-def independent_evaluation(parsed, vessels_csv: Path, seed: int) -> None:  # noqa: ANN001
+def independent_evaluation(parsed, vessels_csv: Path, seed: int) -> None:
     rows = load_vessel_rows(vessels_csv)
     cases = build_cases(parsed.entries, rows, seed=seed)
     settings = ScreeningSettings()
@@ -283,7 +283,7 @@ def independent_evaluation(parsed, vessels_csv: Path, seed: int) -> None:  # noq
     )
     print(f"  {'':34} precision  recall     F1   tp   fn   fp   tn")
 
-    def row(label: str, c) -> None:  # noqa: ANN001
+    def row(label: str, c) -> None:
         if c.tp + c.fn == 0:  # look-alikes only: what share raised a (false) alert
             print(f"  {label:34} false alerts {c.fp}/{c.fp + c.tn} ({c.fp / (c.fp + c.tn):.3f})")
             return

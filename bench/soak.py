@@ -27,7 +27,7 @@ from typing import Any
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import Stack, decided, make_event  # noqa: E402
+from throughput import Stack, decided, make_event
 
 
 def cap_supply(run: str, i: int) -> dict[str, Any]:

@@ -317,7 +317,7 @@ def stored_events(limit: int | None = None, session: Session | None = None) -> l
         for (raw,) in s.execute(q):
             try:
                 out.append(Event.model_validate(raw))
-            except Exception:  # noqa: BLE001 - rejected events have no decision to change
+            except Exception:
                 continue
         return out
 

@@ -67,7 +67,7 @@ class RedisServer:
     def alive(self) -> bool:
         try:
             return bool(self.client().ping())
-        except Exception:  # noqa: BLE001
+        except Exception:
             return False
 
     def start(self, timeout: float = 30.0) -> None:
@@ -213,7 +213,7 @@ def pg_reachable(url: str = PG_ADMIN_URL) -> bool:
 
         with psycopg.connect(url, connect_timeout=3):
             return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 

@@ -108,17 +108,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 class ApiClient:
     """A Flask test client plus the default headers every API call carries (auth goes here)."""
 
-    def __init__(self, client, headers: dict[str, str]) -> None:  # noqa: ANN001 - FlaskClient
+    def __init__(self, client, headers: dict[str, str]) -> None:
         self.client = client
         self.headers = headers
 
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         return {**self.headers, **(extra or {})}
 
-    def get(self, url: str, headers: dict[str, str] | None = None, **kw):  # noqa: ANN003, ANN201
+    def get(self, url: str, headers: dict[str, str] | None = None, **kw):
         return self.client.get(url, headers=self._headers(headers), **kw)
 
-    def post(self, url: str, headers: dict[str, str] | None = None, **kw):  # noqa: ANN003, ANN201
+    def post(self, url: str, headers: dict[str, str] | None = None, **kw):
         return self.client.post(url, headers=self._headers(headers), **kw)
 
 
@@ -145,7 +145,7 @@ def api_client(db: None, broker_url: str) -> ApiClient:
 
 
 @pytest.fixture
-def login_as(db: None):  # noqa: ANN201 - returns the login function
+def login_as(db: None):
     """Log a Flask test client in as a user of a role (web desk): ``login_as(client, "officer")``.
 
     Creates the user (username defaults to the role) and puts it in the client's session, as a
@@ -154,7 +154,7 @@ def login_as(db: None):  # noqa: ANN201 - returns the login function
     from web.auth import sessions
     from web.auth.accounts import create_user, get_user
 
-    def _login(client, role: str, username: str | None = None) -> str:  # noqa: ANN001
+    def _login(client, role: str, username: str | None = None) -> str:
         username = username or role
         user = get_user(username) or create_user(username, "test-password-1", role, actor="pytest")
         with client.session_transaction() as sess:
@@ -165,7 +165,7 @@ def login_as(db: None):  # noqa: ANN201 - returns the login function
 
 
 @pytest.fixture
-def client(db: None, login_as):  # noqa: ANN001, ANN201
+def client(db: None, login_as):
     """A Flask test client of the web app, logged in as an officer (files may override it)."""
     from web import create_app
 

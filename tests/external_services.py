@@ -15,13 +15,13 @@ def main(pg_url: str, redis_url: str) -> int:
 
         with psycopg.connect(pg_url, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
-    except Exception as exc:  # noqa: BLE001 - report any failure to connect
+    except Exception as exc:
         problems.append(f"PostgreSQL at {pg_url}: {exc}")
     try:
         import redis
 
         redis.Redis.from_url(redis_url, socket_timeout=3).ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         problems.append(f"Redis at {redis_url}: {exc}")
     for p in problems:
         print(f"not reachable: {p}")

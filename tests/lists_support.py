@@ -30,5 +30,5 @@ def parsed(day: str) -> ParsedList:
     return parse_list(list_file(day).read_bytes())
 
 
-def entry(day: str, reference: str):  # noqa: ANN201 - ListEntry
+def entry(day: str, reference: str):
     return next(e for e in parsed(day).entries if e.reference == reference)

@@ -79,7 +79,7 @@ class Freshness:
         return f"{days} d {rest // 3600} h" if days else f"{rest // 3600} h {rest % 3600 // 60} min"
 
 
-def _run(row: Any) -> ImportRun:  # noqa: ANN401 - a Row mapping
+def _run(row: Any) -> ImportRun:
     return ImportRun(
         started_at=as_utc(row["started_at"]),
         finished_at=as_utc(row["finished_at"]) if row["finished_at"] else None,
@@ -129,7 +129,7 @@ def record_import(source: str, trigger: str, attempt: Callable[[], Any]) -> tupl
             "created": bool(getattr(result, "created", False)),
             "snapshot_sha256": getattr(getattr(result, "snapshot", None), "sha256", None),
         }
-    except Exception as exc:  # noqa: BLE001 - any failure keeps the last good snapshot
+    except Exception as exc:
         error = exc
         values = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:2000]}
     with get_engine().begin() as conn:
@@ -185,7 +185,7 @@ def readiness(now: datetime | None = None) -> tuple[bool, dict[str, Any]]:
     return not f.stale, detail
 
 
-def register_metrics(registry: Any = None) -> None:  # noqa: ANN401 - prometheus CollectorRegistry
+def register_metrics(registry: Any = None) -> None:
     """Gauges for /metrics (prometheus-client): the newest snapshot's age, read at scrape time,
     and whether the last import attempt failed. Call once with the app's registry."""
     from prometheus_client import REGISTRY, Gauge
@@ -234,18 +234,18 @@ def import_if_due(source: str | None = None, interval: float | None = None) -> I
             return None
         run, _ = record_import(source, "schedule", lambda: import_list(source))
         return run
-    except Exception:  # noqa: BLE001 - the database itself failed: try again next time
+    except Exception:
         log.exception("scheduled list import could not run")
         return None
     finally:
         if lock is not None:
             try:
                 lock.release()
-            except Exception:  # noqa: BLE001 - expired or broker gone
+            except Exception:
                 pass
 
 
-def _lock():  # noqa: ANN202 - redis.lock.Lock | None
+def _lock():
     import redis
 
     from engine.pipeline.broker import broker_url
@@ -254,7 +254,7 @@ def _lock():  # noqa: ANN202 - redis.lock.Lock | None
         url = broker_url().replace("redis+socket://", "unix://")
         client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
         client.ping()
-    except Exception:  # noqa: BLE001 - no broker: the due check alone decides
+    except Exception:
         return None
     return client.lock(LOCK_KEY, timeout=1800)
 

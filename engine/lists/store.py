@@ -53,7 +53,7 @@ class Delisting:
     removed_in: SnapshotInfo  # the snapshot after it, which no longer has it
 
 
-def _info(row) -> SnapshotInfo:  # noqa: ANN001 - a Row mapping
+def _info(row) -> SnapshotInfo:
     return SnapshotInfo(
         id=row["id"],
         sha256=row["sha256"],

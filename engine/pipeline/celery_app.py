@@ -86,7 +86,7 @@ class RecordingConsumer(Consumer):
                 return handle(message)
             except passthrough:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 _record_bad_message(message, f"malformed task message: {exc!r}")
                 message.reject_log_error(log, self.connection_errors)
                 return None
@@ -164,7 +164,7 @@ def _record_bad_message(message: Any, reason: str, kind: str = "malformed_messag
                 }
             ],
         )
-    except Exception:  # noqa: BLE001 - recording must never take the consumer down
+    except Exception:
         log.exception("could not record a malformed queue message")
 
 

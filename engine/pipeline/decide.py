@@ -106,7 +106,7 @@ def _decide_on(conn: Any, own: list[str], extra: Sequence[str]) -> list[str]:
     try:
         received = {r[0]: repository.as_utc(r[2]) for r in pending}
         metrics.record_decisions(decisions, set(decided), received)
-    except Exception:  # noqa: BLE001 - metrics never fail a task
+    except Exception:
         log.exception("metrics not recorded")
     if log.isEnabledFor(logging.INFO):
         stored = set(decided)
@@ -127,13 +127,13 @@ def _evaluate(events: list[Event]) -> list[Decision]:
     evaluator = get_evaluator()
     try:
         return list(evaluator.evaluate_many(events))
-    except Exception:  # noqa: BLE001 - isolate the event that breaks the engine, decide the rest
+    except Exception:
         log.exception("evaluate_many failed on a batch of %d; evaluating one by one", len(events))
     out = []
     for event in events:
         try:
             out.append(evaluator.evaluate(event))
-        except Exception:  # noqa: BLE001
+        except Exception:
             # Left undecided on purpose (never "clear" by accident): the sweeper retries it.
             log.exception(
                 "evaluation failed for event %s; left for the sweeper",

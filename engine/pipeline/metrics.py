@@ -152,7 +152,7 @@ class StateCollector:
             client = readiness.redis_client()
             broker = readiness.check_broker(client)
             workers = readiness.worker_heartbeats(client)
-        except Exception:  # noqa: BLE001
+        except Exception:
             broker, workers = {"ok": False}, {"alive": 0}
         backlog = readiness.undecided_backlog()
         lists = readiness.list_snapshot_age()

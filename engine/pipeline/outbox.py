@@ -83,7 +83,7 @@ class Outbox:
                 continue
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - keep trying; the sweeper is the backstop
+            except Exception:
                 log.exception("outbox flush failed")
             delay = self.interval if not len(self) else min(self.max_interval, delay * 2)
 

@@ -64,7 +64,7 @@ def enqueue_event_ids(
                 _announce(conn.default_channel, small)
                 for chunk in chunks:
                     app.send_task(EVALUATE_EVENTS, (chunk,), connection=conn, **route)
-    except Exception as exc:  # noqa: BLE001 - any broker failure: stored events are swept later
+    except Exception as exc:
         if not quiet:  # the outbox retries every few seconds and logs once it gets through
             log.warning(
                 "broker unreachable, %d stored events left for re-publishing: %s", len(ids), exc
@@ -166,7 +166,7 @@ def drain_pending(limit: int) -> list[str]:
                 return []
             with conn_or_acquire() as client:
                 popped = client.lpop(PENDING, limit)
-    except Exception as exc:  # noqa: BLE001 - only a hint: the task's own ids are still decided
+    except Exception as exc:
         log.warning("could not read the pending list: %s", exc)
         return []
     return [p.decode("utf-8", "replace") if isinstance(p, bytes) else str(p) for p in popped or ()]

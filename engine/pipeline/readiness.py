@@ -50,7 +50,7 @@ def check_database() -> dict[str, Any]:
     try:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - reported, not raised
+    except Exception as exc:
         return {"ok": False, "error": _short(exc)}
     return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
 
@@ -62,7 +62,7 @@ def check_broker(client: Any) -> dict[str, Any]:
         client.ping()
         depth = int(client.llen(QUEUE))
         unacked = int(client.hlen("unacked"))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"ok": False, "error": _short(exc)}
     return {"ok": True, "queue_depth": depth, "unacked": unacked}
 
@@ -71,7 +71,7 @@ def worker_heartbeats(client: Any) -> dict[str, Any]:
     try:
         keys = list(client.scan_iter(f"{HEARTBEAT_PREFIX}*", count=100))
         values = client.mget(keys) if keys else []
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"ok": False, "alive": 0, "error": _short(exc)}
     now = time.time()
     workers = []
@@ -101,7 +101,7 @@ def undecided_backlog() -> dict[str, Any]:
                     EVENTS.c.status == "received"
                 )
             ).one()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"ok": False, "error": _short(exc)}
     age = (datetime.now(UTC) - as_utc(oldest)).total_seconds() if oldest else 0.0
     return {"ok": True, "count": int(count), "oldest_age_s": round(max(age, 0.0), 1)}
@@ -114,7 +114,7 @@ def list_snapshot_age() -> dict[str, Any]:
 
     try:
         fresh, detail = list_readiness()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return {"ok": False, "error": _short(exc)}
     if detail.get("newest_snapshot") is None:
         return {"ok": False, "error": "no UN list snapshot imported", **detail}
@@ -127,7 +127,7 @@ def readiness() -> tuple[bool, dict[str, Any]]:
     checks: dict[str, Any] = {"database": check_database()}
     try:
         client = redis_client()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         client = None
         checks["broker"] = {"ok": False, "error": _short(exc)}
     if client is not None:
@@ -171,7 +171,7 @@ def start_heartbeat(hostname: str | None = None, interval: float = HEARTBEAT_INT
                     json.dumps({"hostname": name, "pid": os.getpid(), "at": time.time()}),
                     ex=HEARTBEAT_TTL,
                 )
-            except Exception as exc:  # noqa: BLE001 - broker down: try again next beat
+            except Exception as exc:
                 log.debug("heartbeat not written: %s", exc)
                 client = None
             if _beat_stop.wait(interval):
@@ -186,5 +186,5 @@ def stop_heartbeat(hostname: str | None = None) -> None:
     if hostname:
         try:
             redis_client().delete(HEARTBEAT_PREFIX + hostname)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass

@@ -85,7 +85,7 @@ def enqueue_replay(replay_id: int, broker: str | None = None) -> bool:
         else:
             with app.connection_for_write(broker) as conn:
                 replay_decision.apply_async((replay_id,), connection=conn, **route)
-    except Exception as exc:  # noqa: BLE001 - any broker failure
+    except Exception as exc:
         log.warning("broker unreachable, replay %s not queued: %s", replay_id, exc)
         return False
     return True
@@ -128,7 +128,7 @@ def run_replay(replay_id: int) -> str:
         result = replay(event_id, screener=screener, caps=caps)
     except DBAPIError:
         raise  # the task retries
-    except Exception as exc:  # noqa: BLE001 - unknown event, missing pack, engine failure: recorded
+    except Exception as exc:
         log.exception("replay %s of %s failed", replay_id, event_id)
         _finish(replay_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
         return "failed"

@@ -35,7 +35,7 @@ def _child_env(broker: str) -> dict[str, str]:
     return env
 
 
-def _wait_http(url: str, sup=None, timeout: float = 120.0) -> None:  # noqa: ANN001 - Supervisor
+def _wait_http(url: str, sup=None, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if sup is not None:
@@ -97,12 +97,12 @@ def _push_demo(broker: str) -> None:
     click.echo(f"demo events: {len(events)} pushed ({new} new, {len(events) - new} already stored)")
 
 
-def _stop_embedded(settings) -> None:  # noqa: ANN001 - Settings
+def _stop_embedded(settings) -> None:
     from engine.pipeline.broker import embedded
 
     try:
         embedded(settings).stop()
-    except Exception:  # noqa: BLE001 - best effort: the supervised child is killed anyway
+    except Exception:
         pass
 
 

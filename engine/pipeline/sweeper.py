@@ -78,22 +78,22 @@ def sweep_once(
         if lock is not None:
             try:
                 lock.release()
-            except Exception:  # noqa: BLE001 - expired or broker gone: nothing to release
+            except Exception:
                 pass
 
 
-def _queue_depth(lock) -> int | None:  # noqa: ANN001 - redis.lock.Lock | None
+def _queue_depth(lock) -> int | None:
     from engine.pipeline.queues import QUEUE
 
     if lock is None:
         return None
     try:
         return int(lock.redis.llen(QUEUE))
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
 
 
-def _lock(broker: str | None):  # noqa: ANN202 - redis.lock.Lock | None
+def _lock(broker: str | None):
     """A short-lived Redis lock; None when Redis is unreachable (publishing fails then anyway)."""
     import redis
 
@@ -103,7 +103,7 @@ def _lock(broker: str | None):  # noqa: ANN202 - redis.lock.Lock | None
         url = (broker or broker_url()).replace("redis+socket://", "unix://")
         client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
         client.ping()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
     return client.lock(LOCK_KEY, timeout=300)
 
@@ -124,7 +124,7 @@ def start_background_sweeper(interval: float | None = None) -> threading.Thread 
         while not _stop.wait(interval):
             try:
                 sweep_once()
-            except Exception:  # noqa: BLE001 - a DB or broker hiccup must not end the loop
+            except Exception:
                 log.exception("sweep failed; retrying in %.0f s", interval)
 
     _thread = threading.Thread(target=loop, name="sanctions-sweeper", daemon=True)
@@ -136,7 +136,7 @@ def stop_background_sweeper() -> None:
     _stop.set()
 
 
-def _sweep_command():  # noqa: ANN202 - built lazily to keep click out of the worker's hot imports
+def _sweep_command():
     import click
 
     @click.command("sweep")

@@ -101,7 +101,7 @@ def _fresh_process(**_: Any) -> None:
     reset_engine()
     try:
         get_evaluator()  # load the rule pack before the first message, not during it
-    except Exception:  # noqa: BLE001 - the task reports it properly when it runs
+    except Exception:
         log.exception("evaluator could not be loaded at worker start")
 
 

@@ -57,7 +57,7 @@ def record_bad_item(item: bytes | str, reason: str) -> None:
         record_rejection(
             "queue", item, [{"pointer": "", "message": reason, "type": "malformed_message"}]
         )
-    except Exception:  # noqa: BLE001 - the worker must keep consuming even if the DB is down
+    except Exception:
         log.exception("could not record a malformed queue item")
 
 

@@ -39,7 +39,7 @@ BATCH_FACTS = 2000  # facts per assert_facts call
 class _QuietHost(_durable.Host):
     """A Host without the dispatch/timer threads: actions run only inside our own calls."""
 
-    def _run(self) -> None:  # noqa: D401 - overriding the thread starter
+    def _run(self) -> None:
         self._d_timer = None
         self._t_timer = None
 
@@ -83,7 +83,7 @@ class DurableBackend:
             # durable.engine.Ruleset (untyped), None for an empty pack
             self._ruleset: Any = self._host.get_ruleset(self._name) if self._host else None
 
-    def _action(self, rule_name: str):  # noqa: ANN202
+    def _action(self, rule_name: str):
         fired = self._fired
 
         def run(c: Any) -> None:
@@ -176,5 +176,5 @@ class DurableBackend:
     def __del__(self) -> None:
         try:
             self.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
+        except Exception:
             pass

@@ -52,7 +52,7 @@ _YamlLoader.add_implicit_resolver(
 
 
 def parse_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - SafeLoader subclass
+    return yaml.load(text, Loader=_YamlLoader)
 
 
 class RuleFileError(ValueError):

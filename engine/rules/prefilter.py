@@ -67,7 +67,7 @@ def known_before_facts(name: str) -> bool:
 Check = tuple[tuple[tuple[str, frozenset[Any]], ...], ...]  # all of: any of (field in values)
 
 
-def _check(req: Requirement, keep) -> Check:  # noqa: ANN001
+def _check(req: Requirement, keep) -> Check:
     """Requirement -> fast form, keeping only the disjunctions whose fields ``keep`` accepts
     (a disjunction with any other field may hold and is dropped: still sound)."""
     out = []

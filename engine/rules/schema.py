@@ -331,7 +331,7 @@ def _node_list(value: Any) -> Any:
 NodeList = Annotated[tuple[Any, ...], BeforeValidator(_node_list)]
 
 
-def walk(node: Node):  # noqa: ANN201 - generator of nodes
+def walk(node: Node):
     yield node
     if isinstance(node, All | AnyOf):
         for item in node.items:
@@ -385,7 +385,7 @@ class When(Strict):
                 raise ValueError("goods: conditions need `fact: goods`")
         return self
 
-    def nodes(self):  # noqa: ANN201
+    def nodes(self):
         for item in (*self.all, *self.any, *self.unless):
             yield from walk(item)
 

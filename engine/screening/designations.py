@@ -112,7 +112,7 @@ class LazyDesignations:
                     gc.freeze()  # long-lived: keep the GC from rescanning it
         return self._built
 
-    def index(self):  # noqa: ANN201 - SnapshotIndex
+    def index(self):
         return self.designations().index
 
 

@@ -199,7 +199,7 @@ class Quality:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
-def evaluate(probes: Sequence[Probe], screen) -> tuple[Quality, list[tuple[Probe, list[str]]]]:  # noqa: ANN001
+def evaluate(probes: Sequence[Probe], screen) -> tuple[Quality, list[tuple[Probe, list[str]]]]:
     """Score ``screen(query) -> list[ScreeningHit]`` over the probes; also return the misses.
 
     A positive that also hits another entry under an identical (exact) name is not penalised:

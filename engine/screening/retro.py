@@ -302,7 +302,7 @@ def mark_delistings(old: DesignationHistory, new: DesignationHistory) -> int:
     return marked
 
 
-def _count_retro(conn) -> int:  # noqa: ANN001
+def _count_retro(conn) -> int:
     from sqlalchemy import func
 
     return conn.execute(

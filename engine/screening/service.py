@@ -308,7 +308,7 @@ class Screener:
         """One bare vessel name against the designated-vessel register (bench, CLI look-ups)."""
         return self._vessel(Vessel(name=name), "vessel", "vessel", when.date())
 
-    def _entity(self, snap: SnapshotIndex | None, ent: Entity, day) -> list[ScreeningHit]:  # noqa: ANN001
+    def _entity(self, snap: SnapshotIndex | None, ent: Entity, day) -> list[ScreeningHit]:
         names = [ent.name, *ent.aliases]
         hits: list[ScreeningHit] = []
         if ent.kind == "vessel":
@@ -418,7 +418,7 @@ class Screener:
             alignment=_alignment(m),
         )
 
-    def _vessel(self, vessel: Vessel, path: str, role: str, day) -> list[ScreeningHit]:  # noqa: ANN001
+    def _vessel(self, vessel: Vessel, path: str, role: str, day) -> list[ScreeningHit]:
         if self.vessels is None:
             return []
         reg = self.vessels.register
@@ -559,7 +559,7 @@ def default_screener() -> Screener:
 _KEPT_RECONSTRUCTIONS = 3
 
 
-def _snapshot_entries(info) -> Sequence[ListEntry]:  # noqa: ANN001 - SnapshotInfo
+def _snapshot_entries(info) -> Sequence[ListEntry]:
     from engine.lists import store
 
     kept: dict[str, Sequence[ListEntry]] = _cached.setdefault("entries", {})  # type: ignore[assignment]
@@ -569,7 +569,7 @@ def _snapshot_entries(info) -> Sequence[ListEntry]:  # noqa: ANN001 - SnapshotIn
     return found
 
 
-def _reconstruction(infos) -> LazyDesignations:  # noqa: ANN001 - list[SnapshotInfo]
+def _reconstruction(infos) -> LazyDesignations:
     """The (cached) reconstruction over exactly ``infos``."""
     from engine.lists.history import SnapshotFile, reconstruction_version
 

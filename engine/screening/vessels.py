@@ -121,7 +121,7 @@ def parse_register(data: bytes | str) -> VesselRegister:
     if isinstance(data, str):
         data = data.encode("utf-8")
     # libyaml when available: the register is ~2,400 lines, parsed by every worker at start
-    doc = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    doc = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return VesselRegister(
         version=hashlib.sha256(data).hexdigest(),
         regime=doc["regime"],

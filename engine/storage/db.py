@@ -18,7 +18,7 @@ def _make_engine(settings: Settings) -> Engine:
         eng = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(eng, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -33,7 +33,7 @@ def _make_engine(settings: Settings) -> Engine:
         schema = settings.db_schema
 
         @event.listens_for(eng, "connect")
-        def _search_path(dbapi_conn, _record):  # noqa: ANN001
+        def _search_path(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
             cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             cur.execute(f'SET search_path TO "{schema}"')
@@ -75,7 +75,7 @@ def reset_engine() -> None:
     _session_factory.cache_clear()
 
 
-def alembic_config():  # noqa: ANN201 - alembic.config.Config
+def alembic_config():
     from alembic.config import Config
 
     cfg = Config()

@@ -56,7 +56,7 @@ def _supply(i: int) -> dict:
 
 
 @pytest.fixture
-def stack(db: None, broker_url: str, tmp_path: Path):  # noqa: ANN201
+def stack(db: None, broker_url: str, tmp_path: Path):
     from web.auth.apikeys import create_api_key
 
     _row, key = create_api_key("scale", ["events:read", "events:write"], actor="pytest")
@@ -124,7 +124,7 @@ def _per_event(prefix: str) -> dict[str, int]:
         )
 
 
-def test_two_workers_two_webs_exactly_once_and_cap_totals(stack) -> None:  # noqa: ANN001
+def test_two_workers_two_webs_exactly_once_and_cap_totals(stack) -> None:
     urls, headers, logs = stack
     events = mixed_events("so", N, flag_every=FLAG_EVERY)
     batches = [events[i : i + 50] for i in range(0, N, 50)]

@@ -60,7 +60,7 @@ def _worker_env(broker: str, **extra: str) -> dict[str, str]:
     )
 
 
-def _start(broker: str, log: Path, name: str, **extra: str):  # noqa: ANN202 - Popen
+def _start(broker: str, log: Path, name: str, **extra: str):
     return start_worker(
         env=_worker_env(broker, **extra),
         concurrency=2,
@@ -74,7 +74,7 @@ def _tail(path: Path) -> str:
     return path.read_text(errors="replace")[-5000:] if path.exists() else "(no log)"
 
 
-def _assert_exactly_once(conn_engine, prefix: str, n: int) -> None:  # noqa: ANN001
+def _assert_exactly_once(conn_engine, prefix: str, n: int) -> None:
     with conn_engine.connect() as conn:
         per_event = dict(
             conn.execute(
@@ -98,7 +98,7 @@ def _assert_exactly_once(conn_engine, prefix: str, n: int) -> None:  # noqa: ANN
     assert undecided == 0
 
 
-def _decided(conn_engine, prefix: str) -> int:  # noqa: ANN001
+def _decided(conn_engine, prefix: str) -> int:
     with conn_engine.connect() as conn:
         return conn.scalar(
             select(func.count())
@@ -107,7 +107,7 @@ def _decided(conn_engine, prefix: str) -> int:  # noqa: ANN001
         )
 
 
-def _still_works(conn_engine, broker: str, prefix: str, log: Path) -> None:  # noqa: ANN001
+def _still_works(conn_engine, broker: str, prefix: str, log: Path) -> None:
     """The worker decides new work after the fault."""
     from engine.pipeline.publish import enqueue_event_ids
 
@@ -121,7 +121,7 @@ def _still_works(conn_engine, broker: str, prefix: str, log: Path) -> None:  # n
     ), _tail(log)
 
 
-def _decided_one(conn_engine, event_id: str) -> bool:  # noqa: ANN001
+def _decided_one(conn_engine, event_id: str) -> bool:
     with conn_engine.connect() as conn:
         return bool(
             conn.scalar(
@@ -202,7 +202,7 @@ def test_worker_killed_mid_batch_a_restarted_worker_decides_all_once(
             stop_worker(rescuer, timeout=15)
 
 
-def _broker_killed_and_restarted(server: RedisServer, worker, log: Path, prefix: str) -> None:  # noqa: ANN001
+def _broker_killed_and_restarted(server: RedisServer, worker, log: Path, prefix: str) -> None:
     from conftest import make_api_client
 
     _store_and_queue(prefix, server.url)
@@ -248,7 +248,7 @@ def test_unix_socket_broker_killed_mid_batch_and_restarted_the_same_worker_carri
         server.stop()
 
 
-def _assert_exactly_once_with(engine, prefix: str) -> None:  # noqa: ANN001
+def _assert_exactly_once_with(engine, prefix: str) -> None:
     """N mixed events plus 20 clear ones posted during the outage, each decided once."""
     with engine.connect() as conn:
         per_event = dict(
@@ -423,7 +423,7 @@ def test_an_ack_after_the_broker_dropped_is_a_connection_error_not_a_crash(
     own_broker.kill()
     try:
         conn.close()  # what the consumer does when the broker is gone
-    except Exception:  # noqa: BLE001, S110 - closing a dead connection may complain
+    except Exception:
         pass
     channel._disconnect_pools()  # its pool is dropped, as on a second close or after a fork
     with pytest.raises(conn.connection_errors):

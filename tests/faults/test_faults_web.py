@@ -35,7 +35,7 @@ def database_unreachable() -> Iterator[None]:
         reset_engine()
 
 
-def test_readyz_reports_every_dependency(api_client) -> None:  # noqa: ANN001
+def test_readyz_reports_every_dependency(api_client) -> None:
     r = api_client.post("/api/v1/events", json=[clear_event("rz-1"), flagged_event("rz-2")])
     assert r.status_code == 202
     r = api_client.get("/readyz")
@@ -49,7 +49,7 @@ def test_readyz_reports_every_dependency(api_client) -> None:  # noqa: ANN001
     assert "lists" in checks
 
 
-def test_database_outage_is_a_503_json_with_retry_after(api_client) -> None:  # noqa: ANN001
+def test_database_outage_is_a_503_json_with_retry_after(api_client) -> None:
     with database_unreachable():
         r = api_client.post("/api/v1/events", json=clear_event("out-1"))
         assert r.status_code == 503
@@ -67,7 +67,7 @@ def test_database_outage_is_a_503_json_with_retry_after(api_client) -> None:  # 
     assert r.status_code == 202 and r.json["status"] == "accepted"
 
 
-def test_database_outage_on_a_page_is_a_503_not_a_500(client) -> None:  # noqa: ANN001
+def test_database_outage_on_a_page_is_a_503_not_a_500(client) -> None:
     with database_unreachable():
         r = client.get("/alerts")
         assert r.status_code == 503
@@ -76,7 +76,7 @@ def test_database_outage_on_a_page_is_a_503_not_a_500(client) -> None:  # noqa: 
 
 def test_metrics_are_prometheus_text_for_loopback_or_a_token(
     api_client, monkeypatch: pytest.MonkeyPatch
-) -> None:  # noqa: ANN001
+) -> None:
     api_client.post("/api/v1/events", json=[clear_event("m-1"), {"event_id": "m-bad"}])
     r = api_client.client.get("/metrics")  # the test client is 127.0.0.1
     assert r.status_code == 200, r.get_data(as_text=True)
@@ -98,7 +98,7 @@ def test_metrics_are_prometheus_text_for_loopback_or_a_token(
     assert ok.status_code == 200
 
 
-def test_json_logs_carry_the_request_id_and_the_event_id(api_client) -> None:  # noqa: ANN001
+def test_json_logs_carry_the_request_id_and_the_event_id(api_client) -> None:
     import json
     import logging
 

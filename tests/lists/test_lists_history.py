@@ -20,14 +20,14 @@ from engine.screening.service import Screener
 DAYS = sorted(FILES)
 
 
-def _files(days=DAYS) -> list[SnapshotFile]:  # noqa: ANN001
+def _files(days=DAYS) -> list[SnapshotFile]:
     return [
         SnapshotFile(parsed(d).sha256, parsed(d).date_generated, parsed(d).entries) for d in days
     ]
 
 
 @cache
-def history():  # noqa: ANN201
+def history():
     return build_history(_files())
 
 
@@ -100,7 +100,7 @@ def test_an_entry_removed_between_two_snapshots_is_flagged_then_marked_then_clea
     assert all(e.reference != "QDe.137" for e in parsed("2026-05-08").entries)
     lo, hi = _generated("2026-02-27"), _generated("2026-05-08")
 
-    def hits(at: str):  # noqa: ANN202
+    def hits(at: str):
         return [h for h in screener().screen(onboarding(at, name)) if h.reference == "QDe.137"]
 
     before = hits("2026-01-15T00:00:00Z")

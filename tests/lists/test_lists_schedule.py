@@ -82,7 +82,7 @@ def test_age_and_readiness(db: None, monkeypatch: pytest.MonkeyPatch) -> None:
     assert not ready and detail["stale"] and detail["max_age_hours"] == 48
 
 
-def test_lists_page_shows_age_and_failed_attempts(client, tmp_path: Path) -> None:  # noqa: ANN001
+def test_lists_page_shows_age_and_failed_attempts(client, tmp_path: Path) -> None:
     import_if_due(str(list_file(NEWEST)), interval=0)
     import_if_due(str(tmp_path / "gone.xml"), interval=0)
     page = client.get("/lists/")

@@ -73,7 +73,7 @@ def test_unknown_fields_are_kept() -> None:
         (lambda r: r.pop("event_id"), "/event_id"),
     ],
 )
-def test_field_level_errors(mutate, pointer: str) -> None:  # noqa: ANN001
+def test_field_level_errors(mutate, pointer: str) -> None:
     """Strict mode (``Prefer: handling=strict``) refuses every body problem, as v1 did."""
     raw = copy.deepcopy(NAJIN_DUNAY)
     mutate(raw)

@@ -81,7 +81,7 @@ def evaluator() -> Evaluator:
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
-def test_messy_shape_is_accepted_decided_and_reported(name, api_client, evaluator) -> None:  # noqa: ANN001
+def test_messy_shape_is_accepted_decided_and_reported(name, api_client, evaluator) -> None:
     raw, pointer, rule, needs_info = SHAPES[name]
     strict = api_client.post("/api/v1/events", json=raw, headers={"Prefer": "handling=strict"})
     assert strict.status_code == 422, strict.get_data(as_text=True)

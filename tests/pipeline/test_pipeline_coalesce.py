@@ -14,13 +14,13 @@ from engine.storage.db import get_engine
 from engine.storage.tables import AlertRow, DecisionRow, EventRow, RejectionRow
 
 
-def count(model, *where) -> int:  # noqa: ANN001
+def count(model, *where) -> int:
     with get_engine().connect() as conn:
         return conn.scalar(select(func.count()).select_from(model).where(*where))
 
 
 @pytest.fixture
-def queue(db: None, broker_url: str):  # noqa: ANN201 - redis.Redis
+def queue(db: None, broker_url: str):
     from engine.pipeline.decide import get_evaluator
     from engine.pipeline.queues import PENDING
 
@@ -31,7 +31,7 @@ def queue(db: None, broker_url: str):  # noqa: ANN201 - redis.Redis
     client.delete("sanctions", PENDING)
 
 
-def test_single_events_are_announced_and_one_task_decides_them_all(queue) -> None:  # noqa: ANN001
+def test_single_events_are_announced_and_one_task_decides_them_all(queue) -> None:
     from engine.pipeline.queues import PENDING
     from engine.pipeline.tasks import evaluate_events
 
@@ -55,7 +55,7 @@ def test_single_events_are_announced_and_one_task_decides_them_all(queue) -> Non
         assert set(conn.scalars(select(AlertRow.event_id))) == {"co-0"}
 
 
-def test_full_tasks_are_not_announced(queue) -> None:  # noqa: ANN001
+def test_full_tasks_are_not_announced(queue) -> None:
     from engine.pipeline.queues import BATCH_SIZE, COALESCE_MAX, PENDING
 
     ingest_batch(
@@ -65,7 +65,7 @@ def test_full_tasks_are_not_announced(queue) -> None:  # noqa: ANN001
     assert queue.llen("sanctions") == 2 and queue.llen(PENDING) == 0
 
 
-def test_popped_but_undecided_ids_are_decided_by_their_own_task(queue) -> None:  # noqa: ANN001
+def test_popped_but_undecided_ids_are_decided_by_their_own_task(queue) -> None:
     from engine.pipeline.queues import PENDING
     from engine.pipeline.tasks import evaluate_events
 
@@ -78,7 +78,7 @@ def test_popped_but_undecided_ids_are_decided_by_their_own_task(queue) -> None: 
     assert count(DecisionRow) == 2
 
 
-def test_unknown_announced_ids_are_ignored_not_recorded(queue) -> None:  # noqa: ANN001
+def test_unknown_announced_ids_are_ignored_not_recorded(queue) -> None:
     from engine.pipeline.queues import PENDING
     from engine.pipeline.tasks import evaluate_events
 
@@ -91,7 +91,7 @@ def test_unknown_announced_ids_are_ignored_not_recorded(queue) -> None:  # noqa:
     assert count(RejectionRow) == 1
 
 
-def test_announced_events_already_decided_are_not_decided_again(queue) -> None:  # noqa: ANN001
+def test_announced_events_already_decided_are_not_decided_again(queue) -> None:
     from engine.pipeline.decide import decide_stored
     from engine.pipeline.queues import PENDING
     from engine.pipeline.tasks import evaluate_events
@@ -107,7 +107,7 @@ def test_announced_events_already_decided_are_not_decided_again(queue) -> None: 
     assert pairs and {p[0] for p in pairs} == {"twice-1"} and len(pairs) == len(set(pairs))
 
 
-def test_direct_publish_writes_the_message_celery_would(queue) -> None:  # noqa: ANN001
+def test_direct_publish_writes_the_message_celery_would(queue) -> None:
     """engine.pipeline.publish builds evaluate_events messages itself (one round trip, far less CPU): they
     must stay what Celery's own apply_async puts on the queue, apart from ids."""
     import json

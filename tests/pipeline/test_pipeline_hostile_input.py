@@ -17,7 +17,7 @@ def _event(event_id: str, **extra: object) -> dict:
     return dict(web_seed.shipment(event_id), **extra)
 
 
-def _post_text(api_client, text: str | bytes, ctype: str = "application/json"):  # noqa: ANN001, ANN202
+def _post_text(api_client, text: str | bytes, ctype: str = "application/json"):
     data = text.encode("utf-8") if isinstance(text, str) else text
     return api_client.post(EVENTS, data=data, content_type=ctype)
 
@@ -26,7 +26,7 @@ def _stored(event_id: str) -> bool:
     from engine.storage.db import get_engine
     from engine.storage.tables import EventRow
 
-    EVENTS_TABLE = EventRow.__table__  # noqa: N806
+    EVENTS_TABLE = EventRow.__table__
     with get_engine().connect() as conn:
         n = conn.scalar(
             select(func.count())
@@ -36,7 +36,7 @@ def _stored(event_id: str) -> bool:
     return bool(n)
 
 
-def _assert_json_4xx(resp, status: int | tuple[int, ...] = (400, 422)) -> dict:  # noqa: ANN001
+def _assert_json_4xx(resp, status: int | tuple[int, ...] = (400, 422)) -> dict:
     statuses = (status,) if isinstance(status, int) else status
     assert resp.status_code in statuses, (resp.status_code, resp.get_data(as_text=True)[:500])
     assert resp.mimetype == "application/json", resp.mimetype
@@ -85,7 +85,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_hostile_value_is_a_422_with_its_pointer(api_client, case: str) -> None:  # noqa: ANN001
+def test_hostile_value_is_a_422_with_its_pointer(api_client, case: str) -> None:
     text, pointer, kind = CASES[case]
     resp = _post_text(api_client, text)
     body = _assert_json_4xx(resp, 422)
@@ -95,7 +95,7 @@ def test_hostile_value_is_a_422_with_its_pointer(api_client, case: str) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_a_hostile_item_in_a_batch_leaves_its_siblings_accepted(api_client, case: str) -> None:  # noqa: ANN001
+def test_a_hostile_item_in_a_batch_leaves_its_siblings_accepted(api_client, case: str) -> None:
     text, pointer, kind = CASES[case]
     good = json.dumps(_event("sibling-1"))
     for ctype, body_text in (
@@ -111,11 +111,11 @@ def test_a_hostile_item_in_a_batch_leaves_its_siblings_accepted(api_client, case
     assert _stored("sibling-1") and not _stored("hostile-1")
 
 
-def test_a_hostile_item_is_kept_in_rejections(api_client) -> None:  # noqa: ANN001
+def test_a_hostile_item_is_kept_in_rejections(api_client) -> None:
     from engine.storage.db import get_engine
     from engine.storage.tables import RejectionRow
 
-    REJECTIONS = RejectionRow.__table__  # noqa: N806
+    REJECTIONS = RejectionRow.__table__
 
     for case in ("lone surrogate in an extra field", "NaN", "NUL escape"):
         assert _post_text(api_client, CASES[case][0]).status_code == 422
@@ -126,7 +126,7 @@ def test_a_hostile_item_is_kept_in_rejections(api_client) -> None:  # noqa: ANN0
     assert all(errors and errors[0]["pointer"] for _, errors in rows)
 
 
-def test_nesting_past_the_parser_is_a_400_not_a_500(api_client) -> None:  # noqa: ANN001
+def test_nesting_past_the_parser_is_a_400_not_a_500(api_client) -> None:
     for depth in (990, 5000, 100_000):
         body = _assert_json_4xx(_post_text(api_client, "[" * depth + "]" * depth), 400)
         assert [e["type"] for e in body["errors"]] == ["json_depth"], body
@@ -139,7 +139,7 @@ def test_nesting_past_the_parser_is_a_400_not_a_500(api_client) -> None:  # noqa
     assert second["status"] == "accepted" and _stored("after-deep")
 
 
-def test_nesting_up_to_the_limit_is_accepted(api_client) -> None:  # noqa: ANN001
+def test_nesting_up_to_the_limit_is_accepted(api_client) -> None:
     from engine.pipeline.strict_json import MAX_DEPTH
 
     deep = MAX_DEPTH - 1  # the event object is level 0
@@ -147,7 +147,7 @@ def test_nesting_up_to_the_limit_is_accepted(api_client) -> None:  # noqa: ANN00
     assert resp.status_code == 202, resp.get_json()
 
 
-def test_integer_of_4300_digits_is_kept_as_sent(api_client) -> None:  # noqa: ANN001
+def test_integer_of_4300_digits_is_kept_as_sent(api_client) -> None:
     big = "7" * 4300
     assert _post_text(api_client, BASE + f', "x": {big}' + "}").status_code == 202
     stored = api_client.get(f"{EVENTS}/hostile-1").get_json()
@@ -158,14 +158,14 @@ def test_integer_of_4300_digits_is_kept_as_sent(api_client) -> None:  # noqa: AN
     "occurred_at",
     ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"],
 )
-def test_occurred_at_outside_the_utc_year_range(api_client, occurred_at: str) -> None:  # noqa: ANN001
+def test_occurred_at_outside_the_utc_year_range(api_client, occurred_at: str) -> None:
     resp = api_client.post(EVENTS, json=dict(_event("hostile-1"), occurred_at=occurred_at))
     body = _assert_json_4xx(resp, 422)
     assert "/occurred_at" in [e["pointer"] for e in _errors(body)], body
 
 
 @pytest.mark.parametrize("occurred_at", [1694066400, 1694066400.5, "1694066400"])
-def test_occurred_at_must_be_rfc3339(api_client, occurred_at: object) -> None:  # noqa: ANN001
+def test_occurred_at_must_be_rfc3339(api_client, occurred_at: object) -> None:
     resp = api_client.post(EVENTS, json=dict(_event("hostile-1"), occurred_at=occurred_at))
     body = _assert_json_4xx(resp, 422)
     assert "/occurred_at" in [e["pointer"] for e in _errors(body)], body
@@ -174,7 +174,7 @@ def test_occurred_at_must_be_rfc3339(api_client, occurred_at: object) -> None:  
 @pytest.mark.parametrize("occurred_at", ["2023-09-07", "2023-09-07T06:00"])
 def test_occurred_at_without_offset_is_read_as_utc_unless_strict(
     api_client, occurred_at: str
-) -> None:  # noqa: ANN001
+) -> None:
     """Issue 8: a source that knows only the day (or no offset) is read as UTC with a finding;
     ``Prefer: handling=strict`` still refuses it."""
     raw = dict(_event("hostile-1"), occurred_at=occurred_at)
@@ -188,7 +188,7 @@ def test_occurred_at_without_offset_is_read_as_utc_unless_strict(
 
 
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x1c", "\x1d", "\x1e"])
-def test_ndjson_splits_on_newline_only(api_client, separator: str) -> None:  # noqa: ANN001
+def test_ndjson_splits_on_newline_only(api_client, separator: str) -> None:
     """str.splitlines() also splits on these; inside a JSON string U+2028/2029/0085 are text."""
     one = _event("ndjson-1", note=f"before{separator}after")
     two = _event("ndjson-2")
@@ -206,7 +206,7 @@ def test_ndjson_splits_on_newline_only(api_client, separator: str) -> None:  # n
     [b"\xff", b"\xc3\x28", b"\xed\xbf\xbf", b"\xf4\x90\x80\x80", b"\xc0\xaf"],
     ids=["ff", "bad-continuation", "encoded-surrogate", "beyond-U+10FFFF", "overlong"],
 )
-def test_invalid_utf8_is_refused_not_replaced(api_client, raw: bytes) -> None:  # noqa: ANN001
+def test_invalid_utf8_is_refused_not_replaced(api_client, raw: bytes) -> None:
     text = json.dumps(_event("hostile-1", note="PLACEHOLDER"))
     data = text.encode("utf-8").replace(b"PLACEHOLDER", b"bad" + raw + b"byte")
     for ctype in ("application/json", "application/x-ndjson"):
@@ -215,7 +215,7 @@ def test_invalid_utf8_is_refused_not_replaced(api_client, raw: bytes) -> None:  
     assert not _stored("hostile-1")
 
 
-def test_the_six_characters_backslash_u0000_are_text(api_client) -> None:  # noqa: ANN001
+def test_the_six_characters_backslash_u0000_are_text(api_client) -> None:
     event = _event("hostile-1", note="C:\\u0000\\path")  # a backslash, then u0000
     resp = api_client.post(EVENTS, json=event)
     assert resp.status_code == 202, resp.get_json()
@@ -223,11 +223,11 @@ def test_the_six_characters_backslash_u0000_are_text(api_client) -> None:  # noq
     assert stored["event"]["note"] == "C:\\u0000\\path" and "\x00" not in stored["event"]["note"]
 
 
-def test_stored_raw_event_is_what_was_sent(api_client) -> None:  # noqa: ANN001
+def test_stored_raw_event_is_what_was_sent(api_client) -> None:
     from engine.storage.db import get_engine
     from engine.storage.tables import EventRow
 
-    EVENTS_TABLE = EventRow.__table__  # noqa: N806
+    EVENTS_TABLE = EventRow.__table__
     event = _event("hostile-1", note="Ünïcödé \u2028 😀 \\u0000 text")
     assert api_client.post(EVENTS, json=event).status_code == 202
     with get_engine().connect() as conn:
@@ -240,7 +240,7 @@ def test_stored_raw_event_is_what_was_sent(api_client) -> None:  # noqa: ANN001
     ("method", "path"),
     [("GET", "/api/v1/nope"), ("PUT", EVENTS), ("DELETE", EVENTS), ("GET", EVENTS)],
 )
-def test_api_errors_are_json_never_html(api_client, method: str, path: str) -> None:  # noqa: ANN001
+def test_api_errors_are_json_never_html(api_client, method: str, path: str) -> None:
     resp = api_client.client.open(path, method=method, headers=api_client.headers)
     assert 400 <= resp.status_code < 500 and resp.mimetype == "application/json", (
         resp.status_code,
@@ -248,7 +248,7 @@ def test_api_errors_are_json_never_html(api_client, method: str, path: str) -> N
     )
 
 
-def test_too_large_body_is_a_json_413(db, broker_url) -> None:  # noqa: ANN001
+def test_too_large_body_is_a_json_413(db, broker_url) -> None:
     from conftest import make_api_client
 
     client = make_api_client({"MAX_CONTENT_LENGTH": 1000})
@@ -261,7 +261,7 @@ def test_too_large_body_is_a_json_413(db, broker_url) -> None:  # noqa: ANN001
     [b'{"ref": NaN}', b'{"ref": "\\udfff"}', b"[" * 5000 + b"]" * 5000, b'{"ref": "\xff"}'],
     ids=["nan", "surrogate", "deep", "utf8"],
 )
-def test_other_json_endpoints_parse_strictly_too(db, broker_url, body: bytes) -> None:  # noqa: ANN001
+def test_other_json_endpoints_parse_strictly_too(db, broker_url, body: bytes) -> None:
     """Views reading request.get_json() (the registers API) get the same strict parser."""
     from conftest import make_api_client
 

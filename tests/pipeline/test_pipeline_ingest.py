@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def queue(broker_url: str):  # noqa: ANN201 - redis.Redis
+def queue(broker_url: str):
     client = redis_client(broker_url)
     client.delete("sanctions")
     yield client
@@ -39,12 +39,12 @@ def stored(event_id: str) -> EventRow | None:
         return s.scalars(select(EventRow).where(EventRow.event_id == event_id)).first()
 
 
-def count(model) -> int:  # noqa: ANN001
+def count(model) -> int:
     with get_engine().connect() as conn:
         return conn.scalar(select(func.count()).select_from(model))
 
 
-def test_single_event_is_stored_then_queued(api_client, queue) -> None:  # noqa: ANN001
+def test_single_event_is_stored_then_queued(api_client, queue) -> None:
     raw = flagged_event("t:1")
     raw["shipment"]["x_booking_ref"] = "BK-1"  # unknown extra field: kept
     raw["x_upstream_trace"] = {"span": 7}
@@ -60,7 +60,7 @@ def test_single_event_is_stored_then_queued(api_client, queue) -> None:  # noqa:
     assert queued_event_ids(queue) == ["t:1"]
 
 
-def test_same_body_again_is_a_noop_returning_the_first_result(api_client, queue) -> None:  # noqa: ANN001
+def test_same_body_again_is_a_noop_returning_the_first_result(api_client, queue) -> None:
     raw = clear_event("t:dup")
     first = api_client.post("/api/v1/events", json=raw).json
     # same JSON value, different key order and whitespace: same canonical sha256
@@ -74,7 +74,7 @@ def test_same_body_again_is_a_noop_returning_the_first_result(api_client, queue)
     assert queued_event_ids(queue) == ["t:dup"]  # not queued a second time
 
 
-def test_different_body_under_known_id_is_409_and_first_body_kept(api_client, queue) -> None:  # noqa: ANN001
+def test_different_body_under_known_id_is_409_and_first_body_kept(api_client, queue) -> None:
     raw = clear_event("t:conflict")
     assert api_client.post("/api/v1/events", json=raw).status_code == 202
     changed = copy.deepcopy(raw)
@@ -88,7 +88,7 @@ def test_different_body_under_known_id_is_409_and_first_body_kept(api_client, qu
     assert rej == [("http", "t:conflict")]
 
 
-def test_invalid_event_is_422_with_json_pointers_and_nothing_stored(api_client, queue) -> None:  # noqa: ANN001
+def test_invalid_event_is_422_with_json_pointers_and_nothing_stored(api_client, queue) -> None:
     """Strict mode (RFC 7240 ``Prefer: handling=strict``): every body problem is a 422."""
     raw = flagged_event("t:bad")
     raw["occurred_at"] = "2023-09-07T06:00:00"  # no offset
@@ -104,7 +104,7 @@ def test_invalid_event_is_422_with_json_pointers_and_nothing_stored(api_client, 
     assert queued_event_ids(queue) == []
 
 
-def test_batch_reports_each_item_and_valid_items_go_through(api_client, queue) -> None:  # noqa: ANN001
+def test_batch_reports_each_item_and_valid_items_go_through(api_client, queue) -> None:
     good1, good2 = clear_event("b:1"), flagged_event("b:2")
     bad = clear_event("b:3")
     bad["occurred_at"] = "last Tuesday"  # an unusable envelope: the only refusal left
@@ -130,13 +130,13 @@ def test_batch_reports_each_item_and_valid_items_go_through(api_client, queue) -
     assert sorted(queued_event_ids(queue)) == ["b:0", "b:1", "b:2"]
 
 
-def test_batch_where_every_item_fails_is_422(api_client, queue) -> None:  # noqa: ANN001
+def test_batch_where_every_item_fails_is_422(api_client, queue) -> None:
     r = api_client.post("/api/v1/events", json=[{"event_id": "x"}, 42])
     assert r.status_code == 422
     assert [x["status"] for x in r.json["results"]] == ["invalid", "invalid"]
 
 
-def test_ndjson_batch_with_a_broken_line(api_client, queue) -> None:  # noqa: ANN001
+def test_ndjson_batch_with_a_broken_line(api_client, queue) -> None:
     lines = [json.dumps(clear_event("n:1")), "{not json", "", json.dumps(flagged_event("n:2"))]
     r = api_client.post(
         "/api/v1/events", data="\n".join(lines), content_type="application/x-ndjson"
@@ -149,26 +149,26 @@ def test_ndjson_batch_with_a_broken_line(api_client, queue) -> None:  # noqa: AN
         assert conn.scalar(select(RejectionRow.raw)) == "{not json"
 
 
-def test_more_than_1000_events_is_413(api_client, queue) -> None:  # noqa: ANN001
+def test_more_than_1000_events_is_413(api_client, queue) -> None:
     r = api_client.post("/api/v1/events", json=[clear_event(f"big:{i}") for i in range(1001)])
     assert r.status_code == 413
     assert count(EventRow) == 0
 
 
 @pytest.mark.parametrize("body", [b"", b"{oops", b"[]"])
-def test_unusable_body_is_400(api_client, body: bytes) -> None:  # noqa: ANN001
+def test_unusable_body_is_400(api_client, body: bytes) -> None:
     r = api_client.post("/api/v1/events", data=body, content_type="application/json")
     assert r.status_code == 400 and r.json["error"]
 
 
-def test_large_batch_is_queued_in_tasks_of_100(api_client, queue) -> None:  # noqa: ANN001
+def test_large_batch_is_queued_in_tasks_of_100(api_client, queue) -> None:
     r = api_client.post("/api/v1/events", json=[clear_event(f"q:{i}") for i in range(250)])
     assert r.status_code == 202 and r.json["summary"]["accepted"] == 250
     assert queue.llen("sanctions") == 3
     assert sorted(queued_event_ids(queue)) == sorted(f"q:{i}" for i in range(250))
 
 
-def test_get_event_and_404(api_client) -> None:  # noqa: ANN001
+def test_get_event_and_404(api_client) -> None:
     raw = flagged_event("g:1")
     api_client.post("/api/v1/events", json=raw)
     r = api_client.get("/api/v1/events/g:1")
@@ -177,7 +177,7 @@ def test_get_event_and_404(api_client) -> None:  # noqa: ANN001
     assert api_client.get("/api/v1/events/nope").status_code == 404
 
 
-def test_schema_endpoint_serves_contract_schema(api_client) -> None:  # noqa: ANN001
+def test_schema_endpoint_serves_contract_schema(api_client) -> None:
     r = api_client.get("/api/v1/schema")
     assert r.status_code == 200
     assert r.json == json_schema()
@@ -192,7 +192,7 @@ def test_committed_schema_file_is_current() -> None:
     )
 
 
-def test_broker_down_still_stores_and_the_sweeper_queues(db, broker_url: str, queue) -> None:  # noqa: ANN001
+def test_broker_down_still_stores_and_the_sweeper_queues(db, broker_url: str, queue) -> None:
     from conftest import make_api_client
 
     from engine.pipeline.sweeper import sweep_once
@@ -222,7 +222,7 @@ def test_sha256_ignores_key_order_and_whitespace(obj: dict) -> None:
     )
 
 
-def test_nul_characters_are_refused_on_every_backend(api_client) -> None:  # noqa: ANN001
+def test_nul_characters_are_refused_on_every_backend(api_client) -> None:
     raw = clear_event("nul:1")
     raw["shipment"]["reference"] = "A\u0000B"
     r = api_client.post("/api/v1/events", json=raw)

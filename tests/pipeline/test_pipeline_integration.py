@@ -56,7 +56,7 @@ def workers(
     )
     started = []
 
-    def start(name: str = "w1", **env_overrides: str):  # noqa: ANN202
+    def start(name: str = "w1", **env_overrides: str):
         env = dict(os.environ)
         env.update(
             {"REDIS_URL": broker_url, "SANCTIONS_SWEEP_INTERVAL": "0", "PYTHONUNBUFFERED": "1"}
@@ -81,11 +81,11 @@ def workers(
     client.delete("sanctions", "unacked", "unacked_index")
 
 
-def _log(proc) -> str:  # noqa: ANN001
+def _log(proc) -> str:
     return proc.log_path.read_text(errors="replace")[-4000:]
 
 
-def test_pushed_events_reach_a_decision(workers, api_client) -> None:  # noqa: ANN001
+def test_pushed_events_reach_a_decision(workers, api_client) -> None:
     proc = workers()
     events = mixed_events("int", 230, flag_every=10)
     for start in range(0, 200, 100):
@@ -108,7 +108,7 @@ def test_pushed_events_reach_a_decision(workers, api_client) -> None:  # noqa: A
     assert proc.poll() is None
 
 
-def test_worker_killed_mid_batch_every_event_decided_exactly_once(workers, broker_url) -> None:  # noqa: ANN001
+def test_worker_killed_mid_batch_every_event_decided_exactly_once(workers, broker_url) -> None:
     # Short visibility timeout so the dead worker's unacked messages come back in seconds.
     env = {"SANCTIONS_VISIBILITY_TIMEOUT": "3"}
     n = 3000
@@ -144,7 +144,7 @@ def test_worker_killed_mid_batch_every_event_decided_exactly_once(workers, broke
     )
 
 
-def test_events_posted_while_broker_down_are_decided_after_the_sweeper(workers) -> None:  # noqa: ANN001
+def test_events_posted_while_broker_down_are_decided_after_the_sweeper(workers) -> None:
     from conftest import make_api_client
 
     from engine.pipeline.sweeper import sweep_once
@@ -164,7 +164,7 @@ def test_events_posted_while_broker_down_are_decided_after_the_sweeper(workers) 
     assert sweep_once(grace=0) == 0  # nothing left undecided
 
 
-def test_the_worker_sweeps_on_its_own(workers) -> None:  # noqa: ANN001
+def test_the_worker_sweeps_on_its_own(workers) -> None:
     from conftest import make_api_client
 
     proc = workers(SANCTIONS_SWEEP_INTERVAL="1", SANCTIONS_SWEEP_GRACE="1")
@@ -180,7 +180,7 @@ def test_the_worker_sweeps_on_its_own(workers) -> None:  # noqa: ANN001
 
 def test_malformed_queue_messages_are_rejected_and_the_worker_keeps_going(
     workers, broker_url
-) -> None:  # noqa: ANN001
+) -> None:
     from engine.pipeline.celery_app import app
     from engine.pipeline.tasks import ingest_raw
 

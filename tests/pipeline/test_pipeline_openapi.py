@@ -19,14 +19,14 @@ EXAMPLES = int(os.environ.get("SANCTIONS_FUZZ_EXAMPLES", "40"))
 
 
 @pytest.fixture
-def app(db, broker_url):  # noqa: ANN001, ANN201
+def app(db, broker_url):
     from web import create_app
 
     return create_app({"TESTING": True, "PROPAGATE_EXCEPTIONS": False})
 
 
 @pytest.fixture
-def key(db) -> str:  # noqa: ANN001
+def key(db) -> str:
     from engine.storage.desk_tables import API_SCOPES
     from web.auth.apikeys import create_api_key
 
@@ -34,7 +34,7 @@ def key(db) -> str:  # noqa: ANN001
     return key
 
 
-def test_openapi_document_covers_the_whole_api_and_its_event_schema(app) -> None:  # noqa: ANN001
+def test_openapi_document_covers_the_whole_api_and_its_event_schema(app) -> None:
     from engine.models.events import json_schema
 
     resp = app.test_client().get("/api/v1/openapi.json")  # public, no key
@@ -59,12 +59,12 @@ def test_openapi_document_covers_the_whole_api_and_its_event_schema(app) -> None
     assert hs and "#/$defs/" not in str(doc)
 
 
-def _schema(app):  # noqa: ANN001, ANN202
+def _schema(app):
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_fuzzing_the_api_gives_no_5xx(app, key: str, mode: GenerationMode) -> None:  # noqa: ANN001
+def test_fuzzing_the_api_gives_no_5xx(app, key: str, mode: GenerationMode) -> None:
     schema = _schema(app)
     statuses: Counter[int] = Counter()
     failures: list[str] = []
@@ -80,11 +80,11 @@ def test_fuzzing_the_api_gives_no_5xx(app, key: str, mode: GenerationMode) -> No
             suppress_health_check=list(HealthCheck),
         )
         @given(case=operation.as_strategy(generation_mode=mode))
-        def run(case) -> None:  # noqa: ANN001
+        def run(case) -> None:
             response = case.call(headers={"Authorization": f"Bearer {key}"})
             statuses[response.status_code] += 1
             if os.environ.get("SANCTIONS_FUZZ_SHOW") and response.status_code == 422:
-                print(case.formatted_path, response.text[:400])  # noqa: T201
+                print(case.formatted_path, response.text[:400])
             headers = {k.lower(): v for k, v in response.headers.items()}
             ctype = headers.get("content-type", [""])
             ctype = ctype[0] if isinstance(ctype, list) else ctype
@@ -99,7 +99,7 @@ def test_fuzzing_the_api_gives_no_5xx(app, key: str, mode: GenerationMode) -> No
         except Unsatisfiable:
             # nothing to vary (e.g. no parameters or body): no invalid request can be made
             assert mode is GenerationMode.NEGATIVE, operation.label
-    print(f"{mode.value}: statuses {dict(sorted(statuses.items()))}")  # noqa: T201 - in the report
+    print(f"{mode.value}: statuses {dict(sorted(statuses.items()))}")
     assert not failures, failures[:5]
     assert sum(statuses.values()) >= len(operations)
     if mode is GenerationMode.POSITIVE:

@@ -29,14 +29,14 @@ def stored_ids() -> set[str]:
 
 
 @pytest.fixture
-def queue(broker_url: str):  # noqa: ANN201
+def queue(broker_url: str):
     client = redis_client(broker_url)
     client.delete("sanctions")
     yield client
     client.delete("sanctions")
 
 
-def test_push_direct_json_array(db, queue, tmp_path: Path) -> None:  # noqa: ANN001
+def test_push_direct_json_array(db, queue, tmp_path: Path) -> None:
     path = tmp_path / "events.json"
     path.write_text(json.dumps(mixed_events("pd", 250)))
     result = CliRunner().invoke(main, ["push", str(path), "--direct"])
@@ -48,7 +48,7 @@ def test_push_direct_json_array(db, queue, tmp_path: Path) -> None:  # noqa: ANN
     assert "accepted=0 duplicate=250" in again.output
 
 
-def test_push_direct_ndjson_reports_bad_lines(db, queue, tmp_path: Path) -> None:  # noqa: ANN001
+def test_push_direct_ndjson_reports_bad_lines(db, queue, tmp_path: Path) -> None:
     path = tmp_path / "events.ndjson"
     path.write_text(
         "\n".join([json.dumps(clear_event("nd-1")), "{broken", json.dumps(flagged_event("nd-2"))])
@@ -71,7 +71,7 @@ def test_push_needs_exactly_one_target(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def live_server(db, broker_url: str) -> Iterator[tuple[str, dict[str, str]]]:  # noqa: ANN001
+def live_server(db, broker_url: str) -> Iterator[tuple[str, dict[str, str]]]:
     """The app on a real HTTP socket (werkzeug server in a thread) and the API client's headers."""
     from conftest import make_api_client
     from werkzeug.serving import make_server
@@ -85,7 +85,7 @@ def live_server(db, broker_url: str) -> Iterator[tuple[str, dict[str, str]]]:  #
     thread.join(timeout=10)
 
 
-def test_push_over_http_ndjson(live_server, queue, tmp_path: Path) -> None:  # noqa: ANN001
+def test_push_over_http_ndjson(live_server, queue, tmp_path: Path) -> None:
     url, headers = live_server
     path = tmp_path / "events.ndjson"
     path.write_text("\n".join(json.dumps(e) for e in mixed_events("ph", 120)) + "\n")

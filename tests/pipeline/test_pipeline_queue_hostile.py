@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def worker(db, broker_url: str, tmp_path: Path):  # noqa: ANN001, ANN201
+def worker(db, broker_url: str, tmp_path: Path):
     client = redis_client(broker_url)
     client.delete("sanctions", "unacked", "unacked_index", "unacked_mutex")
     env = dict(os.environ)
@@ -39,7 +39,7 @@ def worker(db, broker_url: str, tmp_path: Path):  # noqa: ANN001, ANN201
     client.delete("sanctions", "unacked", "unacked_index")
 
 
-def _log(proc) -> str:  # noqa: ANN001
+def _log(proc) -> str:
     return proc.log_path.read_text(errors="replace")[-4000:]
 
 
@@ -75,7 +75,7 @@ def _publish(body: str, task: str, msg_id: str, **headers: object) -> None:
         )
 
 
-def test_hostile_queue_messages_are_recorded_and_siblings_decided(worker) -> None:  # noqa: ANN001
+def test_hostile_queue_messages_are_recorded_and_siblings_decided(worker) -> None:
     from engine.pipeline.tasks import ingest_raw
 
     now = datetime.now(UTC)
@@ -119,7 +119,7 @@ def test_hostile_queue_messages_are_recorded_and_siblings_decided(worker) -> Non
     ]
     report = "\n".join(map(str, text_of))
 
-    def one(pred) -> tuple:  # noqa: ANN001
+    def one(pred) -> tuple:
         found = [r for r in text_of if pred(r)]
         assert len(found) == 1, f"{len(found)} matches\n{report}"
         return found[0]

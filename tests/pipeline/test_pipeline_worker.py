@@ -17,7 +17,7 @@ from engine.storage.repository import save_decisions
 from engine.storage.tables import AlertRow, DecisionRow, EventRow, RejectionRow
 
 
-def count(model, *where) -> int:  # noqa: ANN001
+def count(model, *where) -> int:
     with get_engine().connect() as conn:
         return conn.scalar(select(func.count()).select_from(model).where(*where))
 
@@ -33,7 +33,7 @@ def rejections() -> list[tuple[str, str | None, list]]:
 
 
 @pytest.fixture
-def evaluator(db: None):  # noqa: ANN201
+def evaluator(db: None):
     from engine.pipeline.decide import get_evaluator
 
     return get_evaluator()
@@ -50,7 +50,7 @@ def _violation(rule_id: str) -> Violation:
     )
 
 
-def test_save_decisions_is_insert_or_ignore_with_one_alert_per_rule(db) -> None:  # noqa: ANN001
+def test_save_decisions_is_insert_or_ignore_with_one_alert_per_rule(db) -> None:
     ingest_batch([flagged_event("s:1"), clear_event("s:2")])
     now = datetime.now(UTC)
     flagged = Decision(
@@ -75,7 +75,7 @@ def test_save_decisions_is_insert_or_ignore_with_one_alert_per_rule(db) -> None:
     assert count(EventRow, EventRow.status == "decided") == 2
 
 
-def test_evaluate_events_twice_gives_one_decision_each(evaluator) -> None:  # noqa: ANN001
+def test_evaluate_events_twice_gives_one_decision_each(evaluator) -> None:
     from engine.pipeline.tasks import evaluate_events
 
     events = mixed_events("e", 40, flag_every=5)
@@ -94,7 +94,7 @@ def test_evaluate_events_twice_gives_one_decision_each(evaluator) -> None:  # no
     assert alert_events == flagged_ids
 
 
-def test_concurrent_redelivery_never_duplicates(evaluator) -> None:  # noqa: ANN001
+def test_concurrent_redelivery_never_duplicates(evaluator) -> None:
     from engine.pipeline.decide import decide_stored
 
     events = mixed_events("c", 60, flag_every=3)
@@ -117,7 +117,7 @@ def test_concurrent_redelivery_never_duplicates(evaluator) -> None:  # noqa: ANN
     }
 
 
-def test_ingest_raw_task_validates_stores_and_evaluates(evaluator) -> None:  # noqa: ANN001
+def test_ingest_raw_task_validates_stores_and_evaluates(evaluator) -> None:
     import json
 
     from engine.pipeline.tasks import ingest_raw
@@ -137,7 +137,7 @@ def test_ingest_raw_task_validates_stores_and_evaluates(evaluator) -> None:  # n
     assert rej[0][2][0]["pointer"] == "/occurred_at"
 
 
-def test_malformed_task_arguments_are_recorded_not_raised(db) -> None:  # noqa: ANN001
+def test_malformed_task_arguments_are_recorded_not_raised(db) -> None:
     from engine.pipeline.tasks import evaluate_events
 
     assert evaluate_events.apply(args=[{"not": "a list"}]).get() == 0
@@ -145,7 +145,7 @@ def test_malformed_task_arguments_are_recorded_not_raised(db) -> None:  # noqa: 
     assert [e[2][0]["type"] for e in rejections()] == ["malformed_task", "malformed_task"]
 
 
-def test_unknown_event_ids_are_recorded(evaluator) -> None:  # noqa: ANN001
+def test_unknown_event_ids_are_recorded(evaluator) -> None:
     from engine.pipeline.tasks import evaluate_events
 
     assert evaluate_events.apply(args=[["never-stored"]]).get() == 0
@@ -153,7 +153,7 @@ def test_unknown_event_ids_are_recorded(evaluator) -> None:  # noqa: ANN001
     assert len(rej) == 1 and rej[0][2][0]["type"] == "unknown_event"
 
 
-def test_event_detail_shows_decision_and_alerts(evaluator, api_client) -> None:  # noqa: ANN001
+def test_event_detail_shows_decision_and_alerts(evaluator, api_client) -> None:
     from engine.pipeline.decide import decide_stored
 
     api_client.post("/api/v1/events", json=flagged_event("d:1"))
@@ -166,7 +166,7 @@ def test_event_detail_shows_decision_and_alerts(evaluator, api_client) -> None: 
     }
 
 
-def test_screening_time_is_observed_per_decided_event(evaluator, api_client) -> None:  # noqa: ANN001
+def test_screening_time_is_observed_per_decided_event(evaluator, api_client) -> None:
     # The real list is imported, so the event's parties are really screened: the histogram's
     # sum grows by the time that took, its count by one observation per decided event.
     from lists_support import list_file

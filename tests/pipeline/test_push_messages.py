@@ -30,7 +30,7 @@ def test_unreachable_url_and_malformed_header(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "malformed" in r.output and "s3cr3t-key" not in r.output, r.output
 
 
-def test_each_invalid_item_is_listed_with_its_reason(tmp_path: Path, db) -> None:  # noqa: ANN001
+def test_each_invalid_item_is_listed_with_its_reason(tmp_path: Path, db) -> None:
     f = tmp_path / "e.json"
     f.write_text(
         json.dumps(

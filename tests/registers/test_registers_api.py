@@ -10,13 +10,13 @@ REF = HUMANITARIAN["ref"]
 
 
 @pytest.fixture
-def app_client(db):  # noqa: ANN001, ANN201
+def app_client(db):
     from web import create_app
 
     return create_app({"TESTING": True, "SANCTIONS_API_KEY_CACHE_TTL": 0}).test_client()
 
 
-def test_record_then_approve_with_a_second_key(app_client) -> None:  # noqa: ANN001
+def test_record_then_approve_with_a_second_key(app_client) -> None:
     maker, checker = keys("registers:write"), keys("registers:approve")
     made = app_client.post(BASE, json=HUMANITARIAN, headers=auth(maker))
     assert made.status_code == 201, made.get_json()
@@ -35,7 +35,7 @@ def test_record_then_approve_with_a_second_key(app_client) -> None:  # noqa: ANN
     assert again.status_code == 409
 
 
-def test_the_creating_key_can_never_approve(app_client) -> None:  # noqa: ANN001
+def test_the_creating_key_can_never_approve(app_client) -> None:
     both = keys("registers:write", "registers:approve")
     assert app_client.post(BASE, json=HUMANITARIAN, headers=auth(both)).status_code == 201
     refused = app_client.post(f"{BASE}/{REF}/approve", headers=auth(both))
@@ -45,7 +45,7 @@ def test_the_creating_key_can_never_approve(app_client) -> None:  # noqa: ANN001
     assert [e["ref"] for e in listed["entries"]] == [REF]
 
 
-def test_reading_needs_a_registers_scope(app_client) -> None:  # noqa: ANN001
+def test_reading_needs_a_registers_scope(app_client) -> None:
     reader, events = keys("registers:read"), keys("events:read", "events:write")
     maker = keys("registers:write")
     app_client.post(BASE, json=HUMANITARIAN, headers=auth(maker))
@@ -59,7 +59,7 @@ def test_reading_needs_a_registers_scope(app_client) -> None:  # noqa: ANN001
     assert app_client.post(BASE, json=HUMANITARIAN, headers=auth(reader)).status_code == 403
 
 
-def test_versions_and_revocation(app_client) -> None:  # noqa: ANN001
+def test_versions_and_revocation(app_client) -> None:
     maker, checker = keys("registers:write"), keys("registers:approve")
     app_client.post(BASE, json=HUMANITARIAN, headers=auth(maker))
     app_client.post(f"{BASE}/{REF}/approve", headers=auth(checker))
@@ -76,7 +76,7 @@ def test_versions_and_revocation(app_client) -> None:  # noqa: ANN001
     assert app_client.get(f"{BASE}/{REF}?version=9", headers=auth(maker)).status_code == 404
 
 
-def test_bad_bodies(app_client) -> None:  # noqa: ANN001
+def test_bad_bodies(app_client) -> None:
     maker = keys("registers:write")
     bad = dict(HUMANITARIAN, destination="QQ", valid_to="2023-01-01")
     resp = app_client.post(BASE, json=bad, headers=auth(maker))
@@ -89,7 +89,7 @@ def test_bad_bodies(app_client) -> None:  # noqa: ANN001
     assert app_client.post(BASE, json=HUMANITARIAN, headers=auth(maker)).status_code == 409
 
 
-def test_every_register_route_refuses_keys_without_its_scope(app_client) -> None:  # noqa: ANN001
+def test_every_register_route_refuses_keys_without_its_scope(app_client) -> None:
     app = app_client.application
     needs = {
         "registers_api.create": "registers:write",

@@ -47,7 +47,7 @@ def diesel(event_id: str, when: str, bbl: float, ref: str | None = None) -> dict
 
 
 @pytest.fixture
-def desk(db, broker_url):  # noqa: ANN001, ANN201
+def desk(db, broker_url):
     from web import create_app
 
     app = create_app({"TESTING": True, "SANCTIONS_BROKER_URL": broker_url})
@@ -58,7 +58,7 @@ def _fired(decision: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {v["rule_id"]: v for v in decision["violations"]}
 
 
-def test_notified_quantities_count_against_the_refined_petroleum_cap(desk) -> None:  # noqa: ANN001
+def test_notified_quantities_count_against_the_refined_petroleum_cap(desk) -> None:
     from engine.replay import ensure_pack_stored, replay
     from engine.rules.caps import default_caps
     from engine.rules.evaluator import default_evaluator
@@ -93,7 +93,7 @@ def test_notified_quantities_count_against_the_refined_petroleum_cap(desk) -> No
     assert d["register_version"] == 5
 
 
-def test_the_alert_page_shows_the_register_notes(desk, login_as) -> None:  # noqa: ANN001
+def test_the_alert_page_shows_the_register_notes(desk, login_as) -> None:
     from sqlalchemy import select
 
     from engine.storage.db import session_scope

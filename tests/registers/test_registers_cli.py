@@ -17,7 +17,7 @@ REF = HUMANITARIAN["ref"]
 
 
 @pytest.fixture
-def people(db):  # noqa: ANN001, ANN201
+def people(db):
     from web.auth.accounts import create_user
 
     for name, role in (("olga", "officer"), ("sam", "senior_officer"), ("sue", "senior_officer"),
@@ -26,11 +26,11 @@ def people(db):  # noqa: ANN001, ANN201
     return CliRunner()
 
 
-def _run(runner: CliRunner, *args: str):  # noqa: ANN202
+def _run(runner: CliRunner, *args: str):
     return runner.invoke(main, list(args), catch_exceptions=False)
 
 
-def test_add_from_file_then_approve_by_a_senior_officer(people, tmp_path) -> None:  # noqa: ANN001
+def test_add_from_file_then_approve_by_a_senior_officer(people, tmp_path) -> None:
     path = tmp_path / "entry.json"
     path.write_text(json.dumps(HUMANITARIAN))
     made = _run(people, "exemptions", "add", str(path), "--by", "olga")
@@ -53,7 +53,7 @@ def test_add_from_file_then_approve_by_a_senior_officer(people, tmp_path) -> Non
     assert old["status"] == "pending"
 
 
-def test_a_senior_officer_cannot_approve_their_own_entry(people) -> None:  # noqa: ANN001
+def test_a_senior_officer_cannot_approve_their_own_entry(people) -> None:
     made = _run(
         people, "exemptions", "add", "--by", "sam", "--ref", "N-2019-04", "--kind", "notification",
         "--regime", "DPRK", "--basis", "2397 (2017) OP5", "--holder", "Russian Federation",
@@ -71,7 +71,7 @@ def test_a_senior_officer_cannot_approve_their_own_entry(people) -> None:  # noq
     assert _run(people, "exemptions", "approve", "N-2019-04", "--by", "sue").exit_code == 0
 
 
-def test_list_and_revoke(people) -> None:  # noqa: ANN001
+def test_list_and_revoke(people) -> None:
     store.add(RegisterEntry.model_validate(HUMANITARIAN), "olga")
     listed = json.loads(_run(people, "exemptions", "list", "--json").output)
     assert [e["ref"] for e in listed] == [REF]
@@ -86,7 +86,7 @@ def test_list_and_revoke(people) -> None:  # noqa: ANN001
     assert REF in table.output and "revoked" in table.output
 
 
-def test_import_the_yaml_format(people, tmp_path) -> None:  # noqa: ANN001
+def test_import_the_yaml_format(people, tmp_path) -> None:
     path = tmp_path / "register.yaml"
     path.write_text(yaml.safe_dump({"entries": [HUMANITARIAN, dict(HUMANITARIAN, ref="B-2")]}))
     same = _run(people, "exemptions", "import", str(path), "--by", "sam", "--approve-by", "sam")

@@ -12,11 +12,11 @@ from engine.registers import store
 from engine.registers.model import RegisterEntry
 
 
-def _entry(**changes) -> RegisterEntry:  # noqa: ANN003
+def _entry(**changes) -> RegisterEntry:
     return RegisterEntry.model_validate({**HUMANITARIAN, **changes})
 
 
-def test_maker_checker_and_versions(db) -> None:  # noqa: ANN001
+def test_maker_checker_and_versions(db) -> None:
     assert store.current_version() == 0
     made = store.add(_entry(), "alice")
     assert (made.status, made.version, made.created_by) == ("pending", 1, "alice")
@@ -42,7 +42,7 @@ def test_maker_checker_and_versions(db) -> None:  # noqa: ANN001
     ]
 
 
-def test_a_ref_is_recorded_once(db) -> None:  # noqa: ANN001
+def test_a_ref_is_recorded_once(db) -> None:
     store.add(_entry(), "alice")
     store.revoke(HUMANITARIAN["ref"], "alice", "typo")
     with pytest.raises(store.RegisterError) as dup:
@@ -50,7 +50,7 @@ def test_a_ref_is_recorded_once(db) -> None:  # noqa: ANN001
     assert dup.value.status == 409
 
 
-def test_snapshots_show_the_register_as_it_stood(db) -> None:  # noqa: ANN001
+def test_snapshots_show_the_register_as_it_stood(db) -> None:
     store.add(_entry(), "alice")  # v1
     store.add(_entry(ref="OTHER-1", covers=[]), "alice")  # v2
     store.approve(HUMANITARIAN["ref"], "bob")  # v3
@@ -66,7 +66,7 @@ def test_snapshots_show_the_register_as_it_stood(db) -> None:  # noqa: ANN001
         store.snapshot(5)
 
 
-def test_every_change_is_audited(db) -> None:  # noqa: ANN001
+def test_every_change_is_audited(db) -> None:
     from engine.storage.db import session_scope
     from engine.storage.desk_tables import AuditRow
 
@@ -84,13 +84,13 @@ def test_every_change_is_audited(db) -> None:  # noqa: ANN001
     ]
 
 
-def test_concurrent_writers_get_distinct_consecutive_versions(db) -> None:  # noqa: ANN001
+def test_concurrent_writers_get_distinct_consecutive_versions(db) -> None:
     errors: list[BaseException] = []
 
     def make(n: int) -> None:
         try:
             store.add(_entry(ref=f"CONC-{n}"), f"maker{n}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=make, args=(n,)) for n in range(6)]

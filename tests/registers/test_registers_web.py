@@ -30,19 +30,19 @@ FORM = {
 
 
 @pytest.fixture
-def app(db):  # noqa: ANN001, ANN201
+def app(db):
     from web import create_app
 
     return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
 
 
-def _client(app, login_as, role: str, name: str | None = None):  # noqa: ANN001, ANN202
+def _client(app, login_as, role: str, name: str | None = None):
     c = app.test_client()
     login_as(c, role, name)
     return c
 
 
-def test_officer_records_and_a_different_senior_officer_approves(app, login_as) -> None:  # noqa: ANN001
+def test_officer_records_and_a_different_senior_officer_approves(app, login_as) -> None:
     officer = _client(app, login_as, "officer", "olga")
     made = officer.post("/exemptions", data=FORM)
     assert made.status_code == 303
@@ -65,7 +65,7 @@ def test_officer_records_and_a_different_senior_officer_approves(app, login_as) 
     assert REF in listing and "sam" in listing
 
 
-def test_a_senior_officer_cannot_approve_their_own_entry(app, login_as) -> None:  # noqa: ANN001
+def test_a_senior_officer_cannot_approve_their_own_entry(app, login_as) -> None:
     senior = _client(app, login_as, "senior_officer", "sam")
     assert senior.post("/exemptions", data=FORM).status_code == 303
     page = senior.get(f"/exemptions/{REF}").get_data(as_text=True)
@@ -75,7 +75,7 @@ def test_a_senior_officer_cannot_approve_their_own_entry(app, login_as) -> None:
     assert store.get(REF).status == "pending"
 
 
-def test_invalid_form_is_shown_with_its_errors(app, login_as) -> None:  # noqa: ANN001
+def test_invalid_form_is_shown_with_its_errors(app, login_as) -> None:
     officer = _client(app, login_as, "officer", "olga")
     bad = officer.post("/exemptions", data={**FORM, "valid_to": "2023-01-01", "goods_unit_0": ""})
     assert bad.status_code == 422
@@ -87,7 +87,7 @@ def test_invalid_form_is_shown_with_its_errors(app, login_as) -> None:  # noqa: 
     assert dup.status_code == 409 and "already in the register" in dup.get_data(as_text=True)
 
 
-def test_revoke_and_history(app, login_as) -> None:  # noqa: ANN001
+def test_revoke_and_history(app, login_as) -> None:
     officer = _client(app, login_as, "officer", "olga")
     officer.post("/exemptions", data=FORM)
     auditor = _client(app, login_as, "auditor", "audrey")

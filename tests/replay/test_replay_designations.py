@@ -19,7 +19,7 @@ from engine.rules.loader import load_pack
 
 
 @pytest.fixture
-def fresh_screening(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def fresh_screening(monkeypatch: pytest.MonkeyPatch):
     from engine.screening.service import invalidate_default_screener
     from engine.screening.settings import get_screening_settings
 
@@ -102,7 +102,7 @@ def test_removed_entry_flagged_before_marked_inside_clear_after(
     evaluator = Evaluator(load_pack(), screener=default_screener)
     name = "AL-NUSRAH FRONT FOR THE PEOPLE OF THE LEVANT"
 
-    def freeze(at: str):  # noqa: ANN202
+    def freeze(at: str):
         d = evaluator.evaluate(Event.model_validate(onboarding(f"aq-{at}", at, name)))
         return [v for v in d.violations if "QDe.137" in v.reason or "QDe.137" in str(v.evidence)]
 

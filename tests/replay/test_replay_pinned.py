@@ -94,7 +94,7 @@ def decide(raw: dict[str, Any], evaluator: Evaluator) -> None:
 
 
 @pytest.fixture
-def fresh_screening(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def fresh_screening(monkeypatch: pytest.MonkeyPatch):
     """Screener rebuilt from this test's database; a new snapshot is seen at once."""
     from engine.screening.service import invalidate_default_screener
     from engine.screening.settings import get_screening_settings

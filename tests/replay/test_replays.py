@@ -68,7 +68,7 @@ def clean_queue(broker_url: str) -> str:
 
 
 @pytest.fixture
-def app(db: None, clean_queue: str):  # noqa: ANN201
+def app(db: None, clean_queue: str):
     from web import create_app
 
     return create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
@@ -168,7 +168,7 @@ def _alert_state(alert_id: int) -> tuple:
 @pytest.mark.parametrize("role", REPLAYERS)
 def test_replay_button_on_the_alert_page_changes_no_alert(
     app, login_as, clean_queue: str, role: str
-) -> None:  # noqa: ANN001
+) -> None:
     from engine.pipeline.replay_tasks import run_replay
 
     raw = najin_dunay()
@@ -205,7 +205,7 @@ def test_replay_button_on_the_alert_page_changes_no_alert(
     assert f'id="replay-{row.id}"' in detail and '<b class="identical">yes</b>' in detail
 
 
-def test_officers_cannot_replay_and_do_not_see_the_button(app, login_as) -> None:  # noqa: ANN001
+def test_officers_cannot_replay_and_do_not_see_the_button(app, login_as) -> None:
     alert_id = web_seed.najin_dunay()
     client = app.test_client()
     login_as(client, "officer")
@@ -219,7 +219,7 @@ def test_officers_cannot_replay_and_do_not_see_the_button(app, login_as) -> None
         assert s.scalar(select(func.count()).select_from(ReplayRow)) == 0
 
 
-def test_request_form_checks(app, login_as, clean_queue: str) -> None:  # noqa: ANN001
+def test_request_form_checks(app, login_as, clean_queue: str) -> None:
     alert_id = web_seed.najin_dunay()
     other = web_seed.store(web_seed.shipment("e-other"), [web_seed.violation()])[0]
     client = app.test_client()
@@ -243,7 +243,7 @@ def test_request_form_checks(app, login_as, clean_queue: str) -> None:  # noqa: 
     assert "0 replays" in client.get(f"/replays?event_id={web_seed.NAJIN_DUNAY['event_id']}").text
 
 
-def test_request_needs_a_csrf_token(db: None, login_as, clean_queue: str) -> None:  # noqa: ANN001
+def test_request_needs_a_csrf_token(db: None, login_as, clean_queue: str) -> None:
     from web import create_app
 
     web_seed.najin_dunay()

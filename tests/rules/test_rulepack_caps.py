@@ -100,7 +100,7 @@ def test_convert_factors() -> None:
     assert convert(g, "t") == pytest.approx(1 / 7.45)
 
 
-def test_stored_events_ledger_matches_memory_and_replay_cuts_at_receipt(db) -> None:  # noqa: ANN001
+def test_stored_events_ledger_matches_memory_and_replay_cuts_at_receipt(db) -> None:
     from engine.storage.repository import sha256_of, store_events
 
     rule = PACK.rule("UNSCR-2397-OP5")
@@ -120,7 +120,7 @@ def test_stored_events_ledger_matches_memory_and_replay_cuts_at_receipt(db) -> N
     assert replay.usage(rule.id, rule.cap, evs[2], 0).prior == 200_000
 
 
-def test_default_evaluator_counts_stored_supplies_against_the_cap(db) -> None:  # noqa: ANN001
+def test_default_evaluator_counts_stored_supplies_against_the_cap(db) -> None:
     """The worker's evaluator finds the caps ledger by itself and reads the events table."""
     from engine.rules.evaluator import default_evaluator, reset_default_evaluator
     from engine.storage.repository import sha256_of, store_events

@@ -59,11 +59,11 @@ def g(hs: str | None, desc: str, qty: float = 100, unit: str = "t", **kw: Any) -
 
 
 @pytest.fixture(params=EVALUATORS)
-def ev(request):  # noqa: ANN001, ANN201
+def ev(request):
     return request.param
 
 
-def test_transshipment_through_a_third_country_does_not_launder_dprk_coal(ev) -> None:  # noqa: ANN001
+def test_transshipment_through_a_third_country_does_not_launder_dprk_coal(ev) -> None:
     e = make_evaluator(ev, PACK)
     via_cn = ship(
         "t1",
@@ -92,7 +92,7 @@ def test_transshipment_through_a_third_country_does_not_launder_dprk_coal(ev) ->
     assert "UNSCR-2371-OP8" not in fired(e, clean)
 
 
-def test_sts_into_a_dprk_flagged_tanker(ev) -> None:  # noqa: ANN001
+def test_sts_into_a_dprk_flagged_tanker(ev) -> None:
     e = make_evaluator(ev, PACK)
     sts = movement("s1", "2018-01-19T03:10:00Z", {
         "kind": "ship_to_ship", "vessel": {"name": "LIGHTHOUSE WINMORE", "flag": "HK"},
@@ -107,7 +107,7 @@ def test_sts_into_a_dprk_flagged_tanker(ev) -> None:  # noqa: ANN001
     assert not fired(e, other) & {"UNSCR-2375-OP11", "UNSCR-2397-OP5-NOTIFY", "UNSCR-2397-OP5"}
 
 
-def test_loading_coal_in_a_dprk_port_is_an_export(ev) -> None:  # noqa: ANN001
+def test_loading_coal_in_a_dprk_port_is_an_export(ev) -> None:
     e = make_evaluator(ev, PACK)
     body = {
         "kind": "port_call",
@@ -129,13 +129,13 @@ def test_loading_coal_in_a_dprk_port_is_an_export(ev) -> None:  # noqa: ANN001
     ("2017-09-11T00:00:00Z", {"UNSCR-2375-OP16"}),
     ("2017-09-11T08:00:00+09:00", set()),  # 10 Sep 23:00 UTC: still before the day of adoption
 ])  # fmt: skip
-def test_textile_ban_starts_at_the_adoption_day(ev, when, expected) -> None:  # noqa: ANN001
+def test_textile_ban_starts_at_the_adoption_day(ev, when, expected) -> None:
     e = make_evaluator(ev, PACK)
     got = fired(e, ship("b", when, "KP", "CN", [g("620342", "cotton trousers")]))
     assert (got & {"UNSCR-2375-OP16"}) == expected
 
 
-def test_a_2002_shipment_breaches_nothing_that_did_not_exist(ev) -> None:  # noqa: ANN001
+def test_a_2002_shipment_breaches_nothing_that_did_not_exist(ev) -> None:
     e = make_evaluator(ev, PACK)
     old = ship(
         "old",
@@ -152,7 +152,7 @@ def test_a_2002_shipment_breaches_nothing_that_did_not_exist(ev) -> None:  # noq
     assert fired(e, old) == set()
 
 
-def test_coal_sequence_2270_cap_ban(ev) -> None:  # noqa: ANN001
+def test_coal_sequence_2270_cap_ban(ev) -> None:
     e = make_evaluator(ev, PACK)
     coal = [g("270119", "anthracite", 1000)]
     assert {"UNSCR-2270-OP29"} <= fired(e, ship("c16", "2016-06-01T00:00:00Z", "KP", "CN", coal))
@@ -162,7 +162,7 @@ def test_coal_sequence_2270_cap_ban(ev) -> None:  # noqa: ANN001
     assert fired(e, ship("c18", "2018-03-01T00:00:00Z", "KP", "CN", coal)) & {"UNSCR-2371-OP8"}
 
 
-def test_three_supplies_cross_the_refined_cap_and_notification_is_separate(ev) -> None:  # noqa: ANN001
+def test_three_supplies_cross_the_refined_cap_and_notification_is_separate(ev) -> None:
     files = dict(PACK.files)
     # a register embedded in the pack: how packs stored before the registers moved to the store
     # replay (the live registers are in the store: tests/test_registers_*.py)
@@ -199,7 +199,7 @@ def test_three_supplies_cross_the_refined_cap_and_notification_is_separate(ev) -
     ("2024-07-11T00:00:00Z", "DEMO-1718-HUM-2024-001", True, "expired"),
     ("2024-03-04T00:00:00Z", "1718-HUM-NOT-ON-FILE", True, "unknown"),
 ])  # fmt: skip
-def test_exemption_valid_expired_unknown(ev, when, ref, fires, status) -> None:  # noqa: ANN001
+def test_exemption_valid_expired_unknown(ev, when, ref, fires, status) -> None:
     # the legacy register embedded in a stored pack (the store's registers: test_registers_*)
     entry = {"ref": "DEMO-1718-HUM-2024-001", "kind": "exemption", "regime": "DPRK",
              "covers": ["UNSCR-2397-OP7", "UNSCR-2397-OP14", "EXEMPT-2397-OP25"],
@@ -227,14 +227,14 @@ def test_exemption_valid_expired_unknown(ev, when, ref, fires, status) -> None: 
     ("2025-09-27T19:59:00-04:00", False, False),
     ("2025-09-27T20:00:00-04:00", True, False),  # snapback instant
 ])  # fmt: skip
-def test_iran_arms_export_gap(ev, when, rule_1747, rule_2231) -> None:  # noqa: ANN001
+def test_iran_arms_export_gap(ev, when, rule_1747, rule_2231) -> None:
     e = make_evaluator(ev, PACK)
     got = fired(e, ship("ir", when, "IR", "RU", [g("930690", "loitering munitions", 5)]))
     assert ("UNSCR-1747-OP5" in got) == rule_1747
     assert ("UNSCR-2231-ANNEXB-6b" in got) == rule_2231
 
 
-def test_somali_fgs_exception(ev) -> None:  # noqa: ANN001
+def test_somali_fgs_exception(ev) -> None:
     files = dict(PACK.files)
     # a register embedded in the pack: how packs stored before the registers moved to the store
     # replay (the live registers are in the store: tests/test_registers_*.py)
@@ -276,7 +276,7 @@ def test_somali_fgs_exception(ev) -> None:  # noqa: ANN001
     assert "UNSCR-2036-OP22" in fired(e, charcoal)
 
 
-def test_asset_freeze_via_screening_hit(ev) -> None:  # noqa: ANN001
+def test_asset_freeze_via_screening_hit(ev) -> None:
     hit = ScreeningHit(path="shipment.parties[0]", role="consignee", queried="Foreign Trade Bank",
                        list_regime="DPRK", reference="KPe.047", entry_name="FOREIGN TRADE BANK", entry_kind="entity",
                        matched="FOREIGN TRADE BANK", method="bic", score=1.0, explanation="BIC FTBDKPPY",
@@ -297,7 +297,7 @@ def test_asset_freeze_via_screening_hit(ev) -> None:  # noqa: ANN001
         assert "KPe.047" in v[0].reason
 
 
-def test_targeted_arms_embargo_needs_arms_and_a_listed_party(ev) -> None:  # noqa: ANN001
+def test_targeted_arms_embargo_needs_arms_and_a_listed_party(ev) -> None:
     hit = ScreeningHit(path="shipment.parties[0]", role="consignee", queried="Ansarallah", list_regime="Yemen",
                        reference="YEe.001", entry_name="ANSARALLAH", entry_kind="entity", matched="ANSARALLAH",
                        method="name_exact", score=1.0, explanation="exact name", list_version="test")  # fmt: skip

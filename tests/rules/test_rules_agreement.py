@@ -55,7 +55,7 @@ PREFIXES = sorted({p for n in _nodes if isinstance(n, GoodsMatch) for p in n.hs}
 KEYWORDS = sorted(
     {k.text.rstrip("*") for n in _nodes if isinstance(n, GoodsMatch) for k in n.keywords}
 ) or ["arms"]
-_entries = {e.ref: e for e in PACK.register._entries.values()}  # noqa: SLF001 - test reads the register
+_entries = {e.ref: e for e in PACK.register._entries.values()}
 # (empty for packs without an embedded register; the examples' registers fill it)
 for r in PACK.rules:
     for ex in [*r.examples.fire, *r.examples.clear]:
@@ -285,7 +285,7 @@ def mutated_examples(draw) -> tuple[Event, list[ScreeningHit]]:
     found = list(ex.hits) if draw(st.booleans()) else draw(hits())
     try:
         return Event.model_validate(raw), found
-    except Exception:  # noqa: BLE001 - a nudge made the event invalid (e.g. locode vs country)
+    except Exception:
         return ex.event, found
 
 

@@ -121,7 +121,7 @@ def test_new_designations_open_retro_alerts(db: None) -> None:
     assert not import_list(str(list_file("2026-05-08"))).created
 
 
-def test_window_is_configurable_and_old_files_do_not_rescreen(db: None, monkeypatch) -> None:  # noqa: ANN001
+def test_window_is_configurable_and_old_files_do_not_rescreen(db: None, monkeypatch) -> None:
     from engine.screening.settings import get_screening_settings
 
     at = months_before(datetime.now(UTC), 5).isoformat()
@@ -160,7 +160,7 @@ def test_months_before() -> None:
     )
 
 
-def test_alerts_use_the_packs_asset_freeze_rule_else_a_screen_id(tmp_path) -> None:  # noqa: ANN001
+def test_alerts_use_the_packs_asset_freeze_rule_else_a_screen_id(tmp_path) -> None:
     rule = tmp_path / "dprk" / "finance" / "R-FREEZE.yaml"
     rule.parent.mkdir(parents=True)
     rule.write_text(

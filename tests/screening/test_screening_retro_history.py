@@ -36,7 +36,7 @@ def list_xml(generated: str, entities: list[tuple[str, str, str]]) -> bytes:
     ).encode()
 
 
-def imported(tmp_path: Path, name: str, data: bytes):  # noqa: ANN201 - ImportResult
+def imported(tmp_path: Path, name: str, data: bytes):
     path = tmp_path / name
     path.write_bytes(data)
     return import_list(str(path))
@@ -77,7 +77,7 @@ def alerts() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-def long_window(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def long_window(monkeypatch: pytest.MonkeyPatch):
     """Re-screen events of any age (the fixed dates below are years before today)."""
     from engine.screening.settings import get_screening_settings
 

@@ -50,7 +50,7 @@ def _chromium() -> str:
 
 
 @pytest.fixture
-def server(db) -> Iterator[str]:  # noqa: ANN001
+def server(db) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     from web import create_app
@@ -156,7 +156,7 @@ def make_users() -> None:
     create_user("ada", PASSWORD, "auditor", display_name="Ada Auditor")
 
 
-def login(page, base: str, username: str) -> None:  # noqa: ANN001
+def login(page, base: str, username: str) -> None:
     page.goto(f"{base}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -164,14 +164,14 @@ def login(page, base: str, username: str) -> None:  # noqa: ANN001
     page.wait_for_url(f"{base}/alerts")
 
 
-def logout(page) -> None:  # noqa: ANN001
+def logout(page) -> None:
     page.click("form.whoami button")
     page.wait_for_url("**/login")
 
 
 def test_officer_escalates_senior_closes_auditor_reads(
     server: str, browser, tmp_path: Path
-) -> None:  # noqa: ANN001
+) -> None:
     shots = DOCS_SCREENSHOTS if os.environ.get("SANCTIONS_SCREENSHOTS") == "1" else tmp_path
     alert_id = seed_queue()
     make_users()

@@ -15,12 +15,12 @@ def test_pages_need_a_login(db: None) -> None:
     assert resp.status_code in (302, 401)
 
 
-def test_empty_index(client) -> None:  # noqa: ANN001
+def test_empty_index(client) -> None:
     resp = client.get("/lists/")
     assert resp.status_code == 200 and "No snapshot imported yet" in resp.text
 
 
-def test_snapshots_report_diff_and_entry_pages(client) -> None:  # noqa: ANN001
+def test_snapshots_report_diff_and_entry_pages(client) -> None:
     import_list(str(list_file("2026-02-27")))
     import_list(str(list_file("2026-05-08")))
     old, new = store.snapshots()

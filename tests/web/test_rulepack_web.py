@@ -9,7 +9,7 @@ from engine.rules.loader import load_pack
 
 
 @pytest.fixture
-def client(db, login_as):  # noqa: ANN001, ANN201
+def client(db, login_as):
     from web import create_app
 
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False})
@@ -18,7 +18,7 @@ def client(db, login_as):  # noqa: ANN001, ANN201
     return c
 
 
-def test_list_shows_every_measure_with_citation_dates_and_confidence(client) -> None:  # noqa: ANN001
+def test_list_shows_every_measure_with_citation_dates_and_confidence(client) -> None:
     pack = load_pack()
     resp = client.get("/rules")
     assert resp.status_code == 200
@@ -31,7 +31,7 @@ def test_list_shows_every_measure_with_citation_dates_and_confidence(client) -> 
     assert pack.rule("UNSCR-2375-OP11").confidence_note.split(";")[0][:40] in html
 
 
-def test_detail_page_shows_condition_examples_and_register(client) -> None:  # noqa: ANN001
+def test_detail_page_shows_condition_examples_and_register(client) -> None:
     from engine.config import PROJECT_ROOT
     from engine.registers.importing import read_file
     from engine.registers.store import import_entries
@@ -48,7 +48,7 @@ def test_detail_page_shows_condition_examples_and_register(client) -> None:  # n
     assert "HS" in html and "&#39;50&#39;" in html or "'50'" in html
 
 
-def test_unknown_measure_is_404_and_anonymous_is_sent_to_login(client, db) -> None:  # noqa: ANN001
+def test_unknown_measure_is_404_and_anonymous_is_sent_to_login(client, db) -> None:
     assert client.get("/rules/NO-SUCH-RULE").status_code == 404
     from web import create_app
 

@@ -46,7 +46,7 @@ def seed_queue() -> dict[str, int]:
     return ids
 
 
-def test_queue_newest_first_and_counts(client) -> None:  # noqa: ANN001
+def test_queue_newest_first_and_counts(client) -> None:
     ids = seed_queue()
     html = client.get("/alerts").get_data(as_text=True)
     assert ids_in(html) == [ids["najin"], ids["retro"], ids["iran"], ids["old_dprk"]]
@@ -74,7 +74,7 @@ def test_queue_newest_first_and_counts(client) -> None:  # noqa: ANN001
         ("sort=occurred&dir=asc", ["iran", "najin", "old_dprk", "retro"]),
     ],
 )
-def test_filters_and_sorting(client, query: str, expected: list[str]) -> None:  # noqa: ANN001
+def test_filters_and_sorting(client, query: str, expected: list[str]) -> None:
     ids = seed_queue()
     html = client.get(f"/alerts?{query}").get_data(as_text=True)
     got = ids_in(html)
@@ -83,7 +83,7 @@ def test_filters_and_sorting(client, query: str, expected: list[str]) -> None:  
     assert got == [ids[k] for k in expected], (query, got)
 
 
-def test_date_range_on_alert_creation(client) -> None:  # noqa: ANN001
+def test_date_range_on_alert_creation(client) -> None:
     ids = seed_queue()
     since = (datetime.now(UTC) - timedelta(days=15)).date().isoformat()
     until = (datetime.now(UTC) - timedelta(days=5)).date().isoformat()
@@ -92,7 +92,7 @@ def test_date_range_on_alert_creation(client) -> None:  # noqa: ANN001
     assert "is not a date" in client.get("/alerts?from=yesterday").get_data(as_text=True)
 
 
-def test_assignee_filter_and_state_counts(client) -> None:  # noqa: ANN001
+def test_assignee_filter_and_state_counts(client) -> None:
     from engine.storage.db import session_scope
     from engine.storage.tables import AlertRow
 
@@ -111,7 +111,7 @@ def test_assignee_filter_and_state_counts(client) -> None:  # noqa: ANN001
     assert ids_in(html) == [ids["iran"]] and re.search(r"in review <b>1</b>", html)
 
 
-def test_pagination_keeps_the_filter(client) -> None:  # noqa: ANN001
+def test_pagination_keeps_the_filter(client) -> None:
     for i in range(30):
         web_seed.store(web_seed.shipment(f"p-{i:02d}"), [web_seed.violation("dprk-coal")])
     web_seed.store(web_seed.shipment("p-iran"), [web_seed.violation("iran-arms", regime="Iran")])
@@ -123,7 +123,7 @@ def test_pagination_keeps_the_filter(client) -> None:  # noqa: ANN001
     assert 'href="?regime=DPRK&amp;page=2&amp;per_page=25"' in page1
 
 
-def test_csv_export_of_the_current_view(client) -> None:  # noqa: ANN001
+def test_csv_export_of_the_current_view(client) -> None:
     ids = seed_queue()
     web_seed.store(
         web_seed.shipment('=HYPERLINK("http://x")'),
@@ -138,7 +138,7 @@ def test_csv_export_of_the_current_view(client) -> None:  # noqa: ANN001
     assert injected["event_id"].startswith("'=") and injected["title"].startswith("'=")
 
 
-def test_detail_page_shows_measure_citation_evidence_and_event(client) -> None:  # noqa: ANN001
+def test_detail_page_shows_measure_citation_evidence_and_event(client) -> None:
     alert_id = web_seed.najin_dunay()
     html = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
     assert "DPRK arms exports (heavy conventional arms and related materiel)" in html
@@ -153,7 +153,7 @@ def test_detail_page_shows_measure_citation_evidence_and_event(client) -> None: 
     assert client.get("/alerts/999999").status_code == 404
 
 
-def test_retro_screening_is_marked(client) -> None:  # noqa: ANN001
+def test_retro_screening_is_marked(client) -> None:
     (alert_id,) = web_seed.store(
         web_seed.shipment("e-r"), [web_seed.violation("asset-freeze")], origin="retro_screening"
     )
@@ -161,7 +161,7 @@ def test_retro_screening_is_marked(client) -> None:  # noqa: ANN001
     assert "retro-screening" in client.get("/alerts").get_data(as_text=True)
 
 
-def test_hostile_event_data_renders_as_text_everywhere(client, login_as) -> None:  # noqa: ANN001
+def test_hostile_event_data_renders_as_text_everywhere(client, login_as) -> None:
     raw = web_seed.shipment("evil-" + HOSTILE, consignee=HOSTILE, vessel=HOSTILE)
     v = web_seed.violation("UNSCR-1718-OP8b", title="Arms " + HOSTILE)
     v.evidence[0].value = HOSTILE
@@ -186,7 +186,7 @@ def test_hostile_event_data_renders_as_text_everywhere(client, login_as) -> None
     assert "because &lt;script&gt;" in detail
 
 
-def test_security_headers_on_every_page(client) -> None:  # noqa: ANN001
+def test_security_headers_on_every_page(client) -> None:
     alert_id = web_seed.najin_dunay()
     for url in ("/alerts", f"/alerts/{alert_id}", "/dashboard", "/login", "/static/desk.css"):
         resp = client.get(url)
@@ -202,7 +202,7 @@ def test_security_headers_on_every_page(client) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(
     "needle", ["Ünal Denizcilik", "ünal denizcilik", "ÜNAL", 'The "Blue" Fleet', "o'brien & sons"]
 )
-def test_name_search_with_quotes_and_non_ascii(client, needle: str) -> None:  # noqa: ANN001
+def test_name_search_with_quotes_and_non_ascii(client, needle: str) -> None:
     (hit,) = web_seed.store(
         web_seed.shipment("n-1", consignee='Ünal Denizcilik · The "Blue" Fleet · O\'Brien & Sons'),
         [web_seed.violation("dprk-coal")],

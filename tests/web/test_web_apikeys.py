@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 
 @pytest.fixture
-def app(db):  # noqa: ANN001, ANN201
+def app(db):
     from web import create_app
 
     return create_app({"TESTING": True})
 
 
-def test_key_is_stored_only_as_its_hash(app) -> None:  # noqa: ANN001
+def test_key_is_stored_only_as_its_hash(app) -> None:
     from engine.storage.db import session_scope
     from engine.storage.desk_tables import ApiKeyRow
     from web.auth.apikeys import create_api_key
@@ -31,7 +31,7 @@ def test_key_is_stored_only_as_its_hash(app) -> None:  # noqa: ANN001
     assert key not in repr(stored.__dict__)
 
 
-def test_api_refuses_without_key_wrong_scope_or_revoked(app) -> None:  # noqa: ANN001
+def test_api_refuses_without_key_wrong_scope_or_revoked(app) -> None:
     from web.auth.apikeys import create_api_key, revoke_api_key
 
     client = app.test_client()
@@ -64,13 +64,13 @@ def test_api_refuses_without_key_wrong_scope_or_revoked(app) -> None:  # noqa: A
     assert client.get("/api/v1/schema").status_code == 200
 
 
-def test_a_session_does_not_open_the_api(app, login_as) -> None:  # noqa: ANN001
+def test_a_session_does_not_open_the_api(app, login_as) -> None:
     client = app.test_client()
     login_as(client, "admin")
     assert client.get("/api/v1/events/x").status_code == 401
 
 
-def test_admin_page_shows_the_key_once(app, login_as) -> None:  # noqa: ANN001
+def test_admin_page_shows_the_key_once(app, login_as) -> None:
     from web.auth.apikeys import hash_key, list_api_keys
 
     client = app.test_client()
@@ -91,7 +91,7 @@ def test_admin_page_shows_the_key_once(app, login_as) -> None:  # noqa: ANN001
     assert client.get("/api/v1/events/none", headers={"X-API-Key": key}).status_code == 401
 
 
-def test_cli_create_list_revoke(app) -> None:  # noqa: ANN001
+def test_cli_create_list_revoke(app) -> None:
     from sanctions_cli import main
 
     runner = CliRunner()
@@ -117,7 +117,7 @@ def test_cli_create_list_revoke(app) -> None:  # noqa: ANN001
     assert runner.invoke(main, ["apikeys", "revoke", key_id]).exit_code != 0
 
 
-def test_cli_users(app) -> None:  # noqa: ANN001
+def test_cli_users(app) -> None:
     from engine.storage.db import session_scope
     from engine.storage.desk_tables import UserRow
     from sanctions_cli import main

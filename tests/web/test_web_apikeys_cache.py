@@ -25,13 +25,13 @@ def _revoke_elsewhere(key_id: int) -> None:
         )
 
 
-def _app(ttl: float):  # noqa: ANN202
+def _app(ttl: float):
     from web import create_app
 
     return create_app({"TESTING": True, "SANCTIONS_API_KEY_CACHE_TTL": ttl})
 
 
-def test_revoked_elsewhere_stops_working_after_the_ttl(db) -> None:  # noqa: ANN001
+def test_revoked_elsewhere_stops_working_after_the_ttl(db) -> None:
     from web.auth.apikeys import create_api_key
 
     client = _app(1).test_client()
@@ -49,7 +49,7 @@ def test_revoked_elsewhere_stops_working_after_the_ttl(db) -> None:  # noqa: ANN
     assert client.get("/api/v1/events/none", headers=headers).status_code == 401
 
 
-def test_ttl_zero_checks_the_database_on_every_request(db) -> None:  # noqa: ANN001
+def test_ttl_zero_checks_the_database_on_every_request(db) -> None:
     from web.auth.apikeys import create_api_key
 
     client = _app(0).test_client()
@@ -59,7 +59,7 @@ def test_ttl_zero_checks_the_database_on_every_request(db) -> None:  # noqa: ANN
     assert client.get("/api/v1/events/none", headers={"X-API-Key": key}).status_code == 401
 
 
-def test_revocation_in_this_process_is_immediate_despite_a_long_ttl(db) -> None:  # noqa: ANN001
+def test_revocation_in_this_process_is_immediate_despite_a_long_ttl(db) -> None:
     from web.auth.apikeys import create_api_key, revoke_api_key
 
     client = _app(3600).test_client()
@@ -69,7 +69,7 @@ def test_revocation_in_this_process_is_immediate_despite_a_long_ttl(db) -> None:
     assert client.get("/api/v1/events/none", headers={"X-API-Key": key}).status_code == 401
 
 
-def test_cached_key_keeps_its_scopes(db) -> None:  # noqa: ANN001
+def test_cached_key_keeps_its_scopes(db) -> None:
     from web.auth.apikeys import create_api_key
 
     client = _app(60).test_client()
@@ -80,6 +80,6 @@ def test_cached_key_keeps_its_scopes(db) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("bad", ["", "sk_nope"])
-def test_unknown_keys_are_refused(db, bad: str) -> None:  # noqa: ANN001
+def test_unknown_keys_are_refused(db, bad: str) -> None:
     client = _app(60).test_client()
     assert client.get("/api/v1/events/none", headers={"X-API-Key": bad}).status_code == 401

@@ -10,27 +10,27 @@ from sqlalchemy import select, update
 
 
 @pytest.fixture
-def app(db):  # noqa: ANN001, ANN201
+def app(db):
     from web import create_app
 
     return create_app({"TESTING": True})  # CSRF stays ON here
 
 
-def csrf_token(client, path: str = "/login") -> str:  # noqa: ANN001
+def csrf_token(client, path: str = "/login") -> str:
     html = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "page has no CSRF token"
     return match.group(1)
 
 
-def login(client, username: str, password: str, ip: str = "10.0.0.1", next_url: str | None = None):  # noqa: ANN001, ANN201
+def login(client, username: str, password: str, ip: str = "10.0.0.1", next_url: str | None = None):
     data = {"username": username, "password": password, "csrf_token": csrf_token(client)}
     if next_url:
         data["next"] = next_url
     return client.post("/login", data=data, environ_base={"REMOTE_ADDR": ip})
 
 
-def test_password_is_hashed_and_login_works(app) -> None:  # noqa: ANN001
+def test_password_is_hashed_and_login_works(app) -> None:
     from engine.storage.db import session_scope
     from engine.storage.desk_tables import UserRow
     from web.auth.accounts import create_user
@@ -49,7 +49,7 @@ def test_password_is_hashed_and_login_works(app) -> None:  # noqa: ANN001
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
 
 
-def test_wrong_password_and_unknown_user_are_refused(app) -> None:  # noqa: ANN001
+def test_wrong_password_and_unknown_user_are_refused(app) -> None:
     from web.auth.accounts import create_user
 
     create_user("olga", "correct horse battery", "officer")
@@ -60,7 +60,7 @@ def test_wrong_password_and_unknown_user_are_refused(app) -> None:  # noqa: ANN0
         assert client.get("/alerts").status_code == 302
 
 
-def test_secure_cookie_flag_is_configurable(db, monkeypatch) -> None:  # noqa: ANN001
+def test_secure_cookie_flag_is_configurable(db, monkeypatch) -> None:
     from web import create_app
 
     assert create_app().config["SESSION_COOKIE_SECURE"] is True
@@ -68,7 +68,7 @@ def test_secure_cookie_flag_is_configurable(db, monkeypatch) -> None:  # noqa: A
     assert create_app().config["SESSION_COOKIE_SECURE"] is False
 
 
-def test_forms_need_a_csrf_token(app) -> None:  # noqa: ANN001
+def test_forms_need_a_csrf_token(app) -> None:
     from web.auth.accounts import create_user
 
     create_user("olga", "correct horse battery", "officer")
@@ -78,7 +78,7 @@ def test_forms_need_a_csrf_token(app) -> None:  # noqa: ANN001
     assert client.get("/alerts").status_code == 302  # not logged in
 
 
-def test_rate_limit_five_failures_per_user_and_address(app) -> None:  # noqa: ANN001
+def test_rate_limit_five_failures_per_user_and_address(app) -> None:
     from engine.storage.db import session_scope
     from engine.storage.desk_tables import LoginAttemptRow
     from web.auth.accounts import create_user
@@ -99,7 +99,7 @@ def test_rate_limit_five_failures_per_user_and_address(app) -> None:  # noqa: AN
     assert login(app.test_client(), "olga", "correct horse battery").status_code == 302
 
 
-def test_disabled_user_is_logged_out_and_cannot_log_in(app) -> None:  # noqa: ANN001
+def test_disabled_user_is_logged_out_and_cannot_log_in(app) -> None:
     from web.auth.accounts import create_user, set_active
 
     create_user("olga", "correct horse battery", "officer")
@@ -110,7 +110,7 @@ def test_disabled_user_is_logged_out_and_cannot_log_in(app) -> None:  # noqa: AN
     assert login(app.test_client(), "olga", "correct horse battery").status_code == 200
 
 
-def test_role_change_ends_the_session(app) -> None:  # noqa: ANN001
+def test_role_change_ends_the_session(app) -> None:
     from web.auth.accounts import create_user, set_role
 
     create_user("olga", "correct horse battery", "admin")
@@ -121,7 +121,7 @@ def test_role_change_ends_the_session(app) -> None:  # noqa: ANN001
     assert client.get("/admin/users").status_code == 302
 
 
-def test_logout(app) -> None:  # noqa: ANN001
+def test_logout(app) -> None:
     from web.auth.accounts import create_user
 
     create_user("olga", "correct horse battery", "auditor")
@@ -135,7 +135,7 @@ def test_logout(app) -> None:  # noqa: ANN001
 @pytest.mark.parametrize(
     "target", ["https://evil.example/x", "//evil.example/x", "/\\evil.example"]
 )
-def test_login_does_not_redirect_off_site(app, target: str) -> None:  # noqa: ANN001
+def test_login_does_not_redirect_off_site(app, target: str) -> None:
     from web.auth.accounts import create_user
 
     create_user("olga", "correct horse battery", "auditor")
@@ -145,7 +145,7 @@ def test_login_does_not_redirect_off_site(app, target: str) -> None:  # noqa: AN
     assert ok.headers["Location"].endswith("/dashboard")
 
 
-def test_account_rules(db) -> None:  # noqa: ANN001
+def test_account_rules(db) -> None:
     from web.auth.accounts import AccountError, create_user, set_active, set_role
 
     create_user("adam", "long enough password", "admin")
@@ -161,7 +161,7 @@ def test_account_rules(db) -> None:  # noqa: ANN001
         set_role("adam", "officer", actor="adam")
 
 
-def test_admin_manages_users_through_the_pages(app, login_as) -> None:  # noqa: ANN001
+def test_admin_manages_users_through_the_pages(app, login_as) -> None:
     from engine.storage.db import session_scope
     from engine.storage.desk_tables import AuditRow
     from web.auth.accounts import get_user
@@ -193,7 +193,7 @@ def test_admin_manages_users_through_the_pages(app, login_as) -> None:  # noqa: 
     assert actions == ["user.create", "user.role", "user.disable"]
 
 
-def test_demo_accounts_one_per_role_and_passwords_work(app) -> None:  # noqa: ANN001
+def test_demo_accounts_one_per_role_and_passwords_work(app) -> None:
     from web.auth.accounts import create_demo_accounts
 
     first = create_demo_accounts()
@@ -205,7 +205,7 @@ def test_demo_accounts_one_per_role_and_passwords_work(app) -> None:  # noqa: AN
         assert login(app.test_client(), user, old_pw, ip="10.9.9.9").status_code == 200
 
 
-def test_persistent_secret_is_one_key_for_concurrent_workers(tmp_path) -> None:  # noqa: ANN001
+def test_persistent_secret_is_one_key_for_concurrent_workers(tmp_path) -> None:
     from concurrent.futures import ThreadPoolExecutor
     from types import SimpleNamespace
 

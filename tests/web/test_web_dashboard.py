@@ -9,7 +9,7 @@ import web_seed
 from sqlalchemy import update
 
 
-def test_dashboard_figures(db, login_as) -> None:  # noqa: ANN001
+def test_dashboard_figures(db, login_as) -> None:
     from engine.storage.db import session_scope
     from engine.storage.tables import AlertRow
     from web import create_app

@@ -44,7 +44,7 @@ def badge_rows(html: str) -> set[int]:
     return {int(i) for i, body in rows if 'class="tag delisted"' in body}
 
 
-def test_delisted_entry_shown_on_open_alert_and_badged_in_queue(client) -> None:  # noqa: ANN001
+def test_delisted_entry_shown_on_open_alert_and_badged_in_queue(client) -> None:
     import_list(str(list_file("2026-02-27")), retro=False)
     nusra = seed(
         "e-nusra",
@@ -77,7 +77,7 @@ def test_delisted_entry_shown_on_open_alert_and_badged_in_queue(client) -> None:
         assert s.scalar(select(AlertRow.status).where(AlertRow.id == nusra)) == "open"
 
 
-def test_closed_alert_states_the_delisting_without_the_open_note(client) -> None:  # noqa: ANN001
+def test_closed_alert_states_the_delisting_without_the_open_note(client) -> None:
     import_list(str(list_file("2026-02-27")), retro=False)
     import_list(str(list_file("2026-05-08")), retro=False)
     nusra = seed(
@@ -98,6 +98,6 @@ def test_closed_alert_states_the_delisting_without_the_open_note(client) -> None
     assert "stays open until a reviewer closes it" not in page
 
 
-def _csrf(client, alert_id: int) -> str:  # noqa: ANN001
+def _csrf(client, alert_id: int) -> str:
     html = client.get(f"/alerts/{alert_id}").text
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)

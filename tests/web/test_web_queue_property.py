@@ -81,7 +81,7 @@ def _reference(alerts: list[dict], f: dict) -> list[int]:
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(alerts=st.lists(alert_st, min_size=0, max_size=12), f=filter_st)
-def test_sql_filter_matches_reference(db, alerts: list[dict], f: dict) -> None:  # noqa: ANN001
+def test_sql_filter_matches_reference(db, alerts: list[dict], f: dict) -> None:
     from sqlalchemy import delete
 
     from engine.storage.db import session_scope

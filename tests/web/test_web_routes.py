@@ -105,7 +105,7 @@ def _methods(rule: Rule) -> list[str]:
 
 
 @pytest.fixture
-def walk(db, login_as, broker_url):  # noqa: ANN001, ANN201 - the broker: /readyz answers 200
+def walk(db, login_as, broker_url):
     from web import create_app
     from web.auth.apikeys import create_api_key
 
@@ -127,10 +127,10 @@ def walk(db, login_as, broker_url):  # noqa: ANN001, ANN201 - the broker: /ready
     return app, samples, {"read": read_key, "write": write_key}, login_as
 
 
-def _url(app, rule: Rule, samples: dict) -> str:  # noqa: ANN001
+def _url(app, rule: Rule, samples: dict) -> str:
     values = {}
     for arg in rule.arguments:
-        converter = rule._converters[arg]  # noqa: SLF001 - which converter decides the sample
+        converter = rule._converters[arg]
         values[arg] = samples.get(arg, 1 if type(converter).__name__ == "IntegerConverter" else "x")
     with app.test_request_context():
         from flask import url_for
@@ -138,7 +138,7 @@ def _url(app, rule: Rule, samples: dict) -> str:  # noqa: ANN001
         return url_for(rule.endpoint, **values)
 
 
-def test_every_route_has_an_expected_entry(walk) -> None:  # noqa: ANN001
+def test_every_route_has_an_expected_entry(walk) -> None:
     app, *_ = walk
     routes = {(r.endpoint, m) for r in app.url_map.iter_rules() for m in _methods(r)}
     expected = {(ep, m) for ep, methods in EXPECTED.items() for m in methods}
@@ -147,13 +147,13 @@ def test_every_route_has_an_expected_entry(walk) -> None:  # noqa: ANN001
     assert not missing, f"routes without an entry in EXPECTED (add who may call them): {missing}"
 
 
-def test_nothing_can_be_deleted(walk) -> None:  # noqa: ANN001
+def test_nothing_can_be_deleted(walk) -> None:
     app, *_ = walk
     for rule in app.url_map.iter_rules():
         assert not (rule.methods & {"DELETE", "PUT", "PATCH"}), rule
 
 
-def _call(client, method: str, url: str, endpoint: str, headers: dict | None = None):  # noqa: ANN001, ANN202
+def _call(client, method: str, url: str, endpoint: str, headers: dict | None = None):
     if method == "GET":
         return client.get(url, headers=headers)
     if endpoint.startswith("api."):
@@ -161,13 +161,13 @@ def _call(client, method: str, url: str, endpoint: str, headers: dict | None = N
     return client.post(url, data=FORMS.get(endpoint, {}), headers=headers)
 
 
-def _is_login_redirect(resp) -> bool:  # noqa: ANN001
+def _is_login_redirect(resp) -> bool:
     # The login wall always says where to come back to; a logout redirect does not.
     return resp.status_code in (302, 303) and "/login?next=" in resp.headers.get("Location", "")
 
 
 @pytest.mark.parametrize("principal", ["anonymous", *ROLES])
-def test_role_matrix(walk, principal: str) -> None:  # noqa: ANN001
+def test_role_matrix(walk, principal: str) -> None:
     app, samples, _keys, login_as = walk
     checked = 0
     for rule in app.url_map.iter_rules():
@@ -196,7 +196,7 @@ def test_role_matrix(walk, principal: str) -> None:  # noqa: ANN001
     assert checked >= len(EXPECTED)
 
 
-def test_api_routes_need_the_right_scope(walk) -> None:  # noqa: ANN001
+def test_api_routes_need_the_right_scope(walk) -> None:
     app, samples, keys, _ = walk
     for rule in app.url_map.iter_rules():
         for method in _methods(rule):

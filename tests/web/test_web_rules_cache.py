@@ -122,7 +122,7 @@ def test_invalid_edit_raises_like_a_fresh_load_and_is_not_cached(rules_dir: Path
 
 
 @pytest.fixture
-def pages(rules_dir: Path, db, login_as, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+def pages(rules_dir: Path, db, login_as, monkeypatch: pytest.MonkeyPatch):
     from web import create_app
     from web.pack_cache import PACKS
 
@@ -142,7 +142,7 @@ def _without_csrf(page: bytes) -> bytes:
     return re.sub(rb'name="csrf_token" value="[^"]*"', b'name="csrf_token"', page)
 
 
-def test_pages_follow_the_files(pages, rules_dir: Path) -> None:  # noqa: ANN001
+def test_pages_follow_the_files(pages, rules_dir: Path) -> None:
     from web.pack_cache import PACKS
 
     index = pages.get("/rules")

@@ -22,20 +22,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def app(db):  # noqa: ANN001, ANN201
+def app(db):
     from web import create_app
 
     return create_app({"TESTING": True})  # CSRF on
 
 
-def _csrf(client, path: str = "/login") -> str:  # noqa: ANN001
+def _csrf(client, path: str = "/login") -> str:
     html = client.get(path).get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, f"{path} has no CSRF token"
     return match.group(1)
 
 
-def _login(client, username: str, password: str, **data: str):  # noqa: ANN001, ANN003, ANN202
+def _login(client, username: str, password: str, **data: str):
     form = {"username": username, "password": password, "csrf_token": _csrf(client), **data}
     return client.post("/login", data=form)
 
@@ -79,7 +79,7 @@ def _browser_resolves(location: str, base: str = "http://localhost/login") -> st
 
 
 @pytest.mark.parametrize("target", BYPASSES)
-def test_login_never_redirects_off_site(app, target: str) -> None:  # noqa: ANN001
+def test_login_never_redirects_off_site(app, target: str) -> None:
     from web.auth.accounts import create_user
 
     create_user("olga", "correct horse battery", "auditor")
@@ -93,7 +93,7 @@ def test_login_never_redirects_off_site(app, target: str) -> None:  # noqa: ANN0
 @pytest.mark.parametrize(
     "target", ["/dashboard", "/alerts?status=open&regime=dprk", "/lists/entry/KPe.047"]
 )
-def test_login_keeps_a_same_site_next(app, target: str) -> None:  # noqa: ANN001
+def test_login_keeps_a_same_site_next(app, target: str) -> None:
     from web.auth.accounts import create_user
 
     create_user("olga", "correct horse battery", "auditor")
@@ -101,7 +101,7 @@ def test_login_keeps_a_same_site_next(app, target: str) -> None:  # noqa: ANN001
     assert resp.status_code == 302 and resp.headers["Location"].endswith(target)
 
 
-def test_the_login_wall_round_trip_keeps_the_page(app) -> None:  # noqa: ANN001
+def test_the_login_wall_round_trip_keeps_the_page(app) -> None:
     from web.auth.accounts import create_user
 
     create_user("olga", "correct horse battery", "auditor")
@@ -117,7 +117,7 @@ def test_the_login_wall_round_trip_keeps_the_page(app) -> None:  # noqa: ANN001
 # -- sessions end on the server --------------------------------------------------------------
 
 
-def _copied_cookie_after(app, change) -> int:  # noqa: ANN001
+def _copied_cookie_after(app, change) -> int:
     """Log in, copy the session cookie, apply ``change(client)``, replay the copy elsewhere."""
     from web.auth.accounts import create_user
 
@@ -133,8 +133,8 @@ def _copied_cookie_after(app, change) -> int:  # noqa: ANN001
     return thief.get("/alerts").status_code
 
 
-def test_logout_ends_the_session_for_every_copy_of_the_cookie(app) -> None:  # noqa: ANN001
-    def logout(client) -> None:  # noqa: ANN001
+def test_logout_ends_the_session_for_every_copy_of_the_cookie(app) -> None:
+    def logout(client) -> None:
         assert (
             client.post("/logout", data={"csrf_token": _csrf(client, "/alerts")}).status_code == 302
         )
@@ -143,10 +143,10 @@ def test_logout_ends_the_session_for_every_copy_of_the_cookie(app) -> None:  # n
 
 
 @pytest.mark.parametrize("change", ["password", "disable", "role"])
-def test_account_changes_end_every_session(app, change: str) -> None:  # noqa: ANN001
+def test_account_changes_end_every_session(app, change: str) -> None:
     from web.auth.accounts import set_active, set_password, set_role
 
-    def apply(_client) -> None:  # noqa: ANN001
+    def apply(_client) -> None:
         if change == "password":
             set_password("olga", "a brand new password", actor="admin")
         elif change == "disable":
@@ -157,7 +157,7 @@ def test_account_changes_end_every_session(app, change: str) -> None:  # noqa: A
     assert _copied_cookie_after(app, apply) == 302
 
 
-def test_a_session_cookie_without_its_row_is_refused(app) -> None:  # noqa: ANN001
+def test_a_session_cookie_without_its_row_is_refused(app) -> None:
     """A cookie signed with the right key but naming no server-side session opens nothing."""
     from web.auth.accounts import create_user
 
@@ -175,7 +175,7 @@ def test_a_session_cookie_without_its_row_is_refused(app) -> None:  # noqa: ANN0
 # -- API keys: revocation is immediate in every process ------------------------------------------
 
 
-def test_revocation_by_another_process_is_effective_at_once(db, broker_url) -> None:  # noqa: ANN001
+def test_revocation_by_another_process_is_effective_at_once(db, broker_url) -> None:
     from web import create_app
     from web.auth.apikeys import create_api_key
 
@@ -197,7 +197,7 @@ def test_revocation_by_another_process_is_effective_at_once(db, broker_url) -> N
     assert client.get("/api/v1/events/none", headers=headers).status_code == 401
 
 
-def test_without_redis_every_request_asks_the_database(db) -> None:  # noqa: ANN001
+def test_without_redis_every_request_asks_the_database(db) -> None:
     from datetime import UTC, datetime
 
     from sqlalchemy import update
@@ -227,14 +227,14 @@ def test_without_redis_every_request_asks_the_database(db) -> None:  # noqa: ANN
 # -- the login rate limit is atomic ----------------------------------------------------------
 
 
-def test_fifty_concurrent_wrong_attempts_get_at_most_five_checks(db) -> None:  # noqa: ANN001
+def test_fifty_concurrent_wrong_attempts_get_at_most_five_checks(db) -> None:
     from web.auth import accounts
 
     accounts.create_user("olga", "correct horse battery", "officer")
     checks = []
     real_check = accounts.check_password_hash
 
-    def counting_check(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - counts, then really checks
+    def counting_check(*args, **kwargs):
         checks.append(1)
         return real_check(*args, **kwargs)
 
@@ -248,7 +248,7 @@ def test_fifty_concurrent_wrong_attempts_get_at_most_five_checks(db) -> None:  #
         start.wait()
         try:
             results.append(accounts.authenticate("olga", "wrong password!!", "10.9.9.9"))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(repr(exc))
 
     try:
@@ -276,7 +276,7 @@ def test_fifty_concurrent_wrong_attempts_get_at_most_five_checks(db) -> None:  #
 # -- headers ---------------------------------------------------------------------------------
 
 
-def test_nothing_but_static_files_may_be_cached(db, api_client, login_as) -> None:  # noqa: ANN001
+def test_nothing_but_static_files_may_be_cached(db, api_client, login_as) -> None:
     from web import create_app
 
     web_seed.najin_dunay()
@@ -298,7 +298,7 @@ def test_nothing_but_static_files_may_be_cached(db, api_client, login_as) -> Non
     assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
 
 
-def test_hsts_only_over_https(db) -> None:  # noqa: ANN001
+def test_hsts_only_over_https(db) -> None:
     from web import create_app
 
     app = create_app({"TESTING": True})
@@ -313,7 +313,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_gunicorn_sends_no_server_header(db) -> None:  # noqa: ANN001
+def test_gunicorn_sends_no_server_header(db) -> None:
     port = _free_port()
     proc = subprocess.Popen(
         [

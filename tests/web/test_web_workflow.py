@@ -11,17 +11,17 @@ from sqlalchemy import func, select
 
 
 @pytest.fixture
-def app(db):  # noqa: ANN001, ANN201
+def app(db):
     from web import create_app
 
     return create_app({"TESTING": True})
 
 
 @pytest.fixture
-def as_role(app, login_as):  # noqa: ANN001, ANN201
+def as_role(app, login_as):
     """A logged-in client for (role, username) plus its CSRF token."""
 
-    def make(role: str, username: str | None = None):  # noqa: ANN202
+    def make(role: str, username: str | None = None):
         client = app.test_client()
         login_as(client, role, username)
         html = client.get("/alerts").get_data(as_text=True)
@@ -31,11 +31,11 @@ def as_role(app, login_as):  # noqa: ANN001, ANN201
     return make
 
 
-def post(client, url: str, **data):  # noqa: ANN001, ANN003, ANN201
+def post(client, url: str, **data):
     return client.post(url, data={"csrf_token": client.token, **data})
 
 
-def alert(alert_id: int):  # noqa: ANN201
+def alert(alert_id: int):
     from engine.storage.db import session_scope
     from engine.storage.tables import AlertRow
 
@@ -51,7 +51,7 @@ def history(alert_id: int) -> list[tuple[str, str, dict | None, dict | None]]:
         return [(h.actor, h.action, h.before, h.after) for h in alert_history(s, alert_id)]
 
 
-def test_review_escalate_close_with_audit(as_role) -> None:  # noqa: ANN001
+def test_review_escalate_close_with_audit(as_role) -> None:
     a = web_seed.store(
         web_seed.shipment("wf-1"), [web_seed.violation("dprk-coal", severity="high")]
     )[0]
@@ -90,7 +90,7 @@ def test_review_escalate_close_with_audit(as_role) -> None:  # noqa: ANN001
     assert "AIS track shows a Najin call" in html and "confirmed breach" in html
 
 
-def test_reopen_keeps_history(as_role) -> None:  # noqa: ANN001
+def test_reopen_keeps_history(as_role) -> None:
     a = web_seed.store(web_seed.shipment("wf-2"), [web_seed.violation("dprk-coal")])[0]
     officer = as_role("officer")
     post(officer, f"/alerts/{a}/close", resolution="duplicate", note="same as 41")
@@ -101,7 +101,7 @@ def test_reopen_keeps_history(as_role) -> None:  # noqa: ANN001
     assert [h[1] for h in history(a)] == ["close", "reopen"]
 
 
-def test_four_eyes_on_critical_false_positive(as_role) -> None:  # noqa: ANN001
+def test_four_eyes_on_critical_false_positive(as_role) -> None:
     a = web_seed.najin_dunay()  # critical
     first = as_role("senior_officer", "sam")
     post(first, f"/alerts/{a}/close", resolution="false_positive", note="cargo was humanitarian")
@@ -127,7 +127,7 @@ def test_four_eyes_on_critical_false_positive(as_role) -> None:  # noqa: ANN001
     ]
 
 
-def test_rejected_closure_returns_to_previous_state(as_role) -> None:  # noqa: ANN001
+def test_rejected_closure_returns_to_previous_state(as_role) -> None:
     a = web_seed.najin_dunay()
     officer = as_role("officer", "olga")
     post(officer, f"/alerts/{a}/review")
@@ -140,7 +140,7 @@ def test_rejected_closure_returns_to_previous_state(as_role) -> None:  # noqa: A
     assert (alert(a).status, alert(a).resolution) == ("in_review", None)
 
 
-def test_critical_true_positive_and_non_critical_false_positive_close_at_once(as_role) -> None:  # noqa: ANN001
+def test_critical_true_positive_and_non_critical_false_positive_close_at_once(as_role) -> None:
     crit = web_seed.najin_dunay()
     high = web_seed.store(
         web_seed.shipment("wf-3"), [web_seed.violation("dprk-coal", severity="high")]
@@ -151,7 +151,7 @@ def test_critical_true_positive_and_non_critical_false_positive_close_at_once(as
     assert alert(crit).status == "closed" and alert(high).status == "closed"
 
 
-def test_refused_actions_change_nothing(as_role) -> None:  # noqa: ANN001
+def test_refused_actions_change_nothing(as_role) -> None:
     a = web_seed.najin_dunay()
     officer = as_role("officer")
     post(officer, f"/alerts/{a}/close", resolution="true_positive", note="")  # no rationale
@@ -165,7 +165,7 @@ def test_refused_actions_change_nothing(as_role) -> None:  # noqa: ANN001
     assert "needs a note" in officer.get(f"/alerts/{a}").get_data(as_text=True)
 
 
-def test_auditor_sees_everything_and_changes_nothing(as_role) -> None:  # noqa: ANN001
+def test_auditor_sees_everything_and_changes_nothing(as_role) -> None:
     a = web_seed.najin_dunay()
     officer = as_role("officer")
     post(officer, f"/alerts/{a}/notes", kind="comment", body="first look")
@@ -185,7 +185,7 @@ def test_auditor_sees_everything_and_changes_nothing(as_role) -> None:  # noqa: 
     assert "first look" in auditor.get("/audit").get_data(as_text=True)
 
 
-def test_bulk_assign_and_close_duplicate_with_confirmation(as_role, login_as, app) -> None:  # noqa: ANN001
+def test_bulk_assign_and_close_duplicate_with_confirmation(as_role, login_as, app) -> None:
     coal = [
         web_seed.store(web_seed.shipment(f"b-{i}"), [web_seed.violation("dprk-coal")])[0]
         for i in range(3)
@@ -235,7 +235,7 @@ def test_bulk_assign_and_close_duplicate_with_confirmation(as_role, login_as, ap
     assert [h[1] for h in history(coal[1])] == ["assign", "close"]
 
 
-def test_audit_rows_are_never_deleted_by_actions(as_role) -> None:  # noqa: ANN001
+def test_audit_rows_are_never_deleted_by_actions(as_role) -> None:
     from engine.storage.db import session_scope
     from engine.storage.desk_tables import AuditRow
 
@@ -256,7 +256,7 @@ def test_audit_rows_are_never_deleted_by_actions(as_role) -> None:  # noqa: ANN0
     assert counts == [1, 2, 3, 4]
 
 
-def test_a_change_made_meanwhile_wins_and_the_stale_action_is_refused(db) -> None:  # noqa: ANN001
+def test_a_change_made_meanwhile_wins_and_the_stale_action_is_refused(db) -> None:
     from engine.storage.db import session_scope
     from engine.storage.tables import AlertRow
     from web.desk.workflow import Actor, WorkflowError, _change, run

@@ -56,7 +56,7 @@ def current(url: str | None = None) -> object:
         return UNAVAILABLE
     try:
         return _client(_url(url)).get(KEY)
-    except Exception:  # noqa: BLE001 - any Redis failure means: ask the database
+    except Exception:
         _down_until = time.monotonic() + RETRY_AFTER
         return UNAVAILABLE
 
@@ -69,7 +69,7 @@ def bump(url: str | None = None) -> bool:
         _client(_url(url)).incr(KEY)
         _down_until = 0.0
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.warning(
             "API key revocation counter not reachable; other processes see it within the TTL"
         )
