@@ -21,6 +21,7 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from engine.screening.evaluation_set import (  # noqa: E402
     load_vessel_rows,
     register_from_rows,
     score_cases,
+    split_halves,
 )
 from engine.screening.normalize import fold_token, normalise, phonetic  # noqa: E402
 from engine.screening.quality import build_probes, evaluate  # noqa: E402
@@ -132,6 +134,13 @@ def main() -> None:
     ap.add_argument("--vessels", type=Path, default=DEFAULT_VESSELS)
     ap.add_argument("--seed", type=int, default=2026, help="seed of the independent evaluation set")
     ap.add_argument("--eval-only", action="store_true", help="only the independent evaluation")
+    ap.add_argument(
+        "--half",
+        choices=["development", "held-out", "all", "each"],
+        default="each",
+        help="which half of the evaluation set to report (each: both halves and the whole)",
+    )
+    ap.add_argument("--misses", action="store_true", help="print every miss and false alert")
     args = ap.parse_args()
     rng = random.Random(2026)
 
@@ -149,7 +158,7 @@ def main() -> None:
 
     when = datetime(2026, 6, 1, tzinfo=UTC)
     if args.eval_only:
-        independent_evaluation(parsed, args.vessels, args.seed)
+        independent_evaluation(parsed, args.vessels, args.seed, _halves(args.half), args.misses)
         return
     probes = build_probes(parsed.entries, n=600, seed=99)
     list_like = [p.query for p in probes]
@@ -257,10 +266,16 @@ def main() -> None:
             f"(tp {q.tp}, fn {q.fn}, fp {q.fp}, tn {q.tn}){mark}"
         )
 
-    independent_evaluation(parsed, args.vessels, args.seed)
+    independent_evaluation(parsed, args.vessels, args.seed, _halves(args.half), args.misses)
 
 
-def independent_evaluation(parsed, vessels_csv: Path, seed: int) -> None:
+def _halves(choice: str) -> tuple[str, ...]:
+    return ("development", "held-out", "all") if choice == "each" else (choice,)
+
+
+def independent_evaluation(
+    parsed, vessels_csv: Path, seed: int, halves: Sequence[str] = ("all",), misses: bool = False
+) -> None:
     rows = load_vessel_rows(vessels_csv)
     cases = build_cases(parsed.entries, rows, seed=seed)
     settings = ScreeningSettings()
@@ -268,36 +283,43 @@ def independent_evaluation(parsed, vessels_csv: Path, seed: int) -> None:
         parsed.entries, parsed.sha256, parsed.date_generated, register_from_rows(rows), settings
     )
     when = datetime(2030, 1, 1, tzinfo=UTC)
-    report = score_cases(
-        cases,
-        lambda c: (
-            s.screen_vessel_name(c.query, when)
-            if c.kind == "vessel"
-            else s.screen_name(c.query, when)
-        ),
-    )
-    pos = sum(1 for c in cases if c.reference)
-    print(
-        f"independent evaluation set (seed {seed}): {len(cases)} queries, {pos} positives, "
-        f"{len(cases) - pos} negatives; threshold {settings.threshold:.2f}"
-    )
-    print(f"  {'':34} precision  recall     F1   tp   fn   fp   tn")
 
-    def row(label: str, c) -> None:
-        if c.tp + c.fn == 0:  # look-alikes only: what share raised a (false) alert
-            print(f"  {label:34} false alerts {c.fp}/{c.fp + c.tn} ({c.fp / (c.fp + c.tn):.3f})")
-            return
+    def screen(c):
+        if c.kind == "vessel":
+            return s.screen_vessel_name(c.query, when)
+        return s.screen_name(c.query, when)
+
+    split = split_halves(cases)
+    for half in halves:
+        subset = cases if half == "all" else split[half]
+        report = score_cases(subset, screen)
+        pos = sum(1 for c in subset if c.reference)
         print(
-            f"  {label:34} {c.precision:9.3f} {c.recall:7.3f} {c.f1:6.3f} {c.tp:4d} {c.fn:4d} "
-            f"{c.fp:4d} {c.tn:4d}"
+            f"independent evaluation set (seed {seed}), {half}: {len(subset)} queries, {pos} "
+            f"positives, {len(subset) - pos} negatives; threshold {settings.threshold:.2f}"
         )
+        print(f"  {'':34} precision  recall     F1   tp   fn   fp   tn")
 
-    row("all", report.total)
-    for kind, c in sorted(report.by_kind.items()):
-        row(kind, c)
-    for (kind, variant), c in sorted(report.by_variant.items()):
-        row(f"{kind} / {variant}", c)
+        def row(label: str, c) -> None:
+            if c.tp + c.fn == 0:  # look-alikes only: what share raised a (false) alert
+                share = c.fp / (c.fp + c.tn)
+                print(f"  {label:34} false alerts {c.fp}/{c.fp + c.tn} ({share:.3f})")
+                return
+            print(
+                f"  {label:34} {c.precision:9.3f} {c.recall:7.3f} {c.f1:6.3f} {c.tp:4d} "
+                f"{c.fn:4d} {c.fp:4d} {c.tn:4d}"
+            )
 
+        row("all", report.total)
+        for kind, c in sorted(report.by_kind.items()):
+            row(kind, c)
+        for (kind, variant), c in sorted(report.by_variant.items()):
+            row(f"{kind} / {variant}", c)
+        if misses:
+            for c, refs in report.misses:
+                hits = screen(c)
+                got = "; ".join(f"{h.reference} {h.score:.3f} {h.matched!r}" for h in hits)
+                print(f"  MISS {c.kind}/{c.variant}: {c.query!r} want {c.reference} got {got}")
 
 if __name__ == "__main__":
     main()

@@ -828,6 +828,26 @@ def _negatives(
     keep("vessel", "lookalike_swap", vessel_lookalikes(), positives["vessel"])
 
 
+# -- development / held-out halves -----------------------------------------------------------------
+DEV, HELD = "development", "held-out"
+
+
+def half_of(case: Case) -> str:
+    """The half a case belongs to, by list entry: a positive by the entry (or vessel) it must
+    hit, a look-alike by the real name it was made from, a real-world name by itself. Every
+    variant of one entry lands in the same half, so tuning on the development half cannot learn
+    the held-out entries' names. Deterministic (a hash, not the seed)."""
+    key = case.reference or (case.query if case.source == "faker" else case.source)
+    return DEV if hashlib.sha256(key.encode()).digest()[0] % 2 == 0 else HELD
+
+
+def split_halves(cases: Sequence[Case]) -> dict[str, list[Case]]:
+    out: dict[str, list[Case]] = {DEV: [], HELD: []}
+    for c in cases:
+        out[half_of(c)].append(c)
+    return out
+
+
 # -- scoring ------------------------------------------------------------------------------------------
 @dataclass
 class Counts:

@@ -257,3 +257,30 @@ def test_the_alignment_flows_into_the_decision_evidence() -> None:
     assert match["method"] == "name_fuzzy" and 0.88 <= match["score"] < 1.0
     assert {"query": "AWEYS", "listed": "AWEYS", "score": 1.0, "how": "same"} in match["alignment"]
     assert any(a["how"] == "not in query" and a["listed"] == "DAHIR" for a in match["alignment"])
+
+
+def test_the_evaluation_halves_split_by_list_entry() -> None:
+    """Tuning uses the development half only; every variant of one entry is in one half, and
+    the split is the same on every run (a hash of the entry, not the seed)."""
+    from engine.screening.evaluation_set import (
+        DEV,
+        HELD,
+        build_cases,
+        half_of,
+        load_vessel_rows,
+        split_halves,
+    )
+
+    p = parsed("2026-05-08")
+    rows = load_vessel_rows(VESSELS_CSV)
+    a = build_cases(p.entries, rows, seed=11, per_variant=30)
+    b = build_cases(p.entries, rows, seed=12, per_variant=30)
+    halves = split_halves(a)
+    assert set(halves) == {DEV, HELD}
+    assert min(len(halves[DEV]), len(halves[HELD])) > 0.35 * len(a)
+    by_ref: dict[str, set[str]] = {}
+    for c in a + b:
+        if c.reference:
+            by_ref.setdefault(c.reference, set()).add(half_of(c))
+    assert by_ref and all(len(h) == 1 for h in by_ref.values())
+    assert {half_of(c) for c in a if c.reference} == {DEV, HELD}
