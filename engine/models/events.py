@@ -413,6 +413,7 @@ class Vessel(Model):
     imo: IMO | None = None
     mmsi: Annotated[str, Field(pattern=r"^\d{9}$")] | None = None
     flag: Country | None = None
+    call_sign: str | None = Field(default=None, max_length=20)
 
     @field_validator("mmsi", mode="before")
     @classmethod
@@ -565,6 +566,27 @@ class Position(Model):
 class PreviousIdentity(Model):
     flag: Country | None = None
     name: str | None = None
+    # identity_change (AIS message 5): the IMO, call sign or MMSI reported before
+    imo: IMO | None = None
+    call_sign: str | None = Field(default=None, max_length=20)
+    mmsi: Annotated[str, Field(pattern=r"^\d{9}$")] | None = None
+
+    @field_validator("mmsi", mode="before")
+    @classmethod
+    def _mmsi_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+class Provenance(Model):
+    """Where a derived movement came from (engine/ais): the raw AIS behind it, kept in the store."""
+
+    method: str | None = Field(default=None, max_length=200)  # e.g. ais:sts_proximity
+    # "<batch id>#<line>" of the raw sentences (GET the batch: engine.ais.batches), first ones
+    messages: list[str] = Field(default_factory=list, max_length=200)
+    message_count: int | None = Field(default=None, ge=0)
+    first_at: Annotated[datetime, AfterValidator(_in_utc_range)] | None = None
+    last_at: Annotated[datetime, AfterValidator(_in_utc_range)] | None = None
+    thresholds: dict[str, float] = Field(default_factory=dict)
 
 
 def _kind_needs(kind: str, field: str) -> dict[str, Any]:
@@ -582,13 +604,17 @@ class VesselMovement(Model):
                 _kind_needs("ship_to_ship", "counterpart_vessel"),
                 _kind_needs("flag_change", "previous"),
                 _kind_needs("name_change", "previous"),
+                _kind_needs("identity_change", "previous"),
             ]
         }
     )
 
-    kind: Literal["port_call", "ship_to_ship", "ais_gap", "flag_change", "name_change"] | None = (
-        None
-    )
+    kind: (
+        Literal[
+            "port_call", "ship_to_ship", "ais_gap", "flag_change", "name_change", "identity_change"
+        ]
+        | None
+    ) = None
     vessel: Vessel | None = None  # required by v1
     port: Place | None = None
     counterpart_vessel: Vessel | None = None
@@ -598,6 +624,9 @@ class VesselMovement(Model):
     cargo: list[Goods] = Field(default_factory=list, max_length=1000)
     cargo_operation: Literal["load", "discharge", "transfer"] | None = None
     previous: PreviousIdentity | None = None
+    # ais_gap: where the vessel was heard again (``position`` is where it went silent)
+    end_position: Position | None = None
+    provenance: Provenance | None = None
 
 
 # RFC 3339 date-time (section 5.6; a space for the T as its note allows). pydantic alone also

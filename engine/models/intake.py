@@ -448,7 +448,7 @@ def contract_findings(ev: Event) -> list[Finding]:
                 "/vessel_movement/counterpart_vessel",
                 "the counterpart vessel",
             )
-        if m.kind in ("flag_change", "name_change") and m.previous is None:
+        if m.kind in ("flag_change", "name_change", "identity_change") and m.previous is None:
             unknown("/vessel_movement/previous", f"a {m.kind} needs previous {{flag, name}}")
         if m.started_at and m.ended_at and m.ended_at < m.started_at:
             flagged(
