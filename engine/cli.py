@@ -39,3 +39,6 @@ main.add_command(rules_cli)
 from engine.registers.cli import exemptions_cli  # noqa: E402
 
 main.add_command(exemptions_cli)
+from engine.audit.cli import audit_cli  # noqa: E402
+
+main.add_command(audit_cli)

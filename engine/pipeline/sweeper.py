@@ -126,6 +126,12 @@ def start_background_sweeper(interval: float | None = None) -> threading.Thread 
                 sweep_once()
             except Exception:
                 log.exception("sweep failed; retrying in %.0f s", interval)
+            try:  # the journal's sequencer and periodic signed heads (issue 15)
+                from engine.audit.sequencer import tick
+
+                tick()
+            except Exception:
+                log.exception("journal sequencing failed; retrying in %.0f s", interval)
 
     _thread = threading.Thread(target=loop, name="sanctions-sweeper", daemon=True)
     _thread.start()

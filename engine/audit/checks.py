@@ -1,0 +1,180 @@
+"""``sanctions audit verify``: walk the journal and report the first broken link with its record.
+
+Checked, in seq order: positions are contiguous (a deleted or reordered entry breaks them), each
+entry's ``prev_hash`` is the previous entry's hash and its own hash is SHA-256 of its leaf (an
+edited entry breaks the chain), and each journaled record still exists with the same canonical
+form (an edited, deleted or swapped row is named by kind and key). Then every signed tree head:
+its root is recomputed from the entries (a rewritten chain no longer matches the signed root)
+and its Ed25519 signature is checked against the public key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from engine.audit.records import record_sha256, source_for
+from engine.audit.sequencer import ENTRIES, HEADS, leaves
+from engine.audit.verify_pack import leaf_bytes, merkle_root, verify_head
+from engine.storage.db import get_engine
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int | None
+    kind: str | None
+    key: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"entry {self.seq}" if self.seq is not None else "journal"
+        what = f" ({self.kind} {self.key})" if self.kind else ""
+        return f"{where}{what}: {self.message}"
+
+
+@dataclass
+class VerifyReport:
+    entries: int
+    heads: int
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _range(conn: Connection, since: datetime | None, until: datetime | None) -> tuple[int, int]:
+    q = select(func.min(ENTRIES.c.seq), func.max(ENTRIES.c.seq))
+    if since is not None:
+        q = q.where(ENTRIES.c.sequenced_at >= since)
+    if until is not None:
+        q = q.where(ENTRIES.c.sequenced_at < until)
+    lo, hi = conn.execute(q).one()
+    return (0, -1) if lo is None else (int(lo), int(hi))
+
+
+def _chunks(conn: Connection, lo: int, hi: int) -> Iterator[list[Any]]:
+    start = lo
+    while start <= hi:
+        rows = list(
+            conn.execute(
+                select(ENTRIES)
+                .where(ENTRIES.c.seq >= start, ENTRIES.c.seq <= hi)
+                .order_by(ENTRIES.c.seq)
+                .limit(CHUNK)
+            )
+        )
+        if not rows:
+            return
+        yield rows
+        start = int(rows[-1].seq) + 1
+
+
+def _check_records(conn: Connection, rows: list[Any]) -> list[Problem]:
+    by_kind: dict[str, list[Any]] = {}
+    for r in rows:
+        by_kind.setdefault(r.kind, []).append(r)
+    out: list[Problem] = []
+    for kind, entries in by_kind.items():
+        try:
+            src = source_for(kind)
+        except KeyError:
+            out += [Problem(e.seq, kind, e.record_key, "unknown record kind") for e in entries]
+            continue
+        col = src.table.c[src.key]
+        keys = [int(e.record_key) if src.int_key else e.record_key for e in entries]
+        found = {
+            str(row._mapping[src.key]): record_sha256(src.record(row))
+            for row in conn.execute(select(src.table).where(col.in_(keys)))
+        }
+        for e in entries:
+            digest = found.get(e.record_key)
+            if digest is None:
+                out.append(Problem(e.seq, kind, e.record_key, "record deleted"))
+            elif digest != e.record_sha256:
+                out.append(
+                    Problem(
+                        e.seq,
+                        kind,
+                        e.record_key,
+                        f"record altered (sha256 {digest} != journaled {e.record_sha256})",
+                    )
+                )
+    return out
+
+
+def verify(
+    since: datetime | None = None, until: datetime | None = None, public_key: bytes | None = None
+) -> VerifyReport:
+    """Walk the journal (optionally the entries sequenced in [since, until)) and the heads."""
+    problems: list[Problem] = []
+    n = 0
+    with get_engine().connect() as conn:
+        lo, hi = _range(conn, since, until)
+        expected_seq, prev = lo, None
+        if lo > 0:
+            prev = conn.scalar(select(ENTRIES.c.entry_hash).where(ENTRIES.c.seq == lo - 1))
+        elif lo == 0:
+            from engine.audit.verify_pack import ZERO_HASH
+
+            prev = ZERO_HASH
+        for rows in _chunks(conn, lo, hi):
+            chain: list[Problem] = []
+            for r in rows:
+                n += 1
+                if r.seq != expected_seq:
+                    chain.append(
+                        Problem(
+                            r.seq,
+                            r.kind,
+                            r.record_key,
+                            f"expected position {expected_seq}: entries missing or reordered",
+                        )
+                    )
+                expected_seq = r.seq + 1
+                if prev is not None and r.prev_hash != prev:
+                    chain.append(
+                        Problem(
+                            r.seq, r.kind, r.record_key, "prev_hash is not the previous entry's"
+                        )
+                    )
+                own = hashlib.sha256(
+                    leaf_bytes(int(r.seq), r.kind, r.record_key, r.record_sha256, r.prev_hash)
+                ).hexdigest()
+                if own != r.entry_hash:
+                    chain.append(Problem(r.seq, r.kind, r.record_key, "entry altered"))
+                prev = r.entry_hash
+            found = chain + _check_records(conn, rows)
+            if found:
+                problems += sorted(found, key=lambda p: p.seq or 0)
+                break  # the first broken link is what counts; later ones follow from it
+        heads = list(conn.execute(select(HEADS).order_by(HEADS.c.tree_size, HEADS.c.id)))
+        if heads:
+            lv = leaves(conn)
+            for h in heads:
+                if h.tree_size > len(lv):
+                    problems.append(
+                        Problem(None, None, None, f"head {h.id}: tree size {h.tree_size} > log")
+                    )
+                    continue
+                if merkle_root(lv[: h.tree_size]).hex() != h.root_hash:
+                    problems.append(
+                        Problem(
+                            None,
+                            None,
+                            None,
+                            f"head {h.id} (size {h.tree_size}): signed root does not match the"
+                            " journal (entries rewritten)",
+                        )
+                    )
+                if public_key is not None and not verify_head(dict(h._mapping), public_key):
+                    problems.append(Problem(None, None, None, f"head {h.id}: bad signature"))
+    return VerifyReport(n, len(heads), problems)

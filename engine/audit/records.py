@@ -1,0 +1,136 @@
+"""What is journaled, and the canonical form each record is hashed over.
+
+Canonical JSON (the one form every hash in the journal is taken over, also in the audit pack's
+``verify.py``): ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+encoded as UTF-8. A record's canonical form is the JSON object of its journaled columns, with
+datetimes as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC; SQLite's naive values are UTC) and binary
+columns as ``{"sha256": hex}`` of their bytes.
+
+Only the columns that never change after insert are journaled. The mutable desk state of an alert
+(status, assignee, resolution...) and of an account or key (active, revoked) is proven by the
+journaled review actions (``audit_log``: before/after of every change), not by the row itself.
+
+Another area adds its table with ``register(JournalSource(...))`` from its own module, imported
+by ``engine.audit.records.sources()`` below (cases: one line in ``_optional_sources``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, datetime):
+        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        return v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(v, bytes | bytearray | memoryview):
+        return {"sha256": hashlib.sha256(bytes(v)).hexdigest()}
+    return v
+
+
+@dataclass(frozen=True)
+class JournalSource:
+    kind: str  # the journal's name for the record type ("decisions")
+    table: Table
+    key: str  # column that identifies a row (an integer id where the table has one)
+    columns: tuple[str, ...]  # the immutable columns, hashed
+
+    @property
+    def int_key(self) -> bool:
+        return self.table.c[self.key].type.python_type is int
+
+    def record(self, row: Any) -> dict[str, Any]:
+        """The canonical record (a dict of JSON values) of one row (a Row or mapping)."""
+        m = row._mapping if hasattr(row, "_mapping") else row
+        return {c: _value(m[c]) for c in self.columns}
+
+
+def record_sha256(record: dict[str, Any]) -> str:
+    return sha256_hex(canonical_json(record))
+
+
+_EXTRA: list[JournalSource] = []
+
+
+def register(source: JournalSource) -> None:
+    """Journal another table (cases, allowlist...): call from the owning area's module."""
+    if all(s.kind != source.kind for s in _EXTRA):
+        _EXTRA.append(source)
+
+
+def _t(row_class: Any) -> Table:
+    return row_class.__table__
+
+
+def _cols(row_class: Any, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return tuple(c.name for c in _t(row_class).columns if c.name not in exclude)
+
+
+def _optional_sources() -> None:
+    # Hook for areas that land later: their table module calls register(); importing it here
+    # makes it part of every sequencer pass and verification.
+    import importlib
+
+    for module in ("engine.cases.journal",):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError:
+            pass
+
+
+def sources() -> list[JournalSource]:
+    """Every journaled table, in the order the sequencer visits them within one pass."""
+    from engine.lists.tables import ListSnapshotRow
+    from engine.registers.tables import RegisterChangeRow
+    from engine.storage.desk_tables import AlertNoteRow, ApiKeyRow, AuditRow, UserRow
+    from engine.storage.tables import AlertRow, DecisionRow, EventRow, RulePackRow
+
+    _optional_sources()
+    core = [
+        JournalSource("rule_packs", _t(RulePackRow), "version", _cols(RulePackRow)),
+        JournalSource("list_snapshots", _t(ListSnapshotRow), "id", _cols(ListSnapshotRow)),
+        JournalSource("events", _t(EventRow), "id", _cols(EventRow, ("status",))),
+        JournalSource("decisions", _t(DecisionRow), "id", _cols(DecisionRow)),
+        JournalSource(
+            "alerts",
+            _t(AlertRow),
+            "id",
+            _cols(AlertRow, ("status", "resolution", "assignee", "updated_at", "closed_at")),
+        ),
+        JournalSource("review_actions", _t(AuditRow), "id", _cols(AuditRow)),
+        JournalSource("alert_notes", _t(AlertNoteRow), "id", _cols(AlertNoteRow)),
+        JournalSource(
+            "register_changes", _t(RegisterChangeRow), "version", _cols(RegisterChangeRow)
+        ),
+        JournalSource("accounts", _t(UserRow), "id", ("id", "username", "created_at")),
+        JournalSource(
+            "api_keys",
+            _t(ApiKeyRow),
+            "id",
+            ("id", "name", "prefix", "key_hash", "scopes", "created_by", "created_at"),
+        ),
+    ]
+    return core + list(_EXTRA)
+
+
+def source_for(kind: str) -> JournalSource:
+    for s in sources():
+        if s.kind == kind:
+            return s
+    raise KeyError(kind)

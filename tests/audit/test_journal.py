@@ -1,0 +1,171 @@
+"""The journal: every kind of record is chained; edits, deletions and reorders made directly in
+the database (raw SQL, behind the application's back) are caught and name the record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from audit_support import store_decided, store_desk_records
+from sqlalchemy import text
+
+from engine.audit.checks import verify
+from engine.audit.sequencer import sequence_all, write_head
+from engine.audit.signing import generate_key, public_key
+from engine.storage.db import get_engine
+
+
+@pytest.fixture
+def journal(db: None, tmp_path: Path) -> dict[str, object]:
+    key = tmp_path / "audit.key"
+    generate_key(key)
+    store_decided(6)
+    ids = store_desk_records()
+    appended = sequence_all()
+    head = write_head(key)
+    return {"key": key, "ids": ids, "appended": appended, "head": head}
+
+
+def _sql(stmt: str, **params: object) -> None:
+    with get_engine().begin() as conn:
+        conn.execute(text(stmt), params)
+
+
+def _first_problem(journal: dict[str, object]) -> str:
+    report = verify(public_key=public_key(journal["key"]))  # type: ignore[arg-type]
+    assert not report.ok
+    return str(report.problems[0])
+
+
+def test_intact_journal_verifies_and_covers_every_kind(journal: dict[str, object]) -> None:
+    report = verify(public_key=public_key(journal["key"]))  # type: ignore[arg-type]
+    assert report.ok, report.problems
+    # 6 events, 6 decisions, 2 alerts, and one record of each desk / register / account kind
+    assert journal["appended"] == 6 + 6 + 2 + 5
+    assert report.entries == journal["appended"] and report.heads == 1
+    with get_engine().connect() as conn:
+        kinds = set(conn.scalars(text("SELECT DISTINCT kind FROM journal_entries")))
+    assert kinds == {
+        "events",
+        "decisions",
+        "alerts",
+        "review_actions",
+        "alert_notes",
+        "accounts",
+        "api_keys",
+        "register_changes",
+    }
+    assert sequence_all() == 0  # nothing is journaled twice
+
+
+@pytest.mark.parametrize(
+    ("kind", "stmt"),
+    [
+        ("events", "UPDATE events SET source = 'forged' WHERE id = :id"),
+        ("decisions", "UPDATE decisions SET status = 'rejected' WHERE id = :id"),
+        ("alerts", "UPDATE alerts SET severity = 'low' WHERE id = :id"),
+        ("review_actions", "UPDATE audit_log SET actor = 'someone-else' WHERE id = :id"),
+        ("alert_notes", "UPDATE alert_notes SET body = 'never seen' WHERE id = :id"),
+        ("accounts", "UPDATE users SET username = 'mallory' WHERE id = :id"),
+        ("api_keys", "UPDATE api_keys SET key_hash = 'f' WHERE id = :id"),
+        ("register_changes", "UPDATE register_changes SET actor = 'x' WHERE version = :id"),
+    ],
+)
+def test_edited_record_is_named(journal: dict[str, object], kind: str, stmt: str) -> None:
+    ids: dict[str, int] = journal["ids"]  # type: ignore[assignment]
+    if kind in ("events", "decisions"):
+        with get_engine().connect() as conn:
+            table = kind
+            rid = conn.scalar(text(f"SELECT max(id) FROM {table}"))
+    else:
+        rid = ids[kind]
+    _sql(stmt, id=rid)
+    problem = _first_problem(journal)
+    assert f"({kind} {rid})" in problem and "record altered" in problem
+
+
+def test_deleted_record_is_named(journal: dict[str, object]) -> None:
+    ids: dict[str, int] = journal["ids"]  # type: ignore[assignment]
+    _sql("DELETE FROM alert_notes WHERE id = :id", id=ids["alert_notes"])
+    assert f"(alert_notes {ids['alert_notes']}): record deleted" in _first_problem(journal)
+
+
+def test_deleted_decision_is_named(journal: dict[str, object]) -> None:
+    with get_engine().connect() as conn:
+        rid = conn.scalar(
+            text("SELECT id FROM decisions WHERE status = 'clear' ORDER BY id LIMIT 1")
+        )
+    _sql("DELETE FROM decisions WHERE id = :id", id=rid)
+    assert f"(decisions {rid}): record deleted" in _first_problem(journal)
+
+
+def test_reordered_events_are_named(journal: dict[str, object]) -> None:
+    """Two events' bodies swapped between rows (the order of the records rewritten)."""
+    with get_engine().connect() as conn:
+        a, b = conn.scalars(text("SELECT id FROM events ORDER BY id LIMIT 2")).all()
+        ha, hb = (
+            conn.scalar(text("SELECT sha256 FROM events WHERE id = :i"), {"i": i}) for i in (a, b)
+        )
+    _sql("UPDATE events SET sha256 = :h WHERE id = :i", h=hb, i=a)
+    _sql("UPDATE events SET sha256 = :h WHERE id = :i", h=ha, i=b)
+    report = verify(public_key=public_key(journal["key"]))  # type: ignore[arg-type]
+    named = [str(p) for p in report.problems]
+    assert f"(events {a}): record altered" in named[0]
+    assert any(f"(events {b}): record altered" in p for p in named)
+
+
+def test_reordered_journal_entries_break_the_chain(journal: dict[str, object]) -> None:
+    _sql("UPDATE journal_entries SET seq = -1 WHERE seq = 2")
+    _sql("UPDATE journal_entries SET seq = 2 WHERE seq = 3")
+    _sql("UPDATE journal_entries SET seq = 3 WHERE seq = -1")
+    problem = _first_problem(journal)
+    assert problem.startswith("entry 2 ") and "prev_hash" in problem
+
+
+def test_deleted_journal_entry_is_named(journal: dict[str, object]) -> None:
+    _sql("DELETE FROM journal_entries WHERE seq = 4")
+    problem = _first_problem(journal)
+    assert problem.startswith("entry 5 ") and "expected position 4" in problem
+
+
+def test_rewritten_chain_is_caught_by_the_signed_head(journal: dict[str, object]) -> None:
+    """Someone edits a decision and recomputes its entry and every later link: the chain walks
+    clean, but the signed root no longer matches."""
+    import hashlib
+
+    from engine.audit.records import record_sha256, source_for
+    from engine.audit.verify_pack import leaf_bytes
+
+    with get_engine().connect() as conn:
+        rid = conn.scalar(text("SELECT min(id) FROM decisions"))
+    _sql("UPDATE decisions SET status = 'clear', violations = '[]' WHERE id = :id", id=rid)
+    src = source_for("decisions")
+    with get_engine().begin() as conn:
+        row = conn.execute(src.table.select().where(src.table.c.id == rid)).one()
+        conn.execute(
+            text(
+                "UPDATE journal_entries SET record_sha256 = :h WHERE kind = 'decisions'"
+                " AND record_key = :k"
+            ),
+            {"h": record_sha256(src.record(row)), "k": str(rid)},
+        )
+        entries = conn.execute(
+            text("SELECT seq, kind, record_key, record_sha256 FROM journal_entries ORDER BY seq")
+        ).all()
+        prev = "0" * 64
+        for seq, kind, key, digest in entries:
+            h = hashlib.sha256(leaf_bytes(seq, kind, key, digest, prev)).hexdigest()
+            conn.execute(
+                text("UPDATE journal_entries SET prev_hash = :p, entry_hash = :h WHERE seq = :s"),
+                {"p": prev, "h": h, "s": seq},
+            )
+            prev = h
+    report = verify(public_key=public_key(journal["key"]))  # type: ignore[arg-type]
+    assert [p.message for p in report.problems if p.seq is not None] == []
+    assert any("signed root does not match" in p.message for p in report.problems)
+
+
+def test_forged_head_signature_is_caught(journal: dict[str, object], tmp_path: Path) -> None:
+    other = tmp_path / "other.key"
+    generate_key(other)
+    assert any("bad signature" in p.message for p in verify(public_key=public_key(other)).problems)
