@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,14 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared reference data not found: {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def repo_pack() -> Any:
+    """The repository's rule pack (rules/), loaded once per session at first use."""
+    from rulepack_support import repo_pack as load
+
+    return load()
 
 
 @pytest.fixture(scope="session")

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
 from engine.rules.evaluator import Evaluator
-from engine.rules.loader import RulePack
+from engine.rules.loader import RulePack, load_pack
 from engine.rules.oracle import Oracle
 
 EVALUATORS = ("durable", "oracle")
@@ -69,3 +71,25 @@ def make_evaluator(
 
 def fired(evaluator: Any, event: Event) -> set[str]:
     return {v.rule_id for v in evaluator.evaluate(event).violations}
+
+
+REPO_RULES = Path(__file__).resolve().parents[1] / "rules"
+
+
+@cache
+def repo_pack() -> RulePack:
+    """The repository's rule pack, loaded once per test process at its first use (never at
+    import): the ``repo_pack`` session fixture, and parametrisation hooks that need rule ids."""
+    return load_pack(REPO_RULES)
+
+
+def example_cases() -> list[Any]:
+    """One pytest param per example of every rule of the repository's pack: (rule id, kind, i)."""
+    import pytest
+
+    return [
+        pytest.param(rule.id, kind, i, id=f"{rule.id}-{kind}{i}")
+        for rule in repo_pack().rules
+        for kind in ("fire", "clear")
+        for i in range(len(getattr(rule.examples, kind)))
+    ]

@@ -149,7 +149,8 @@ def notes(
     if caps is None or not hasattr(caps.caps, "with_register"):
         return out
     ledger = caps.ledger()
-    from engine.rules.caps import counts_toward, in_force
+    from engine.rules.caps import counts_toward
+    from engine.rules.conditions import in_force
 
     for rule in rules:
         if rule.cap is None or not in_force(rule, event.occurred_at):

@@ -42,22 +42,18 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from engine.models.events import Event, Goods, Unit
-from engine.rules.facts import Fact, FactBuilder, epoch_us
-from engine.rules.named import area_status, party_named
+from engine.rules.conditions import in_force, leaf_holds
+from engine.rules.facts import Fact, FactBuilder, direction_sets
 from engine.rules.schema import (
     All,
     AnyOf,
-    Area,
     Cap,
     CapUsage,
     Direction,
-    FieldTest,
     FixedPeriod,
     GoodsMatch,
     Node,
     Not,
-    Occurred,
-    PartyNamed,
     RefStatus,
     Rule,
     end_utc,
@@ -143,67 +139,23 @@ def period_end(cap: Cap) -> datetime | None:
 # -- which lines count: the rule's positive condition over goods facts -----------------------------
 
 
-def _goods_match(node: GoodsMatch, fact: Fact) -> bool:
-    code = fact.fields.get("hs_code")
-    if code:
-        return any(code.startswith(p) or p.startswith(code) for p in node.hs)
-    goods = fact.payload["goods"]
-    if not goods.description:
-        return False
-    from engine.rules.facts import keyword_in, normalise_text
-
-    norm = normalise_text(goods.description)
-    return any(keyword_in(k, norm) for k in node.keywords)
-
-
-def _field(test: FieldTest, fact: Fact) -> bool:
-    v = fact.fields.get(test.field)
-    if test.op == "missing":
-        return v is None
-    if test.op == "ne":
-        return v != test.value
-    if v is None:
-        return False
-    if test.op == "eq":
-        return v == test.value
-    if test.op == "in":
-        return v in test.value
-    return {
-        "gt": v > test.value,
-        "gte": v >= test.value,
-        "lt": v < test.value,
-        "lte": v <= test.value,
-    }[test.op]
-
-
 def counts(node: Node, fact: Fact) -> bool:
-    """Does this goods fact satisfy the node? Used only to decide what counts toward a cap. Register
-    statuses count as satisfied: a notified or exempted supply still uses up the cap (so does
-    notified non-DPRK coal through Rajin under the 2321 coal cap, a conservative reading)."""
+    """Does this goods fact satisfy the node (the leaves of engine.rules.conditions, at ``low``:
+    a shorter HS code, a keyword or a place of the area's country without a name all count)?
+    Used only to decide what counts toward a cap. Register statuses count as satisfied: a
+    notified or exempted supply still uses up the cap (so does notified non-DPRK coal through
+    Rajin under the 2321 coal cap, a conservative reading)."""
     if isinstance(node, All):
         return all(counts(n, fact) for n in node.items)
     if isinstance(node, AnyOf):
         return any(counts(n, fact) for n in node.items)
     if isinstance(node, Not):
         return not counts(node.item, fact)
-    if isinstance(node, Direction):
-        prefix = {"to": "to__", "from": "from__", "touches": "touches__"}[node.axis]
-        return any(fact.fields.get(prefix + c) for c in node.countries)
-    if isinstance(node, GoodsMatch):
-        return _goods_match(node, fact)
-    if isinstance(node, FieldTest):
-        return _field(node, fact)
-    if isinstance(node, Occurred):
-        at = fact.fields["occurred"]
-        bound = epoch_us(start_utc(node.at))
-        return at < bound if node.op == "before" else at >= bound
-    if isinstance(node, RefStatus):
-        return True  # a notified or exempted supply still uses up the cap
-    if isinstance(node, PartyNamed):
-        return party_named(node, fact.payload["event"])
-    if isinstance(node, Area):
-        return area_status(node, fact.payload["event"]) is not None  # unknown place counts too
-    raise TypeError(f"unknown condition node {node!r}")
+    return leaf_holds(node, fact, "low", _any_status)
+
+
+def _any_status(_node: RefStatus) -> bool:
+    return True  # a notified or exempted supply still uses up the cap
 
 
 _REQUIRED: dict[str, frozenset[str]] = {}
@@ -220,24 +172,9 @@ def _required_countries(rule: Rule) -> frozenset[str]:
 
 
 def _event_countries(event: Event) -> set[str]:
-    out: set[str] = set()
-    s, m = event.shipment, event.vessel_movement
-    if s is not None:
-        places = (s.origin, s.destination, *s.route)
-        out |= {p.country for p in places if p is not None and p.country}
-        out |= {g.origin_country for g in s.goods if g.origin_country}
-    if m is not None:
-        out |= {
-            c
-            for c in (
-                m.vessel.flag if m.vessel else None,
-                m.port.country if m.port else None,
-                m.counterpart_vessel.flag if m.counterpart_vessel else None,
-            )
-            if c
-        }
-        out |= {g.origin_country for g in m.cargo if g.origin_country}
-    return out
+    """Every country in one of the event's direction sets (facts.direction_sets)."""
+    to, frm, touches, origins = direction_sets(event)
+    return to | frm | touches | {c for c in origins if c}
 
 
 def _may_touch(rule: Rule, event: Event) -> bool:
@@ -246,28 +183,13 @@ def _may_touch(rule: Rule, event: Event) -> bool:
     return not need or bool(need & _event_countries(event))
 
 
-def _positive(rule: Rule) -> Node:
+def counted_condition(rule: Rule) -> Node:
+    """The part of a rule's condition that selects the lines counting toward its cap: ``all`` and
+    ``any`` (``unless`` is ignored: a notified or exempted supply still uses up the cap)."""
     parts: list[Node] = list(rule.when.all)
     if rule.when.any:
         parts.append(AnyOf(tuple(rule.when.any)))
     return parts[0] if len(parts) == 1 else All(tuple(parts))
-
-
-_WINDOWS: dict[str, tuple[datetime, datetime | None, list[tuple[datetime, datetime]]]] = {}
-
-
-def in_force(rule: Rule, at: datetime) -> bool:
-    w = _WINDOWS.get(rule.id)
-    if w is None:
-        w = _WINDOWS[rule.id] = (
-            start_utc(rule.effective_from),
-            end_utc(rule.effective_to) if rule.effective_to is not None else None,
-            [(start_utc(x.from_), end_utc(x.to)) for x in rule.suspended],
-        )
-    start, end, suspended = w
-    if at < start or (end is not None and at >= end):
-        return False
-    return not any(a <= at < b for a, b in suspended)
 
 
 # -- where the events come from ------------------------------------------------------------------
@@ -447,7 +369,7 @@ class CapsLedger:
             and event.event_type.value in rule.applies_to
             and _may_touch(rule, event)
         ):
-            cond = _positive(rule)
+            cond = counted_condition(rule)
             seen: set[int] = set()
             for fact in self._facts(event):
                 # a line with several candidate HS codes has one fact per code: count it once

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.rules.catalogue import EVAL_LEVELS, LEVEL_RANK, UNKNOWN_LEVEL, fields_for
+from engine.rules.conditions import leaf_subjects
 from engine.rules.facts import epoch_us, keyword_field
 from engine.rules.loader import RulePack
 from engine.rules.named import named_field
@@ -34,7 +35,7 @@ from engine.rules.schema import (
     end_utc,
     start_utc,
 )
-from engine.rules.unknowns import MARKER, subject_of_field, unknown_field
+from engine.rules.unknowns import MARKER, unknown_field
 
 # Atoms: ("eq"|"ne"|"gt"|"gte"|"lt"|"lte", field, value), ("ex"|"nex", field),
 # ("and"|"or", [atoms]), TRUE, FALSE.
@@ -120,20 +121,6 @@ def always_present(field_name: str) -> bool:
     # unk__ fields are read only by unknown-level patterns, which require has_unknown: every fact
     # of such an event carries all of them (true or false).
     return field_name in ALWAYS_PRESENT or field_name.startswith(("exm__", "ntf__", "unk__"))
-
-
-def leaf_subjects(node: Node) -> tuple[str, ...]:
-    """The unknown subjects (engine.rules.unknowns) a condition leaf reads."""
-    if isinstance(node, Direction):
-        return (node.axis,)
-    if isinstance(node, GoodsMatch):
-        return ("hs",)
-    if isinstance(node, FieldTest):
-        subj = subject_of_field(node.field)
-        return (subj,) if subj else ()
-    if isinstance(node, RefStatus):
-        return ("has_exemption_ref" if node.kind == "exemption" else "has_notification_ref",)
-    return ()
 
 
 def _undecided(rule: Rule, node: Node, neg: bool, exclusive: bool) -> tuple:

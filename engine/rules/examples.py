@@ -12,6 +12,7 @@ from datetime import datetime
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
 from engine.rules.exemptions import ExemptionRegister
+from engine.rules.facts import Fact
 from engine.rules.loader import RulePack
 from engine.rules.schema import Cap, CapUsage, Example, ExemptionEntry, Rule
 
@@ -85,7 +86,7 @@ class ExampleOutcome:
 
 
 class ExampleRunner:
-    def __init__(self, pack: RulePack) -> None:
+    def __init__(self, pack: RulePack, prefilter: bool = True) -> None:
         from engine.rules.evaluator import Evaluator
 
         self.pack = pack
@@ -93,16 +94,27 @@ class ExampleRunner:
         self.caps = FixedCaps()
         self.register = SwappableRegister()
         self.evaluator = Evaluator(
-            pack, screener=self.screener, caps=self.caps, exemptions=self.register
+            pack,
+            screener=self.screener,
+            caps=self.caps,
+            exemptions=self.register,
+            prefilter=prefilter,
         )
 
-    def run(self, rule: Rule, kind: str, example: Example) -> ExampleOutcome:
+    def _context(self, example: Example) -> None:
         self.screener.hits = list(example.hits)
         self.caps.value = example.cap_usage
         self.register.set(list(example.exemptions))
+
+    def durable(self, example: Example) -> tuple[list[Fact], dict[tuple[str, str], str]]:
+        """The durable path only: the facts it sees and its matches (no oracle, no decision)."""
+        self._context(example)
+        facts = self.evaluator.facts_of(example.event, example.hits, prefix="x")
+        return facts, self.evaluator.match(facts)
+
+    def run(self, rule: Rule, kind: str, example: Example) -> ExampleOutcome:
         ev = self.evaluator
-        facts = ev.facts_of(example.event, example.hits, prefix="x")
-        durable = ev.match(facts)
+        facts, durable = self.durable(example)
         oracle = ev.oracle.matches(example.event, example.hits, prefix="x")
         decision = ev.evaluate(example.event)
         return ExampleOutcome(

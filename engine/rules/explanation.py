@@ -1,8 +1,9 @@
 """Explanations of a violation: its evidence (which fields matched, by provenance path), and its
 reason text (the rule's template with placeholders filled from the event and the matched fact).
 
-The evidence walks the rule's condition with the oracle's leaf tests, for violations durable_rules
-already found: it says WHY, it never decides.
+The evidence walks the rule's condition with the shared leaf tests (engine/rules/conditions.py,
+through the oracle for the register leaves), for violations durable_rules already found: it says
+WHY, it never decides.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from engine.models.decisions import Evidence
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import UNKNOWN_LEVEL
-from engine.rules.compiler import leaf_subjects
+from engine.rules.conditions import area_places, goods_match, leaf_subjects, named_parties
 from engine.rules.exemptions import ExemptionLookup
 from engine.rules.facts import Fact, places
 from engine.rules.loader import RulePack
-from engine.rules.oracle import Oracle, explain_leaf, name_matches
+from engine.rules.oracle import Oracle
 from engine.rules.schema import (
     All,
     AnyOf,
@@ -204,7 +205,11 @@ class Explainer:
             return
         if isinstance(node, Not):
             return  # exceptions that did not apply are not evidence
-        detail = explain_leaf(self.oracle, rule, node, fact, level)
+        detail = (
+            goods_match(node, fact.payload["goods"], level)
+            if isinstance(node, GoodsMatch)
+            else self.oracle.leaf(rule, node, fact, level)
+        )
         if not detail:
             return
         event: Event = fact.payload["event"]
@@ -219,7 +224,7 @@ class Explainer:
                             note=f"{_place_text(event, path)}: goods {_DIR_WORDS[node.axis]} {c}",
                         )
                     )
-        elif isinstance(node, GoodsMatch):
+        elif isinstance(node, GoodsMatch) and isinstance(detail, tuple):
             how, what = detail
             g = fact.payload["goods"]
             path = fact.payload["path"]
@@ -273,24 +278,17 @@ class Explainer:
                     note=f"occurred {node.op} {node.at}",
                 )
             )
-        elif isinstance(node, PartyNamed):
-            parties = event.shipment.parties if event.shipment is not None else []
-            for i, p in enumerate(parties):
-                role_ok = not node.roles or p.role in node.roles
-                country_ok = node.country is None or p.country == node.country
-                if role_ok and country_ok and name_matches(node.names, p.name):
-                    note = f"{p.role} named as one of the measure's end users"
-                    out.append(
-                        Evidence(path=f"shipment.parties[{i}].name", value=p.name, note=note)
-                    )
+        elif isinstance(node, PartyNamed) and event.shipment is not None:
+            for i in named_parties(node, event):
+                p = event.shipment.parties[i]
+                note = f"{p.role} named as one of the measure's end users"
+                out.append(Evidence(path=f"shipment.parties[{i}].name", value=p.name, note=note))
         elif isinstance(node, Area):
-            for path, place in _places_in(event, node.country):
-                if name_matches(node.names, place.name):
+            for path, place, status in area_places(node, event):
+                if status == "yes":
                     note = f"place in the area the measure draws ({node.country})"
-                elif not place.name:
-                    note = f"place in {node.country} without a name: it may be in the area"
                 else:
-                    continue
+                    note = f"place in {node.country} without a name: it may be in the area"
                 out.append(Evidence(path=path, value=place.name or node.country, note=note))
 
     def reason(self, rule: Rule, fact: Fact, level: str) -> str:
@@ -428,18 +426,6 @@ class Explainer:
                 f"The running total against the cap ({rule.cap.amount:g} {rule.cap.unit.value}, {ptext}) could not be computed."
             )
         return (" " + " ".join(extra)) if extra else ""
-
-
-def _places_in(event: Event, country: str) -> list[tuple[str, Any]]:
-    s, m = event.shipment, event.vessel_movement
-    out: list[tuple[str, Any]] = []
-    if s is not None:
-        out.append(("shipment.origin", s.origin))
-        out += [(f"shipment.route[{i}]", p) for i, p in enumerate(s.route)]
-        out.append(("shipment.destination", s.destination))
-    if m is not None and m.port is not None:
-        out.append(("vessel_movement.port", m.port))
-    return [(path, p) for path, p in out if p.country == country]
 
 
 def ref_of(event: Event, kind: str) -> str | None:

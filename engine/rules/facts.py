@@ -96,7 +96,54 @@ def _goods_lines(event: Event) -> tuple[str, Sequence[Goods]]:
     return "", ()
 
 
+def _walk_direction(event: Event, to: Any, frm: Any, touches: Any, add: Any) -> None:
+    """The one reading of an event's direction (rules/README.md §6): ``add(where, country,
+    path)`` for each country the event puts in the to-set, the (event-level, without the goods
+    lines' origins) from-set and the touches-set. Used with provenance (resolve_direction) and
+    without (direction_sets, the hot path)."""
+    s = event.shipment
+    if s is not None:
+        if s.origin is not None:
+            add(frm, s.origin.country, "shipment.origin.country")
+            add(touches, s.origin.country, "shipment.origin.country")
+        for i, p in enumerate(s.route):
+            if p.country:
+                path = f"shipment.route[{i}].country"
+                add(frm, p.country, path)
+                add(to, p.country, path)
+                add(touches, p.country, path)
+        if s.destination is not None:
+            add(to, s.destination.country, "shipment.destination.country")
+            add(touches, s.destination.country, "shipment.destination.country")
+    m = event.vessel_movement
+    if m is not None:
+        own = m.vessel.flag if m.vessel else None
+        own_path = "vessel_movement.vessel.flag"
+        port = m.port.country if m.port else None
+        port_path = "vessel_movement.port.country"
+        add(touches, port, port_path)
+        op = m.cargo_operation
+        if m.kind == "port_call":
+            if op == "load":
+                add(to, own, own_path)
+                add(frm, port, port_path)
+            elif op == "discharge":
+                add(to, port, port_path)
+                add(frm, own, own_path)
+        elif m.kind == "ship_to_ship":
+            # a transfer (or an unknown operation) goes both ways
+            other = m.counterpart_vessel.flag if m.counterpart_vessel else None
+            other_path = "vessel_movement.counterpart_vessel.flag"
+            if op != "discharge":
+                add(to, own, own_path)
+                add(frm, other, other_path)
+            if op != "load":
+                add(to, other, other_path)
+                add(frm, own, own_path)
+
+
 def resolve_direction(event: Event) -> _Direction:
+    """The direction sets with provenance (country -> event paths), for evidence and the oracle."""
     to: Places = {}
     frm: Places = {}
     touches: Places = {}
@@ -106,47 +153,23 @@ def resolve_direction(event: Event) -> _Direction:
         extra: Places = {}
         _add(extra, g.origin_country, f"{base}[{i}].origin_country")
         line_from.append(extra)
-    s = event.shipment
-    if s is not None:
-        origin = s.origin.country if s.origin else None
-        dest = s.destination.country if s.destination else None
-        _add(frm, origin, "shipment.origin.country")
-        _add(touches, origin, "shipment.origin.country")
-        for i, p in enumerate(s.route):
-            path = f"shipment.route[{i}].country"
-            _add(frm, p.country, path)
-            _add(to, p.country, path)
-            _add(touches, p.country, path)
-        _add(to, dest, "shipment.destination.country")
-        _add(touches, dest, "shipment.destination.country")
-    m = event.vessel_movement
-    if m is not None:
-        own = m.vessel.flag if m.vessel else None
-        own_path = "vessel_movement.vessel.flag"
-        port = m.port.country if m.port else None
-        port_path = "vessel_movement.port.country"
-        _add(touches, port, port_path)
-        op = m.cargo_operation
-        if m.kind == "port_call":
-            if op == "load":
-                _add(to, own, own_path)
-                _add(frm, port, port_path)
-            elif op == "discharge":
-                _add(to, port, port_path)
-                _add(frm, own, own_path)
-        elif m.kind == "ship_to_ship":
-            other = m.counterpart_vessel.flag if m.counterpart_vessel else None
-            other_path = "vessel_movement.counterpart_vessel.flag"
-            if op in ("load", None, "transfer"):
-                _add(to, own, own_path)
-                _add(frm, other, other_path)
-            if op in ("discharge", None, "transfer"):
-                _add(to, other, other_path)
-                _add(frm, own, own_path)
+    _walk_direction(event, to, frm, touches, _add_to)
     event_from = _merge(frm, *line_from)
     return _Direction(
         to=to, from_=event_from, touches=touches, line_from=[_merge(frm, x) for x in line_from]
     )
+
+
+def _add_to(places: Places, country: str | None, path: str) -> None:
+    if country:
+        paths = places.setdefault(country, [])
+        if path not in paths:
+            paths.append(path)
+
+
+def _add_country(countries: set[str], country: str | None, _path: str) -> None:
+    if country:
+        countries.add(country)
 
 
 def context_fields(event: Event) -> dict[str, Any]:
@@ -198,46 +221,14 @@ def context_fields(event: Event) -> dict[str, Any]:
 
 
 def direction_sets(event: Event) -> tuple[set[str], set[str], set[str], list[str | None]]:
-    """Fast form of resolve_direction (no provenance): to, from (event level), touches, and each
-    goods line's origin_country. A line's from-set is the event's base from-set plus its origin."""
+    """resolve_direction without provenance (the hot path): to, from (event level), touches, and
+    each goods line's origin_country. A line's from-set is the event's from-set plus its origin."""
     to: set[str] = set()
     frm: set[str] = set()
     touches: set[str] = set()
-    origins: list[str | None] = []
-    s = event.shipment
-    if s is not None:
-        origins = [g.origin_country for g in s.goods]
-        for p in (s.origin, *s.route, s.destination):
-            if p is not None and p.country:
-                touches.add(p.country)
-                if p is not s.destination:
-                    frm.add(p.country)
-                if p is not s.origin:
-                    to.add(p.country)
-    m = event.vessel_movement
-    if m is not None:
-        origins = [g.origin_country for g in m.cargo]
-        own = m.vessel.flag if m.vessel else None
-        port = m.port.country if m.port else None
-        if port:
-            touches.add(port)
-        op = m.cargo_operation
-        if m.kind == "port_call":
-            if op == "load":
-                to.add(own) if own else None
-                frm.add(port) if port else None
-            elif op == "discharge":
-                to.add(port) if port else None
-                frm.add(own) if own else None
-        elif m.kind == "ship_to_ship":
-            other = m.counterpart_vessel.flag if m.counterpart_vessel else None
-            if op != "discharge":
-                to.add(own) if own else None
-                frm.add(other) if other else None
-            if op != "load":
-                to.add(other) if other else None
-                frm.add(own) if own else None
-    return to, frm, touches, origins
+    _walk_direction(event, to, frm, touches, _add_country)
+    _base, lines = _goods_lines(event)
+    return to, frm, touches, [g.origin_country for g in lines]
 
 
 def places(fact: Fact, axis: str) -> Places:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.rules.catalogue import CONTEXT_FIELDS
+from engine.rules.conditions import member
 
 Pair = tuple[str, Any]
 Requirement = tuple[frozenset[Pair], ...]  # all of: any of (field == value)
@@ -87,7 +88,7 @@ def _holds(check: Check, values: Mapping[str, Any]) -> bool:
             v = values.get(f)
             if v is None:
                 continue
-            if (not vs.isdisjoint(v)) if isinstance(v, frozenset) else (v in vs):
+            if member(v, vs):
                 break
         else:
             return False

@@ -24,7 +24,13 @@ CONTEXT_SUBJECTS = (
 )  # fmt: skip
 LINE_SUBJECTS = ("hs", "quantity", "unit", "goods_origin_country", "value")
 PARTY_SUBJECTS = ("role", "party_country")
-SUBJECTS = AXES + CONTEXT_SUBJECTS + LINE_SUBJECTS + PARTY_SUBJECTS
+# Event-level subjects of the name tests: a party's name, role or country (party_named leaves),
+# a place's name or country (area leaves), a name or identifier the screener reads (listed_*).
+PARTY_NAME_SUBJECT = "party_name"
+AREA_SUBJECT = "place"
+LISTED_SUBJECT = "listed"
+NAME_SUBJECTS = (PARTY_NAME_SUBJECT, AREA_SUBJECT, LISTED_SUBJECT)
+SUBJECTS = AXES + CONTEXT_SUBJECTS + LINE_SUBJECTS + PARTY_SUBJECTS + NAME_SUBJECTS
 MARKER = "has_unknown"  # on every fact of an event with an unknown subject
 
 
@@ -39,7 +45,9 @@ _FIELD_SUBJECT = {
 
 
 def subject_of_field(name: str) -> str | None:
-    """The subject a ``where`` field reads (None: never unknown, e.g. event_type, listed_*)."""
+    """The subject a ``where`` field reads (None: never unknown, e.g. event_type)."""
+    if name.startswith("listed_"):
+        return LISTED_SUBJECT  # a screening result: unknown when a screened name is
     return _FIELD_SUBJECT.get(name)
 
 
@@ -103,6 +111,14 @@ def _compute(event: Event, ptrs: list[str]) -> Unknowns:
             if _hit(ptrs, target):
                 ctx.add(subject)
         route = any(_hit(ptrs, f"/shipment/route/{i}/country") for i in range(len(s.route)))
+        places = ["/shipment/origin", "/shipment/destination"]
+        places += [f"/shipment/route/{i}" for i in range(len(s.route))]
+        if any(_hit(ptrs, f"{p}/{k}") for p in places for k in ("country", "name")):
+            ctx.add(AREA_SUBJECT)
+        screened = [f"/shipment/parties/{i}/name" for i in range(len(s.parties))]
+        screened += ["/shipment/vessel/name", "/shipment/vessel/imo"]
+        if any(_hit(ptrs, p) for p in screened):
+            ctx.add(LISTED_SUBJECT)
         if route or "origin_country" in ctx:
             axes |= {"from", "touches"}
         if route or "destination_country" in ctx:
@@ -116,6 +132,8 @@ def _compute(event: Event, ptrs: list[str]) -> Unknowns:
             }
             if got:
                 party_sets[i] = got
+            if got or _hit(ptrs, f"/shipment/parties/{i}/name"):
+                ctx.add(PARTY_NAME_SUBJECT)
     elif m is not None:
         for subject, target in (
             ("vessel_flag", "/vessel_movement/vessel/flag"),
@@ -129,6 +147,15 @@ def _compute(event: Event, ptrs: list[str]) -> Unknowns:
             if _hit(ptrs, target):
                 ctx.add(subject)
         axes |= _movement_axes(m.kind, m.cargo_operation, ctx)
+        if any(_hit(ptrs, f"/vessel_movement/port/{k}") for k in ("country", "name")):
+            ctx.add(AREA_SUBJECT)
+        screened = [
+            f"/vessel_movement/{v}/{k}"
+            for v in ("vessel", "counterpart_vessel")
+            for k in ("name", "imo", "mmsi")
+        ]
+        if any(_hit(ptrs, p) for p in screened):
+            ctx.add(LISTED_SUBJECT)
         base, lines = "/vessel_movement/cargo", m.cargo
     else:
         base, lines = "", []
@@ -139,6 +166,10 @@ def _compute(event: Event, ptrs: list[str]) -> Unknowns:
             for i, _o in enumerate(e.owners):
                 if _hit(ptrs, f"/entity/owners/{i}/country"):
                     party_sets[i] = {"party_country"}
+            screened = ["/entity/name", "/entity/identifiers"]
+            screened += [f"/entity/owners/{i}/name" for i in range(len(e.owners))]
+            if any(_hit(ptrs, p) for p in screened):
+                ctx.add(LISTED_SUBJECT)
     for i, _g in enumerate(lines):
         got = {
             subj

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 
+from rulepack_support import make_evaluator, repo_pack
+
 from engine.models.events import Event
 from engine.rules.evaluator import Evaluator
-from engine.rules.loader import load_pack
 
-PACK = load_pack()
-EVALUATOR = Evaluator(PACK)
+
+def _evaluator() -> Evaluator:
+    return make_evaluator("durable", repo_pack())  # one per pack and process
 
 
 def _year(resolution: str) -> int:
@@ -19,16 +21,16 @@ def _year(resolution: str) -> int:
 
 def test_no_fire_example_cites_a_later_resolution_beyond_its_primary() -> None:
     checked = 0
-    for rule in PACK.rules:
+    for rule in repo_pack().rules:
         for example in rule.examples.fire:
             raw = example.event if hasattr(example, "event") else example
             event = Event.model_validate(
                 raw if isinstance(raw, dict) else raw.model_dump(mode="json")
             )
-            decision = EVALUATOR.evaluate(event)
+            decision = _evaluator().evaluate(event)
             for v in decision.violations:
                 primary, *others = v.citations
-                assert primary.resolution == str(PACK.by_id[v.rule_id].citation.resolution)
+                assert primary.resolution == str(repo_pack().by_id[v.rule_id].citation.resolution)
                 for c in others:
                     assert _year(c.resolution) <= event.occurred_at.year, (
                         v.rule_id,
@@ -46,7 +48,9 @@ def test_a_restatement_is_cited_once_it_exists() -> None:
             "shipment": {"mode": "sea", "origin": {"country": "IR"}, "destination": {"country": "YE"},
                          "goods": [{"hs_code": "930190", "description": "rifles", "quantity": 10, "unit": "pcs"}]}})  # fmt: skip
         (v,) = [
-            v for v in EVALUATOR.evaluate(event).violations if v.rule_id == "UNSCR-2216-OP14-ENDUSE"
+            v
+            for v in _evaluator().evaluate(event).violations
+            if v.rule_id == "UNSCR-2216-OP14-ENDUSE"
         ]
         return [c.resolution for c in v.citations]
 

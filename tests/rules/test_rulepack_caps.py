@@ -6,12 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rulepack_support import repo_pack
 
 from engine.models.events import Event
 from engine.rules.caps import CapsLedger, MemoryEvents, StoredEvents, convert
-from engine.rules.loader import load_pack
-
-PACK = load_pack()
 
 
 def supply(
@@ -35,11 +33,11 @@ def supply(
 
 
 def ledger(events: list[Event]) -> CapsLedger:
-    return CapsLedger(PACK.rules, MemoryEvents(list(events)))
+    return CapsLedger(repo_pack().rules, MemoryEvents(list(events)))
 
 
 def test_three_supplies_cross_the_refined_petroleum_cap_on_the_third() -> None:
-    rule = PACK.rule("UNSCR-2397-OP5")
+    rule = repo_pack().rule("UNSCR-2397-OP5")
     evs = [supply("a", "2019-02-01T00:00:00Z", 200_000), supply("b", "2019-05-01T00:00:00Z", 200_000),
            supply("c", "2019-09-01T00:00:00Z", 150_000)]  # fmt: skip
     led = ledger(evs)
@@ -49,7 +47,7 @@ def test_three_supplies_cross_the_refined_petroleum_cap_on_the_third() -> None:
 
 
 def test_order_of_arrival_does_not_change_the_total_and_other_years_do_not_count() -> None:
-    rule = PACK.rule("UNSCR-2397-OP5")
+    rule = repo_pack().rule("UNSCR-2397-OP5")
     late = supply("z-late", "2019-12-31T23:00:00Z", 10)
     evs = [late, supply("x", "2019-03-01T00:00:00Z", 300_000), supply("y", "2018-12-31T23:59:59Z", 400_000),
            supply("w", "2019-04-01T00:00:00Z", 300_000, dest="JP")]  # fmt: skip
@@ -58,7 +56,7 @@ def test_order_of_arrival_does_not_change_the_total_and_other_years_do_not_count
 
 
 def test_tonnes_convert_to_barrels_and_mixed_units_add_up() -> None:
-    rule = PACK.rule("UNSCR-2397-OP5")
+    rule = repo_pack().rule("UNSCR-2397-OP5")
     evs = [supply("t", "2019-01-05T00:00:00Z", 1000, "t"), supply("m", "2019-01-06T00:00:00Z", 100, "m3"),
            supply("l", "2019-01-07T00:00:00Z", 158_987, "l")]  # fmt: skip
     u = ledger(evs).usage(rule.id, rule.cap, evs[2], 0)
@@ -67,7 +65,7 @@ def test_tonnes_convert_to_barrels_and_mixed_units_add_up() -> None:
 
 
 def test_crude_cap_uses_the_resolution_ratio_and_a_rolling_window() -> None:
-    rule = PACK.rule("UNSCR-2397-OP4")
+    rule = repo_pack().rule("UNSCR-2397-OP4")
     evs = [supply("c1", "2019-01-10T00:00:00Z", 300_000, "t", hs="270900", desc="crude oil"),
            supply("c2", "2019-11-10T00:00:00Z", 225_001, "t", hs="270900", desc="crude oil"),
            supply("c3", "2020-02-01T00:00:00Z", 10, "t", hs="270900", desc="crude oil")]  # fmt: skip
@@ -79,7 +77,7 @@ def test_crude_cap_uses_the_resolution_ratio_and_a_rolling_window() -> None:
 
 
 def test_coal_cap_in_dollars_uses_line_values_and_unknown_units_are_none() -> None:
-    rule = PACK.rule("UNSCR-2321-OP26-2017-USD")
+    rule = repo_pack().rule("UNSCR-2321-OP26-2017-USD")
     ev = Event.model_validate({
         "event_id": "coal", "event_type": "shipment", "occurred_at": "2017-03-01T00:00:00Z", "source": "t",
         "shipment": {"origin": {"country": "KP"}, "destination": {"country": "CN"},
@@ -90,7 +88,7 @@ def test_coal_cap_in_dollars_uses_line_values_and_unknown_units_are_none() -> No
     led = ledger([ev])
     assert led.usage(rule.id, rule.cap, ev, 0).this == 1_000_000
     assert led.usage(rule.id, rule.cap, ev, 1) is None  # no USD value: total unknown -> flagged low
-    t_rule = PACK.rule("UNSCR-2321-OP26-2017-T")
+    t_rule = repo_pack().rule("UNSCR-2321-OP26-2017-T")
     assert led.usage(t_rule.id, t_rule.cap, ev, 0) is None  # pieces cannot become tonnes
 
 
@@ -103,14 +101,14 @@ def test_convert_factors() -> None:
 def test_stored_events_ledger_matches_memory_and_replay_cuts_at_receipt(db) -> None:
     from engine.storage.repository import sha256_of, store_events
 
-    rule = PACK.rule("UNSCR-2397-OP5")
+    rule = repo_pack().rule("UNSCR-2397-OP5")
     evs = [supply("s1", "2019-02-01T00:00:00Z", 200_000), supply("s2", "2019-05-01T00:00:00Z", 200_000),
            supply("s3", "2019-09-01T00:00:00Z", 150_000)]  # fmt: skip
     t0 = datetime(2024, 1, 1, tzinfo=UTC)
     for i, e in enumerate(evs):
         raw = e.model_dump(mode="json", exclude_none=True)
         store_events([(raw, e, sha256_of(raw))], received_at=t0 + timedelta(hours=i))
-    live = CapsLedger(PACK.rules, StoredEvents())
+    live = CapsLedger(repo_pack().rules, StoredEvents())
     assert live.usage(rule.id, rule.cap, evs[2], 0).prior == 400_000
     assert live.usage(rule.id, rule.cap, evs[2], 0) == ledger(evs).usage(
         rule.id, rule.cap, evs[2], 0

@@ -9,12 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rulepack_support import EVALUATORS, fired, make_evaluator
+from rulepack_support import EVALUATORS, fired, make_evaluator, repo_pack
 
 from engine.models.events import Event
-from engine.rules.loader import load_pack
 
-PACK = load_pack()
 ARMS = [{"hs_code": "930190", "description": "assault rifles", "quantity": 2, "unit": "t"}]
 
 
@@ -46,7 +44,7 @@ def ship(
 
 @pytest.fixture(params=EVALUATORS)
 def ev(request: pytest.FixtureRequest) -> Any:
-    return make_evaluator(request.param, PACK)
+    return make_evaluator(request.param, repo_pack())
 
 
 # -- the documented misses and the lawful case -------------------------------------------------
@@ -146,7 +144,7 @@ def test_darfur_route_point(ev: Any) -> None:
 
 
 def test_unnamed_sudan_destination_is_low_confidence() -> None:
-    e = make_evaluator("durable", PACK)
+    e = make_evaluator("durable", repo_pack())
     named = e.evaluate(ship("2015-01-01T00:00:00Z", "TD", "SD", dest_name="El Fasher"))
     unnamed = e.evaluate(ship("2015-01-01T00:00:00Z", "TD", "SD"))
     level = {v.rule_id: v.confidence for v in named.violations}

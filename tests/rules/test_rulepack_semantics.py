@@ -9,14 +9,12 @@ from typing import Any
 
 import pytest
 import yaml
-from rulepack_support import EVALUATORS, fired, make_evaluator
+from rulepack_support import EVALUATORS, fired, make_evaluator, repo_pack
 
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
 from engine.rules.caps import CapsLedger, MemoryEvents
-from engine.rules.loader import REGISTER_PATH, load_pack, pack_from_files
-
-PACK = load_pack()
+from engine.rules.loader import REGISTER_PATH, pack_from_files
 
 
 def ship(
@@ -64,7 +62,7 @@ def ev(request):
 
 
 def test_transshipment_through_a_third_country_does_not_launder_dprk_coal(ev) -> None:
-    e = make_evaluator(ev, PACK)
+    e = make_evaluator(ev, repo_pack())
     via_cn = ship(
         "t1",
         "2019-03-02T00:00:00Z",
@@ -93,7 +91,7 @@ def test_transshipment_through_a_third_country_does_not_launder_dprk_coal(ev) ->
 
 
 def test_sts_into_a_dprk_flagged_tanker(ev) -> None:
-    e = make_evaluator(ev, PACK)
+    e = make_evaluator(ev, repo_pack())
     sts = movement("s1", "2018-01-19T03:10:00Z", {
         "kind": "ship_to_ship", "vessel": {"name": "LIGHTHOUSE WINMORE", "flag": "HK"},
         "counterpart_vessel": {"name": "SAM JONG 2", "flag": "KP"}, "cargo_operation": "discharge",
@@ -108,7 +106,7 @@ def test_sts_into_a_dprk_flagged_tanker(ev) -> None:
 
 
 def test_loading_coal_in_a_dprk_port_is_an_export(ev) -> None:
-    e = make_evaluator(ev, PACK)
+    e = make_evaluator(ev, repo_pack())
     body = {
         "kind": "port_call",
         "vessel": {"name": "WISE HONEST", "flag": "SL"},
@@ -130,13 +128,13 @@ def test_loading_coal_in_a_dprk_port_is_an_export(ev) -> None:
     ("2017-09-11T08:00:00+09:00", set()),  # 10 Sep 23:00 UTC: still before the day of adoption
 ])  # fmt: skip
 def test_textile_ban_starts_at_the_adoption_day(ev, when, expected) -> None:
-    e = make_evaluator(ev, PACK)
+    e = make_evaluator(ev, repo_pack())
     got = fired(e, ship("b", when, "KP", "CN", [g("620342", "cotton trousers")]))
     assert (got & {"UNSCR-2375-OP16"}) == expected
 
 
 def test_a_2002_shipment_breaches_nothing_that_did_not_exist(ev) -> None:
-    e = make_evaluator(ev, PACK)
+    e = make_evaluator(ev, repo_pack())
     old = ship(
         "old",
         "2002-05-01T00:00:00Z",
@@ -153,7 +151,7 @@ def test_a_2002_shipment_breaches_nothing_that_did_not_exist(ev) -> None:
 
 
 def test_coal_sequence_2270_cap_ban(ev) -> None:
-    e = make_evaluator(ev, PACK)
+    e = make_evaluator(ev, repo_pack())
     coal = [g("270119", "anthracite", 1000)]
     assert {"UNSCR-2270-OP29"} <= fired(e, ship("c16", "2016-06-01T00:00:00Z", "KP", "CN", coal))
     in_2017 = fired(e, ship("c17", "2017-03-01T00:00:00Z", "KP", "CN", coal))
@@ -163,7 +161,7 @@ def test_coal_sequence_2270_cap_ban(ev) -> None:
 
 
 def test_three_supplies_cross_the_refined_cap_and_notification_is_separate(ev) -> None:
-    files = dict(PACK.files)
+    files = dict(repo_pack().files)
     # a register embedded in the pack: how packs stored before the registers moved to the store
     # replay (the live registers are in the store: tests/test_registers_*.py)
     entries = yaml.safe_load(files.get(REGISTER_PATH) or "entries: []")["entries"]
@@ -205,7 +203,8 @@ def test_exemption_valid_expired_unknown(ev, when, ref, fires, status) -> None:
              "covers": ["UNSCR-2397-OP7", "UNSCR-2397-OP14", "EXEMPT-2397-OP25"],
              "valid_from": "2024-01-10", "valid_to": "2024-07-10"}  # fmt: skip
     e = make_evaluator(
-        ev, pack_from_files({**PACK.files, REGISTER_PATH: yaml.safe_dump({"entries": [entry]})})
+        ev,
+        pack_from_files({**repo_pack().files, REGISTER_PATH: yaml.safe_dump({"entries": [entry]})}),
     )
     event = ship(
         "x", when, "CN", "KP", [g("843880", "food-processing equipment", 2)], exemption_ref=ref
@@ -228,14 +227,14 @@ def test_exemption_valid_expired_unknown(ev, when, ref, fires, status) -> None:
     ("2025-09-27T20:00:00-04:00", True, False),  # snapback instant
 ])  # fmt: skip
 def test_iran_arms_export_gap(ev, when, rule_1747, rule_2231) -> None:
-    e = make_evaluator(ev, PACK)
+    e = make_evaluator(ev, repo_pack())
     got = fired(e, ship("ir", when, "IR", "RU", [g("930690", "loitering munitions", 5)]))
     assert ("UNSCR-1747-OP5" in got) == rule_1747
     assert ("UNSCR-2231-ANNEXB-6b" in got) == rule_2231
 
 
 def test_somali_fgs_exception(ev) -> None:
-    files = dict(PACK.files)
+    files = dict(repo_pack().files)
     # a register embedded in the pack: how packs stored before the registers moved to the store
     # replay (the live registers are in the store: tests/test_registers_*.py)
     entries = yaml.safe_load(files.get(REGISTER_PATH) or "entries: []")["entries"]
@@ -281,7 +280,7 @@ def test_asset_freeze_via_screening_hit(ev) -> None:
                        list_regime="DPRK", reference="KPe.047", entry_name="FOREIGN TRADE BANK", entry_kind="entity",
                        matched="FOREIGN TRADE BANK", method="bic", score=1.0, explanation="BIC FTBDKPPY",
                        list_version="test")  # fmt: skip
-    e = make_evaluator(ev, PACK, hits=[hit])
+    e = make_evaluator(ev, repo_pack(), hits=[hit])
     event = ship(
         "af",
         "2024-02-01T00:00:00Z",
@@ -301,7 +300,7 @@ def test_targeted_arms_embargo_needs_arms_and_a_listed_party(ev) -> None:
     hit = ScreeningHit(path="shipment.parties[0]", role="consignee", queried="Ansarallah", list_regime="Yemen",
                        reference="YEe.001", entry_name="ANSARALLAH", entry_kind="entity", matched="ANSARALLAH",
                        method="name_exact", score=1.0, explanation="exact name", list_version="test")  # fmt: skip
-    e = make_evaluator(ev, PACK, hits=[hit])
+    e = make_evaluator(ev, repo_pack(), hits=[hit])
     party = [{"role": "consignee", "name": "Ansarallah"}]
     arms = ship(
         "ye1", "2023-05-01T00:00:00Z", "IR", "YE", [g("930190", "rifles", 1)], parties=party
@@ -312,5 +311,5 @@ def test_targeted_arms_embargo_needs_arms_and_a_listed_party(ev) -> None:
     assert {"UNSCR-2216-OP14", "UNSCR-2140-OP11"} <= fired(e, arms)
     got = fired(e, rice)
     assert "UNSCR-2216-OP14" not in got and "UNSCR-2140-OP11" in got
-    unlisted = make_evaluator(ev, PACK)
+    unlisted = make_evaluator(ev, repo_pack())
     assert "UNSCR-2216-OP14" not in fired(unlisted, arms)

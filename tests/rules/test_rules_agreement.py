@@ -8,10 +8,12 @@ references and date boundaries) so that generated events land on both sides of e
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
+from functools import cache
+from types import SimpleNamespace
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rulepack_support import repo_pack
 
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
@@ -19,7 +21,7 @@ from engine.rules.catalogue import REGIMES
 from engine.rules.evaluator import Evaluator
 from engine.rules.examples import FixedCaps, FixedScreener
 from engine.rules.exemptions import ExemptionRegister
-from engine.rules.loader import load_pack
+from engine.rules.loader import RulePack
 from engine.rules.oracle import Oracle
 from engine.rules.schema import (
     Area,
@@ -33,41 +35,67 @@ from engine.rules.schema import (
     start_utc,
 )
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
-PACK = load_pack(RULES)
 
-# -- vocabulary of the pack ----------------------------------------------------------------------
-_nodes = [n for r in PACK.rules for n in r.when.nodes()]
-COUNTRIES = sorted(
-    {c for n in _nodes if isinstance(n, Direction) for c in n.countries}
-    | {
-        n.value
-        for n in _nodes
-        if isinstance(n, FieldTest)
-        and n.op == "eq"
-        and isinstance(n.value, str)
-        and len(n.value) == 2
-        and n.value.isupper()
-    }
-    | {"KP", "IR", "RU", "CN", "ZZ", "PA", "US"}
-)
-PREFIXES = sorted({p for n in _nodes if isinstance(n, GoodsMatch) for p in n.hs}) or ["93"]
-KEYWORDS = sorted(
-    {k.text.rstrip("*") for n in _nodes if isinstance(n, GoodsMatch) for k in n.keywords}
-) or ["arms"]
-_entries = {e.ref: e for e in PACK.register._entries.values()}
-# (empty for packs without an embedded register; the examples' registers fill it)
-for r in PACK.rules:
-    for ex in [*r.examples.fire, *r.examples.clear]:
-        for e in ex.exemptions:
-            _entries.setdefault(e.ref, e)
-REGISTER = ExemptionRegister(_entries.values())
-REFS = sorted(_entries)[:40] + ["NOT-IN-REGISTER"]
+class World(SimpleNamespace):
+    """The pack's vocabulary and the evaluators over it (attributes as below)."""
 
 
-def _bounds() -> list[datetime]:
+@cache
+def world() -> World:
+    """Built at the first draw or test (never at import): the repository's pack, its vocabulary
+    (countries, HS prefixes, keywords, references, date boundaries, names) and the evaluators."""
+    pack = repo_pack()
+    nodes = [n for r in pack.rules for n in r.when.nodes()]
+    countries = sorted(
+        {c for n in nodes if isinstance(n, Direction) for c in n.countries}
+        | {
+            n.value
+            for n in nodes
+            if isinstance(n, FieldTest)
+            and n.op == "eq"
+            and isinstance(n.value, str)
+            and len(n.value) == 2
+            and n.value.isupper()
+        }
+        | {"KP", "IR", "RU", "CN", "ZZ", "PA", "US"}
+    )
+    entries = {e.ref: e for e in pack.register._entries.values()}
+    # (empty for packs without an embedded register; the examples' registers fill it)
+    for r in pack.rules:
+        for ex in [*r.examples.fire, *r.examples.clear]:
+            for e in ex.exemptions:
+                entries.setdefault(e.ref, e)
+    register = ExemptionRegister(entries.values())
+    screener, caps = FixedScreener(), FixedCaps()
+    return World(
+        PACK=pack,
+        COUNTRIES=countries,
+        PREFIXES=sorted({p for n in nodes if isinstance(n, GoodsMatch) for p in n.hs}) or ["93"],
+        KEYWORDS=sorted(
+            {k.text.rstrip("*") for n in nodes if isinstance(n, GoodsMatch) for k in n.keywords}
+        )
+        or ["arms"],
+        REGISTER=register,
+        REFS=sorted(entries)[:40] + ["NOT-IN-REGISTER"],
+        BOUNDS=_bounds(pack, entries),
+        # party_named / area leaves: names drawn from the pack (and a few that match none of them)
+        NAMES=sorted(
+            {k.text.rstrip("*") for n in nodes if isinstance(n, PartyNamed | Area) for k in n.names}
+        ),
+        FIRE_EXAMPLES=[(r, ex) for r in pack.rules for ex in r.examples.fire],
+        SCREENER=screener,
+        CAPS=caps,
+        EVALUATOR=Evaluator(pack, screener=screener, caps=caps, exemptions=register),
+        UNFILTERED=Evaluator(
+            pack, screener=screener, caps=caps, exemptions=register, prefilter=False
+        ),
+        ORACLE=Oracle(pack, exemptions=register, caps=caps),
+    )
+
+
+def _bounds(pack: RulePack, entries: dict) -> list[datetime]:
     out: list[datetime] = []
-    for r in PACK.rules:
+    for r in pack.rules:
         out.append(start_utc(r.effective_from))
         if r.effective_to is not None:
             out.append(end_utc(r.effective_to))
@@ -76,14 +104,13 @@ def _bounds() -> list[datetime]:
         if r.wind_down is not None:
             out.append(end_utc(r.wind_down.until))
         out += [start_utc(n.at) for n in r.when.nodes() if isinstance(n, Occurred)]
-    for e in _entries.values():
+    for e in entries.values():
         out.append(start_utc(e.valid_from))
         if e.valid_to is not None:
             out.append(end_utc(e.valid_to))
     return sorted(set(out))
 
 
-BOUNDS = _bounds()
 DELTAS = [
     timedelta(0),
     timedelta(microseconds=-1),
@@ -96,13 +123,13 @@ DELTAS = [
 ]
 
 # -- strategies ----------------------------------------------------------------------------------
-countries = st.sampled_from(COUNTRIES)
+countries = st.deferred(lambda: st.sampled_from(world().COUNTRIES))
 
 
 @st.composite
 def instants(draw) -> str:
     if draw(st.booleans()):
-        t = draw(st.sampled_from(BOUNDS)) + draw(st.sampled_from(DELTAS))
+        t = draw(st.sampled_from(world().BOUNDS)) + draw(st.sampled_from(DELTAS))
     else:
         t = datetime(1990, 1, 1, tzinfo=UTC) + timedelta(
             seconds=draw(st.integers(0, 40 * 365 * 86400))
@@ -118,7 +145,7 @@ def hs_codes(draw) -> str | None:
         return None
     if mode == 4:
         return "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=2, max_size=10)))
-    p = draw(st.sampled_from(PREFIXES))
+    p = draw(st.sampled_from(world().PREFIXES))
     if mode == 1:
         return p
     if mode == 2:
@@ -131,7 +158,9 @@ def hs_codes(draw) -> str | None:
 def descriptions(draw) -> str | None:
     words = draw(
         st.lists(
-            st.sampled_from([*KEYWORDS, "assorted", "spare", "parts", "Munición", "x-ray", "ÄRMS"]),
+            st.sampled_from(
+                [*world().KEYWORDS, "assorted", "spare", "parts", "Munición", "x-ray", "ÄRMS"]
+            ),
             max_size=3,
         )
     )
@@ -160,12 +189,8 @@ def goods(draw) -> dict:
     return g
 
 
-# party_named / area leaves: names drawn from the pack (and a few that match none of them)
-NAMES = sorted(
-    {k.text.rstrip("*") for n in _nodes if isinstance(n, PartyNamed | Area) for k in n.names}
-)
-PARTY_NAMES = st.sampled_from(["P", "Unnamed trading co", *NAMES])
-PLACE_NAMES = st.sampled_from([None, None, "Port Sudan", *NAMES])
+PARTY_NAMES = st.deferred(lambda: st.sampled_from(["P", "Unnamed trading co", *world().NAMES]))
+PLACE_NAMES = st.deferred(lambda: st.sampled_from([None, None, "Port Sudan", *world().NAMES]))
 
 
 @st.composite
@@ -202,9 +227,9 @@ def shipments(draw, when: str) -> dict:
     if draw(st.booleans()):
         s["vessel"] = {"name": "V", "flag": draw(countries)}
     if draw(st.integers(0, 2)) == 0:
-        s["exemption_ref"] = draw(st.sampled_from(REFS))
+        s["exemption_ref"] = draw(st.sampled_from(world().REFS))
     if draw(st.integers(0, 2)) == 0:
-        s["notification_ref"] = draw(st.sampled_from(REFS))
+        s["notification_ref"] = draw(st.sampled_from(world().REFS))
     return s
 
 
@@ -242,9 +267,6 @@ def entities(draw) -> dict:
     }
 
 
-FIRE_EXAMPLES = [(r, ex) for r in PACK.rules for ex in r.examples.fire]
-
-
 def rule_bounds(rule) -> list[datetime]:
     out = [start_utc(rule.effective_from)]
     if rule.effective_to is not None:
@@ -259,7 +281,7 @@ def rule_bounds(rule) -> list[datetime]:
 @st.composite
 def mutated_examples(draw) -> tuple[Event, list[ScreeningHit]]:
     """A rule's `fire` example, nudged: to its own date boundaries, other countries, other codes."""
-    rule, ex = draw(st.sampled_from(FIRE_EXAMPLES))
+    rule, ex = draw(st.sampled_from(world().FIRE_EXAMPLES))
     raw = ex.event.model_dump(mode="json", exclude_none=True)
     body = raw[raw["event_type"]]
     if draw(st.booleans()):
@@ -273,7 +295,7 @@ def mutated_examples(draw) -> tuple[Event, list[ScreeningHit]]:
             g["hs_code"] = g["hs_code"][: draw(st.integers(2, len(g["hs_code"])))]
         if draw(st.integers(0, 5)) == 0:
             g.pop("hs_code", None)
-            g.setdefault("description", draw(st.sampled_from(KEYWORDS)))
+            g.setdefault("description", draw(st.sampled_from(world().KEYWORDS)))
     for key in ("origin", "destination", "port"):
         if key in body and draw(st.integers(0, 4)) == 0:
             body[key] = {"country": draw(countries)}
@@ -281,7 +303,7 @@ def mutated_examples(draw) -> tuple[Event, list[ScreeningHit]]:
         if key in body and draw(st.integers(0, 4)) == 0:
             body[key]["flag"] = draw(countries)
     if raw["event_type"] == "shipment" and draw(st.integers(0, 3)) == 0:
-        body["exemption_ref"] = draw(st.sampled_from(REFS))
+        body["exemption_ref"] = draw(st.sampled_from(world().REFS))
     found = list(ex.hits) if draw(st.booleans()) else draw(hits())
     try:
         return Event.model_validate(raw), found
@@ -334,22 +356,18 @@ caps_usage = st.one_of(
     ),
 )
 
-# -- evaluators, built once ----------------------------------------------------------------------
-SCREENER, CAPS = FixedScreener(), FixedCaps()
-EVALUATOR = Evaluator(PACK, screener=SCREENER, caps=CAPS, exemptions=REGISTER)
-UNFILTERED = Evaluator(PACK, screener=SCREENER, caps=CAPS, exemptions=REGISTER, prefilter=False)
-ORACLE = Oracle(PACK, exemptions=REGISTER, caps=CAPS)
-
 
 def check_agreement(event: Event, found: list[ScreeningHit], usage: CapUsage | None) -> None:
-    CAPS.value = usage
-    SCREENER.hits = found
-    durable = EVALUATOR.match(EVALUATOR.facts_of(event, found, prefix="p"))
-    oracle = ORACLE.matches(event, found, prefix="p")
+    world().CAPS.value = usage
+    world().SCREENER.hits = found
+    durable = world().EVALUATOR.match(world().EVALUATOR.facts_of(event, found, prefix="p"))
+    oracle = world().ORACLE.matches(event, found, prefix="p")
     assert durable == oracle
     # the pre-filter only skips facts that cannot match
-    assert UNFILTERED.match(UNFILTERED.facts_of(event, found, prefix="p")) == durable
-    decision = EVALUATOR.evaluate(event)
+    assert (
+        world().UNFILTERED.match(world().UNFILTERED.facts_of(event, found, prefix="p")) == durable
+    )
+    decision = world().EVALUATOR.evaluate(event)
     assert {v.rule_id for v in decision.violations} == {r for (_k, r) in oracle}
     assert decision.status == ("flagged" if oracle else "clear")
 
@@ -373,18 +391,18 @@ def test_generators_reach_both_sides():
 
     fires = find(
         events(),
-        lambda ev: bool(ORACLE.matches(ev)),
+        lambda ev: bool(world().ORACLE.matches(ev)),
         settings=settings(max_examples=2000, database=None, deadline=None),
     )
-    assert ORACLE.matches(fires)
+    assert world().ORACLE.matches(fires)
     stays_clear = find(
         events(),
-        lambda ev: not ORACLE.matches(ev),
+        lambda ev: not world().ORACLE.matches(ev),
         settings=settings(max_examples=500, database=None, deadline=None),
     )
-    assert not ORACLE.matches(stays_clear)
+    assert not world().ORACLE.matches(stays_clear)
 
 
 def test_rule_boundaries_are_in_the_generator():
-    assert datetime(2006, 10, 14, tzinfo=UTC) in BOUNDS  # 1718 (2006) adoption
-    assert datetime(2009, 6, 12, tzinfo=UTC) in BOUNDS  # 1874 (2009)
+    assert datetime(2006, 10, 14, tzinfo=UTC) in world().BOUNDS  # 1718 (2006) adoption
+    assert datetime(2009, 6, 12, tzinfo=UTC) in world().BOUNDS  # 1874 (2009)

@@ -4,32 +4,27 @@ Parametrised over the whole pack, so rule files added later are covered automati
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from rulepack_support import example_cases
 
 from engine.rules.examples import ExampleRunner
-from engine.rules.loader import load_pack
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
-PACK = load_pack(RULES)
-CASES = [
-    pytest.param(rule.id, kind, i, id=f"{rule.id}-{kind}{i}")
-    for rule in PACK.rules
-    for kind in ("fire", "clear")
-    for i in range(len(getattr(rule.examples, kind)))
-]
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # the cases need the pack's rule ids: loaded at collection (once per session), not at import
+    if {"rule_id", "kind", "index"} <= set(metafunc.fixturenames):
+        metafunc.parametrize(("rule_id", "kind", "index"), example_cases())
 
 
 @pytest.fixture(scope="module")
-def runner():
-    r = ExampleRunner(PACK)
+def runner(repo_pack):
+    r = ExampleRunner(repo_pack)
     yield r
     r.close()
 
 
-def test_pack_has_the_arms_embargo_rules():
-    ids = {r.id for r in PACK.rules}
+def test_pack_has_the_arms_embargo_rules(repo_pack):
+    ids = {r.id for r in repo_pack.rules}
     assert {
         "UNSCR-1718-OP8a-i",
         "UNSCR-1718-OP8b",
@@ -39,9 +34,8 @@ def test_pack_has_the_arms_embargo_rules():
     } <= ids
 
 
-@pytest.mark.parametrize(("rule_id", "kind", "index"), CASES)
-def test_example(runner, rule_id, kind, index):
-    rule = PACK.rule(rule_id)
+def test_example(runner, repo_pack, rule_id, kind, index):
+    rule = repo_pack.rule(rule_id)
     example = getattr(rule.examples, kind)[index]
     outcome = runner.run(rule, kind, example)
     assert outcome.agree, outcome.problem()
