@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Severity = Literal["low", "medium", "high", "critical"]
 # Most severe first (lists, filters); the rank orders violations and the alert queue.
@@ -20,8 +20,23 @@ def citation_text(resolution: str, paragraph: str) -> str:
 
 
 class Citation(BaseModel):
-    resolution: str  # e.g. "1874 (2009)"
-    paragraph: str  # operative paragraph, e.g. "9" or "8(a)(i)"
+    """A paragraph of a Security Council resolution: the one citation class, of the rule files
+    (engine.rules.schema), the decisions, the alerts and the web."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    resolution: Annotated[str, Field(pattern=r"^\d{3,4} \(\d{4}\)$")]  # "1874 (2009)"
+    paragraph: Annotated[str, Field(min_length=1, max_length=40)]  # "9", "8(a)(i)"
+
+    @field_validator("paragraph", mode="before")
+    @classmethod
+    def _str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v  # YAML reads `paragraph: 9` as a number
+
+    @property
+    def year(self) -> int:
+        """The year of adoption: 2009 for "1874 (2009)" (the pattern above guarantees it)."""
+        return int(self.resolution[-5:-1])
 
     def __str__(self) -> str:
         return citation_text(self.resolution, self.paragraph)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.models.decisions import SEVERITY_RANK, Citation, Decision, Violation
+from engine.models.decisions import SEVERITY_RANK, Decision, Violation
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import LEVEL_RANK, LISTED_FIELDS, UNKNOWN_LEVEL
@@ -370,7 +370,7 @@ class Evaluator:
             title=rule.title,
             severity=rule.severity,
             citations=[
-                Citation(resolution=c.resolution, paragraph=c.paragraph)
+                c
                 for c in rule.citations
                 # also_cites may list later resolutions that restate the measure: cite only those
                 # adopted by the event's year (the primary citation always).

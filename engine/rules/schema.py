@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from engine.models.decisions import citation_text
+from engine.models.decisions import Citation
 from engine.models.events import Event, Unit
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import (
@@ -400,24 +400,6 @@ class When(Strict):
 
 
 # -- the rule file -------------------------------------------------------------------------------
-
-
-class Citation(Strict):
-    resolution: Annotated[str, Field(pattern=r"^\d{3,4} \(\d{4}\)$")]  # "1874 (2009)"
-    paragraph: Annotated[str, Field(min_length=1, max_length=40)]  # "9", "8(a)(i)"
-
-    @field_validator("paragraph", mode="before")
-    @classmethod
-    def _str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v
-
-    @property
-    def year(self) -> int:
-        """The year of adoption: 2009 for "1874 (2009)" (the pattern above guarantees it)."""
-        return int(self.resolution[-5:-1])
-
-    def __str__(self) -> str:
-        return citation_text(self.resolution, self.paragraph)
 
 
 class Window(Strict):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lists_support import list_file
+from rulepack_support import REPO_RULES as RULES
 from sqlalchemy import select
 
 from engine.lists import store
@@ -161,19 +162,16 @@ def test_months_before() -> None:
 
 
 def test_alerts_use_the_packs_asset_freeze_rule_else_a_screen_id(tmp_path) -> None:
-    rule = tmp_path / "dprk" / "finance" / "R-FREEZE.yaml"
-    rule.parent.mkdir(parents=True)
-    rule.write_text(
-        "id: R-FREEZE\nregime: DPRK\ntitle: Freeze rule\nconfidence: high\n"
-        "citation: {resolution: 1718 (2006), paragraph: 8(d)}\ntags: [asset_freeze]\n"
-        "when: {fact: hit, all: [{where: {list_regime: DPRK, entry_kind: [individual, entity]}}]}\n"
-    )
-    vessel_rule = tmp_path / "dprk" / "vessels" / "A-VESSEL.yaml"
-    vessel_rule.parent.mkdir(parents=True)
-    vessel_rule.write_text(
-        "id: A-VESSEL\nregime: DPRK\ntitle: Vessel rule\ncitation: {resolution: x, paragraph: y}\n"
-        "tags: [asset_freeze]\nwhen: {fact: hit, all: [{where: {entry_kind: vessel}}]}\n"
-    )
+    # a pack of two rules: the 1718 freeze on designated parties, and a freeze on vessels
+    for source, rule_id in (
+        ("dprk/finance/UNSCR-1718-OP8d.yaml", "R-FREEZE"),
+        ("dprk/vessels/UNSCR-2270-OP12.yaml", "A-VESSEL"),
+    ):
+        text = (RULES / source).read_text(encoding="utf-8")
+        old_id = source.rsplit("/", 1)[1].removesuffix(".yaml")
+        rule = tmp_path / source.replace(old_id, rule_id)
+        rule.parent.mkdir(parents=True, exist_ok=True)
+        rule.write_text(text.replace(f"id: {old_id}\n", f"id: {rule_id}\n"), encoding="utf-8")
     dprk = measure_for("DPRK", tmp_path)
     assert (dprk.rule_id, dprk.from_pack, str(dprk.citations[0])) == (
         "R-FREEZE",
