@@ -352,6 +352,11 @@ def main() -> int:
     parser.add_argument(
         "--evaluator", action="store_true", help="run bench/evaluator.py instead (rules developer)"
     )
+    parser.add_argument(
+        "--journal",
+        action="store_true",
+        help="run the audit journal's sequencer every 2 s during the run (its cost, issue 15)",
+    )
     args = parser.parse_args()
     if args.evaluator:
         path = ROOT / "bench" / "evaluator.py"
@@ -369,6 +374,15 @@ def main() -> int:
         )
         # warm-up: first requests load the rule pack in the worker processes
         report(run_batch(stack, 400, args.batch_size, 2))
+        if args.journal:  # as the sweeper thread of a worker does, but more often
+            from engine.audit.sequencer import sequence_all
+
+            def _sequence() -> None:
+                while True:
+                    sequence_all()
+                    time.sleep(2)
+
+            threading.Thread(target=_sequence, daemon=True).start()
         if args.mode in ("batch", "both"):
             report(run_batch(stack, args.events, args.batch_size, args.clients))
         if args.mode in ("single", "both"):

@@ -30,7 +30,15 @@ def shipment(event_id: str, occurred: str = "2024-03-12T10:00:00+00:00") -> dict
 
 def store_decided(n: int, flagged_every: int = 3) -> list[str]:
     """Store ``n`` events with decisions (every ``flagged_every``-th flagged, with an alert)."""
+    from engine.rules.loader import pack_version
+    from engine.storage.db import session_scope
+    from engine.storage.tables import RulePackRow
+
     run = uuid.uuid4().hex[:8]
+    files = {"rules/test.yaml": f"id: test.rule  # {run}\n"}
+    version = pack_version(files)
+    with session_scope() as s:
+        s.add(RulePackRow(version=version, files=files, created_at=datetime.now(UTC)))
     raws = [shipment(f"audit-{run}-{i}") for i in range(n)]
     items = [(r, Event.model_validate(r), repository.sha256_of(r)) for r in raws]
     repository.store_events(items)
@@ -57,7 +65,7 @@ def store_decided(n: int, flagged_every: int = 3) -> list[str]:
                 event_id=r["event_id"],
                 status="flagged" if flagged else "clear",
                 violations=violations,
-                rule_pack_version="p" * 64,
+                rule_pack_version=version,
                 engine_version="test",
                 evaluated_at=now,
             )

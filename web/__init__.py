@@ -80,6 +80,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(registers_api_bp)
     app.register_blueprint(registers_bp)
+    from web.audit_views import audit_bp
+
+    app.register_blueprint(audit_bp)
     from web import health
 
     health.install(app)  # /readyz, /metrics, 503 on a database outage

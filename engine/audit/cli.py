@@ -120,3 +120,24 @@ def consistency_command(first: int, second: int) -> None:
         click.echo(json.dumps(consistency(first, second), indent=1, sort_keys=True))
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@audit_cli.command("export")
+@click.option("--from", "since", required=True, help="Events that occurred from (date).")
+@click.option("--to", "until", required=True, help="Events that occurred before (date).")
+@click.option("--regime", default=None)
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None)
+def export_command(since: str, until: str, regime: str | None, out: Path | None) -> None:
+    """Write the audit pack of a period (zip; verify with python3 verify.py, standard library)."""
+    from engine.audit.export import export_pack
+    from engine.audit.signing import NoSigningKey
+
+    start, end = _when(since), _when(until)
+    assert start is not None and end is not None
+    out = out or Path(f"audit-pack-{start:%Y%m%d}-{end:%Y%m%d}.zip")
+    try:
+        summary = export_pack(out, start, end, regime)
+    except NoSigningKey as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items()))
+    click.echo(f"{out}: {counts}")

@@ -152,8 +152,10 @@ def tick() -> None:
     """Periodic step (the sweeper thread): sequence, and sign a head when due and a key is set."""
     from engine.audit.signing import AuditSettings
 
-    sequence_all()
     settings = AuditSettings()
+    if not settings.sequence:
+        return
+    sequence_all()
     if settings.key_file is None:
         return
     with get_engine().connect() as conn:

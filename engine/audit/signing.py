@@ -20,6 +20,8 @@ class AuditSettings(BaseSettings):
     key_file: Path | None = Field(default=None, alias="SANCTIONS_AUDIT_KEY_FILE")
     # seconds between periodic signed heads (the sweeper thread writes one when the log grew)
     head_interval: float = Field(default=300.0, alias="SANCTIONS_AUDIT_HEAD_INTERVAL")
+    # the sweeper thread's sequencer pass (off only to measure its cost: bench/throughput.py)
+    sequence: bool = Field(default=True, alias="SANCTIONS_AUDIT_SEQUENCE")
 
 
 class NoSigningKey(RuntimeError):

@@ -10,11 +10,12 @@ entries.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.storage.base import Base, utcnow
+from engine.storage.base import Base, JSONType, utcnow
 
 
 class JournalEntryRow(Base):
@@ -49,3 +50,25 @@ class JournalHeadRow(Base):
     created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
 
     __table_args__ = (Index("ix_journal_heads_tree_size", "tree_size"),)
+
+
+class AuditJobRow(Base):
+    """A period replay or an audit pack export asked for from the web app (migration
+    1501_audit_jobs), run in its own process (engine.audit.jobs); the report stays here."""
+
+    __tablename__ = "audit_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # replay | export
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    requested_by: Mapped[str] = mapped_column(String(100), nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    file: Mapped[str | None] = mapped_column(Text)  # export: the zip under the data dir
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+    __table_args__ = (Index("ix_audit_jobs_requested_at", "requested_at"),)

@@ -143,9 +143,35 @@ def check_command(rules_dir: Path | None, examples: bool) -> None:
 
 
 @rules_cli.command("replay")
-@click.argument("event_id")
-def replay_command(event_id: str) -> None:
-    """Re-run a stored event's decision against the exact rule pack of its day."""
+@click.argument("event_id", required=False)
+@click.option("--from", "since", default=None, help="Period start (date, events occurred from).")
+@click.option("--to", "until", default=None, help="Period end (date, exclusive).")
+@click.option("--regime", default=None, help="Compare only the measures of this regime.")
+@click.option(
+    "--against", default=None, help="Candidate pack: a rules dir, a stored version, or current."
+)
+@click.option("--lists", default=None, help="Candidate list snapshot version, or current.")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None)
+@click.option("--json", "json_path", type=click.Path(path_type=Path), default=None)
+def replay_command(
+    event_id: str | None,
+    since: str | None,
+    until: str | None,
+    regime: str | None,
+    against: str | None,
+    lists: str | None,
+    csv_path: Path | None,
+    json_path: Path | None,
+) -> None:
+    """Re-run a stored event's decision against the exact rule pack of its day, or (--from, --to)
+    every decision of a period: against its pinned versions (defects), or against a candidate
+    pack / list snapshot (impact per measure)."""
+    if event_id is None:
+        from engine.replay_cli import period_command
+
+        if not (since and until):
+            raise click.UsageError("give EVENT_ID, or --from and --to")
+        sys.exit(period_command(since, until, regime, against, lists, csv_path, json_path))
     from engine.replay import replay
     from engine.rules.caps import default_caps
     from engine.screening import default_screener

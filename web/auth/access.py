@@ -19,7 +19,14 @@ READERS = frozenset({"officer", "senior_officer", "auditor", "admin"})
 # Endpoints anyone may reach without logging in. Everything else needs a session (or, under
 # /api/, an API key): a blueprint that forgets its role check is still closed to anonymous users.
 PUBLIC_ENDPOINTS = frozenset(
-    {"static", "healthz", "auth.login", "health.readyz", "health.metrics"}  # probes: web.health
+    {
+        "static",
+        "healthz",
+        "auth.login",
+        "health.readyz",
+        "health.metrics",
+        "audit.public_key",
+    }  # probes: web.health
 )
 
 

@@ -1,0 +1,451 @@
+"""Replay of a whole period: every stored decision of events that occurred in [from, to).
+
+- Against the pinned versions (the default): each event is re-evaluated with the rule pack, list
+  snapshot and register version its decision recorded, and the caps totals as they stood when it
+  was decided. Every decision must come out identical; each difference is a defect, reported
+  with both decisions.
+- Against a candidate (``against=`` a rule pack and/or ``lists=`` a list snapshot): an impact
+  report per measure of the alerts that would be new, vanish or change, with counts, a sample and
+  every row for CSV.
+
+Events are read in pages (keyset on the decision id), so a period of any size replays in bounded
+memory; nothing stops at the newest N events. Evaluators are built once per (pack, list, register)
+version and reused for every batch (a stored pack is rebuilt once per process, not per event).
+Decisions are evaluated in the batches they were made in (same ``evaluated_at``), so a batch is
+one ``evaluate_many`` call. A replay writes nothing: no decision, alert or event changes.
+
+Run it in its own process (``sanctions rules replay --from --to``, or the job runner the web app
+starts, ``engine.replay_jobs``), never on the live workers' queue.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine.models.decisions import Decision
+from engine.models.events import Event
+from engine.replay import comparable, decision_diff, load_stored_pack
+from engine.rules.loader import RulePack
+from engine.storage.db import get_engine
+from engine.storage.repository import as_utc
+from engine.storage.tables import DecisionRow, EventRow
+
+PAGE = 2000
+SAMPLE = 10
+Progress = Callable[[int, int], None]
+
+
+class AsOfCaps:
+    """A caps ledger whose totals are those of one moment (``at``), set before each batch: the
+    evaluator is built once and replays batches decided at different times."""
+
+    def __init__(self, ledger: Any) -> None:
+        self.base = ledger
+        self.current = ledger
+
+    def at(self, when: datetime) -> None:
+        self.current = self.base.replaying(when) if hasattr(self.base, "replaying") else self.base
+
+    def usage(self, rule_id: str, cap: Any, event: Event, line: int) -> Any:
+        return self.current.usage(rule_id, cap, event, line)
+
+    def with_register(self, register: Any) -> Any:
+        return self.current.with_register(register)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.current, name)
+
+
+class _Pinned:
+    """A pinned register version read once (a version never changes), not once per batch."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self._snap: Any = None
+
+    def current(self) -> Any:
+        if self._snap is None:
+            self._snap = self.source.current()
+        return self._snap
+
+
+@dataclass
+class _Runner:
+    evaluator: Any
+    caps: AsOfCaps
+
+
+@dataclass
+class Defect:
+    event_id: str
+    original: dict[str, Any]
+    replayed: dict[str, Any]
+    diff: list[str]
+
+
+@dataclass
+class PeriodReport:
+    mode: str  # pinned | impact
+    since: str
+    until: str
+    regime: str | None
+    against: str | None
+    lists: str | None
+    total: int = 0
+    replayed: int = 0
+    identical: int = 0
+    skipped: int = 0  # rejected, or decided without a rule pack: nothing to replay
+    errors: list[str] = field(default_factory=list)
+    defects: list[Defect] = field(default_factory=list)
+    # impact: rule_id -> {"new": n, "vanished": n, "changed": n}
+    measures: dict[str, dict[str, int]] = field(default_factory=dict)
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    rows: list[dict[str, str]] = field(default_factory=list)  # every impact row (CSV)
+
+    @property
+    def ok(self) -> bool:
+        return not self.defects and not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "from": self.since,
+            "to": self.until,
+            "regime": self.regime,
+            "against": self.against,
+            "lists": self.lists,
+            "total": self.total,
+            "replayed": self.replayed,
+            "identical": self.identical,
+            "skipped": self.skipped,
+            "errors": self.errors[:100],
+            "defects": [d.__dict__ for d in self.defects[:200]],
+            "defect_count": len(self.defects),
+            "measures": self.measures,
+            "samples": self.samples,
+            "rows": self.rows,
+        }
+
+    def csv(self) -> str:
+        out = io.StringIO()
+        cols = ["event_id", "rule_id", "regime", "change", "before", "after", "detail"]
+        w = csv.DictWriter(out, cols, extrasaction="ignore")
+        w.writeheader()
+        for r in self.rows:
+            w.writerow(r)
+        for d in self.defects:
+            w.writerow(
+                {
+                    "event_id": d.event_id,
+                    "change": "defect",
+                    "before": d.original.get("status"),
+                    "after": d.replayed.get("status"),
+                    "detail": "; ".join(d.diff),
+                }
+            )
+        return out.getvalue()
+
+
+def _only_regime(d: dict[str, Any], regime: str | None) -> dict[str, Any]:
+    if regime is None:
+        return d
+    vs = [v for v in d["violations"] if v.get("regime") == regime]
+    status = d["status"] if d["status"] == "rejected" else ("flagged" if vs else "clear")
+    return d | {"violations": vs, "status": status}
+
+
+def _as_decision(d: dict[str, Any]) -> Decision:
+    return Decision.model_validate(d)
+
+
+def _page(conn: Any, since: datetime, until: datetime, after: int) -> list[Any]:
+    q = (
+        select(
+            DecisionRow.id,
+            DecisionRow.event_id,
+            DecisionRow.status,
+            DecisionRow.violations,
+            DecisionRow.reasons,
+            DecisionRow.rule_pack_version,
+            DecisionRow.list_version,
+            DecisionRow.register_version,
+            DecisionRow.register_notes,
+            DecisionRow.engine_version,
+            DecisionRow.evaluated_at,
+            EventRow.raw,
+        )
+        .join(EventRow, EventRow.event_id == DecisionRow.event_id)
+        .where(EventRow.occurred_at >= since, EventRow.occurred_at < until, DecisionRow.id > after)
+        .order_by(DecisionRow.id)
+        .limit(PAGE)
+    )
+    return list(conn.execute(q))
+
+
+def count_period(since: datetime, until: datetime) -> int:
+    with get_engine().connect() as conn:
+        return int(
+            conn.scalar(
+                select(func.count())
+                .select_from(DecisionRow)
+                .join(EventRow, EventRow.event_id == DecisionRow.event_id)
+                .where(EventRow.occurred_at >= since, EventRow.occurred_at < until)
+            )
+            or 0
+        )
+
+
+def _decisions(since: datetime, until: datetime) -> Iterator[list[Any]]:
+    after = 0
+    while True:
+        with get_engine().connect() as conn:
+            rows = _page(conn, since, until, after)
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].id
+
+
+def _original(r: Any) -> Decision:
+    return Decision(
+        event_id=r.event_id,
+        status=r.status,
+        violations=r.violations,
+        reasons=r.reasons,
+        rule_pack_version=r.rule_pack_version,
+        list_version=r.list_version,
+        register_version=r.register_version,
+        register_notes=r.register_notes or [],
+        engine_version=r.engine_version,
+        evaluated_at=as_utc(r.evaluated_at),
+    )
+
+
+class Replayer:
+    """Evaluators per version, built once (``screener``: the live Screener, pinned per list
+    version; ``caps_for``: a caps ledger for a pack's rules, default over the stored events)."""
+
+    def __init__(
+        self,
+        screener: Any = None,
+        caps_for: Callable[[RulePack], Any] | None = None,
+        against: RulePack | None = None,
+        lists: str | None = None,
+    ) -> None:
+        self.screener = screener
+        self.caps_for = caps_for
+        self.against = against
+        self.lists = lists  # None: pinned; "current": the screener as it is; else a version
+        self._packs: dict[str, RulePack] = {}
+        self._runners: dict[tuple[Any, ...], _Runner] = {}
+
+    def _pack(self, version: str) -> RulePack:
+        if self.against is not None:
+            return self.against
+        pack = self._packs.get(version)
+        if pack is None:
+            pack = self._packs[version] = load_stored_pack(version)
+        return pack
+
+    def _screener(self, list_version: str | None) -> Any:
+        s = self.screener
+        if s is None:
+            return None
+        if self.lists == "current":
+            return s
+        wanted = list_version if self.lists is None else self.lists
+        return s.pinned(wanted) if hasattr(s, "pinned") else s
+
+    def runner(self, d: Decision) -> _Runner:
+        from engine.registers.batch import PinnedRegisters
+        from engine.rules.evaluator import Evaluator
+
+        pack = self._pack(d.rule_pack_version or "")
+        key = (pack.version, self.lists or d.list_version, d.register_version)
+        r = self._runners.get(key)
+        if r is None:
+            ledger = self.caps_for(pack) if self.caps_for is not None else None
+            caps = AsOfCaps(ledger) if ledger is not None else None
+            registers = (
+                _Pinned(PinnedRegisters(d.register_version))
+                if d.register_version is not None
+                else None
+            )
+            ev = Evaluator(
+                pack, screener=self._screener(d.list_version), caps=caps, registers=registers
+            )
+            if len(self._runners) >= 8:
+                self._runners.pop(next(iter(self._runners)))
+            r = self._runners[key] = _Runner(ev, caps)  # type: ignore[arg-type]
+        return r
+
+    def evaluate(self, batch: list[tuple[Decision, Event]]) -> list[Decision]:
+        first = batch[0][0]
+        r = self.runner(first)
+        if r.caps is not None:
+            r.caps.at(first.evaluated_at)
+        return list(r.evaluator.evaluate_many([e for _, e in batch]))
+
+
+def _batches(rows: list[Any]) -> Iterator[list[tuple[Decision, Event]] | tuple[str, str]]:
+    """The decisions of a page grouped by what they were made with (versions, evaluated_at):
+    each group is one evaluate_many call. Caps totals come from the store as of evaluated_at,
+    so the order of events within a group does not change them."""
+    groups: dict[tuple[Any, ...], list[tuple[Decision, Event]]] = {}
+    for r in rows:
+        original = _original(r)
+        try:
+            event = Event.model_validate(r.raw)
+        except Exception as exc:  # the stored body no longer validates: a defect of its own
+            yield (r.event_id, f"stored event does not validate: {exc}"[:500])
+            continue
+        k = (
+            original.rule_pack_version,
+            original.list_version,
+            original.register_version,
+            original.evaluated_at,
+        )
+        groups.setdefault(k, []).append((original, event))
+    yield from groups.values()
+
+
+def replay_period(
+    since: datetime,
+    until: datetime,
+    regime: str | None = None,
+    against: RulePack | None = None,
+    lists: str | None = None,
+    screener: Any = None,
+    caps_for: Callable[[RulePack], Any] | None = None,
+    progress: Progress | None = None,
+    against_label: str | None = None,
+) -> PeriodReport:
+    impact = against is not None or lists is not None
+    report = PeriodReport(
+        "impact" if impact else "pinned",
+        since.isoformat(),
+        until.isoformat(),
+        regime,
+        against_label or (against.version if against is not None else None),
+        lists,
+    )
+    report.total = count_period(since, until)
+    replayer = Replayer(screener, caps_for, against, lists)
+    done = 0
+    for rows in _decisions(since, until):
+        todo = []
+        for r in rows:
+            if r.status == "rejected" or not r.rule_pack_version:
+                report.skipped += 1
+            else:
+                todo.append(r)
+        for batch in _batches(todo):
+            if isinstance(batch, tuple):
+                report.errors.append(f"{batch[0]}: {batch[1]}")
+                continue
+            try:
+                replayed = replayer.evaluate(batch)
+            except Exception as exc:  # the pinned pack is not stored, or no longer rebuilds
+                report.errors += [f"{o.event_id}: {exc}"[:500] for o, _ in batch]
+                continue
+            for (original, _), again in zip(batch, replayed, strict=True):
+                report.replayed += 1
+                if impact:
+                    _impact(report, original, again, regime)
+                else:
+                    _compare(report, original, again, regime)
+        done += len(rows)
+        if progress is not None:
+            progress(done, report.total)
+    return report
+
+
+def _compare(report: PeriodReport, original: Decision, again: Decision, regime: str | None) -> None:
+    if regime is None:
+        if comparable(original) == comparable(again):  # the common case: one dump each
+            report.identical += 1
+            return
+        diff = decision_diff(original, again)
+    else:
+        a = _only_regime(original.model_dump(mode="json"), regime)
+        b = _only_regime(again.model_dump(mode="json"), regime)
+        diff = decision_diff(_as_decision(a), _as_decision(b))
+    if diff:
+        report.defects.append(
+            Defect(original.event_id, comparable(original), comparable(again), diff)
+        )
+    else:
+        report.identical += 1
+
+
+def _impact(report: PeriodReport, original: Decision, again: Decision, regime: str | None) -> None:
+    a = _only_regime(original.model_dump(mode="json"), regime)
+    b = _only_regime(again.model_dump(mode="json"), regime)
+    va = {v["rule_id"]: v for v in a["violations"]}
+    vb = {v["rule_id"]: v for v in b["violations"]}
+    same = True
+    changes: list[tuple[str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    for rid in sorted(vb.keys() - va.keys()):
+        changes.append((rid, "new", None, vb[rid]))
+    for rid in sorted(va.keys() - vb.keys()):
+        changes.append((rid, "vanished", va[rid], None))
+    for rid in sorted(va.keys() & vb.keys()):
+        keys = ("severity", "confidence", "reason", "evidence", "citations", "title")
+        if any(va[rid].get(k) != vb[rid].get(k) for k in keys):
+            changes.append((rid, "changed", va[rid], vb[rid]))
+    for rid, change, before, after in changes:
+        same = False
+        counts = report.measures.setdefault(rid, {"new": 0, "vanished": 0, "changed": 0})
+        counts[change] += 1
+        detail = ""
+        if change == "changed" and before and after:
+            detail = (
+                "; ".join(
+                    f"{k}: {before.get(k)!r} -> {after.get(k)!r}"
+                    for k in ("severity", "confidence", "reason")
+                    if before.get(k) != after.get(k)
+                )
+                or "evidence or citations"
+            )
+        row = {
+            "event_id": original.event_id,
+            "rule_id": rid,
+            "regime": (after or before or {}).get("regime", ""),
+            "change": change,
+            "before": (before or {}).get("severity", "") if before else "-",
+            "after": (after or {}).get("severity", "") if after else "-",
+            "detail": detail or ((after or before or {}).get("reason") or ""),
+        }
+        report.rows.append(row)
+        sample = report.samples.setdefault(rid, [])
+        if len(sample) < SAMPLE:
+            sample.append(row)
+    if same:
+        report.identical += 1
+
+
+def default_replayer_parts() -> tuple[Any, Callable[[RulePack], Any]]:
+    """The screener and caps ledgers live decisions are made with (a replay process's own)."""
+    from engine.rules.caps import CapsLedger, StoredEvents
+    from engine.screening import default_screener
+
+    source = StoredEvents()
+    ledgers: dict[str, Any] = {}
+
+    def caps_for(pack: RulePack) -> Any:
+        led = ledgers.get(pack.version)
+        if led is None:
+            led = ledgers[pack.version] = CapsLedger(pack.rules, source)
+        return led
+
+    return default_screener(), caps_for
+
+
+__all__ = ["PeriodReport", "Replayer", "replay_period"]
