@@ -111,8 +111,19 @@ def _evaluator_for(
 def comparable(decision: Decision) -> dict[str, Any]:
     """What must be identical between an original decision and its replay."""
     d = decision.model_dump(mode="json")
-    keys = ("event_id", "status", "violations", "rule_pack_version", "register_version")
-    return {k: d.get(k) for k in keys} | {"register_notes": d.get("register_notes") or []}
+    keys = (
+        "event_id",
+        "status",
+        "violations",
+        "rule_pack_version",
+        "register_version",
+        "needs_information",
+    )
+    return {k: d.get(k) for k in keys} | {
+        "register_notes": d.get("register_notes") or [],
+        # what the intake could not read or interpreted: a replay must assume the same
+        "data_quality": d.get("data_quality") or [],
+    }
 
 
 def decision_diff(a: Decision, b: Decision) -> list[str]:
@@ -126,6 +137,17 @@ def decision_diff(a: Decision, b: Decision) -> list[str]:
         out.append(f"register_version: {ca['register_version']} -> {cb['register_version']}")
     if ca["register_notes"] != cb["register_notes"]:
         out.append(f"register_notes: {ca['register_notes']!r} -> {cb['register_notes']!r}")
+    if ca["needs_information"] != cb["needs_information"]:
+        out.append(f"needs_information: {ca['needs_information']} -> {cb['needs_information']}")
+    if ca["data_quality"] != cb["data_quality"]:
+        fa = {(f["pointer"], f["assumed"]) for f in ca["data_quality"]}
+        fb = {(f["pointer"], f["assumed"]) for f in cb["data_quality"]}
+        for pointer, assumed in sorted(fa - fb):
+            out.append(f"- data_quality {pointer}: {assumed}")
+        for pointer, assumed in sorted(fb - fa):
+            out.append(f"+ data_quality {pointer}: {assumed}")
+        if fa == fb:
+            out.append("~ data_quality: messages changed")
     va = {v["rule_id"]: v for v in ca["violations"]}
     vb = {v["rule_id"]: v for v in cb["violations"]}
     for rid in sorted(va.keys() - vb.keys()):
@@ -170,6 +192,8 @@ def load_decision(event_id: str, session: Session) -> tuple[Event, Decision]:
         list_version=dec_row.list_version,
         register_version=dec_row.register_version,
         register_notes=dec_row.register_notes or [],
+        data_quality=dec_row.data_quality or [],
+        needs_information=bool(dec_row.needs_information),
         engine_version=dec_row.engine_version,
         evaluated_at=_as_utc(dec_row.evaluated_at),
     )

@@ -405,6 +405,10 @@ def detail(alert_id: int) -> Any:
         event_json=pretty_json(event.raw) if event else None,
         event_subject=subject(event.raw) if event else "",
         decision=decision,
+        data_quality=(decision.data_quality if decision else None) or [],
+        # this alert's measure rests on a value the event left unknown (the decision may hold
+        # other violations that do not)
+        needs_information=bool(violation.get("needs_information")),
         violation=violation,
         citations=violation.get("citations") or [],
         evidence=[

@@ -85,6 +85,65 @@ def _components() -> dict[str, Any]:
             "sha256": {"type": ["string", "null"]},
             "queued": {"type": ["boolean", "null"]},
             "errors": {"type": "array", "items": {"$ref": _COMPONENTS + "FieldError"}},
+            "data_quality": {
+                "type": "array",
+                "items": {"$ref": _COMPONENTS + "DataQualityFinding"},
+            },
+        },
+    }
+    schemas["DataQualityFinding"] = {
+        "type": "object",
+        "description": "a value the intake could not read (unknown: true, treated as unknown by "
+        'every rule) or read by interpretation (assumed: interpreted "tonnes" as t)',
+        "required": ["pointer", "message", "assumed"],
+        "properties": {
+            "pointer": {"type": "string", "description": "RFC 6901 JSON pointer into the event"},
+            "message": {"type": "string"},
+            "assumed": {"type": "string"},
+            "unknown": {"type": "boolean"},
+            "value": {"description": "the value as reported (null when missing)"},
+        },
+    }
+    schemas["StoredDecision"] = {
+        "type": "object",
+        "required": ["status", "violations", "data_quality", "needs_information"],
+        "properties": {
+            "status": {"enum": ["clear", "flagged", "rejected"]},
+            "violations": {"type": "array", "items": {"type": "object"}},
+            "reasons": {"type": "array", "items": {"type": "string"}},
+            "data_quality": {
+                "type": "array",
+                "items": {"$ref": _COMPONENTS + "DataQualityFinding"},
+            },
+            "needs_information": {
+                "type": "boolean",
+                "description": "some violation rests on a value the event left unknown",
+            },
+            "rule_pack_version": {"type": ["string", "null"]},
+            "list_version": {"type": ["string", "null"]},
+            "register_version": {"type": ["integer", "null"]},
+            "register_notes": {"type": "array", "items": {"type": "string"}},
+            "engine_version": {"type": "string"},
+            "evaluated_at": {"type": "string", "format": "date-time"},
+        },
+    }
+    schemas["StoredEvent"] = {
+        "type": "object",
+        "required": ["event_id", "status", "event", "decision", "alerts"],
+        "properties": {
+            "event_id": {"type": "string"},
+            "event_type": {"type": "string"},
+            "source": {"type": "string"},
+            "status": {"enum": ["received", "decided", "rejected"]},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "received_at": {"type": "string", "format": "date-time"},
+            "sha256": {"type": "string"},
+            "event": {"type": "object", "description": "the JSON as received"},
+            "decision": {
+                "anyOf": [{"$ref": _COMPONENTS + "StoredDecision"}, {"type": "null"}],
+                "description": "null while pending",
+            },
+            "alerts": {"type": "array", "items": {"type": "object"}},
         },
     }
     schemas["BatchResult"] = {
@@ -265,8 +324,9 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": {
-                            "description": "the event, its decision (null while pending), alerts",
-                            "content": _json({"type": "object"}),
+                            "description": "the event, its decision (null while pending, with "
+                            "its data-quality findings and needs_information), alerts",
+                            "content": _json({"$ref": _COMPONENTS + "StoredEvent"}),
                         },
                         "401": _error_response("no, unknown or revoked API key"),
                         "403": _error_response("the key lacks events:read"),

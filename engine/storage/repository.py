@@ -181,6 +181,8 @@ def save_decisions(
                 "list_version": d.list_version,
                 "register_version": d.register_version,
                 "register_notes": data["register_notes"] or None,
+                "data_quality": data["data_quality"] or None,
+                "needs_information": d.needs_information,
                 "engine_version": d.engine_version,
                 "evaluated_at": d.evaluated_at.astimezone(UTC)
                 if d.evaluated_at.tzinfo
@@ -339,6 +341,8 @@ def event_with_decision(event_id: str) -> dict[str, Any] | None:
             "list_version": dec["list_version"],
             "register_version": dec["register_version"],
             "register_notes": dec["register_notes"] or [],
+            "data_quality": dec["data_quality"] or [],
+            "needs_information": bool(dec["needs_information"]),
             "engine_version": dec["engine_version"],
             "evaluated_at": as_utc(dec["evaluated_at"]).isoformat(),
         }

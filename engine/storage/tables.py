@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.storage.base import Base, JSONType, utcnow
@@ -52,6 +52,13 @@ class DecisionRow(Base):
     # Register version the decision read and what it said (migration 1251, branch registers).
     register_version: Mapped[int | None] = mapped_column(Integer)
     register_notes: Mapped[list[str] | None] = mapped_column(JSONType)
+    # Data-quality findings of the event ({pointer, message, assumed, unknown, value}: what the
+    # intake could not read or interpreted) and whether a violation rests on an unknown value
+    # (migration 0800, branch decision_quality). NULL: no finding.
+    data_quality: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    needs_information: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
     engine_version: Mapped[str] = mapped_column(String(32), nullable=False)
     evaluated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
 
