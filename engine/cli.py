@@ -42,3 +42,7 @@ main.add_command(exemptions_cli)
 from engine.audit.cli import audit_cli  # noqa: E402
 
 main.add_command(audit_cli)
+
+from engine.normalise.cli import locode_cli  # noqa: E402
+
+main.add_command(locode_cli)
