@@ -8,7 +8,7 @@ vocabulary) and over every rule example of the pack that is valid v1.
 from __future__ import annotations
 
 from hypothesis import HealthCheck, assume, given, settings
-from test_rules_agreement import CAPS, EVALUATOR, ORACLE, PACK, SCREENER, caps_usage, events, hits
+from test_rules_agreement import caps_usage, events, hits, world
 
 from engine.models.validation import validate_event
 from engine.rules.catalogue import UNKNOWN_LEVEL
@@ -25,11 +25,12 @@ def check_v1_event(raw: dict, found, usage) -> None:
     assume(strict is not None)  # only events the strict contract takes
     assert tolerant is not None and not tolerant_errors
     assert tolerant.quality == [] and tolerant == strict
-    CAPS.value = usage
-    SCREENER.hits = found
-    matches = ORACLE.matches(tolerant, found, prefix="p")
+    w = world()
+    w.CAPS.value = usage
+    w.SCREENER.hits = found
+    matches = w.ORACLE.matches(tolerant, found, prefix="p")
     assert UNKNOWN_LEVEL not in set(matches.values()), matches
-    decision = EVALUATOR.evaluate(tolerant)
+    decision = w.EVALUATOR.evaluate(tolerant)
     assert decision.data_quality == [] and decision.needs_information is False
     assert not any(v.needs_information or v.unknown for v in decision.violations)
     assert {v.rule_id for v in decision.violations} == {r for (_k, r) in matches}
@@ -45,7 +46,8 @@ def test_every_v1_rule_example_has_no_finding_and_keeps_its_outcome() -> None:
     """The rule examples' outcomes are checked by test_rules_examples; here: the valid-v1 ones
     are read by the tolerant intake without a finding (so decided as v1 decided them)."""
     checked = 0
-    for rule in PACK.rules:
+    pack = world().PACK
+    for rule in pack.rules:
         for ex in [*rule.examples.fire, *rule.examples.clear]:
             raw = ex.event.model_dump(mode="json", exclude_none=True)
             strict, _errors, tolerant, _ = _strict_and_tolerant(raw)
@@ -54,4 +56,4 @@ def test_every_v1_rule_example_has_no_finding_and_keeps_its_outcome() -> None:
             assert tolerant is not None and tolerant.quality == [], (rule.id, tolerant)
             assert tolerant == strict
             checked += 1
-    assert checked >= len(PACK.rules)  # most examples are plain v1 events
+    assert checked >= len(pack.rules)  # most examples are plain v1 events
