@@ -2,16 +2,22 @@
 
 The one place an alert row is built from a violation, for the live path (a flagged decision,
 engine.storage.repository.save_decisions) and for retro-screening (engine.screening.retro) alike,
-so both carry the same fields, truncations and citation text.
+so both carry the same fields, truncations and citation text; ``open_alerts`` stores them and
+files them into cases (engine.cases) in the caller's transaction, for both paths.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.models.decisions import citation_text as _one_citation
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from engine.cases.filing import Filed
 
 Origin = Literal["live", "retro_screening"]
 
@@ -57,3 +63,16 @@ def alert_rows(
             }
         )
     return rows
+
+
+def open_alerts(conn: Connection, rows: list[dict[str, Any]]) -> list[Filed]:
+    """Insert alert rows (an (event, rule) that has one already is skipped) and file the new ones
+    into cases, in the caller's transaction: one case per event, or a linked occurrence of an
+    open case about the same vessel, party or list entry. Returns what was filed."""
+    from engine.cases.filing import file_alerts
+    from engine.storage.repository import insert_alerts
+
+    if not rows:
+        return []
+    insert_alerts(conn, rows)
+    return file_alerts(conn, [r["event_id"] for r in rows])

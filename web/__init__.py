@@ -66,6 +66,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web.api import api_bp
 
     app.register_blueprint(api_bp)
+    from web.cases_views import cases_bp
+
+    app.register_blueprint(cases_bp)
     from web.lists_views import lists_bp
 
     app.register_blueprint(lists_bp)

@@ -726,7 +726,8 @@ class Event(Model):
         # Runs for every event on ingest and again in the worker: no enum walk or dict per call.
         kind = self.event_type.value
         if getattr(self, kind) is None:
-            raise ValueError(f"event_type {kind!r} needs a {kind!r} body")
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise ValueError(f"event_type {kind!r} needs {article} {kind!r} body")
         others = [k for k in _BODY_FIELDS if k != kind and getattr(self, k) is not None]
         if others:
             raise ValueError(f"event_type {kind!r} must not carry {others} bodies")

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy import Table, Text, and_, cast, select
 
-from engine.alerts import alert_rows
+from engine.alerts import alert_rows, open_alerts
 from engine.lists import store
 from engine.lists.diff import ChangeReport
 from engine.lists.history import DesignationHistory, EntryHistory, SnapshotFile, build_history
@@ -41,7 +41,7 @@ from engine.screening.regimes import measure_for
 from engine.screening.service import Screener
 from engine.screening.settings import get_screening_settings
 from engine.storage.db import get_engine
-from engine.storage.repository import ALERTS, EVENTS, insert_alerts
+from engine.storage.repository import ALERTS, EVENTS
 
 BATCH = 1000
 ACTOR = "system:list-import"
@@ -235,7 +235,7 @@ def _rescreen(
         if alerts:
             with get_engine().begin() as conn:
                 before_count = _count_retro(conn)
-                insert_alerts(conn, alerts)
+                open_alerts(conn, alerts)
                 opened += _count_retro(conn) - before_count
     return all_hits, opened
 

@@ -19,7 +19,7 @@ from sqlalchemy import Table, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from engine.alerts import alert_rows
+from engine.alerts import alert_rows, open_alerts
 from engine.models.decisions import Decision
 from engine.models.events import Event
 from engine.storage.db import get_engine
@@ -225,7 +225,7 @@ def _save_rows(
                 now=now,
                 decision_id=decision_id,
             )
-        insert_alerts(conn, alerts)
+        open_alerts(conn, alerts)
         done = [e for _, e in inserted]
         mark = _cached(
             conn,

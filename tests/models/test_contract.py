@@ -86,7 +86,7 @@ def test_body_must_match_type() -> None:
     raw = copy.deepcopy(NAJIN_DUNAY)
     raw["event_type"] = "entity"
     event, errors = validate_event(raw)
-    assert event is None and any("needs a 'entity' body" in e.message for e in errors)
+    assert event is None and any("needs an 'entity' body" in e.message for e in errors)
 
 
 def test_non_object_is_rejected() -> None:

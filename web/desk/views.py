@@ -26,10 +26,12 @@ def _back(alert_id: int) -> Any:
 
 def _act(alert_id: int, action: str, success: str, **kwargs: object) -> Any:
     try:
-        run(alert_id, Actor.of(g.user), action, **kwargs)
+        done = run(alert_id, Actor.of(g.user), action, **kwargs)
     except WorkflowError as exc:
         flash(str(exc), "error")
     else:
+        if getattr(done, "status", None) == "pending_approval":
+            success = "Closure requested: a second senior officer must approve it."
         flash(success)
     return _back(alert_id)
 
@@ -74,7 +76,7 @@ def decide(alert_id: int) -> Any:
     return _act(
         alert_id,
         "decide_closure",
-        f"Closure {decision}d.",
+        "Closure approved." if decision == "approve" else "Closure rejected.",
         approve=decision == "approve",
         note=request.form.get("note"),
     )

@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from engine.cases.actions import sync_alert
 from engine.storage.db import session_scope
 from engine.storage.desk_tables import AlertNoteRow, ClosureApprovalRow, UserRow
 from engine.storage.tables import AlertRow
@@ -43,7 +44,8 @@ class Actor:
 
 
 def needs_second_approval(alert: AlertRow, resolution: str) -> bool:
-    return alert.severity == "critical" and resolution == "false_positive"
+    # A duplicate closure hides a critical alert as surely as a false positive does.
+    return alert.severity == "critical" and resolution in ("false_positive", "duplicate")
 
 
 def _snapshot(alert: AlertRow) -> dict[str, str | None]:
@@ -110,6 +112,7 @@ def _change(
         after=_snapshot(alert),
         note=note,
     )
+    sync_alert(session, alert.id, actor.username)  # the case closes with its last alert
 
 
 def pending_approval(session: Session, alert_id: int) -> ClosureApprovalRow | None:
