@@ -93,12 +93,18 @@ def load_stored_pack(version: str, session: Session | None = None) -> RulePack:
 
 
 def _evaluator_for(
-    pack: RulePack, screener: Any = None, caps: Any = None, registers: Any = None
+    pack: RulePack,
+    screener: Any = None,
+    caps: Any = None,
+    registers: Any = None,
+    allowlist: Any = None,
 ) -> Any:
     from engine.rules.evaluator import Evaluator
 
-    if screener is not None or caps is not None or registers is not None:
-        return Evaluator(pack, screener=screener, caps=caps, registers=registers)
+    if screener is not None or caps is not None or registers is not None or allowlist is not None:
+        return Evaluator(
+            pack, screener=screener, caps=caps, registers=registers, allowlist=allowlist
+        )
     with _CACHE_LOCK:
         ev = _EVALUATORS.get(pack.version)
         if ev is None:
@@ -123,6 +129,8 @@ def comparable(decision: Decision) -> dict[str, Any]:
         "register_notes": d.get("register_notes") or [],
         # what the intake could not read or interpreted: a replay must assume the same
         "data_quality": d.get("data_quality") or [],
+        "allowlist_version": d.get("allowlist_version"),
+        "allowlist_notes": d.get("allowlist_notes") or [],
     }
 
 
@@ -148,6 +156,9 @@ def decision_diff(a: Decision, b: Decision) -> list[str]:
             out.append(f"+ data_quality {pointer}: {assumed}")
         if fa == fb:
             out.append("~ data_quality: messages changed")
+    for key in ("allowlist_version", "allowlist_notes"):
+        if ca[key] != cb[key]:
+            out.append(f"{key}: {ca[key]!r} -> {cb[key]!r}")
     va = {v["rule_id"]: v for v in ca["violations"]}
     vb = {v["rule_id"]: v for v in cb["violations"]}
     for rid in sorted(va.keys() - vb.keys()):
@@ -194,6 +205,8 @@ def load_decision(event_id: str, session: Session) -> tuple[Event, Decision]:
         register_notes=dec_row.register_notes or [],
         data_quality=dec_row.data_quality or [],
         needs_information=bool(dec_row.needs_information),
+        allowlist_version=dec_row.allowlist_version,
+        allowlist_notes=dec_row.allowlist_notes or [],
         engine_version=dec_row.engine_version,
         evaluated_at=_as_utc(dec_row.evaluated_at),
     )
@@ -236,7 +249,13 @@ def replay(
             from engine.registers.batch import PinnedRegisters
 
             registers = PinnedRegisters(original.register_version)
-        replayed = _evaluator_for(pack, pinned, c, registers).evaluate(event)
+        # The allowlist version the decision read (known false positives set aside then).
+        allowlist = None
+        if original.allowlist_version is not None:
+            from engine.allowlist.matching import PinnedAllowlist
+
+            allowlist = PinnedAllowlist(original.allowlist_version)
+        replayed = _evaluator_for(pack, pinned, c, registers, allowlist).evaluate(event)
         diff = decision_diff(original, replayed)
         return ReplayResult(event_id, original, replayed, not diff, diff)
 

@@ -75,6 +75,11 @@ def import_list(source: str, progress: Progress = _noop, retro: bool = True) -> 
     from engine.screening.service import invalidate_default_screener
 
     invalidate_default_screener()
+    if saved.report is not None and saved.report.amended:
+        # Known false positives judged against an entry that changed must be judged again.
+        from engine.allowlist.store import reopen_amended
+
+        reopen_amended([a.entry.reference for a in saved.report.amended])
     if retro:
         from engine.screening.retro import after_import
 

@@ -83,5 +83,9 @@ class Decision(BaseModel):
     # cited, or the register embedded in an older rule pack) and what the register said.
     register_version: int | None = None
     register_notes: list[str] = Field(default_factory=list)
+    # Allowlist (known false positives, engine.allowlist) version read for an event with screening
+    # hits, and a note per hit it set aside (migration 1401_allowlist).
+    allowlist_version: int | None = None
+    allowlist_notes: list[str] = Field(default_factory=list)
     engine_version: str
     evaluated_at: datetime

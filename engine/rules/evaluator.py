@@ -6,7 +6,9 @@
   ``Settings.rules_dir``; screener / caps ledger from ``engine.screening.default_screener`` and
   ``engine.rules.caps.default_caps``; exemptions and notifications from the stored registers,
   ``engine.registers.lookup.default_registers``, one register version per batch, recorded in the
-  decisions of the events that read it).
+  decisions of the events that read it); known false positives from the stored allowlist
+  (``allowlist=``, engine.allowlist.matching: one snapshot per batch, applied to the screening
+  hits before facts are built; a decision with hits records the version it read).
 
 Matching is done only by durable_rules; the oracle's leaf tests are used afterwards, for the
 violations found, to say WHICH fields matched (evidence) — never to decide.
@@ -84,8 +86,11 @@ class Evaluator:
         exemptions: ExemptionLookup | None = None,
         prefilter: bool = True,
         registers: Any = None,
+        allowlist: Any = None,
     ) -> None:
         self.pack = pack
+        # allowlist: a source with current() -> engine.allowlist.matching.Snapshot
+        self.allowlist = allowlist
         self.prefilter = prefilter
         # Seconds spent screening, summed over this evaluator's life: the pipeline turns the
         # delta per batch into its screening-time metric (rules/ does not import pipeline/).
@@ -277,12 +282,17 @@ class Evaluator:
         all_facts: list[Fact] = []
         by_key: dict[str, Fact] = {}
         screener = self._batch_screener()
+        allowed = self.allowlist.current() if self.allowlist is not None else None
+        allow_use: dict[int, dict[str, Any]] = {}
         for i, event in enumerate(events):
             hits: list[ScreeningHit] = []
             if screener is not None:
                 started = time.perf_counter()
                 hits = list(screener.screen(event))
                 self.screening_seconds += time.perf_counter() - started
+            if allowed is not None and hits and allowed.version:
+                hits, notes = allowed.apply(event, hits)
+                allow_use[i] = {"allowlist_version": allowed.version, "allowlist_notes": notes}
             facts = self.facts_of(event, hits, prefix=str(i))
             all_facts.extend(facts)
         matched = self.match(all_facts)
@@ -297,7 +307,7 @@ class Evaluator:
         for i, event in enumerate(events):
             list_version = screener.version_at(event.occurred_at) if screener is not None else None
             found = per_event.get(i)
-            register = self._register_use(event)
+            register = self._register_use(event) | allow_use.get(i, {})
             quality = [f.model_dump(mode="json") for f in event.quality] if event.quality else []
             if not found:
                 # Plain construction (~5 us) is cheaper than model_copy(update=...) of a template (~7 us).
@@ -409,6 +419,7 @@ def default_evaluator() -> Evaluator:
         if _default is None:
             pack = load_pack()
             # The screener provider, not one screener: a worker sees newly imported snapshots.
+            from engine.allowlist.matching import StoredAllowlist
             from engine.registers.lookup import default_registers
             from engine.rules.caps import default_caps
             from engine.screening import default_screener
@@ -418,6 +429,7 @@ def default_evaluator() -> Evaluator:
                 screener=default_screener,
                 caps=default_caps(),
                 registers=default_registers(),  # the stored registers, one version per batch
+                allowlist=StoredAllowlist(),  # known false positives, one version per batch
             )
             log.info("rule pack %s loaded: %d rules", pack.version[:12], len(pack.rules))
         return _default

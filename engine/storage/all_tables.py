@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
+from engine.allowlist import tables as allowlist_tables  # noqa: F401
 from engine.audit import tables as audit_tables  # noqa: F401
 from engine.cases import tables as case_tables  # noqa: F401
 from engine.lists import tables as lists_tables  # noqa: F401

@@ -183,6 +183,8 @@ def save_decisions(
                 "register_notes": data["register_notes"] or None,
                 "data_quality": data["data_quality"] or None,
                 "needs_information": d.needs_information,
+                "allowlist_version": d.allowlist_version,
+                "allowlist_notes": data["allowlist_notes"] or None,
                 "engine_version": d.engine_version,
                 "evaluated_at": d.evaluated_at.astimezone(UTC)
                 if d.evaluated_at.tzinfo
@@ -343,6 +345,8 @@ def event_with_decision(event_id: str) -> dict[str, Any] | None:
             "register_notes": dec["register_notes"] or [],
             "data_quality": dec["data_quality"] or [],
             "needs_information": bool(dec["needs_information"]),
+            "allowlist_version": dec["allowlist_version"],
+            "allowlist_notes": dec["allowlist_notes"] or [],
             "engine_version": dec["engine_version"],
             "evaluated_at": as_utc(dec["evaluated_at"]).isoformat(),
         }

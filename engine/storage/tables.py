@@ -59,6 +59,9 @@ class DecisionRow(Base):
     needs_information: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()
     )
+    # Allowlist version and notes (migration 1401_allowlist, branch allowlist).
+    allowlist_version: Mapped[int | None] = mapped_column(Integer)
+    allowlist_notes: Mapped[list[str] | None] = mapped_column(JSONType)
     engine_version: Mapped[str] = mapped_column(String(32), nullable=False)
     evaluated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
 

@@ -90,7 +90,11 @@ def test_closed_alert_states_the_delisting_without_the_open_note(client) -> None
     resp = client.post(
         f"/alerts/{nusra}/close",
         # (true positive: a critical duplicate now waits for a second senior officer, issue 14)
-        data={"resolution": "true_positive", "note": "confirmed", "csrf_token": _csrf(client, nusra)},
+        data={
+            "resolution": "true_positive",
+            "note": "confirmed",
+            "csrf_token": _csrf(client, nusra),
+        },
     )
     assert resp.status_code in (302, 303)
     page = client.get(f"/alerts/{nusra}").text

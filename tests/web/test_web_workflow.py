@@ -245,8 +245,9 @@ def test_audit_rows_are_never_deleted_by_actions(as_role) -> None:
     for url, data in (
         (f"/alerts/{a}/assign", {"to": "me"}),
         (f"/alerts/{a}/review", {}),
-        (f"/alerts/{a}/close", {"resolution": "duplicate", "note": "dup"}),
-        (f"/alerts/{a}/reopen", {"note": "not dup"}),
+        # (not duplicate: a critical duplicate waits for a second senior officer, issue 14)
+        (f"/alerts/{a}/close", {"resolution": "true_positive", "note": "confirmed"}),
+        (f"/alerts/{a}/reopen", {"note": "not confirmed"}),
     ):
         post(officer, url, **data)
         with session_scope() as s:
