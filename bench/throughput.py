@@ -160,6 +160,14 @@ class Stack:
             self.headers["Authorization"] = f"Bearer {key}"
         for url in self.urls:
             self._wait_http(url)
+        self.redis_pid = 0  # the embedded redis-server, when the bench started it
+        if not os.environ.get("REDIS_URL"):
+            from engine.pipeline.broker import embedded
+
+            try:
+                self.redis_pid = int(embedded().pidfile.read_text())
+            except (OSError, ValueError):
+                pass
 
     def url_for(self, i: int) -> str:
         """Round-robin over the web instances (a load balancer's simplest policy)."""
@@ -194,6 +202,52 @@ class Stack:
                 os.killpg(web.pid, signal.SIGKILL)
         if not os.environ.get("REDIS_URL"):
             embedded().stop()
+
+
+def _proc_cpu() -> dict[int, tuple[int, float]]:
+    """pid -> (parent pid, user+system CPU seconds) of every process we can read."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        out[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def stack_cpu(stack: Stack) -> dict[str, float]:
+    """CPU seconds used so far by each part of the stack (a process and its descendants), and by
+    this process (the load generator). Per-event CPU is what the load of other processes on the
+    shared box does not change much, unlike events/s."""
+    procs = _proc_cpu()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _cpu) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+
+    def tree(root: int) -> set[int]:
+        pids, todo = set(), [root]
+        while todo:
+            pid = todo.pop()
+            if pid in procs and pid not in pids:
+                pids.add(pid)
+                todo.extend(children.get(pid, ()))
+        return pids
+
+    roots = {
+        "worker": [w.pid for w in stack.workers],
+        "web": [w.pid for w in stack.webs],
+        "redis": [stack.redis_pid] if stack.redis_pid else [],
+    }
+    owned = {name: set().union(*(tree(r) for r in rs)) for name, rs in roots.items() if rs}
+    owned["bench"] = tree(os.getpid()) - set().union(*owned.values())
+    parts = {name: sum(procs[p][1] for p in pids) for name, pids in owned.items()}
+    return parts
 
 
 def decided(prefix: str) -> int:
@@ -297,11 +351,13 @@ def run_batch(stack: Stack, n: int, batch: int, clients: int) -> dict[str, Any]:
             raise RuntimeError(f"{r.status_code} {r.text[:200]}")
         return len(body)
 
+    cpu0 = stack_cpu(stack)
     wall0 = time.time()
     with ThreadPoolExecutor(clients) as pool:
         sent = sum(pool.map(send, bodies))
     pushed = time.time() - wall0
     wait_all(prefix, sent, timeout=max(120, n / 200))
+    cpu1 = stack_cpu(stack)
     lat, first, last = latencies(prefix)
     return {
         "mode": f"batches of {batch}",
@@ -309,6 +365,7 @@ def run_batch(stack: Stack, n: int, batch: int, clients: int) -> dict[str, Any]:
         "push_s": pushed,
         "events_per_s": n / (last - first).total_seconds(),
         "lat": lat,
+        "cpu": {k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1},
     }
 
 
@@ -321,6 +378,17 @@ def report(result: dict[str, Any]) -> None:
         f"p99 {percentile(lat, 99):.1f} max {max(lat):.1f} (mean {statistics.fmean(lat):.1f})",
         flush=True,
     )
+    cpu = result.get("cpu")
+    if cpu:
+        # The waiting loop polls the DB every 0.25 s: "bench" includes it (and the HTTP client).
+        n = result["events"]
+        parts = ", ".join(f"{k} {v / n * 1000:.3f}" for k, v in cpu.items())
+        stack_ms = sum(v for k, v in cpu.items() if k != "bench") / n * 1000
+        print(
+            f"{'':>24}  CPU ms per event: {parts}; stack (all but bench) {stack_ms:.3f} ms "
+            f"-> {2000 / stack_ms:,.0f} events/s if the 2 cores did nothing else",
+            flush=True,
+        )
 
 
 def main() -> int:

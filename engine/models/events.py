@@ -666,6 +666,16 @@ def _aware(value: datetime) -> datetime:
 
 
 _BODY_FIELDS = tuple(t.value for t in EventType)
+_READER: list[Any] = []  # engine.models.intake.read_tolerantly, imported on first use
+
+
+def _read_tolerantly() -> Any:
+    # intake imports this module, so it is imported late; once, not per validated event.
+    if not _READER:
+        from engine.models.intake import read_tolerantly
+
+        _READER.append(read_tolerantly)
+    return _READER[0]
 
 
 def _one_body_schema() -> dict[str, Any]:
@@ -709,17 +719,18 @@ class Event(Model):
     def _tolerant(cls, data: Any, handler: Any, info: ValidationInfo) -> Event:
         """Envelope strict, body tolerant (engine.models.intake): whatever in the body cannot be
         read is dropped from the model, kept in the raw event and reported as a finding."""
-        from engine.models.intake import read_tolerantly
-
-        event = read_tolerantly(data, handler)
-        if event.quality and info.context and info.context.get("strict_events"):
+        event = _read_tolerantly()(data, handler)
+        if info.context and info.context.get("strict_events") and event.quality:
             # Authored events (rule examples) must be valid v1 as written.
             raise ValueError("; ".join(f"{f.pointer or '/'}: {f.message}" for f in event.quality))
         return event
 
     @property
     def quality(self) -> list[Any]:
-        return self._quality
+        # The private-attribute dict directly: ``self._quality`` goes through pydantic's
+        # __getattr__ (~1 us), and this is read several times per event on the hot path.
+        private = self.__pydantic_private__
+        return private["_quality"] if private is not None else []
 
     @model_validator(mode="after")
     def _one_body(self) -> Event:

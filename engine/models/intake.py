@@ -369,99 +369,117 @@ def _envelope_error(err: Any, kind: Any) -> bool:
     return len(parts) == 1 and parts[0] == kind
 
 
+def _unknown(out: list[Finding], ptr: str, msg: str) -> None:
+    out.append(Finding(pointer=ptr, message=msg, assumed="unknown", unknown=True))
+
+
+def _flagged(out: list[Finding], ptr: str, msg: str, value: Any = None) -> None:
+    out.append(Finding(pointer=ptr, message=msg, assumed="kept as reported", value=value))
+
+
+def _check_place(out: list[Finding], p: Any, ptr: str, what: str) -> None:
+    if p is None:
+        _unknown(out, ptr, f"{what} is missing")
+        return
+    country = p.country
+    if country is None:
+        _unknown(out, ptr + "/country", f"{what} has no country")
+    elif p.locode and country != "ZZ" and p.locode[:2] != country:
+        _unknown(
+            out,
+            ptr + "/country",
+            f"locode {p.locode} belongs to {p.locode[:2]}, not country {country}",
+        )
+
+
+def _check_vessel(out: list[Finding], v: Any, ptr: str, what: str) -> None:
+    if v is None:
+        _unknown(out, ptr, f"{what} is missing")
+    elif not (v.name or v.imo or v.mmsi):
+        if v.flag:
+            _unknown(
+                out,
+                ptr + "/name",
+                f"{what} is known only by its flag {v.flag} (no name, IMO or MMSI)",
+            )
+        else:
+            _unknown(out, ptr, f"{what} is not identified (no name, IMO, MMSI or flag)")
+
+
+def _check_lines(out: list[Finding], goods: list[Any], base: str) -> None:
+    for i, g in enumerate(goods):
+        if not g.hs_code and not g.description:
+            # an unclassified line: what it is and where it is from are unknown
+            _unknown(out, f"{base}/{i}", "goods need an hs_code or a description")
+        if g.quantity is not None and g.unit is None:
+            _unknown(out, f"{base}/{i}/unit", "a quantity needs its unit")
+
+
 def contract_findings(ev: Event) -> list[Finding]:
     """The v1 requirements the models no longer enforce (they make a body unusable only in
-    strict mode): each missing value is unknown, each inconsistency is flagged."""
+    strict mode): each missing value is unknown, each inconsistency is flagged.
+
+    Runs on every validated event (ingest and worker): module-level checks, no closures."""
     out: list[Finding] = []
-
-    def unknown(ptr: str, msg: str) -> None:
-        out.append(Finding(pointer=ptr, message=msg, assumed="unknown", unknown=True))
-
-    def flagged(ptr: str, msg: str, value: Any = None) -> None:
-        out.append(Finding(pointer=ptr, message=msg, assumed="kept as reported", value=value))
-
-    def place(p: Any, ptr: str, what: str) -> None:
-        if p is None:
-            unknown(ptr, f"{what} is missing")
-            return
-        if p.country is None:
-            unknown(ptr + "/country", f"{what} has no country")
-        elif p.locode and p.country != "ZZ" and p.locode[:2] != p.country:
-            unknown(
-                ptr + "/country",
-                f"locode {p.locode} belongs to {p.locode[:2]}, not country {p.country}",
-            )
-
-    def vessel(v: Any, ptr: str, what: str) -> None:
-        if v is None:
-            unknown(ptr, f"{what} is missing")
-        elif not (v.name or v.imo or v.mmsi):
-            if v.flag:
-                unknown(
-                    ptr + "/name",
-                    f"{what} is known only by its flag {v.flag} (no name, IMO or MMSI)",
-                )
-            else:
-                unknown(ptr, f"{what} is not identified (no name, IMO, MMSI or flag)")
-
-    def lines(goods: list[Any], base: str) -> None:
-        for i, g in enumerate(goods):
-            if not g.hs_code and not g.description:
-                # an unclassified line: what it is and where it is from are unknown
-                unknown(f"{base}/{i}", "goods need an hs_code or a description")
-            if g.quantity is not None and g.unit is None:
-                unknown(f"{base}/{i}/unit", "a quantity needs its unit")
-
     s, m, e = ev.shipment, ev.vessel_movement, ev.entity
     if s is not None:
-        place(s.origin, "/shipment/origin", "the origin")
-        place(s.destination, "/shipment/destination", "the destination")
+        _check_place(out, s.origin, "/shipment/origin", "the origin")
+        _check_place(out, s.destination, "/shipment/destination", "the destination")
         for i, p in enumerate(s.route):
-            place(p, f"/shipment/route/{i}", "a route point")
+            _check_place(out, p, f"/shipment/route/{i}", "a route point")
         if s.vessel is not None:
-            vessel(s.vessel, "/shipment/vessel", "the vessel")
-        lines(s.goods, "/shipment/goods")
+            _check_vessel(out, s.vessel, "/shipment/vessel", "the vessel")
+        if s.goods:
+            _check_lines(out, s.goods, "/shipment/goods")
         for i, party in enumerate(s.parties):
             if party.role is None:
-                unknown(f"/shipment/parties/{i}/role", "the party has no role")
+                _unknown(out, f"/shipment/parties/{i}/role", "the party has no role")
             if party.name is None:
-                unknown(
-                    f"/shipment/parties/{i}/name", "the party has no name (it cannot be screened)"
+                _unknown(
+                    out,
+                    f"/shipment/parties/{i}/name",
+                    "the party has no name (it cannot be screened)",
                 )
         if s.departure_date and s.arrival_date and s.arrival_date < s.departure_date:
-            flagged(
+            _flagged(
+                out,
                 "/shipment/arrival_date",
                 "arrival_date is before departure_date",
                 str(s.arrival_date),
             )
     if m is not None:
         if m.kind is None:
-            unknown("/vessel_movement/kind", "the movement kind is missing")
-        vessel(m.vessel, "/vessel_movement/vessel", "the vessel")
+            _unknown(out, "/vessel_movement/kind", "the movement kind is missing")
+        _check_vessel(out, m.vessel, "/vessel_movement/vessel", "the vessel")
         if m.kind == "port_call":
-            place(m.port, "/vessel_movement/port", "the port of call")
+            _check_place(out, m.port, "/vessel_movement/port", "the port of call")
         elif m.port is not None:
-            place(m.port, "/vessel_movement/port", "the port")
+            _check_place(out, m.port, "/vessel_movement/port", "the port")
         if m.kind == "ship_to_ship" or m.counterpart_vessel is not None:
-            vessel(
+            _check_vessel(
+                out,
                 m.counterpart_vessel,
                 "/vessel_movement/counterpart_vessel",
                 "the counterpart vessel",
             )
         if m.kind in ("flag_change", "name_change", "identity_change") and m.previous is None:
-            unknown("/vessel_movement/previous", f"a {m.kind} needs previous {{flag, name}}")
+            _unknown(out, "/vessel_movement/previous", f"a {m.kind} needs previous {{flag, name}}")
         if m.started_at and m.ended_at and m.ended_at < m.started_at:
-            flagged(
-                "/vessel_movement/ended_at", "ended_at is before started_at", m.ended_at.isoformat()
+            _flagged(
+                out,
+                "/vessel_movement/ended_at",
+                "ended_at is before started_at",
+                m.ended_at.isoformat(),
             )
-        lines(m.cargo, "/vessel_movement/cargo")
+        if m.cargo:
+            _check_lines(out, m.cargo, "/vessel_movement/cargo")
     if e is not None:
         for key in ("action", "id", "kind", "name"):
             if getattr(e, key) is None:
-                unknown(f"/entity/{key}", f"the entity has no {key}")
+                _unknown(out, f"/entity/{key}", f"the entity has no {key}")
         for i, o in enumerate(e.owners):
             if o.name is None:
-                unknown(f"/entity/owners/{i}/name", "the owner has no name")
+                _unknown(out, f"/entity/owners/{i}/name", "the owner has no name")
     return out
 
 
@@ -469,13 +487,12 @@ def read_tolerantly(data: Any, handler: Callable[[Any], Event]) -> Event:
     if not isinstance(data, dict):
         return handler(data)
     try:
-        ev = handler(data)
+        strict = handler(data)
     except ValidationError:
-        ev = None
-    if ev is not None:
-        problems = contract_findings(ev)
-        if not problems:
-            return ev  # valid v1: decided exactly as before
+        pass
+    else:
+        if not contract_findings(strict):
+            return strict  # valid v1 (the fast path): decided exactly as before
     reader = _Reader()
     work = dict(data)
     reader.envelope(work)

@@ -46,7 +46,7 @@ from engine.rules.schema import (
     CapUsage,
     Rule,
 )
-from engine.rules.unknowns import MARKER
+from engine.rules.unknowns import MARKER, unknowns_of
 
 __all__ = [
     "Evaluator",
@@ -220,9 +220,12 @@ class Evaluator:
         """The facts of one event that the engine needs to see (with per-rule fields)."""
         kinds = self._kinds if hits else self._kinds - {"hit"}
         sets = None
+        unknowns = unknowns_of(event)
         if self.prefilter:
             sets = direction_sets(event)
             values = flag_values(context_fields(event), sets)
+            if unknowns:
+                values[MARKER] = True  # as the builder sets it on every fact of this event
             for h in hits:
                 name = LISTED_FIELDS.get(h.list_regime)
                 if name:
@@ -237,7 +240,9 @@ class Evaluator:
             kinds = frozenset(k for k in kinds if self._prefilter.event_may_match(k, values, fill))
             if not kinds:
                 return []  # typical clear event: no rule can match any of its facts
-        facts = self.builder.build(event, hits, prefix=prefix, kinds=kinds, sets=sets)
+        facts = self.builder.build(
+            event, hits, prefix=prefix, kinds=kinds, sets=sets, unknowns=unknowns
+        )
         if self.prefilter:
             facts = [f for f in facts if self._prefilter.fact_may_match(f.kind, f.fields)]
         self._augment(event, facts)

@@ -23,7 +23,14 @@ from engine.models.events import Event, Goods
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import LISTED_FIELDS
 from engine.rules.schema import Keyword, Node
-from engine.rules.unknowns import MARKER, SUBJECTS, subjects_of_fact, unknown_field, unknowns_of
+from engine.rules.unknowns import (
+    MARKER,
+    SUBJECTS,
+    Unknowns,
+    subjects_of_fact,
+    unknown_field,
+    unknowns_of,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -302,13 +309,16 @@ class FactBuilder:
         prefix: str = "",
         kinds: Iterable[str] | None = None,
         sets: tuple[set[str], set[str], set[str], list[str | None]] | None = None,
+        unknowns: Unknowns | None = None,
     ) -> list[Fact]:
-        """Facts of one event; ``kinds`` narrows this call further, ``sets`` = direction_sets(event)."""
+        """Facts of one event; ``kinds`` narrows this call further, ``sets`` = direction_sets(event),
+        ``unknowns`` = unknowns_of(event) (computed here when not given)."""
         prefix = prefix or event.event_id
         build_kinds = self.kinds if kinds is None else self.kinds & frozenset(kinds)
         ctx = context_fields(event)
         ctx["occurred"] = epoch_us(event.occurred_at)
-        unknowns = unknowns_of(event)
+        if unknowns is None:
+            unknowns = unknowns_of(event)
         if unknowns:
             ctx[MARKER] = True
         for h in hits:  # listed_<regime> context fields (rule pack: targeted arms embargoes)

@@ -7,7 +7,7 @@ of the patterns' requirements is never sent to the engine. The filter never deci
 only saves the engine work. (The agreement tests run with and without it.)
 
 Two stages: per event (only fields known before the facts are built: context fields, direction
-flags, listed_<regime>; other fields count as "may hold"), then per built fact (all fields).
+flags, listed_<regime>, has_unknown; other fields count as "may hold"), then per built fact (all fields).
 A goods line's direction flags are a subset of the event's, so the event stage is sound too.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 
 from engine.rules.catalogue import CONTEXT_FIELDS
 from engine.rules.conditions import member
+from engine.rules.unknowns import MARKER
 
 Pair = tuple[str, Any]
 Requirement = tuple[frozenset[Pair], ...]  # all of: any of (field == value)
@@ -57,8 +58,11 @@ SET_FIELDS = _LINE_FIELDS | _PARTY_FIELDS
 
 
 def known_before_facts(name: str) -> bool:
+    # MARKER (has_unknown) is an event-level fact field: the unknown-level patterns' last
+    # conjunct, so a clean event skips them at the event stage instead of building its facts.
     return (
-        name in CONTEXT_FIELDS
+        name == MARKER
+        or name in CONTEXT_FIELDS
         or name in SET_FIELDS
         or name.startswith(FLAG_PREFIXES)
         or name.startswith("listed_")
