@@ -46,3 +46,6 @@ main.add_command(audit_cli)
 from engine.normalise.cli import locode_cli  # noqa: E402
 
 main.add_command(locode_cli)
+from engine.ais.cli import ais_cli  # noqa: E402
+
+main.add_command(ais_cli)

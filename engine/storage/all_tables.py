@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete
 
+from engine.ais import tables as ais_tables  # noqa: F401
 from engine.allowlist import tables as allowlist_tables  # noqa: F401
 from engine.audit import tables as audit_tables  # noqa: F401
 from engine.cases import tables as case_tables  # noqa: F401
