@@ -65,7 +65,8 @@ def fleet_lines(vessels: int, messages: int, seed: int = 1) -> list[str]:
         state.append([200_000_000 + i * 7 % 599_999_999, lat, lon, sog])
     # encode a pool of sentences per vessel lazily: encoding is the slow part of generation
     lines: list[str] = []
-    dt = max(1.0, 86_400 / max(1, messages))
+    # every vessel reports about every 3 minutes (class A at anchor, or a slow-rate feed)
+    dt = 180.0 / vessels
     ts = float(T0)
     for n in range(messages):
         v = state[n % vessels] if n < vessels else state[rng.randrange(vessels)]

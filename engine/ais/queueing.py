@@ -38,11 +38,18 @@ def publish_batches(batch_ids: list[str], partition: int = 0) -> bool:
     ``received`` in the store and ``sanctions ais sweep`` queues them later)."""
     from engine.pipeline.celery_app import app
 
-    route = {"exchange": "", "routing_key": queue_name(partition), "retry": False}
+    queue = queue_name(partition)
     try:
         with app.producer_or_acquire() as producer:
             for bid in batch_ids:
-                app.send_task(AIS_DERIVE, (bid,), producer=producer, ignore_result=True, **route)
+                app.send_task(
+                    AIS_DERIVE,
+                    (bid,),
+                    queue=queue,
+                    producer=producer,
+                    ignore_result=True,
+                    retry=False,
+                )
     except Exception as exc:
         log.warning("broker unreachable, %d AIS batches left stored: %s", len(batch_ids), exc)
         return False
