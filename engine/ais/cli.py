@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -120,7 +120,8 @@ def worker_command(partition: int, loglevel: str) -> None:
     """Run the derivation worker of one partition queue (solo pool: one stream, in order)."""
     from engine.ais.queueing import queue_name
 
-    sys.exit(subprocess.call(worker_argv(queue_name(partition), loglevel)))
+    argv = worker_argv(queue_name(partition), loglevel)
+    os.execv(argv[0], argv)  # become the worker: signals reach Celery, no orphaned child
 
 
 def worker_argv(queue: str, loglevel: str = "WARNING", hostname: str | None = None) -> list[str]:

@@ -132,3 +132,31 @@ def test_queue_task_stores_then_derives_and_publishes(db: None, broker_url: str)
     (gap,) = stored("ais_gap")
     assert gap["event"] is not None
     assert ais_ingest_raw({"not": "lines"}) == {}  # recorded as a rejection, not raised
+
+
+def test_stored_batches_are_queued_on_the_ais_queue_not_sanctions(
+    db: None, broker_url: str
+) -> None:
+    import base64
+    import uuid
+
+    from pipeline_support import redis_client
+
+    from engine.ais import batches
+    from engine.ais.queueing import AIS_QUEUE, publish_batches
+
+    stored = batches.store_batch([f"garbage {uuid.uuid4()}"], channel="cli")
+    assert publish_batches([stored.id])
+    client = redis_client(broker_url)
+    mine = [
+        item
+        for item in client.lrange(AIS_QUEUE, 0, -1)
+        if stored.id in base64.b64decode(json.loads(item)["body"]).decode()
+    ]
+    try:
+        assert len(mine) == 1
+        assert json.loads(mine[0])["headers"]["task"] == "sanctions.ais_derive"
+    finally:
+        for item in mine:
+            client.lrem(AIS_QUEUE, 0, item)
+    assert batches.underived_ids() == [stored.id]
