@@ -27,7 +27,7 @@ import random
 import statistics
 import sys
 import time
-import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,7 @@ from pyais import encode_dict  # noqa: E402
 from pyais.messages import NMEAMessage  # noqa: E402
 
 from engine.ais.derive import Deriver  # noqa: E402
-from engine.ais.nmea import NmeaDecoder  # noqa: E402
+from engine.ais.nmea import Decoded, NmeaDecoder  # noqa: E402
 from engine.ais.settings import AisSettings  # noqa: E402
 from engine.ais.synthetic import tag  # noqa: E402
 
@@ -103,67 +103,86 @@ def main() -> None:
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
     t = time.perf_counter()
-    lines = fleet_lines(args.vessels, args.messages)
+    cache = Path(f"/tmp/ais-bench-{args.vessels}-{args.messages}.nmea")
+    if cache.exists():
+        lines = cache.read_text(encoding="ascii").split("\n")
+    else:  # encoding with pyais is slow (0.1-1.5 ms a sentence on this box): kept for next time
+        lines = fleet_lines(args.vessels, args.messages)
+        cache.write_text("\n".join(lines), encoding="ascii")
     print(
         f"generated {len(lines):,} sentences for {args.vessels:,} vessels in {time.perf_counter() - t:.1f} s"
     )
 
-    # 1. decode alone
-    gc.collect()
-    w, c = time.perf_counter(), time.process_time()
-    decoded = NmeaDecoder().decode(lines, "bench")
-    dw, dc = time.perf_counter() - w, time.process_time() - c
-    assert not decoded.problems, decoded.problems[:3]
     n = len(lines)
+    settings = AisSettings(max_vessels=max(args.vessels, 1))
+
+    def best(run: Callable[[], object], reps: int = 3) -> tuple[float, float, object]:
+        """(CPU s, wall s, result) of the fastest of ``reps`` runs (the box is shared)."""
+        out: tuple[float, float, object] | None = None
+        for _ in range(reps):
+            gc.collect()
+            w, c = time.perf_counter(), time.process_time()
+            result = run()
+            cw, cc = time.perf_counter() - w, time.process_time() - c
+            if out is None or cc < out[0]:
+                out = (cc, cw, result)
+        assert out is not None
+        return out
+
+    # 1. decode alone
+    dc, dw, res = best(lambda: NmeaDecoder().decode(lines, "bench"))
+    decoded = res if isinstance(res, Decoded) else Decoded()
+    assert not decoded.problems, decoded.problems[:3]
     print(f"decode        {n / dc:>10,.0f} msg/s per core (CPU)  {n / dw:>10,.0f} msg/s wall")
 
-    # 2. derive alone (fresh state), with memory
-    settings = AisSettings(max_vessels=max(args.vessels, 1))
+    # 2. derive alone (fresh state each run)
+    rc, rw, res = best(lambda: Deriver(settings).feed(decoded.reports))
+    count = len(res) if isinstance(res, list) else 0
+    print(
+        f"derive        {n / rc:>10,.0f} msg/s per core (CPU)  {n / rw:>10,.0f} msg/s wall   ({count} behaviours)"
+    )
+
+    # memory: the resident set before and after one deriver holds every vessel
     gc.collect()
     rss0 = psutil.Process().memory_info().rss
-    tracemalloc.start()
     der = Deriver(settings)
-    snap0 = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    w, c = time.perf_counter(), time.process_time()
-    derived = der.feed(decoded.reports)
-    rw, rc = time.perf_counter() - w, time.process_time() - c
+    der.feed(decoded.reports)
     gc.collect()
     rss1 = psutil.Process().memory_info().rss
-    print(
-        f"derive        {n / rc:>10,.0f} msg/s per core (CPU)  {n / rw:>10,.0f} msg/s wall   ({len(derived)} behaviours)"
-    )
     print(
         f"state: {len(der.vessels):,} vessels, resident set +{(rss1 - rss0) / 2**20:.0f} MiB "
         f"({(rss1 - rss0) / max(1, len(der.vessels)):.0f} B/vessel)"
     )
-    del snap0
+    del der
 
     # 3. both, batch by batch, fresh state
-    der = Deriver(settings)
-    dec = NmeaDecoder()
-    lat_ms: list[float] = []
-    w, c = time.perf_counter(), time.process_time()
-    for i in range(0, n, args.batch):
-        b = time.perf_counter()
-        der.feed(dec.decode(lines[i : i + args.batch], "bench", i + 1).reports)
-        der.expire()
-        lat_ms.append((time.perf_counter() - b) * 1000)
-    bw, bc = time.perf_counter() - w, time.process_time() - c
+    def batched() -> list[float]:
+        der = Deriver(settings)
+        dec = NmeaDecoder()
+        lat_ms: list[float] = []
+        for i in range(0, n, args.batch):
+            b = time.perf_counter()
+            der.feed(dec.decode(lines[i : i + args.batch], "bench", i + 1).reports)
+            der.expire()
+            lat_ms.append((time.perf_counter() - b) * 1000)
+        return lat_ms
+
+    bc, bw, res = best(batched, 2)
+    lat_ms = res if isinstance(res, list) else [0.0]
     print(f"decode+derive {n / bc:>10,.0f} msg/s per core (CPU)  {n / bw:>10,.0f} msg/s wall")
     print(
         f"per batch of {args.batch}: p50 {statistics.median(lat_ms):.1f} ms  p95 {pct(lat_ms, 95):.1f} ms"
         f"  p99 {pct(lat_ms, 99):.1f} ms  max {max(lat_ms):.1f} ms"
     )
 
-    # 4. pyais full decode for comparison (a sample)
-    sample = [line.encode() for line in lines[: min(n, 50_000)]]
-    c = time.process_time()
-    for raw in sample:
-        NMEAMessage(raw).decode()
-    fc = time.process_time() - c
+    # 4. pyais's full decode of every field, against ours, on the same sample
+    sample = lines[: min(n, 50_000)]
+    raw = [line.encode() for line in sample]
+    fc, _, _ = best(lambda: [NMEAMessage(r).decode() for r in raw])
+    oc, _, _ = best(lambda: NmeaDecoder().decode(sample, "bench"))
     print(
-        f"pyais full decode (NMEAMessage + decode, all fields): {len(sample) / fc:,.0f} msg/s per core"
+        f"on {len(sample):,} sentences: pyais full decode {len(sample) / fc:,.0f} msg/s per core, "
+        f"engine.ais.nmea (lazy) {len(sample) / oc:,.0f} msg/s per core"
     )
     print(f"load average after: {os.getloadavg()}")
 
