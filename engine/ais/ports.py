@@ -1,8 +1,8 @@
 """Port geofences as sets of H3 cells, so "which port is this position in" is one cell lookup.
 
 Areas come from ``data/port_areas.yaml`` (polygons or centre + radius, readable and editable;
-``SANCTIONS_AIS_PORT_AREAS`` names another file) and from UN/LOCODE points where the code list
-carries coordinates (``Coordinates`` column, e.g. ``4214N 13018E``; Function position 1 = port).
+``SANCTIONS_AIS_PORT_AREAS`` names another file; they win where they overlap) and a circle around
+every seaport with a position in engine.normalise.locode (the ~3,900 searoute seaports).
 Polygons are filled with ``h3.geo_to_cells``; circles are the cells within the radius
 (``h3.grid_disk`` of the centre, trimmed by ``h3.great_circle_distance``). The "near a port" set
 (STS encounters must be away from ports) is each port's cells grown by the margin.
@@ -10,10 +10,8 @@ Polygons are filled with ``h3.geo_to_cells``; circles are the cells within the r
 
 from __future__ import annotations
 
-import csv
 import math
 import os
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,11 +22,11 @@ import yaml
 from shapely.geometry import Polygon, mapping
 
 from engine.ais.settings import AisSettings, get_ais_settings
-from engine.normalise.locode import CODE_LIST
+from engine.normalise.locode import Location, code_list
 
 AREAS_FILE = Path(__file__).with_name("data") / "port_areas.yaml"
 RES = 7  # ~5 km2 cells (edge ~1.4 km): fine enough for harbours, few cells per port
-_COORD = re.compile(r"(\d{2})(\d{2})([NS])\s+(\d{3})(\d{2})([EW])")
+NEAR_RES = 6  # the "near a port" set is coarser (~36 km2 cells): thousands of ports stay small
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +37,11 @@ class PortArea:
     locode: str | None
 
 
-def _edge_m() -> float:
-    return float(h3.average_hexagon_edge_length(RES, unit="m"))
-
-
-def _disk(lat: float, lon: float, radius_m: float) -> set[str]:
-    centre = h3.latlng_to_cell(lat, lon, RES)
-    k = max(1, math.ceil(radius_m / (_edge_m() * 1.5)) + 1)
+def _disk(lat: float, lon: float, radius_m: float, res: int = RES) -> set[str]:
+    centre = h3.latlng_to_cell(lat, lon, res)
+    k = max(
+        1, math.ceil(radius_m / (float(h3.average_hexagon_edge_length(res, unit="m")) * 1.5)) + 1
+    )
     return {
         c
         for c in h3.grid_disk(centre, k)
@@ -63,82 +59,83 @@ def _polygon_cells(ring: list[list[float]]) -> set[str]:
     return cells | {h3.latlng_to_cell(c.y, c.x, RES)}
 
 
-def parse_locode_coordinates(text: str) -> tuple[float, float] | None:
-    """``4214N 13018E`` (degrees and minutes, UN/LOCODE) -> (lat, lon); None if unreadable."""
-    m = _COORD.search(text or "")
-    if not m:
-        return None
-    lat = int(m[1]) + int(m[2]) / 60
-    lon = int(m[4]) + int(m[5]) / 60
-    return (-lat if m[3] == "S" else lat, -lon if m[6] == "W" else lon)
-
-
 class PortIndex:
     """cell -> port, and the cells within the STS margin of any port."""
 
-    def __init__(self, areas: list[tuple[PortArea, set[str]]], margin_m: float) -> None:
-        self.areas = [a for a, _ in areas]
+    def __init__(
+        self,
+        areas: list[tuple[PortArea, set[str], tuple[float, float, float] | None]],
+        margin_m: float,
+    ) -> None:
+        self.areas = [a for a, _, _ in areas]
         self._by_cell: dict[str, PortArea] = {}
-        for area, cells in areas:
+        self._near: set[str] = set()
+        edge6 = float(h3.average_hexagon_edge_length(NEAR_RES, unit="m"))
+        k6 = math.ceil(margin_m / (edge6 * 1.5)) + 1
+        for area, cells, circle in areas:
             for c in cells:
                 self._by_cell.setdefault(c, area)
-        k = math.ceil(margin_m / (_edge_m() * 1.5)) + 1 if margin_m > 0 else 0
-        self._near: set[str] = set()
-        for c in self._by_cell:
-            self._near.update(h3.grid_disk(c, k))
+            if circle is not None:  # centre and radius: one disk of radius + margin
+                lat, lon, radius = circle
+                self._near |= _disk(lat, lon, radius + margin_m + 2 * edge6, NEAR_RES)
+            else:
+                for c in cells:
+                    self._near.update(h3.grid_disk(h3.cell_to_parent(c, NEAR_RES), k6))
 
     def port_at(self, cell: str) -> PortArea | None:
         return self._by_cell.get(cell)
 
     def near_port(self, cell: str) -> bool:
-        return cell in self._near
+        return h3.cell_to_parent(cell, NEAR_RES) in self._near
 
     @staticmethod
     def cell(lat: float, lon: float) -> str:
         return str(h3.latlng_to_cell(lat, lon, RES))
 
 
-def _yaml_areas(path: Path, settings: AisSettings) -> list[tuple[PortArea, set[str]]]:
+Area = tuple[PortArea, set[str], tuple[float, float, float] | None]
+
+
+def _yaml_areas(path: Path, settings: AisSettings) -> list[Area]:
     data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    out: list[tuple[PortArea, set[str]]] = []
+    out: list[Area] = []
     for item in data.get("areas", []):
         area = PortArea(item["id"], item["name"], item["country"], item.get("locode"))
         if "polygon" in item:
-            cells = _polygon_cells(item["polygon"])
+            out.append((area, _polygon_cells(item["polygon"]), None))
         else:
             lat, lon = item["centre"]
-            cells = _disk(lat, lon, float(item.get("radius_m", settings.port_default_radius_m)))
-        out.append((area, cells))
+            radius = float(item.get("radius_m", settings.port_default_radius_m))
+            out.append((area, _disk(lat, lon, radius), (lat, lon, radius)))
     return out
 
 
-def _locode_areas(
-    path: Path, settings: AisSettings, taken: set[str]
-) -> list[tuple[PortArea, set[str]]]:
-    out: list[tuple[PortArea, set[str]]] = []
-    if not path.exists():
-        return out
-    with path.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            code = (row.get("Country") or "") + (row.get("Location") or "")
-            if len(code) != 5 or code in taken or not (row.get("Function") or "").startswith("1"):
-                continue
-            point = parse_locode_coordinates(row.get("Coordinates") or "")
-            if point is None:
-                continue
-            area = PortArea(code, row.get("Name") or code, code[:2], code)
-            out.append((area, _disk(point[0], point[1], settings.port_default_radius_m)))
+def _locode_areas(locations: list[Location], settings: AisSettings, taken: set[str]) -> list[Area]:
+    """A circle around every seaport of the code list with a position (engine.normalise.locode:
+    the searoute seaports; entries of an imported UNECE edition carry no port function there)."""
+    out: list[Area] = []
+    radius = settings.port_default_radius_m
+    for loc in locations:
+        if loc.locode in taken or loc.coordinates is None or loc.source != "searoute":
+            continue
+        lat, lon = loc.coordinates
+        area = PortArea(loc.locode, loc.name or loc.locode, loc.country, loc.locode)
+        out.append((area, _disk(lat, lon, radius), (lat, lon, radius)))
     return out
 
 
 def build_index(
-    settings: AisSettings | None = None, areas_file: Path | None = None, code_list: Path = CODE_LIST
+    settings: AisSettings | None = None,
+    areas_file: Path | None = None,
+    locations: list[Location] | None = None,
 ) -> PortIndex:
     settings = settings or get_ais_settings()
     path = areas_file or Path(os.environ.get("SANCTIONS_AIS_PORT_AREAS") or AREAS_FILE)
     areas = _yaml_areas(path, settings)
-    taken = {a.locode for a, _ in areas if a.locode} | {a.id for a, _ in areas}
-    areas += _locode_areas(code_list, settings, taken)
+    taken = {a.locode for a, _, _ in areas if a.locode} | {a.id for a, _, _ in areas}
+    if locations is None:
+        locations = list(code_list().by_code.values())
+    areas += _locode_areas(locations, settings, taken)
     return PortIndex(areas, settings.sts_min_port_distance_m)
 
 
