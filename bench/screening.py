@@ -316,10 +316,11 @@ def independent_evaluation(
         for (kind, variant), c in sorted(report.by_variant.items()):
             row(f"{kind} / {variant}", c)
         if misses:
-            for c, refs in report.misses:
+            for c, _refs in report.misses:
                 hits = screen(c)
                 got = "; ".join(f"{h.reference} {h.score:.3f} {h.matched!r}" for h in hits)
                 print(f"  MISS {c.kind}/{c.variant}: {c.query!r} want {c.reference} got {got}")
+
 
 if __name__ == "__main__":
     main()

@@ -18,7 +18,16 @@ from dataclasses import dataclass, replace
 from rapidfuzz import fuzz, process
 
 from engine.screening.normalize import NormName, normalise, phonetic
-from engine.screening.parts import PartMatch, Parts, align, evidence_of, explain, parts_of
+from engine.screening.parts import (
+    SUFFIXES,
+    Pair,
+    PartMatch,
+    Parts,
+    align,
+    evidence_of,
+    explain,
+    parts_of,
+)
 
 MAX_CANDIDATES = 30
 # Of those, at most SHORTLIST whose quick whole-name pre-score reaches QUICK_MIN are compared
@@ -64,6 +73,7 @@ class NameMatch:
     score: float  # 0..1
     exact: bool
     alignment: tuple[PartMatch, ...] = ()  # query part -> listed part, strength, unmatched parts
+    pairs: tuple[Pair, ...] | list[Pair] = ()  # the alignment's raw pairs (query, listed indices)
 
 
 def _is_acronym(inner: str, outer: str) -> bool:
@@ -236,9 +246,13 @@ class NameIndex:
             rec = self.records[rid]
             if rec.digits == q_digits and (q.informative or len(q.tokens) > 1):
                 _, pairs, _ = align(qp, rec.parts)
-                self._keep(best, NameMatch(rec, rec.factor, True, explain(qp, rec.parts, pairs)))
+                conflict = _title_conflict(q, rec)
+                self._keep(best, NameMatch(rec, rec.factor * conflict, conflict == 1.0, (), pairs))
         if not q.informative:
-            return sorted(best.values(), key=lambda m: -m.score)
+            return [
+                replace(m, alignment=explain(qp, m.record.parts, m.pairs))
+                for m in sorted(best.values(), key=lambda m: -m.score)
+            ]
         q_set = frozenset(q.tokens)
         n_q = len(q.tokens)
         records = self.records
@@ -250,13 +264,19 @@ class NameIndex:
             if cur is not None and cur.exact:
                 continue
             if n_q > len(rec.tokset) >= 2 and _contains_plus_generic(q, q_set, rec):
-                self._keep(best, NameMatch(rec, CONTAINED_SCORE * rec.factor, False))
+                _, pairs, _ = align(qp, rec.parts)
+                self._keep(best, NameMatch(rec, CONTAINED_SCORE * rec.factor, False, (), pairs))
                 continue
             score, pairs, identifying = align(qp, rec.parts)
-            score *= rec.factor
+            score *= rec.factor * _title_conflict(q, rec)
             if identifying and score >= REPORT_FLOOR and (cur is None or score > cur.score):
-                self._keep(best, NameMatch(rec, score, False, explain(qp, rec.parts, pairs)))
-        return sorted(best.values(), key=lambda m: -m.score)
+                self._keep(best, NameMatch(rec, score, False, (), pairs))
+        return [
+            replace(m, alignment=explain(qp, m.record.parts, m.pairs))
+            for m in _undominated(
+                sorted(best.values(), key=lambda m: -m.score), len(qp.folded), qp.titles
+            )
+        ]
 
     @staticmethod
     def _keep(best: dict[int, NameMatch], m: NameMatch) -> None:
@@ -274,12 +294,13 @@ def _drops(name: str, norm: NormName, drop: float) -> tuple[float, ...]:
     if drop != DROP_PERSON or n < 3:
         return (drop if drop != DROP_PERSON else DROP_STRICT,) * n if n < 3 else (drop,) * n
     out = [drop] * n
-    if "," in name:
+    if "," in name and normalise(name.rsplit(",", 1)[1]).tokens not in ((), ("JR",), ("SR",)):
         head = len(normalise(name.split(",", 1)[0]).tokens)
         strict = set(range(min(head, n))) | ({head} if head < n else set())
     else:
-        nisba = n >= 3 and norm.raw[n - 2] in ("AL", "EL")
-        strict = {0} if nisba else {0, n - 1}
+        last = n - 2 if norm.raw[n - 1] in SUFFIXES else n - 1  # the family name before ", JR"
+        nisba = n >= 3 and norm.raw[last - 1] in ("AL", "EL")
+        strict = {0} if nisba else {0, last}
     for i in strict:
         out[i] = DROP_STRICT
     return tuple(out)
@@ -291,3 +312,59 @@ def _contains_plus_generic(q: NormName, q_set: frozenset[str], c: NameRecord) ->
     return (
         bool(c.norm.informative) and c.tokset <= q_set and all(t in c.tokset for t in q.informative)
     )
+
+
+# A title before a one-word name is part of what identifies it ("Haji Aminullah" is one person
+# of several called Aminullah): another title in the query before the same word is weak evidence.
+TITLE_CONFLICT = 0.85
+
+
+def _title_conflict(q: NormName, rec: NameRecord) -> float:
+    titles = rec.norm.titles
+    if not titles or not q.titles or len(rec.norm.tokens) != 1 or set(q.titles) & set(titles):
+        return 1.0
+    return TITLE_CONFLICT
+
+
+def _strengths(m: NameMatch, n: int, titles: int) -> list[float]:
+    """Per query word (leading titles aside: free to leave unpaired), its pairing's strength."""
+    out = [0.0] * n
+    for qi, _, s, _ in m.pairs:
+        for i in qi:
+            out[i] = s
+    return out[titles:]
+
+
+def _unpaired_listed(m: NameMatch) -> int:
+    """Listed words (not titles) the query left unpaired."""
+    paired = {j for _, cj, _, _ in m.pairs for j in cj}
+    return sum(
+        1 for j in range(m.record.parts.titles, len(m.record.parts.folded)) if j not in paired
+    )
+
+
+def _undominated(found: list[NameMatch], n: int, titles: int) -> list[NameMatch]:
+    """Drop a fuzzy match that another listed name explains better in every part: the other
+    pairs each query part at least as strongly (more strongly in one, or leaving fewer of its own
+    words unpaired) and scores higher as a whole. The list itself
+    keeps "KOREA TAESONG TRADING" and "KOREA DAESONG TRADING" apart, so a query spelt exactly
+    like one is not a variant of the other; "MOHAMMAD AHMADI" is not "Mohammad Shafiq Ahmadi"
+    when MOHAMMAD AHMADI is listed. The better match is kept, so whatever the threshold a query
+    that alerted still alerts."""
+    if len(found) < 2:
+        return found
+    strengths = [_strengths(m, n, titles) for m in found]
+    left = [_unpaired_listed(m) for m in found]
+    out = []
+    for k, m in enumerate(found):
+        sk = strengths[k]
+        dominated = not m.exact and any(
+            found[a].score > m.score
+            and found[a].record.target != m.record.target
+            and all(x >= y for x, y in zip(strengths[a], sk, strict=True))
+            and (strengths[a] != sk or left[a] < left[k])
+            for a in range(k)
+        )
+        if not dominated:
+            out.append(m)
+    return out

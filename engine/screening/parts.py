@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz.distance import Indel
@@ -41,6 +42,9 @@ COMMON_FROM = 10  # a part in the names of more list entries than this is common
 # FOREIGN TRADE BANK share only FOREIGN), or only common parts in common and a listed part
 # missing: weak evidence, whatever the other weights say.
 WEAK_EVIDENCE = 0.9
+# Three identifying parts in order agree: not weak evidence even if each is a common name
+# ("HAMID AHMAD AL-ALI" for HAMID ABDALLAH AHMAD AL-ALI).
+COMMON_ENOUGH = 3
 JOIN_MIN = 0.9  # a joined word must spell the two parts (or nearly: a typo in a long one)
 
 _CONNECTORS = frozenset(
@@ -72,8 +76,12 @@ _KUNYA = frozenset({"ABU", "UMM", "ABOU"})
 _LOOSE = str.maketrans({"G": "K", "B": "P", "D": "T", "J": "C", "L": "R", "O": "U", "E": "I"})
 
 
+# Generational suffixes ("RUBEN PESTANO LAVILLA, JR") say little about who is meant.
+SUFFIXES = frozenset({"JR", "JNR", "SR", "SNR"})
+
+
 def part_weight(raw: str) -> float:
-    if raw in _CONNECTORS or is_title(raw):
+    if raw in _CONNECTORS or raw in SUFFIXES or is_title(raw):
         return 0.2
     if raw in _KUNYA:
         return 0.5
@@ -241,8 +249,10 @@ def align(q: Parts, c: Parts) -> tuple[float, list[Pair], bool]:
             den += c.drop[j] * cw[j]
             dropped = dropped or cw[j] > 0.2
     score = num / den if den else 0.0
-    if (identifying == 1 and (loose_end or dropped)) or (dropped and not rare):
-        # one identifying part in common, or a listed part missing while only common name
+    if (identifying == 1 and (loose_end or dropped)) or (
+        dropped and not rare and identifying < COMMON_ENOUGH
+    ):
+        # one identifying part in common, or a listed part missing while only two common name
         # parts agree ("Ahmad Ali" and ALI AHMED KHALFAN): weak evidence, whatever the weights
         score *= WEAK_EVIDENCE
     return score, pairs, identifying > 0
@@ -324,7 +334,7 @@ class PartMatch:
     how: str  # same | spelling | joined/split | name symbol | fuzzy | not in listed name | not in query
 
 
-def explain(q: Parts, c: Parts, pairs: list[Pair]) -> tuple[PartMatch, ...]:
+def explain(q: Parts, c: Parts, pairs: Sequence[Pair]) -> tuple[PartMatch, ...]:
     out = [
         PartMatch(" ".join(q.raw[i] for i in qi), " ".join(c.raw[j] for j in cj), round(s, 3), how)
         for qi, cj, s, how in sorted(pairs, key=lambda p: p[0])

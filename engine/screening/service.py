@@ -103,7 +103,8 @@ class SnapshotIndex:
         for i, e in enumerate(idx.entries):
             entity = e.kind == "entity"  # "KOMID" names an entity; "Hassan" names no one person
             drop = _drop_weight(e)
-            idx.names.add(i, e.name, "primary name", one_word=entity, drop=drop)
+            # a person listed under one word only ("WALIJAN", Taliban list) is found by it
+            idx.names.add(i, e.name, "primary name", drop=drop)
             for a in e.aliases:
                 label, factor = _ALIAS_LABEL.get(a.quality, ("alias", 1.0))
                 idx.names.add(i, a.name, label, factor, one_word=entity, drop=drop)
