@@ -170,9 +170,8 @@ def main() -> None:
         normalise.cache_clear()
         fold_token.cache_clear()
         phonetic.cache_clear()
-        for snap in screener.snapshots:
-            snap.names._results.clear()
-        screener.vessels.names._results.clear()
+        for index in [*(snap.names for snap in screener.snapshots), screener.vessels.names]:
+            index.forget()
 
     # -- per-party latency (cold name cache) --------------------------------------------------
     # The machine is shared: other processes preempt us (wall time) and compete for caches (CPU

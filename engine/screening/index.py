@@ -14,6 +14,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 
@@ -98,6 +99,7 @@ def name_variants(name: str) -> list[tuple[str, str]]:
     return out
 
 
+_second = itemgetter(1)
 RESULT_CACHE = 65536  # names remembered per index: counterparties repeat across a stream
 
 
@@ -106,7 +108,9 @@ class NameIndex:
         self.records: list[NameRecord] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._idf: dict[str, float] = {}
-        self._results: dict[str, list[NameMatch]] = {}
+        self._results: dict[str, tuple[Parts | None, list[NameMatch]]] = {}
+        self._tokens: dict[str, dict[int, float]] = {}
+        self._loose_keys: list[str] = []
 
     def add(
         self,
@@ -153,6 +157,7 @@ class NameIndex:
                 self._postings[key].append(rid)
 
     def freeze(self) -> None:
+        self._loose_keys = [rec.loose_key for rec in self.records]
         n = max(len(self.records), 1)
         self._idf = {k: math.log(1 + n / len(v)) for k, v in self._postings.items()}
         holders: dict[str, set[int]] = defaultdict(set)
@@ -170,46 +175,86 @@ class NameIndex:
             for rec in self.records
         ]
 
+    def forget(self) -> None:
+        """Clear what is remembered of earlier queries (the bench measures cold screening)."""
+        self._results.clear()
+        self._tokens.clear()
+
     def match(self, name: str, threshold: float = REPORT_FLOOR) -> list[NameMatch]:
         """Records scoring at or above ``threshold``, best first (one per target). Candidates
         and scores do not depend on ``threshold`` (it only filters what is returned). The index
-        is immutable once frozen, so results are remembered (bounded; cleared when full)."""
+        is immutable once frozen, so results are remembered (bounded; cleared when full); the
+        part-by-part explanation is written only for what is returned."""
         found = self._results.get(name)
         if found is None:
             if len(self._results) >= RESULT_CACHE:
                 self._results.clear()
             found = self._results[name] = self._match(name)
-        return [m for m in found if m.score >= threshold]
+        qp, matches = found
+        out = []
+        for k, m in enumerate(matches):
+            if m.score < threshold:
+                break  # best first
+            if qp is not None and not m.alignment:
+                m = matches[k] = replace(m, alignment=explain(qp, m.record.parts, m.pairs))
+            out.append(m)
+        return out
+
+    def _token_weights(self, tok: str) -> dict[int, float]:
+        """What one query word adds to each record's candidate weight: its own posting, its
+        phonetic key's and (for a word the list lacks: a typo) its prefix key's, IDF-weighted.
+        The same word recurs across names, so this is remembered (bounded)."""
+        found = self._tokens.get(tok)
+        if found is not None:
+            return found
+        if len(self._tokens) >= RESULT_CACHE:
+            self._tokens.clear()
+        postings, idf = self._postings, self._idf
+        out: dict[int, float] = {}
+        exact = postings.get("T:" + tok)
+        if exact:
+            wk = idf["T:" + tok]
+            out = dict.fromkeys(exact, wk)
+        # the prefix key only helps a word the list does not have as such (a typo)
+        weak = (
+            (("P:" + phonetic(tok), 0.7),)
+            if exact
+            else (
+                ("P:" + phonetic(tok), 0.7),
+                ("F:" + tok[:3], 0.4),
+            )
+        )
+        for key, w in weak:
+            ids = postings.get(key)
+            if ids and len(ids) <= MAX_WEAK_POSTING:
+                wk = w * idf[key]
+                get = out.get
+                for rid in ids:
+                    out[rid] = get(rid, 0.0) + wk  # (built once per word, then remembered)
+        self._tokens[tok] = out
+        return out
 
     def _candidates(self, q: NormName) -> list[int]:
-        weights: dict[int, float] = defaultdict(float)
         postings, idf = self._postings, self._idf
-        toks = list(q.informative)
+        weights: defaultdict[int, float] = defaultdict(float)
         # the query's adjacent words joined ("SAM JONG" for a listed "SAMJONG")
-        joined = ["T:" + a + b for a, b in zip(q.tokens, q.tokens[1:], strict=False)]
-        for key in joined:
-            for rid in postings.get(key, ()):
-                weights[rid] += idf[key]
-        for tok in toks:
-            exact = postings.get("T:" + tok)
-            # the prefix key only helps a word the list does not have as such (a typo)
-            weak = (
-                (("P:" + phonetic(tok), 0.7),)
-                if exact
-                else (("P:" + phonetic(tok), 0.7), ("F:" + tok[:3], 0.4))
-            )
-            if exact:
-                wk = idf["T:" + tok]
-                for rid in exact:
+        for a, b in zip(q.tokens, q.tokens[1:], strict=False):
+            key = "T:" + a + b
+            ids = postings.get(key)
+            if ids:
+                wk = idf[key]
+                for rid in ids:
                     weights[rid] += wk
-            for key, w in weak:
-                ids = postings.get(key)
-                if ids and len(ids) <= MAX_WEAK_POSTING:
-                    wk = w * idf[key]
-                    for rid in ids:
-                        weights[rid] += wk
+        for tok in q.informative:
+            add = self._token_weights(tok)
+            if not weights:
+                weights.update(add)
+                continue
+            for rid, w in add.items():
+                weights[rid] += w
         if len(weights) > MAX_CANDIDATES:
-            return heapq.nlargest(MAX_CANDIDATES, weights, key=weights.__getitem__)
+            ranked = sorted(weights.items(), key=_second, reverse=True)  # stable: ties keep order
+            return [rid for rid, _ in ranked[:MAX_CANDIDATES]]
         return list(weights)
 
     def _shortlist(self, qp: Parts, ids: list[int]) -> list[int]:
@@ -218,12 +263,12 @@ class NameIndex:
         SHORTLIST of them. Fixed bounds: the same whatever the alert threshold."""
         if len(ids) <= 1:
             return ids
-        recs = self.records
+        keys = self._loose_keys
         best = {
             i: sc
             for _, sc, i in process.extract(
                 " ".join(sorted(qp.loose[qp.titles :])),
-                [recs[r].loose_key for r in ids],
+                [keys[r] for r in ids],
                 scorer=fuzz.token_set_ratio,
                 score_cutoff=QUICK_MIN,
                 limit=None,
@@ -232,13 +277,13 @@ class NameIndex:
         top = heapq.nlargest(SHORTLIST, best, key=best.__getitem__)
         return [ids[i] for i in top]
 
-    def _match(self, name: str) -> list[NameMatch]:
+    def _match(self, name: str) -> tuple[Parts | None, list[NameMatch]]:
         q = normalise(name)
         if not q.tokens:
-            return []
+            return None, []
         exact_ids = self._postings.get("K:" + q.key, ())
         if q.significant_length < MIN_SIGNIFICANT_CHARS and not (exact_ids and len(q.tokens) > 1):
-            return []
+            return None, []
         q_digits = tuple(sorted(_DIGITS.findall(" ".join(q.raw))))
         best: dict[int, NameMatch] = {}
         qp = parts_of(q)
@@ -249,10 +294,7 @@ class NameIndex:
                 conflict = _title_conflict(q, rec)
                 self._keep(best, NameMatch(rec, rec.factor * conflict, conflict == 1.0, (), pairs))
         if not q.informative:
-            return [
-                replace(m, alignment=explain(qp, m.record.parts, m.pairs))
-                for m in sorted(best.values(), key=lambda m: -m.score)
-            ]
+            return qp, sorted(best.values(), key=lambda m: -m.score)
         q_set = frozenset(q.tokens)
         n_q = len(q.tokens)
         records = self.records
@@ -271,12 +313,8 @@ class NameIndex:
             score *= rec.factor * _title_conflict(q, rec)
             if identifying and score >= REPORT_FLOOR and (cur is None or score > cur.score):
                 self._keep(best, NameMatch(rec, score, False, (), pairs))
-        return [
-            replace(m, alignment=explain(qp, m.record.parts, m.pairs))
-            for m in _undominated(
-                sorted(best.values(), key=lambda m: -m.score), len(qp.folded), qp.titles
-            )
-        ]
+        found = sorted(best.values(), key=lambda m: -m.score)
+        return qp, _undominated(found, len(qp.folded), qp.titles)
 
     @staticmethod
     def _keep(best: dict[int, NameMatch], m: NameMatch) -> None:

@@ -26,6 +26,7 @@ from engine.screening.normalize import GENERIC_WORDS, NormName, fold_token
 from engine.screening.titles import is_title
 
 EXTRA_QUERY = 0.8  # weight of a query part the listed name lacks (logic-v2's default)
+SUBSTITUTED = 0.8  # weight of a listed part missing where the query has another word instead
 MIN_PART_SIMILARITY = 0.72  # below this two parts are not a spelling of each other
 MIN_FUZZY_LENGTH = 4  # shorter parts pair only when equal in some form ("RI" is not "RYU")
 # Two different Korean syllables are two different name elements ("SONG" / "YONG", "CHOL" /
@@ -232,21 +233,30 @@ def align(q: Parts, c: Parts) -> tuple[float, list[Pair], bool]:
     qw, cw, ce = q.weight, c.weight, c.evidence
     rare = False
     for qi, cj, s, _ in pairs:
-        w = max(sum(qw[i] for i in qi), sum(cw[j] for j in cj))
+        if len(qi) == 1 and len(cj) == 1:  # one part each (the usual case): no sums
+            j = cj[0]
+            w = max(qw[qi[0]], cw[j])
+            e = ce[j] if ce else 1.0
+        else:
+            w = max(sum(qw[i] for i in qi), sum(cw[j] for j in cj))
+            e = min(ce[j] for j in cj) if ce else 1.0
         num += w * s
         den += w
         if w >= 0.9:
             identifying += 1
-            if not ce or min(ce[j] for j in cj) >= 1.0:
+            if e >= 1.0:
                 rare = True
     loose_end = dropped = False
     for i in range(q.titles, nq):  # an unpaired leading title ("Sheikh", "M/V") costs nothing
         if qfree[i]:
             den += EXTRA_QUERY * qw[i]
             loose_end = loose_end or qw[i] > 0.2
+    # with a query word left over, a listed word missing was replaced, not left out ("CENTRAL
+    # MILITARY DEPARTMENT" for CENTRAL MILITARY COMMISSION): it costs what an extra word does
+    swapped = SUBSTITUTED if loose_end else 0.0
     for j in range(nc):
         if cfree[j]:
-            den += c.drop[j] * cw[j]
+            den += max(c.drop[j], swapped) * cw[j]
             dropped = dropped or cw[j] > 0.2
     score = num / den if den else 0.0
     if (identifying == 1 and (loose_end or dropped)) or (
