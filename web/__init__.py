@@ -69,6 +69,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web.cases_views import cases_bp
 
     app.register_blueprint(cases_bp)
+    from web.allowlist_views import allowlist_bp
+
+    app.register_blueprint(allowlist_bp)
     from web.lists_views import lists_bp
 
     app.register_blueprint(lists_bp)

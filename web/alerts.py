@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -269,6 +270,28 @@ def rule_url(rule_id: str) -> str:
     return "/rules/" + quote(rule_id, safe="")
 
 
+def local_day(value: datetime | None, given: str | None = None) -> str:
+    """The event's own calendar day at the offset the event gave (what its reason text says),
+    with that offset when it is not UTC; the UTC day when the given time is not at hand."""
+    try:
+        when = datetime.fromisoformat(given) if given else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        return utc(value, "%Y-%m-%d").removesuffix(" UTC")
+    offset = when.strftime("%z")
+    suffix = "" if offset == "+0000" else f" (UTC{offset[:3]}:{offset[3:]})"
+    return when.strftime("%Y-%m-%d") + suffix
+
+
+def given_times(session: Session, event_ids: list[str]) -> dict[str, str]:
+    """occurred_at of each event as the event gave it (with its own offset)."""
+    rows = session.execute(
+        select(EventRow.event_id, EventRow.raw).where(EventRow.event_id.in_(event_ids))
+    )
+    return {e: str(raw.get("occurred_at") or "") for e, raw in rows if isinstance(raw, dict)}
+
+
 @alerts_bp.app_template_global()
 def utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """SQLite returns naive datetimes: treat them as UTC."""
@@ -299,11 +322,14 @@ def queue() -> Any:
         counts = state_counts(s, f)
         choices = _choices(s)
         about = subjects(s, [a.event_id for a in alerts])
+        given = given_times(s, [a.event_id for a in alerts])
     delisted = delisted_by_alert(alerts)
     return render_template(
         "alerts/list.html",
         alerts=alerts,
         about=about,
+        given=given,
+        local_day=local_day,
         delisted=delisted,
         f=f,
         total=total,
@@ -327,45 +353,156 @@ def _csv_cell(value: Any) -> str:
     return text
 
 
+def _iso(value: datetime | None) -> str:
+    """ISO 8601 in UTC with a Z, which spreadsheets and pandas parse as a time."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parties_and_vessel(raw: Any) -> tuple[str, str]:
+    if not isinstance(raw, dict):
+        return "", ""
+    body = raw.get(raw.get("event_type", ""), {})
+    if not isinstance(body, dict):
+        return "", ""
+    parties = [
+        f"{p.get('role') or 'party'}: {p.get('name')}"
+        + (f" ({p['country']})" if p.get("country") else "")
+        for p in body.get("parties") or []
+        if isinstance(p, dict) and p.get("name")
+    ]
+    if raw.get("event_type") == "entity" and body.get("name"):
+        parties.insert(0, f"entity: {body['name']}")
+    found = body.get("vessel")
+    vessel: dict[str, Any] = found if isinstance(found, dict) else {}
+    name, imo = str(vessel.get("name") or ""), vessel.get("imo")
+    v = " ".join(x for x in (name, f"IMO {imo}" if imo else "") if x)
+    return "; ".join(parties), v
+
+
+CSV_COLUMNS = [
+    "id",
+    "case_id",
+    "created_at",
+    "occurred_at",
+    "event_id",
+    "regime",
+    "rule_id",
+    "severity",
+    "status",
+    "resolution",
+    "assignee",
+    "origin",
+    "title",
+    "citation",
+    "parties",
+    "vessel",
+    "reason",
+    "closed_at",
+    "closed_by",
+    "rationale",
+]
+
+
 @alerts_bp.get("/alerts.csv")
 @roles_required(*READERS)
 def export_csv() -> Response:
+    """The current view as CSV: one row per alert with its case, parties, vessel, reason and
+    who closed it with what rationale (from the audit log); cells are formula-protected."""
+    from engine.cases.tables import CaseAlertRow
+    from engine.storage.desk_tables import AuditRow
+
     f = AlertFilter.from_args(request.args, g.user.username)
-    columns = [
-        "id",
-        "created_at",
-        "occurred_at",
-        "event_id",
-        "regime",
-        "rule_id",
-        "severity",
-        "status",
-        "resolution",
-        "assignee",
-        "origin",
-        "title",
-        "citation",
-    ]
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(columns)
+    writer.writerow(CSV_COLUMNS)
     with session_scope() as s:
-        for alert in s.scalars(f.select().limit(CSV_LIMIT)):
-            row = []
-            for col in columns:
-                value = getattr(alert, col)
-                row.append(
-                    _csv_cell(
-                        utc(value, "%Y-%m-%dT%H:%M:%S") if isinstance(value, datetime) else value
+        alerts = list(s.scalars(f.select().limit(CSV_LIMIT)))
+        for start in range(0, len(alerts), 500):
+            chunk = alerts[start : start + 500]
+            ids = [a.id for a in chunk]
+            cases = dict(
+                s.execute(
+                    select(CaseAlertRow.alert_id, CaseAlertRow.case_id).where(
+                        CaseAlertRow.alert_id.in_(ids)
                     )
+                ).all()
+            )
+            raws: dict[str, Any] = dict(
+                s.execute(
+                    select(EventRow.event_id, EventRow.raw).where(
+                        EventRow.event_id.in_({a.event_id for a in chunk})
+                    )
+                ).all()
+            )
+            closes: dict[int, tuple[str, str | None]] = {}
+            for alert_id, actor, note in s.execute(
+                select(AuditRow.alert_id, AuditRow.actor, AuditRow.note)
+                .where(
+                    AuditRow.alert_id.in_(ids),
+                    AuditRow.action.in_(("close", "approve_closure", "request_closure")),
                 )
-            writer.writerow(row)
+                .order_by(AuditRow.at, AuditRow.id)
+            ):
+                if alert_id is None:
+                    continue
+                previous = closes.get(alert_id)
+                # the rationale is the closer's note; an approver's own note does not replace it
+                closes[alert_id] = (actor, note if note or previous is None else previous[1])
+            for a in chunk:
+                parties, vessel = _parties_and_vessel(raws.get(a.event_id))
+                closer, rationale = (
+                    closes.get(a.id, ("", None)) if a.status == "closed" else ("", None)
+                )
+                values = {
+                    "case_id": cases.get(a.id),
+                    "parties": parties,
+                    "vessel": vessel,
+                    "reason": (a.violation or {}).get("reason", ""),
+                    "closed_by": closer,
+                    "rationale": rationale,
+                }
+                row = []
+                for col in CSV_COLUMNS:
+                    value = values[col] if col in values else getattr(a, col)
+                    row.append(_csv_cell(_iso(value) if isinstance(value, datetime) else value))
+                writer.writerow(row)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return Response(
         buf.getvalue(),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="alerts-{stamp}.csv"'},
     )
+
+
+_RULE_SYNTAX = re.compile(
+    r"^\s*([a-z_][a-z0-9_.]*)\s+(eq|ne|in|not_in|gt|ge|lt|le|contains)\s+(.+)$"
+)
+
+
+def readable_note(note: Any) -> str:
+    """An evidence note for an officer: a bare rule condition (``list_regime eq 'DPRK'``, the
+    compiler's wording) becomes words; anything else is shown as written."""
+    text = "" if note is None else str(note)
+    m = _RULE_SYNTAX.match(text)
+    if m is None:
+        return text
+    field, op, value = m.groups()
+    words = {
+        "eq": "is",
+        "ne": "is not",
+        "in": "is one of",
+        "not_in": "is none of",
+        "gt": "is more than",
+        "ge": "is at least",
+        "lt": "is less than",
+        "le": "is at most",
+        "contains": "contains",
+    }[op]
+    return f"{field.replace('_', ' ').replace('.', ' ')} {words} {value.strip()}"
 
 
 def pretty_json(value: Any) -> str:
@@ -412,9 +549,10 @@ def detail(alert_id: int) -> Any:
         violation=violation,
         citations=violation.get("citations") or [],
         evidence=[
-            {**e, "value_json": pretty_json(e.get("value"))}
+            {**e, "value_json": pretty_json(e.get("value")), "note": readable_note(e.get("note"))}
             for e in violation.get("evidence") or []
         ],
+        matches=[e for e in violation.get("evidence") or [] if e.get("screening")],
         history=history,
         notes=notes,
         pending=pending,

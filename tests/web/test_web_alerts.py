@@ -136,6 +136,34 @@ def test_csv_export_of_the_current_view(client) -> None:
     assert int(rows[0]["id"]) in (ids["najin"], ids["retro"])  # critical first
     injected = [r for r in rows if "HYPERLINK" in r["event_id"]][0]
     assert injected["event_id"].startswith("'=") and injected["title"].startswith("'=")
+    najin = [r for r in rows if int(r["id"]) == ids["najin"]][0]
+    # ISO 8601 in UTC (spreadsheets parse it), parties and vessel of the event, the reason
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", najin["created_at"])
+    assert "consignor: Korea Mining Development Trading Corporation (KP)" in najin["parties"]
+    assert najin["reason"].startswith("Munitions (HS 9306)") and najin["case_id"]
+
+
+def test_csv_names_who_closed_an_alert_and_why_and_the_local_day(client, login_as) -> None:
+    from web.desk.workflow import Actor, run
+
+    ids = seed_queue()
+    login_as(client, "officer", "olga")
+    run(
+        ids["iran"],
+        Actor("olga", "officer"),
+        "close",
+        resolution="false_positive",
+        note="-other Persia",
+    )
+    rows = {int(r["id"]): r for r in csv.DictReader(io.StringIO(client.get("/alerts.csv").text))}
+    closed = rows[ids["iran"]]
+    assert (closed["closed_by"], closed["rationale"]) == ("olga", "'-other Persia")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", closed["closed_at"])
+    assert rows[ids["najin"]]["closed_by"] == ""
+    # the queue shows the event's own day (06:00 at +09:00 on 7 September is 6 September UTC),
+    # the day its reason text speaks of
+    html = client.get("/alerts").text
+    assert "2023-09-07 (UTC+09:00)" in html
 
 
 def test_detail_page_shows_measure_citation_evidence_and_event(client) -> None:
@@ -196,7 +224,10 @@ def test_security_headers_on_every_page(client) -> None:
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         assert resp.headers["Referrer-Policy"] == "same-origin"
     html = client.get(f"/alerts/{alert_id}").get_data(as_text=True)
-    assert "<script" not in html and " style=" not in html  # nothing the CSP would have to allow
+    # nothing the CSP would have to allow: only the desk's own script file, no inline code
+    tags = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S)
+    assert tags == [(' src="/static/desk.js" defer', "")], tags
+    assert html.count("<script") == 1 and " style=" not in html
 
 
 @pytest.mark.parametrize(

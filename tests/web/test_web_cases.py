@@ -146,3 +146,80 @@ def test_merge_and_split_from_the_case_page(as_role) -> None:
         ).status_code
         == 403
     )
+
+
+def test_ticked_rows_are_the_bulk_selection(as_role) -> None:
+    ids = [
+        web_seed.store(_ship(f"tk-{i}", f"900010{i}"), [web_seed.violation("A")])[0]
+        for i in range(3)
+    ]
+    officer = as_role("officer")
+    page = officer.get(f"/alerts/bulk?selected=1&action=assign&assign_to=me&alert_id={ids[1]}").text
+    assert (
+        f'value="{ids[1]}"' in page
+        and f'value="{ids[0]}"' not in page
+        and f'value="{ids[2]}"' not in page
+    )
+    nothing = officer.get(
+        "/alerts/bulk?selected=1&action=assign&assign_to=me", follow_redirects=True
+    ).text
+    assert "Tick the rows to act on first." in nothing
+
+
+def test_users_change_their_own_password(as_role) -> None:
+    from werkzeug.security import check_password_hash
+
+    from web.auth.accounts import get_user
+
+    officer = as_role("officer", "olga")
+    bad = _post(
+        officer,
+        "/account/password",
+        current="nope",
+        new="a new long password",
+        repeat="a new long password",
+    )
+    assert "current password is wrong" in bad.text
+    _post(
+        officer,
+        "/account/password",
+        current="test-password-1",
+        new="a new long password",
+        repeat="a new long password",
+    )
+    user = get_user("olga")
+    assert user is not None and check_password_hash(user.password_hash, "a new long password")
+    assert officer.get("/cases").status_code == 200  # this browser stays logged in
+
+
+def test_screening_evidence_reads_as_a_match_table_without_rule_syntax(as_role) -> None:
+    from engine.models.decisions import Evidence
+
+    v = web_seed.violation("AF", severity="high")
+    v.evidence = [
+        Evidence(path="shipment.parties[0]", value="DPRK", note="list_regime eq 'DPRK'"),
+        Evidence(
+            path="shipment.parties[0]",
+            value="Korea Mining Devlopment Trading Corp",
+            note="fuzzy name match [DPRK KPe.047]",
+            screening={
+                "reference": "KPe.047",
+                "method": "name_fuzzy",
+                "matched": "KOREA MINING DEVELOPMENT TRADING CORPORATION",
+                "score": 0.93,
+                "alignment": [
+                    {
+                        "query": "Devlopment",
+                        "listed": "DEVELOPMENT",
+                        "score": 0.9,
+                        "how": "spelling",
+                    }
+                ],
+            },
+        ),
+    ]
+    (a,) = web_seed.store(_ship("mt-1", "9000020"), [v])
+    html = as_role("officer").get(f"/alerts/{a}").text
+    assert "list_regime eq" not in html and "list regime is &#39;DPRK&#39;" in html
+    assert "Screening matches" in html and "0.93" in html and 'href="/lists/entry/KPe.047"' in html
+    assert "Devlopment ↔ DEVELOPMENT (spelling)" in html

@@ -40,7 +40,12 @@ def seed(event_id: str, reference: str, name: str, regime: str, consignee: str) 
 
 
 def badge_rows(html: str) -> set[int]:
-    rows = re.findall(r'<tr>\s*<td><a href="/alerts/(\d+)">\1</a></td>(.*?)</tr>', html, re.S)
+    # (a reviewer's row starts with its bulk checkbox)
+    rows = re.findall(
+        r'<tr>\s*(?:<td><input [^>]*></td>\s*)?<td><a href="/alerts/(\d+)">\1</a></td>(.*?)</tr>',
+        html,
+        re.S,
+    )
     return {int(i) for i, body in rows if 'class="tag delisted"' in body}
 
 

@@ -74,3 +74,35 @@ def logout() -> Any:
     session.clear()
     flash("You are logged out.")
     return redirect(url_for("auth.login"))
+
+
+@auth_bp.route("/account/password", methods=["GET", "POST"])
+@roles_required(*READERS)
+def change_password() -> Any:
+    """A user changes their own password (the current one first). Every other session of the
+    user ends; this browser gets a fresh session."""
+    from flask import g
+    from werkzeug.security import check_password_hash
+
+    from web.auth.accounts import AccountError, set_password
+
+    error = None
+    if request.method == "POST":
+        current = request.form.get("current", "")
+        new = request.form.get("new", "")
+        if not check_password_hash(g.user.password_hash, current):
+            error = "The current password is wrong."
+        elif new != request.form.get("repeat", ""):
+            error = "The new passwords differ."
+        else:
+            try:
+                user = set_password(g.user.username, new, actor=g.user.username)
+            except AccountError as exc:
+                error = str(exc)
+            else:
+                session.clear()
+                session.permanent = True
+                session["sid"] = sessions.start(user.id, user.role)
+                flash("Password changed; your other sessions have ended.")
+                return redirect(url_for("alerts.queue"), code=303)
+    return render_template("auth/password.html", error=error), (200 if error is None else 400)

@@ -114,8 +114,17 @@ def bulk_confirm() -> Any:
     """Step 1: show what the filtered selection holds and what will be done to it."""
     f = AlertFilter.from_args(request.args, g.user.username)
     action, params = _bulk_params(request.args)
+    ticked = sorted({int(i) for i in request.args.getlist("alert_id") if i.isdigit()})
+    if request.args.get("selected") and not ticked:
+        flash("Tick the rows to act on first.", "error")
+        return redirect(url_for("alerts.queue", **f.args()))
     with session_scope() as s:
-        ids = matching_ids(s, f, BULK_LIMIT + 1)
+        # ticked rows (each still within the filter), or the whole filter
+        ids = (
+            [i for i in matching_ids(s, f, 100_000) if i in set(ticked)]
+            if ticked
+            else matching_ids(s, f, BULK_LIMIT + 1)
+        )
         alerts = list(
             s.scalars(
                 select(AlertRow)
