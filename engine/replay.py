@@ -98,12 +98,18 @@ def _evaluator_for(
     caps: Any = None,
     registers: Any = None,
     allowlist: Any = None,
+    history: Any = None,
 ) -> Any:
     from engine.rules.evaluator import Evaluator
 
-    if screener is not None or caps is not None or registers is not None or allowlist is not None:
+    if any(x is not None for x in (screener, caps, registers, allowlist, history)):
         return Evaluator(
-            pack, screener=screener, caps=caps, registers=registers, allowlist=allowlist
+            pack,
+            screener=screener,
+            caps=caps,
+            registers=registers,
+            allowlist=allowlist,
+            history=history,
         )
     with _CACHE_LOCK:
         ev = _EVALUATORS.get(pack.version)
@@ -214,14 +220,19 @@ def load_decision(event_id: str, session: Session) -> tuple[Event, Decision]:
 
 
 def replay(
-    event_id: str, screener: Any = None, caps: Any = None, session: Session | None = None
+    event_id: str,
+    screener: Any = None,
+    caps: Any = None,
+    session: Session | None = None,
+    history: Any = None,
 ) -> ReplayResult:
     """Re-evaluate a stored event with the exact rule pack of its decision and compare.
 
     Screening hits come only from ``screener``: a ``Screener`` is pinned to the decision's list
     snapshot (``Screener.pinned``) and the designated-vessel register comes from the stored pack,
     so asset-freeze / designated-vessel violations replay as they were; a caps ledger with a
-    ``replaying(as_of)`` method is asked for totals as they stood when the decision was made.
+    ``replaying(as_of)`` method is asked for totals as they stood when the decision was made;
+    so is the vessel history (engine.vessels.history), for vessel_history conditions.
     """
 
     def _run(s: Session) -> ReplayResult:
@@ -255,7 +266,12 @@ def replay(
             from engine.allowlist.matching import PinnedAllowlist
 
             allowlist = PinnedAllowlist(original.allowlist_version)
-        replayed = _evaluator_for(pack, pinned, c, registers, allowlist).evaluate(event)
+        h = (
+            history.replaying(original.evaluated_at)
+            if history is not None and hasattr(history, "replaying")
+            else history
+        )
+        replayed = _evaluator_for(pack, pinned, c, registers, allowlist, h).evaluate(event)
         diff = decision_diff(original, replayed)
         return ReplayResult(event_id, original, replayed, not diff, diff)
 

@@ -89,6 +89,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web.audit_views import audit_bp
 
     app.register_blueprint(audit_bp)
+    from web.vessels_views import vessels_bp
+
+    app.register_blueprint(vessels_bp)
     from web import health
 
     health.install(app)  # /readyz, /metrics, 503 on a database outage

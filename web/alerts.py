@@ -33,6 +33,7 @@ from web.desk.workflow import (
     pending_approval,
 )
 from web.replays_views import REPLAYERS, replays_of
+from web.vessels_views import vessel_keys
 
 alerts_bp = Blueprint("alerts", __name__)
 
@@ -541,6 +542,7 @@ def detail(alert_id: int) -> Any:
         event=event,
         event_json=pretty_json(event.raw) if event else None,
         event_subject=subject(event.raw) if event else "",
+        vessels=vessel_keys(event.raw) if event else [],
         decision=decision,
         data_quality=(decision.data_quality if decision else None) or [],
         # this alert's measure rests on a value the event left unknown (the decision may hold

@@ -414,6 +414,11 @@ class Vessel(Model):
     mmsi: Annotated[str, Field(pattern=r"^\d{9}$")] | None = None
     flag: Country | None = None
     call_sign: str | None = Field(default=None, max_length=20)
+    # Who is behind the hull as reported (registry, AIS-derived or upstream data): the vessel's
+    # profile (engine.vessels.profile) keeps them over time.
+    owner: str | None = Field(default=None, max_length=300)
+    operator: str | None = Field(default=None, max_length=300)
+    manager: str | None = Field(default=None, max_length=300)
 
     @field_validator("mmsi", mode="before")
     @classmethod

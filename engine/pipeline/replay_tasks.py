@@ -125,7 +125,9 @@ def run_replay(replay_id: int) -> str:
         row.status, row.started_at = "running", datetime.now(UTC)
     screener, caps = _screener_and_caps()
     try:
-        result = replay(event_id, screener=screener, caps=caps)
+        from engine.vessels.history import default_history
+
+        result = replay(event_id, screener=screener, caps=caps, history=default_history())
     except DBAPIError:
         raise  # the task retries
     except Exception as exc:

@@ -180,7 +180,9 @@ def replay_command(
     screener = default_screener()
     caps = default_caps()
     try:
-        result = replay(event_id, screener=screener, caps=caps)
+        from engine.vessels.history import default_history
+
+        result = replay(event_id, screener=screener, caps=caps, history=default_history())
     except (LookupError, ValueError) as exc:
         console.print(f"[red]{exc}[/]")
         sys.exit(2)

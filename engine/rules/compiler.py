@@ -26,6 +26,7 @@ from engine.rules.schema import (
     Direction,
     FieldTest,
     GoodsMatch,
+    History,
     Node,
     Not,
     Occurred,
@@ -66,6 +67,12 @@ def ref_status_atom(rule: Rule, kind: str, status: str) -> tuple:
 
 def cap_field(rule: Rule) -> str:
     return "cap__" + rule.key
+
+
+def history_field(node: History) -> str:
+    """The fact field carrying a vessel_history test's answer (engine.vessels.history): set
+    true/false on every fact of an event a history rule applies to."""
+    return "vh__" + node.key
 
 
 def _and(items: Iterable[tuple]) -> tuple:
@@ -120,7 +127,9 @@ ALWAYS_PRESENT = frozenset(
 def always_present(field_name: str) -> bool:
     # unk__ fields are read only by unknown-level patterns, which require has_unknown: every fact
     # of such an event carries all of them (true or false).
-    return field_name in ALWAYS_PRESENT or field_name.startswith(("exm__", "ntf__", "unk__"))
+    return field_name in ALWAYS_PRESENT or field_name.startswith(
+        ("exm__", "ntf__", "unk__", "vh__")
+    )
 
 
 def _undecided(rule: Rule, node: Node, neg: bool, exclusive: bool) -> tuple:
@@ -236,6 +245,8 @@ def compile_node(
     if isinstance(node, Area):
         yes = ("eq", named_field(node), "yes")
         return yes if level != "low" else _or([yes, ("eq", named_field(node), "unknown")])
+    if isinstance(node, History):
+        return ("eq", history_field(node), True)
     raise TypeError(f"unknown condition node {node!r}")
 
 

@@ -33,6 +33,7 @@ from engine.rules.compiler import (
     cap_field,
     compile_pack,
     exemption_field,
+    history_field,
 )
 from engine.rules.durable_backend import DurableBackend
 from engine.rules.exemptions import ExemptionLookup
@@ -44,6 +45,7 @@ from engine.rules.prefilter import Prefilter, flag_values, set_values
 from engine.rules.protocols import CapsProvider, Screener
 from engine.rules.schema import (
     CapUsage,
+    History,
     Rule,
 )
 from engine.rules.unknowns import MARKER, unknowns_of
@@ -87,6 +89,7 @@ class Evaluator:
         prefilter: bool = True,
         registers: Any = None,
         allowlist: Any = None,
+        history: Any = None,
     ) -> None:
         self.pack = pack
         # allowlist: a source with current() -> engine.allowlist.matching.Snapshot
@@ -130,7 +133,24 @@ class Evaluator:
             )
             for i in range(0, len(unknown), UNKNOWN_CHUNK)
         ]
-        self.oracle = Oracle(pack, self.exemptions, caps)  # explanations only
+        # Vessel history (engine.vessels.history.VesselHistory): answers vessel_history tests for
+        # both evaluators; it screens against this pack's designated-vessel register.
+        if history is not None and hasattr(history, "with_register"):
+            history = history.with_register(pack.vessels).for_rules(pack.rules)
+        self.history = history
+        # event type -> {history test: fact kinds of the rules that read it}
+        self._history_tests: dict[str, dict[History, set[str]]] = defaultdict(dict)
+        for r in pack.rules:
+            for n in r.when.nodes():
+                if isinstance(n, History):
+                    for t in r.applies_to:
+                        self._history_tests[t].setdefault(n, set()).add(r.when.fact)
+        self._history_rules = {
+            n: [r.id for r in pack.rules if n in set(r.when.nodes())]
+            for tests in self._history_tests.values()
+            for n in tests
+        }
+        self.oracle = Oracle(pack, self.exemptions, caps, history)  # explanations only
         self._explainer = Explainer(pack, self.oracle, self.exemptions)
         keywords = set().union(*(r.keywords() for r in pack.rules)) if pack.rules else set()
         self._kinds = frozenset(r.when.fact for r in pack.rules)
@@ -197,6 +217,23 @@ class Evaluator:
             for f in facts:
                 if f.kind == rule.when.fact:
                     f.fields[name] = status
+        for node, kinds in self._history_tests.get(event.event_type.value, {}).items():
+            mine = [f for f in facts if f.kind in kinds]
+            if not mine:
+                continue
+            name = history_field(node)
+            holds = False
+            if self.history is not None and (
+                not self.prefilter
+                or any(
+                    self._prefilter.rule_may_match(rid, f.fields)
+                    for rid in self._history_rules[node]
+                    for f in mine
+                )
+            ):
+                holds = bool(self.history.check(node, event).holds)
+            for f in mine:
+                f.fields[name] = holds
         for rule, field in (
             self._cap_rules
             if self.caps is not None and any(f.kind == "goods" for f in facts)
@@ -428,6 +465,7 @@ def default_evaluator() -> Evaluator:
             from engine.registers.lookup import default_registers
             from engine.rules.caps import default_caps
             from engine.screening import default_screener
+            from engine.vessels.history import default_history
 
             _default = Evaluator(
                 pack,
@@ -435,6 +473,7 @@ def default_evaluator() -> Evaluator:
                 caps=default_caps(),
                 registers=default_registers(),  # the stored registers, one version per batch
                 allowlist=StoredAllowlist(),  # known false positives, one version per batch
+                history=default_history(),  # vessel_history conditions over stored events
             )
             log.info("rule pack %s loaded: %d rules", pack.version[:12], len(pack.rules))
         return _default

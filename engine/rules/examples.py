@@ -14,7 +14,7 @@ from engine.models.screening import ScreeningHit
 from engine.rules.exemptions import ExemptionRegister
 from engine.rules.facts import Fact
 from engine.rules.loader import RulePack
-from engine.rules.schema import Cap, CapUsage, Example, ExemptionEntry, Rule
+from engine.rules.schema import Cap, CapUsage, Example, ExemptionEntry, History, PriorEvent, Rule
 
 
 class FixedScreener:
@@ -58,6 +58,36 @@ class SwappableRegister:
         return self.inner.entry(ref)
 
 
+class SwappableHistory:
+    """Vessel history for one example at a time: its ``history`` of earlier events."""
+
+    def __init__(self) -> None:
+        from engine.vessels.history import MemoryHistory, VesselHistory
+
+        self.register: object = None
+        self.rules: list[Rule] = []
+        self.inner = VesselHistory(MemoryHistory())
+
+    def with_register(self, register: object) -> SwappableHistory:
+        self.register = register
+        return self
+
+    def for_rules(self, rules: list[Rule]) -> SwappableHistory:
+        self.rules = list(rules)
+        return self
+
+    def set(self, history: list[PriorEvent]) -> None:
+        from engine.vessels.history import MemoryHistory, VesselHistory
+
+        source = MemoryHistory()
+        for prior in history:
+            source.add(prior.event, prior.flagged)
+        self.inner = VesselHistory(source, register=self.register).for_rules(self.rules)
+
+    def check(self, node: History, event: Event) -> object:
+        return self.inner.check(node, event)
+
+
 @dataclass
 class ExampleOutcome:
     rule_id: str
@@ -93,18 +123,21 @@ class ExampleRunner:
         self.screener = FixedScreener()
         self.caps = FixedCaps()
         self.register = SwappableRegister()
+        self.history = SwappableHistory()
         self.evaluator = Evaluator(
             pack,
             screener=self.screener,
             caps=self.caps,
             exemptions=self.register,
             prefilter=prefilter,
+            history=self.history,
         )
 
     def _context(self, example: Example) -> None:
         self.screener.hits = list(example.hits)
         self.caps.value = example.cap_usage
         self.register.set(list(example.exemptions))
+        self.history.set(list(example.history))
 
     def durable(self, example: Example) -> tuple[list[Fact], dict[tuple[str, str], str]]:
         """The durable path only: the facts it sees and its matches (no oracle, no decision)."""

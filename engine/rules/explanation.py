@@ -29,6 +29,7 @@ from engine.rules.schema import (
     FieldTest,
     FixedPeriod,
     GoodsMatch,
+    History,
     Node,
     Not,
     Occurred,
@@ -283,6 +284,11 @@ class Explainer:
                 p = event.shipment.parties[i]
                 note = f"{p.role} named as one of the measure's end users"
                 out.append(Evidence(path=f"shipment.parties[{i}].name", value=p.name, note=note))
+        elif isinstance(node, History):
+            # the earlier events (or register entry) the history test relied on, by id
+            result = self.oracle.history.check(node, event)
+            for earlier, what in result.relied_on:
+                out.append(Evidence(path=f"history.{node.test}", value=earlier, note=what))
         elif isinstance(node, Area):
             for path, place, status in area_places(node, event):
                 if status == "yes":

@@ -12,6 +12,7 @@ every example and generated event.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from engine.models.events import Event
 from engine.models.screening import ScreeningHit
@@ -25,6 +26,7 @@ from engine.rules.schema import (
     All,
     AnyOf,
     CapUsage,
+    History,
     Node,
     Not,
     Rule,
@@ -39,10 +41,14 @@ class Oracle:
         pack: RulePack,
         exemptions: ExemptionLookup | None = None,
         caps: CapsProvider | None = None,
+        history: Any = None,
     ) -> None:
         self.pack = pack
         self.exemptions = exemptions if exemptions is not None else pack.register
         self.caps = caps
+        # engine.vessels.history.VesselHistory (or any object with ``check(node, event)``): the
+        # same provider the evaluator writes vh__ fields from; None = no stored history.
+        self.history = history
         self._builder = FactBuilder()
 
     # -- leaves ----------------------------------------------------------------------------
@@ -62,6 +68,10 @@ class Oracle:
         return self.caps.usage(rule.id, rule.cap, fact.payload["event"], fact.payload["line"])
 
     def leaf(self, rule: Rule, node: Node, fact: Fact, level: str) -> bool:
+        if isinstance(node, History):
+            if self.history is None:
+                return False
+            return bool(self.history.check(node, fact.payload["event"]).holds)
         return leaf_holds(
             node,
             fact,

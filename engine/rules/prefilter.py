@@ -24,7 +24,7 @@ from engine.rules.unknowns import MARKER
 Pair = tuple[str, Any]
 Requirement = tuple[frozenset[Pair], ...]  # all of: any of (field == value)
 FLAG_PREFIXES = ("to__", "from__", "touches__")
-PER_RULE_PREFIXES = ("exm__", "ntf__", "cap__")
+PER_RULE_PREFIXES = ("exm__", "ntf__", "cap__", "vh__")  # vh__: vessel history, set later
 
 
 def _eq_set(a: tuple) -> frozenset[Pair] | None:

@@ -152,6 +152,29 @@ class Area:
     names: tuple[Keyword, ...]
 
 
+@dataclass(frozen=True)
+class History:
+    """A test over the vessel's stored history before this event (rules/README.md §14): ``test``
+    names it, ``params`` its settings as sorted (key, value) pairs. Evaluated by
+    engine.vessels.history for both evaluators; never by durable_rules itself."""
+
+    test: str
+    params: tuple[tuple[str, Any], ...]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict(self.params).get(key, default)
+
+    @property
+    def key(self) -> str:
+        """Durable-safe, stable name of this test and its settings (one fact field per test)."""
+        text = self.test + "_" + "_".join(f"{k}_{_param_text(v)}" for k, v in self.params)
+        return slug(text)
+
+
+def _param_text(v: Any) -> str:
+    return "_".join(str(x) for x in v) if isinstance(v, tuple) else str(v)
+
+
 Node = (
     All
     | AnyOf
@@ -163,11 +186,12 @@ Node = (
     | Occurred
     | PartyNamed
     | Area
+    | History
 )
 
 _LEAF_KEYS = (
     "all", "any", "not", "to", "from", "touches", "goods", "where", "exemption", "notification",
-    "occurred_before", "occurred_from", "party_named", "area",
+    "occurred_before", "occurred_from", "party_named", "area", "vessel_history",
 )  # fmt: skip
 
 
@@ -293,6 +317,8 @@ def parse_condition(raw: Any) -> Node:
         return Occurred("before" if key == "occurred_before" else "from", _instant(value))
     if key in ("party_named", "area"):
         return _named(key, value)
+    if key == "vessel_history":
+        return _history(value)
     raise ValueError(f"unknown condition {key!r}; known: {', '.join(_LEAF_KEYS)}")
 
 
@@ -318,6 +344,86 @@ def _named(key: str, value: Any) -> Node:
     if value.get("country") is not None:
         (of,) = _countries(value["country"], "party_named.country")
     return PartyNamed(tuple(dict.fromkeys(roles)), of, _names(value["names"], key))
+
+
+# The history tests and their settings (rules/README.md §14): name -> {setting: (type, required)}.
+HISTORY_TESTS: dict[str, dict[str, tuple[str, bool]]] = {
+    "flagged_within_days": {"days": ("int", True), "regimes": ("regimes", False)},
+    "identity_changed_after_flagged": {"days": ("int", True), "regimes": ("regimes", False)},
+    "identity_conflict": {"days": ("int", True)},
+    "designated_under_other_name": {},
+    "flag_changes_within_days": {"days": ("int", True), "min": ("int", True)},
+    "sts_from": {
+        "days": ("int", True),
+        "flags": ("countries", False),
+        "designated": ("bool", False),
+    },
+    "ais_gap_near": {
+        "days": ("int", True),
+        "km": ("num", True),
+        "areas": ("areas", True),
+    },
+}
+
+
+def _history(value: Any) -> History:
+    if not isinstance(value, dict) or len(value) != 1:
+        raise ValueError(
+            f"vessel_history: takes exactly one test ({', '.join(HISTORY_TESTS)}); got {value!r}"
+        )
+    ((test, params),) = value.items()
+    spec = HISTORY_TESTS.get(test)
+    if spec is None:
+        raise ValueError(
+            f"vessel_history: unknown test {test!r}; known: {', '.join(HISTORY_TESTS)}"
+        )
+    if params is True and not spec:
+        params = {}  # `designated_under_other_name: true`
+    if isinstance(params, int) and not isinstance(params, bool) and set(spec) >= {"days"}:
+        params = {"days": params}  # `flagged_within_days: 365`
+    if not isinstance(params, dict):
+        raise ValueError(f"vessel_history.{test}: needs a mapping of settings")
+    unknown = set(params) - set(spec)
+    if unknown:
+        raise ValueError(f"vessel_history.{test}: unknown settings {sorted(unknown)}")
+    out: dict[str, Any] = {}
+    for name, (kind, required) in spec.items():
+        if name not in params:
+            if required:
+                raise ValueError(f"vessel_history.{test}: needs {name}")
+            continue
+        v = params[name]
+        if kind == "int":
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"vessel_history.{test}.{name}: a whole number >= 1")
+        elif kind == "num":
+            if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
+                raise ValueError(f"vessel_history.{test}.{name}: a number > 0")
+            v = float(v)
+        elif kind == "bool":
+            if not isinstance(v, bool):
+                raise ValueError(f"vessel_history.{test}.{name}: true or false")
+        elif kind == "countries":
+            v = tuple(sorted(_countries(v, f"vessel_history.{test}.{name}")))
+        elif kind == "regimes":
+            items = v if isinstance(v, list) else [v]
+            if not items or any(r not in REGIMES for r in items):
+                raise ValueError(f"vessel_history.{test}.{name}: a list of {', '.join(REGIMES)}")
+            v = tuple(sorted(set(items)))
+        elif kind == "areas":
+            from engine.vessels.areas import WATCHED
+
+            items = v if isinstance(v, list) else [v]
+            bad = [a for a in items if a not in WATCHED]
+            if not items or bad:
+                raise ValueError(
+                    f"vessel_history.{test}.{name}: unknown areas {bad}; known: {', '.join(WATCHED)}"
+                )
+            v = tuple(sorted(set(items)))
+        out[name] = v
+    if test == "sts_from" and not out.get("flags") and not out.get("designated"):
+        raise ValueError("vessel_history.sts_from: needs flags and/or designated: true")
+    return History(test, tuple(sorted(out.items())))
 
 
 def _node_list(value: Any) -> Any:
@@ -452,11 +558,19 @@ class ExemptionEntry(Strict):
     note: str | None = None
 
 
+class PriorEvent(Strict):
+    """An earlier stored event of an example's vessel history (and how it was decided)."""
+
+    event: Event
+    flagged: list[Literal[REGIMES]] = []  # type: ignore[valid-type]  # regimes its decision flagged
+
+
 class Example(Strict):
     event: Event
     hits: list[ScreeningHit] = []
     exemptions: list[ExemptionEntry] = []
     cap_usage: CapUsage | None = None
+    history: list[PriorEvent] = []  # earlier stored events, for vessel_history conditions
     note: str | None = None
 
     @model_validator(mode="before")

@@ -31,6 +31,9 @@ EXPECTED: dict[str, dict[str, object]] = {
     "alerts.queue": {"GET": ALL},
     "alerts.export_csv": {"GET": ALL},
     "alerts.detail": {"GET": ALL},
+    # the vessel page (web.vessels_views): readers; an unknown vessel is a 404 after the role check
+    "vessels.find": {"GET": ALL},
+    "vessels.page": {"GET": ALL},
     "desk.assign": {"POST": REVIEW},
     "desk.start_review": {"POST": REVIEW},
     "desk.escalate": {"POST": REVIEW},
