@@ -52,6 +52,7 @@ from engine.rules.schema import (
     Direction,
     FixedPeriod,
     GoodsMatch,
+    History,
     Node,
     Not,
     RefStatus,
@@ -151,6 +152,8 @@ def counts(node: Node, fact: Fact) -> bool:
         return any(counts(n, fact) for n in node.items)
     if isinstance(node, Not):
         return not counts(node.item, fact)
+    if isinstance(node, History):
+        return True  # vessel history decides whether a line breaches, not whether it is supplied
     return leaf_holds(node, fact, "low", _any_status)
 
 
