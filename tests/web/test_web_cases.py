@@ -223,3 +223,17 @@ def test_screening_evidence_reads_as_a_match_table_without_rule_syntax(as_role) 
     assert "list_regime eq" not in html and "list regime is &#39;DPRK&#39;" in html
     assert "Screening matches" in html and "0.93" in html and 'href="/lists/entry/KPe.047"' in html
     assert "Devlopment ↔ DEVELOPMENT (spelling)" in html
+
+
+def test_audit_log_filters_by_action_and_case(as_role) -> None:
+    (a,) = web_seed.store(_ship("au-1", "9000030"), [web_seed.violation("A")])
+    (b,) = web_seed.store(_ship("au-2", "9000031"), [web_seed.violation("A")])
+    officer = as_role("officer")
+    _post(officer, f"/cases/{_case(b)}/merge", into=str(_case(a)), note="same cargo")
+    _post(officer, f"/alerts/{b}/review")
+    auditor = as_role("auditor")
+    merged = auditor.get("/audit?action=merge_case").text
+    assert "merge" in merged and "start review" not in merged.replace("_", " ")
+    by_case = auditor.get(f"/audit?case={_case(a)}").text
+    assert "absorb" in by_case and "start" in by_case
+    assert "absorb" not in auditor.get(f"/audit?case={_case(a)}&to=2000-01-01").text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -172,10 +173,32 @@ def audit_log() -> Any:
     except ValueError:
         page = 1
     actor = request.args.get("actor", "").strip()[:100]
+    action = request.args.get("action", "").strip()[:50]
+    case = request.args.get("case", "").strip()[:20]
+    day_from, day_to = request.args.get("from", ""), request.args.get("to", "")
     with session_scope() as s:
         stmt = select(AuditRow)
         if actor:
             stmt = stmt.where(AuditRow.actor == actor)
+        if action:
+            stmt = stmt.where(AuditRow.action == action)
+        if case.isdigit():
+            # the case's own rows and those of the alerts it holds
+            from engine.cases.tables import CaseAlertRow
+
+            held = select(CaseAlertRow.alert_id).where(CaseAlertRow.case_id == int(case))
+            stmt = stmt.where(
+                ((AuditRow.target_type == "case") & (AuditRow.target_id == case))
+                | AuditRow.alert_id.in_(held)
+            )
+        for value, later in ((day_from, False), (day_to, True)):
+            try:
+                day = datetime.combine(date.fromisoformat(value), time.min, UTC)
+            except ValueError:
+                continue
+            stmt = stmt.where(
+                AuditRow.at < day + timedelta(days=1) if later else AuditRow.at >= day
+            )
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(
             s.scalars(
@@ -190,5 +213,9 @@ def audit_log() -> Any:
         page=page,
         total=total,
         actor=actor,
+        action=action,
+        case=case,
+        day_from=day_from,
+        day_to=day_to,
         pages=max(1, -(-total // AUDIT_PAGE)),
     )
