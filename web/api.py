@@ -2,6 +2,7 @@
 
 POST /api/v1/events      one event, a JSON array (<= 1000) or NDJSON -> 202 with per-event status
 GET  /api/v1/events/<id> the stored event, its decision and alerts
+POST /api/v1/ais         raw AIS (NMEA lines or decoded JSON): stored as a batch, queued on ``ais``
 GET  /api/v1/schema      the JSON Schema of event contract v1
 GET  /api/v1/openapi.json the OpenAPI 3.1 document of this API (web/openapi.py)
 """
@@ -54,6 +55,35 @@ def post_events() -> tuple[Response, int]:
     if strict:
         resp.headers["Preference-Applied"] = "handling=strict"
     return resp, code
+
+
+@api_bp.post("/ais")
+def post_ais() -> tuple[Response, int]:
+    """Raw AIS (engine.ais, docs/AIS.md): the batch is committed before it is queued for the AIS
+    worker; bad sentences are findings of the derivation, never a refusal of the batch."""
+    from engine.ais.batches import MAX_LINES, store_batch
+    from engine.ais.queueing import publish_batches
+
+    try:
+        text = request.get_data(cache=False).decode("utf-8")
+    except UnicodeDecodeError:
+        return _error(400, "body is not UTF-8")
+    lines = text.split("\n")
+    if not text.strip():
+        return _error(400, "empty body: send NMEA sentences or decoded AIS JSON, one per line")
+    if len(lines) > MAX_LINES:
+        return _error(413, f"{len(lines)} lines in one request; the limit is {MAX_LINES}")
+    source = (request.headers.get("X-Source") or "http").strip()[:200] or "http"
+    stored = store_batch(lines, channel="http", source=source)
+    queued = publish_batches([stored.id]) if stored.created else None
+    body = {
+        "batch_id": stored.id,
+        "status": "accepted" if stored.created else "duplicate",
+        "state": stored.status,
+        "lines": len(lines),
+        "queued": queued,
+    }
+    return jsonify(body), 202
 
 
 def prefers_strict(values: list[str]) -> bool:

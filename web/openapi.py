@@ -309,6 +309,43 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/ais": {
+                "post": {
+                    "operationId": "postAis",
+                    "summary": "Push raw AIS: NMEA AIVDM/AIVDO lines or decoded AIS JSON (docs/AIS.md)",
+                    "security": key_auth,
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "text/plain": {"schema": {"type": "string", "minLength": 1}},
+                            "application/x-ndjson": {"schema": {"type": "string", "minLength": 1}},
+                        },
+                    },
+                    "responses": {
+                        "202": {
+                            "description": "stored as a raw batch (and queued for derivation)",
+                            "content": _json(
+                                {
+                                    "type": "object",
+                                    "required": ["batch_id", "status", "lines"],
+                                    "properties": {
+                                        "batch_id": {"type": "string"},
+                                        "status": {"enum": ["accepted", "duplicate"]},
+                                        "state": {"type": "string"},
+                                        "lines": {"type": "integer"},
+                                        "queued": {"type": ["boolean", "null"]},
+                                    },
+                                }
+                            ),
+                        },
+                        "400": _error_response("body not UTF-8, or empty"),
+                        "401": _error_response("no, unknown or revoked API key"),
+                        "403": _error_response("the key lacks events:write"),
+                        "413": _error_response("too many lines, or too large"),
+                        "503": _error_response("the store is unavailable: retry later"),
+                    },
+                }
+            },
             "/api/v1/events/{event_id}": {
                 "get": {
                     "operationId": "getEvent",

@@ -90,6 +90,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "registers_api.approve": {"POST": "api:registers:approve"},
     "registers_api.revoke": {"POST": "api:registers:write"},
     "api.post_events": {"POST": API_WRITE},
+    "api.post_ais": {"POST": API_WRITE},
     "api.get_event": {"GET": API_READ},
     "api.get_schema": {"GET": PUBLIC},
     "api.get_openapi": {"GET": PUBLIC},
