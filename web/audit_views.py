@@ -43,7 +43,7 @@ def public_key() -> Any:
     return {"algorithm": "Ed25519", "public_key": pub.hex(), "key_id": key_id(pub)}
 
 
-@audit_bp.get("/audit")
+@audit_bp.get("/audit/jobs")
 @roles_required(*AUDITORS)
 def index() -> Any:
     with session_scope() as s:

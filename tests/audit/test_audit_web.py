@@ -35,7 +35,7 @@ def test_public_key_is_published_without_login(app) -> None:
 def test_officers_cannot_reach_the_audit_page(app, login_as) -> None:
     client = app.test_client()
     login_as(client, "officer")
-    assert client.get("/audit").status_code == 403
+    assert client.get("/audit/jobs").status_code == 403
     assert (
         client.post("/audit/exports", data={"from": "2024-01-01", "to": "2025-01-01"}).status_code
         == 403

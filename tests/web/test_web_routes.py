@@ -89,6 +89,15 @@ EXPECTED: dict[str, dict[str, object]] = {
     "registers_api.show": {"GET": "api:registers:read"},
     "registers_api.approve": {"POST": "api:registers:approve"},
     "registers_api.revoke": {"POST": "api:registers:write"},
+    # auditors (web.audit_views): period replays and audit-pack exports as background jobs; the
+    # journal's public key is public (anyone verifying a pack needs it)
+    "audit.public_key": {"GET": PUBLIC},
+    "audit.index": {"GET": frozenset({"auditor", "admin"})},
+    "audit.start_replay": {"POST": frozenset({"auditor", "admin"})},
+    "audit.start_export": {"POST": frozenset({"auditor", "admin"})},
+    "audit.job": {"GET": frozenset({"auditor", "admin"})},
+    "audit.job_csv": {"GET": frozenset({"auditor", "admin"})},
+    "audit.job_pack": {"GET": frozenset({"auditor", "admin"})},
     "api.post_events": {"POST": API_WRITE},
     "api.post_ais": {"POST": API_WRITE},
     "api.get_event": {"GET": API_READ},
