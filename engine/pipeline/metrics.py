@@ -42,7 +42,13 @@ from prometheus_client import (  # noqa: E402 - after PROMETHEUS_MULTIPROC_DIR i
     generate_latest,
     multiprocess,
 )
+from prometheus_client import values as _values  # noqa: E402
 from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+
+# prometheus_client picks its value class when it is first imported. Another module may have
+# imported it before PROMETHEUS_MULTIPROC_DIR was set above; pick again, or this process's
+# metrics would stay in memory and never reach the files that /metrics reads.
+_values.ValueClass = _values.get_value_class()
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
 FAST_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1)

@@ -133,3 +133,24 @@ def test_json_logs_carry_the_request_id_and_the_event_id(api_client) -> None:
     assert first["level"] == "INFO" and "1 accepted" in first["message"]
     second = next(line for line in lines if line.get("event_id") == "log-2")
     assert second["request_id"] == forged.headers["X-Request-ID"]
+
+
+def test_metrics_reach_the_files_when_prometheus_client_was_imported_first(tmp_path) -> None:
+    """Whatever imported prometheus_client before engine.pipeline.metrics (a test module did, in
+    the full suite), this process's counters still reach the multiprocess files /metrics reads."""
+    import subprocess
+    import sys
+
+    code = (
+        "import prometheus_client\n"
+        "import engine.pipeline.metrics as m\n"
+        "m.EVENTS_RECEIVED.labels('http').inc(3)\n"
+        "print(m.render()[0].decode())\n"
+    )
+    env = {**os.environ, "SANCTIONS_DATA_DIR": str(tmp_path)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert 'sanctions_events_received_total{channel="http"} 3.0' in out.stdout
