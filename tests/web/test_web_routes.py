@@ -44,6 +44,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "desk.bulk_confirm": {"GET": REVIEW},
     "desk.bulk_apply": {"POST": REVIEW},
     "desk.audit_log": {"GET": frozenset({"auditor", "admin", "senior_officer"})},
+    "desk.audit_csv": {"GET": frozenset({"auditor", "admin"})},
+    "desk.audit_jsonl": {"GET": frozenset({"auditor", "admin"})},
     # cases (issue 14): every role reads; officers close, merge and split
     "cases.queue": {"GET": ALL},
     "cases.detail": {"GET": ALL},

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from sqlalchemy import func, select
 
 from engine.storage.db import session_scope
@@ -19,6 +30,7 @@ desk_bp = Blueprint("desk", __name__)
 
 BULK_LIMIT = 500
 AUDIT_PAGE = 100
+EXPORT_ROLES = ("auditor", "admin")
 
 
 def _back(alert_id: int) -> Any:
@@ -165,6 +177,36 @@ def bulk_apply() -> Any:
     return redirect(url_for("alerts.queue", **AlertFilter.from_args(request.form).args()))
 
 
+def _audit_query(args: Any) -> tuple[Any, dict[str, str]]:
+    """The audit rows the filters select (the page and its exports read the same query)."""
+    actor = args.get("actor", "").strip()[:100]
+    action = args.get("action", "").strip()[:50]
+    case = args.get("case", "").strip()[:20]
+    day_from, day_to = args.get("from", ""), args.get("to", "")
+    stmt = select(AuditRow)
+    if actor:
+        stmt = stmt.where(AuditRow.actor == actor)
+    if action:
+        stmt = stmt.where(AuditRow.action == action)
+    if case.isdigit():
+        # the case's own rows and those of the alerts it holds
+        from engine.cases.tables import CaseAlertRow
+
+        held = select(CaseAlertRow.alert_id).where(CaseAlertRow.case_id == int(case))
+        stmt = stmt.where(
+            ((AuditRow.target_type == "case") & (AuditRow.target_id == case))
+            | AuditRow.alert_id.in_(held)
+        )
+    for value, later in ((day_from, False), (day_to, True)):
+        try:
+            day = datetime.combine(date.fromisoformat(value), time.min, UTC)
+        except ValueError:
+            continue
+        stmt = stmt.where(AuditRow.at < day + timedelta(days=1) if later else AuditRow.at >= day)
+    filters = {"actor": actor, "action": action, "case": case, "from": day_from, "to": day_to}
+    return stmt, filters
+
+
 @desk_bp.get("/audit")
 @roles_required("auditor", "admin", "senior_officer")
 def audit_log() -> Any:
@@ -172,33 +214,8 @@ def audit_log() -> Any:
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    actor = request.args.get("actor", "").strip()[:100]
-    action = request.args.get("action", "").strip()[:50]
-    case = request.args.get("case", "").strip()[:20]
-    day_from, day_to = request.args.get("from", ""), request.args.get("to", "")
+    stmt, filters = _audit_query(request.args)
     with session_scope() as s:
-        stmt = select(AuditRow)
-        if actor:
-            stmt = stmt.where(AuditRow.actor == actor)
-        if action:
-            stmt = stmt.where(AuditRow.action == action)
-        if case.isdigit():
-            # the case's own rows and those of the alerts it holds
-            from engine.cases.tables import CaseAlertRow
-
-            held = select(CaseAlertRow.alert_id).where(CaseAlertRow.case_id == int(case))
-            stmt = stmt.where(
-                ((AuditRow.target_type == "case") & (AuditRow.target_id == case))
-                | AuditRow.alert_id.in_(held)
-            )
-        for value, later in ((day_from, False), (day_to, True)):
-            try:
-                day = datetime.combine(date.fromisoformat(value), time.min, UTC)
-            except ValueError:
-                continue
-            stmt = stmt.where(
-                AuditRow.at < day + timedelta(days=1) if later else AuditRow.at >= day
-            )
         total = s.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         rows = list(
             s.scalars(
@@ -212,10 +229,53 @@ def audit_log() -> Any:
         rows=rows,
         page=page,
         total=total,
-        actor=actor,
-        action=action,
-        case=case,
-        day_from=day_from,
-        day_to=day_to,
+        actor=filters["actor"],
+        action=filters["action"],
+        case=filters["case"],
+        day_from=filters["from"],
+        day_to=filters["to"],
+        query={k: v for k, v in filters.items() if v},
+        can_export=g.user.role in EXPORT_ROLES,
         pages=max(1, -(-total // AUDIT_PAGE)),
+    )
+
+
+@desk_bp.get("/audit.csv")
+@roles_required(*EXPORT_ROLES)
+def audit_csv() -> Any:
+    return _audit_export("csv")
+
+
+@desk_bp.get("/audit.jsonl")
+@roles_required(*EXPORT_ROLES)
+def audit_jsonl() -> Any:
+    return _audit_export("jsonl")
+
+
+def _audit_export(fmt: str) -> Any:
+    """The filtered log for auditors, oldest first: CSV (cells formula-protected, ISO 8601 UTC
+    times, as the alert CSV) or JSON Lines (one record per line, values as stored). The export
+    itself is recorded in the log, after the rows it exports."""
+    from web.desk import audit_export as export
+
+    stmt, filters = _audit_query(request.args)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    with session_scope() as s:
+        mark = AuditRow(
+            at=datetime.now(UTC),
+            actor=g.user.username,
+            action="export_audit_log",
+            target_type="audit_log",
+            target_id=fmt,
+            after={k: v for k, v in filters.items() if v} or None,
+        )
+        s.add(mark)
+        s.flush()
+        mark_id = mark.id
+    rows = export.stream(stmt.where(AuditRow.id < mark_id), fmt)
+    mimetype = "text/csv" if fmt == "csv" else "application/jsonl"
+    return Response(
+        stream_with_context(rows),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="audit-log-{stamp}.{fmt}"'},
     )
