@@ -23,6 +23,7 @@ class ImportResult:
     previous: SnapshotInfo | None = None
     report: ChangeReport | None = None
     retro_alerts: int = 0
+    retro_allowlisted: int = 0  # re-screened events with hits set aside (engine.allowlist)
     delisting_marks: int = 0  # open alerts marked because an entry they cite left the list
     retro_hits: list = field(default_factory=list)  # ScreeningHit per (event, entry) re-screened
 
@@ -87,4 +88,5 @@ def import_list(source: str, progress: Progress = _noop, retro: bool = True) -> 
         done = after_import(info)
         result.retro_hits, result.retro_alerts = done.hits, done.opened
         result.delisting_marks = done.marked
+        result.retro_allowlisted = done.allowlisted
     return result

@@ -13,6 +13,14 @@ see engine.screening.regimes), else ``SCREEN-<regime>``. One alert per (event, r
 every alert: importing again never duplicates, and an event the live evaluation already alerted
 under that rule keeps its one alert.
 
+Known false positives (engine.allowlist) are applied as on the live path: the allowlist in force
+when the re-screening runs (read once per run, after the import re-opened the entries of list
+entries it amended) sets aside the hits it matches with the same matching (Snapshot.apply); a
+re-screened event whose hits are all set aside opens nothing, and each set-aside is recorded as
+an audit_log row (action ``retro_allowlisted``, target the event) with the note and the allowlist
+version, as a live decision records them; an alert opened on the remaining hits carries the notes
+and version in its violation (``allowlist_notes``, ``allowlist_version``).
+
 Delistings close nothing: an entry the new newest snapshot no longer has marks every open alert
 that cites it with an evidence note and an audit entry (once per alert and removal), saying
 between which snapshots the removal lies; the desk also shows it via store.delistings().
@@ -24,9 +32,10 @@ import typing
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import Table, Text, and_, cast, select
+from sqlalchemy import Connection, Table, Text, and_, cast, select
 
 from engine.alerts import alert_rows, open_alerts
 from engine.lists import store
@@ -42,6 +51,9 @@ from engine.screening.service import Screener
 from engine.screening.settings import get_screening_settings
 from engine.storage.db import get_engine
 from engine.storage.repository import ALERTS, EVENTS
+
+if TYPE_CHECKING:
+    from engine.allowlist.matching import Snapshot
 
 BATCH = 1000
 ACTOR = "system:list-import"
@@ -86,6 +98,7 @@ class RetroResult:
     hits: list[ScreeningHit] = field(default_factory=list)
     opened: int = 0
     marked: int = 0  # open alerts marked with a delisting
+    allowlisted: int = 0  # re-screened events with hits set aside as known false positives
 
 
 def violation_for(
@@ -179,21 +192,28 @@ def after_import(info: SnapshotInfo, now: datetime | None = None, mark: bool = T
     if mark:
         result.marked = mark_delistings(old, new)
     if changes:
-        result.hits, result.opened = _rescreen(info, new, changes, now)
+        result.hits, result.opened, result.allowlisted = _rescreen(info, new, changes, now)
     return result
+
+
+def _allowlist() -> Snapshot:
+    from engine.allowlist.matching import StoredAllowlist
+
+    return StoredAllowlist().current()
 
 
 def _rescreen(
     info: SnapshotInfo, new: DesignationHistory, changes: dict[str, Change], now: datetime | None
-) -> tuple[list[ScreeningHit], int]:
+) -> tuple[list[ScreeningHit], int, int]:
     only = DesignationHistory(new.version, new.snapshots, [c.after for c in changes.values()])
     lazy = LazyDesignations(new.version, info.date_generated, lambda: [])
     lazy._built = DesignationIndex.build(only)
     screener = Screener([lazy])
     screener.retro = True
     since = months_before(now or datetime.now(UTC), get_screening_settings().retro_months)
+    allowed = _allowlist()
     all_hits: list[ScreeningHit] = []
-    opened = 0
+    opened = allowlisted = 0
     last_id = 0
     while True:
         with get_engine().connect() as conn:
@@ -213,6 +233,7 @@ def _rescreen(
             break
         last_id = rows[-1][0]
         alerts = []
+        set_aside: list[dict[str, Any]] = []
         now_ts = datetime.now(UTC)
         for _, event_id, raw, occurred_at in rows:
             try:
@@ -220,24 +241,74 @@ def _rescreen(
             except ValidationError:
                 continue  # stored events were validated on arrival; a newer contract may differ
             day = event.occurred_at.date()
-            by_regime: dict[str, list[ScreeningHit]] = defaultdict(list)
+            fresh = []
             for hit in screener.screen(event):
                 before = changes[hit.reference].before if hit.reference in changes else None
                 if before is not None and before.standing(day).in_force:
                     continue  # already designated on that day before this import
+                fresh.append(hit)
+            notes: list[str] = []
+            if fresh and allowed.version:
+                fresh, notes = allowed.apply(event, fresh)
+            if notes:
+                set_aside.append(_allowlisted_row(event_id, notes, allowed.version, info, now_ts))
+            by_regime: dict[str, list[ScreeningHit]] = defaultdict(list)
+            for hit in fresh:
                 by_regime[hit.list_regime].append(hit)
             for regime, hits in by_regime.items():
                 all_hits += hits
                 v = violation_for(regime, hits, info, changes).model_dump(mode="json")
+                if notes:
+                    v["allowlist_version"], v["allowlist_notes"] = allowed.version, notes
                 alerts += alert_rows(
                     event_id, [v], occurred_at=occurred_at, origin="retro_screening", now=now_ts
                 )
-        if alerts:
+        if alerts or set_aside:
             with get_engine().begin() as conn:
+                if set_aside:
+                    allowlisted += _record_set_aside(conn, set_aside)
                 before_count = _count_retro(conn)
                 open_alerts(conn, alerts)
                 opened += _count_retro(conn) - before_count
-    return all_hits, opened
+    return all_hits, opened, allowlisted
+
+
+def _allowlisted_row(
+    event_id: str, notes: list[str], version: int, info: SnapshotInfo, now: datetime
+) -> dict[str, Any]:
+    return {
+        "at": now,
+        "actor": ACTOR,
+        "action": "retro_allowlisted",
+        "target_type": "event",
+        "target_id": event_id[:100],
+        "after": {"allowlist_version": version, "list_snapshot": info.sha256},
+        "note": "\n".join(notes),
+    }
+
+
+def _record_set_aside(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Audit rows of hits set aside, once per (event, list snapshot, allowlist version): a
+    repeated re-screening of the same import records nothing twice."""
+    from engine.storage.desk_tables import AuditRow
+
+    audit = typing.cast(Table, AuditRow.__table__)
+    new = []
+    for row in rows:
+        seen = conn.execute(
+            select(audit.c.id, audit.c.after).where(
+                and_(
+                    audit.c.action == "retro_allowlisted",
+                    audit.c.target_type == "event",
+                    audit.c.target_id == row["target_id"],
+                )
+            )
+        ).all()
+        if not any(after == row["after"] for _, after in seen):
+            new.append(row)
+    if new:
+        conn.execute(audit.insert(), new)
+    return len(new)
 
 
 def mark_delistings(old: DesignationHistory, new: DesignationHistory) -> int:
