@@ -23,8 +23,8 @@ Origin = Literal["live", "retro_screening"]
 
 
 def citation_text(violation: Mapping[str, Any]) -> str:
-    """'UNSCR 2270 OP6; UNSCR 2321 OP26' (the alert list's citation column)."""
-    cites = [_one_citation(c["resolution"], c["paragraph"]) for c in violation.get("citations", [])]
+    """'UNSCR 2270 (2016) OP6; UNSCR 2321 (2016) OP26' (the alert list's citation column)."""
+    cites = [_one_citation(c) for c in violation.get("citations", [])]
     return "; ".join(cites)[:200] or "-"
 
 

@@ -47,6 +47,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.jinja_env.autoescape = True  # also for templates not named .html (belt and braces)
+    from engine.models.decisions import citation_text
+
+    # {{ c|citation }} / {{ c|citation(spelled_out=True) }}: the engine's one written form.
+    app.add_template_filter(citation_text, "citation")
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

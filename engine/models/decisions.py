@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -14,8 +15,17 @@ SEVERITY_RANK: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1
 DecisionStatus = Literal["clear", "flagged", "rejected"]
 
 
-def citation_text(resolution: str, paragraph: str) -> str:
-    """The one written form of a citation: 'UNSCR 1874 (2009) OP9'."""
+def citation_text(cite: Citation | Mapping[str, Any], *, spelled_out: bool = False) -> str:
+    """The one written form of a citation, for every page, CSV, note and message: 'UNSCR 1874
+    (2009) OP9', or spelled out as the alert page gives it: 'UNSCR 1874 (2009), operative
+    paragraph 9'. ``cite``: a Citation (or a register's basis) or its JSON form (a violation's
+    stored ``citations``). The web registers it as the Jinja filter ``citation``."""
+    if isinstance(cite, Mapping):
+        resolution, paragraph = cite["resolution"], cite["paragraph"]
+    else:
+        resolution, paragraph = cite.resolution, cite.paragraph
+    if spelled_out:
+        return f"UNSCR {resolution}, operative paragraph {paragraph}"
     return f"UNSCR {resolution} OP{paragraph}"
 
 
@@ -39,7 +49,7 @@ class Citation(BaseModel):
         return int(self.resolution[-5:-1])
 
     def __str__(self) -> str:
-        return citation_text(self.resolution, self.paragraph)
+        return citation_text(self)
 
 
 class Evidence(BaseModel):

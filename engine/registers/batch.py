@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
+from engine.models.decisions import citation_text
 from engine.models.events import Event
 from engine.registers.checking import Check
 from engine.registers.lookup import SnapshotRegister
@@ -136,7 +137,7 @@ def notes(
             out.append(f"{kind}_ref {ref.strip()!r} is not in the register (version {v}).")
             continue
         e = found.entry
-        basis = f" under UNSCR {e.basis.resolution} OP{e.basis.paragraph}" if e.basis else ""
+        basis = f" under {citation_text(e.basis)}" if e.basis else ""
         holder = f", holder {e.holder.name}" if e.holder else ""
         state = "awaiting approval" if found.status == "pending" else found.status
         out.append(

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engine.models.decisions import Citation
 from engine.models.events import Country, Unit
 from engine.rules.catalogue import REGIMES
 from engine.rules.schema import Instant, end_utc, start_utc
@@ -26,8 +27,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Basis(_Model):
-    """The paragraph the Committee acted under, e.g. 2397 (2017) OP25."""
+class Basis(Citation):
+    """The paragraph the Committee acted under, e.g. 2397 (2017) OP25: a Citation (one written
+    form, ``citation_text``), keeping the register's own looser limits so that entries recorded
+    before (any resolution text up to 50 characters) still load."""
 
     resolution: str = Field(min_length=1, max_length=50)  # "2397 (2017)"
     paragraph: str = Field(min_length=1, max_length=50)  # "25", "1(g)"

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from engine.models.decisions import Citation
+from engine.models.decisions import Citation, Severity
 from engine.models.events import Event, Unit
 from engine.models.screening import ScreeningHit
 from engine.rules.catalogue import (
@@ -640,7 +640,7 @@ class Rule(Strict):
     effective_to: Instant | None = None
     suspended: list[Window] = []
     wind_down: WindDown | None = None
-    severity: Literal["low", "medium", "high", "critical"]
+    severity: Severity
     confidence: ConfidenceLevel
     confidence_note: str | None = None
     applies_to: Annotated[list[Literal[EVENT_TYPES]], Field(min_length=1)]  # type: ignore[valid-type]

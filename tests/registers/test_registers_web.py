@@ -52,6 +52,7 @@ def test_officer_records_and_a_different_senior_officer_approves(app, login_as) 
     assert stored.entry.covers == ["UNSCR-2397-OP7", "EXEMPT-2397-OP25"]
     page = officer.get(f"/exemptions/{REF}").get_data(as_text=True)
     assert "awaiting approval" in page and "Approve</button>" not in page
+    assert "UNSCR 2397 (2017) OP25" in page  # the basis in the one written form of a citation
     assert officer.post(f"/exemptions/{REF}/approve").status_code == 403
     senior = _client(app, login_as, "senior_officer", "sam")
     page = senior.get(f"/exemptions/{REF}").get_data(as_text=True)
@@ -62,7 +63,7 @@ def test_officer_records_and_a_different_senior_officer_approves(app, login_as) 
     after = store.get(REF)
     assert (after.status, after.approved_by) == ("approved", "sam")
     listing = officer.get("/exemptions?status=approved").get_data(as_text=True)
-    assert REF in listing and "sam" in listing
+    assert REF in listing and "sam" in listing and "UNSCR 2397 (2017) OP25" in listing
 
 
 def test_a_senior_officer_cannot_approve_their_own_entry(app, login_as) -> None:
