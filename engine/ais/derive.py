@@ -322,6 +322,12 @@ class Deriver:
         if not previous:
             return
         kind = "name_change" if "name" in previous else "identity_change"
+        self._static_change(kind, s, st, previous)
+
+    def _static_change(
+        self, kind: str, s: StaticReport, st: VesselState, previous: dict[str, str]
+    ) -> None:
+        """A name, identity or flag change seen in one static report (``previous``: the old values)."""
         self._out.append(
             Derived(
                 kind,
@@ -353,16 +359,4 @@ class Deriver:
         kind = "identity_change"
         if old_flag and new_flag and old_flag != new_flag:
             kind, previous["flag"] = "flag_change", old_flag
-        self._out.append(
-            Derived(
-                kind,
-                "ais:static_data",
-                _identity(s.mmsi, st),
-                s.ts,
-                None,
-                [s.ref],
-                1,
-                position=(st.lat, st.lon) if st.last_ts is not None else None,
-                previous=previous,
-            )
-        )
+        self._static_change(kind, s, st, previous)

@@ -57,6 +57,17 @@ def _rows(conn: Any, kind: str, where: Any) -> list[Any]:
     return list(conn.execute(select(src.table).where(where).order_by(src.table.c[src.key])))
 
 
+def _rows_of(conn: Any, ids: list[Any], *by: tuple[str, Any]) -> list[list[Any]]:
+    """The rows of each (kind, column) whose column is one of ``ids``, 500 ids per query (an IN
+    list the databases take)."""
+    out: list[list[Any]] = [[] for _ in by]
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for rows, (kind, column) in zip(out, by, strict=True):
+            rows += _rows(conn, kind, column.in_(chunk))
+    return out
+
+
 def _select(
     conn: Any, since: datetime, until: datetime, regime: str | None
 ) -> dict[str, list[Any]]:
@@ -67,12 +78,9 @@ def _select(
 
     events = _rows(conn, "events", (EventRow.occurred_at >= since) & (EventRow.occurred_at < until))
     ids = [e.event_id for e in events]
-    decisions: list[Any] = []
-    alerts: list[Any] = []
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        decisions += _rows(conn, "decisions", DecisionRow.event_id.in_(chunk))
-        alerts += _rows(conn, "alerts", AlertRow.event_id.in_(chunk))
+    decisions, alerts = _rows_of(
+        conn, ids, ("decisions", DecisionRow.event_id), ("alerts", AlertRow.event_id)
+    )
     if regime is not None:
         keep = {
             d.event_id for d in decisions if any(v.get("regime") == regime for v in d.violations)
@@ -81,12 +89,12 @@ def _select(
         decisions = [d for d in decisions if d.event_id in keep]
         alerts = [a for a in alerts if a.regime == regime]
     alert_ids = [a.id for a in alerts]
-    actions: list[Any] = []
-    notes: list[Any] = []
-    for i in range(0, len(alert_ids), 500):
-        chunk = alert_ids[i : i + 500]
-        actions += _rows(conn, "review_actions", AuditRow.alert_id.in_(chunk))
-        notes += _rows(conn, "alert_notes", AlertNoteRow.alert_id.in_(chunk))
+    actions, notes = _rows_of(
+        conn,
+        alert_ids,
+        ("review_actions", AuditRow.alert_id),
+        ("alert_notes", AlertNoteRow.alert_id),
+    )
     packs = sorted({d.rule_pack_version for d in decisions if d.rule_pack_version})
     top_register = max((d.register_version or 0 for d in decisions), default=0)
     return {
