@@ -3,10 +3,11 @@ and auditors read; the entry page shows the decisions it cleared, with their not
 
 from __future__ import annotations
 
-import re
+from functools import partial
 
 import pytest
 from sqlalchemy import update
+from web_support import desk_app, logged_in, post_form
 
 from engine.allowlist import store
 from engine.storage.db import session_scope
@@ -15,22 +16,11 @@ from engine.storage.tables import DecisionRow
 
 @pytest.fixture
 def as_role(db, login_as):
-    from web import create_app
-
-    app = create_app({"TESTING": True})
-
-    def make(role: str, username: str | None = None):
-        client = app.test_client()
-        login_as(client, role, username)
-        html = client.get("/allowlist").get_data(as_text=True)
-        client.token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-        return client
-
-    return make
+    return partial(logged_in, desk_app(), login_as, page="/allowlist")
 
 
 def _post(client, url: str, **data):
-    return client.post(url, data={"csrf_token": client.token, **data}, follow_redirects=True)
+    return post_form(client, url, follow_redirects=True, **data)
 
 
 def test_record_approve_and_see_what_it_cleared(as_role) -> None:

@@ -3,12 +3,13 @@ naming the case (four eyes for critical), merge and split through the web."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 import web_seed
 from sqlalchemy import select, update
+from web_support import desk_app, logged_in, post_form
 
 from engine.cases.tables import CaseAlertRow, CaseRow
 from engine.storage.db import session_scope
@@ -16,26 +17,12 @@ from engine.storage.tables import AlertRow
 
 
 @pytest.fixture
-def app(db):
-    from web import create_app
-
-    return create_app({"TESTING": True})
-
-
-@pytest.fixture
-def as_role(app, login_as):
-    def make(role: str, username: str | None = None):
-        client = app.test_client()
-        login_as(client, role, username)
-        html = client.get("/cases").get_data(as_text=True)
-        client.token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-        return client
-
-    return make
+def as_role(db, login_as):
+    return partial(logged_in, desk_app(), login_as, page="/cases")
 
 
 def _post(client, url: str, **data):
-    return client.post(url, data={"csrf_token": client.token, **data}, follow_redirects=True)
+    return post_form(client, url, follow_redirects=True, **data)
 
 
 def _ship(event_id: str, imo: str, consignee: str = "Dunay Logistics LLC") -> dict:

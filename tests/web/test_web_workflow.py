@@ -4,35 +4,26 @@ and the audit trail each action leaves (before/after, never deleted)."""
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
 import web_seed
 from sqlalchemy import func, select
+from web_support import desk_app, logged_in, post_form
 
 
 @pytest.fixture
 def app(db):
-    from web import create_app
-
-    return create_app({"TESTING": True})
+    return desk_app()
 
 
 @pytest.fixture
 def as_role(app, login_as):
     """A logged-in client for (role, username) plus its CSRF token."""
-
-    def make(role: str, username: str | None = None):
-        client = app.test_client()
-        login_as(client, role, username)
-        html = client.get("/alerts").get_data(as_text=True)
-        client.token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-        return client
-
-    return make
+    return partial(logged_in, app, login_as)
 
 
-def post(client, url: str, **data):
-    return client.post(url, data={"csrf_token": client.token, **data})
+post = post_form
 
 
 def alert(alert_id: int):
