@@ -182,3 +182,18 @@ def client(db: None, login_as):
     c = app.test_client()
     login_as(c, "officer")
     return c
+
+
+@pytest.fixture
+def fresh_screening(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The default screener rebuilt from this test's database; a new list snapshot is seen at once."""
+    from engine.screening.service import invalidate_default_screener
+    from engine.screening.settings import get_screening_settings
+
+    monkeypatch.setenv("SANCTIONS_SCREENING_REFRESH_SECONDS", "0")
+    get_screening_settings.cache_clear()
+    invalidate_default_screener()
+    yield
+    monkeypatch.delenv("SANCTIONS_SCREENING_REFRESH_SECONDS")
+    get_screening_settings.cache_clear()
+    invalidate_default_screener()

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import screening_support
+from screening_support import decide_with as decide
+from screening_support import import_xml
 
 from engine.allowlist import store
 from engine.allowlist.matching import Snapshot, StoredAllowlist
@@ -24,24 +27,7 @@ ACME = "ACME OCEAN TRADING CORPORATION"
 
 
 def list_xml(generated: str, name: str, comment: str = "") -> bytes:
-    row = (
-        f"<ENTITY><DATAID>900002</DATAID><VERSIONNUM>1</VERSIONNUM><FIRST_NAME>{name}</FIRST_NAME>"
-        f"<UN_LIST_TYPE>DPRK</UN_LIST_TYPE><REFERENCE_NUMBER>KPe.902</REFERENCE_NUMBER>"
-        f"<LISTED_ON>2016-03-02</LISTED_ON><COMMENTS1>{comment}</COMMENTS1>"
-        f"<LIST_TYPE><VALUE>UN List</VALUE></LIST_TYPE></ENTITY>"
-    )
-    return (
-        f"<?xml version='1.0' encoding='UTF-8'?><CONSOLIDATED_LIST dateGenerated='{generated}'>"
-        f"<INDIVIDUALS></INDIVIDUALS><ENTITIES>{row}</ENTITIES></CONSOLIDATED_LIST>"
-    ).encode()
-
-
-def import_xml(tmp_path: Path, name: str, data: bytes) -> Any:
-    from engine.lists.importer import import_list
-
-    path = tmp_path / name
-    path.write_bytes(data)
-    return import_list(str(path), retro=False)
+    return screening_support.list_xml(generated, [(900002, "KPe.902", name, "2016-03-02", comment)])
 
 
 def shipment(event_id: str, country: str = "AE") -> dict[str, Any]:
@@ -64,40 +50,12 @@ def shipment(event_id: str, country: str = "AE") -> dict[str, Any]:
     }
 
 
-def decide(raw: dict[str, Any], evaluator: Evaluator) -> None:
-    import engine.pipeline.decide as decide_module
-    from engine.pipeline.ingest import ingest_batch
-    from engine.replay import ensure_pack_stored
-
-    ensure_pack_stored(evaluator.pack)
-    assert ingest_batch([raw], channel="cli")[0].accepted
-    previous, decide_module._evaluator = decide_module._evaluator, evaluator
-    try:
-        assert decide_module.decide_stored([raw["event_id"]]) == [raw["event_id"]]
-    finally:
-        decide_module._evaluator = previous
-
-
 def decision(event_id: str) -> dict[str, Any]:
     from engine.storage.repository import event_with_decision
 
     found = event_with_decision(event_id)
     assert found is not None
     return found["decision"]
-
-
-@pytest.fixture
-def fresh_screening(monkeypatch: pytest.MonkeyPatch):
-    from engine.screening.service import invalidate_default_screener
-    from engine.screening.settings import get_screening_settings
-
-    monkeypatch.setenv("SANCTIONS_SCREENING_REFRESH_SECONDS", "0")
-    get_screening_settings.cache_clear()
-    invalidate_default_screener()
-    yield
-    monkeypatch.delenv("SANCTIONS_SCREENING_REFRESH_SECONDS")
-    get_screening_settings.cache_clear()
-    invalidate_default_screener()
 
 
 @pytest.fixture

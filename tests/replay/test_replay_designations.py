@@ -7,29 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from lists_support import list_file, parsed
-from test_replay_pinned import decide
+from screening_support import decide_with as decide
 
 from engine.lists.history import reconstruction_version
 from engine.lists.importer import import_list
 from engine.models.events import Event
 from engine.rules.evaluator import Evaluator
 from engine.rules.loader import load_pack
-
-
-@pytest.fixture
-def fresh_screening(monkeypatch: pytest.MonkeyPatch):
-    from engine.screening.service import invalidate_default_screener
-    from engine.screening.settings import get_screening_settings
-
-    monkeypatch.setenv("SANCTIONS_SCREENING_REFRESH_SECONDS", "0")
-    get_screening_settings.cache_clear()
-    invalidate_default_screener()
-    yield
-    monkeypatch.delenv("SANCTIONS_SCREENING_REFRESH_SECONDS")
-    get_screening_settings.cache_clear()
-    invalidate_default_screener()
 
 
 def onboarding(event_id: str, at: str, name: str, bic: str | None = None) -> dict[str, Any]:

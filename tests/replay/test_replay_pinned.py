@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import screening_support
+from screening_support import decide_with as decide
 
 from engine.config import PROJECT_ROOT
 from engine.models.events import Event
@@ -29,25 +31,11 @@ OCCURRED = "2024-06-03T09:00:00Z"
 
 def list_xml(generated: str, entities: list[tuple[int, str, str]]) -> bytes:
     """A consolidated list in the official layout with DPRK entities (dataid, reference, name)."""
-    rows = "".join(
-        f"<ENTITY><DATAID>{dataid}</DATAID><VERSIONNUM>1</VERSIONNUM><FIRST_NAME>{name}</FIRST_NAME>"
-        f"<UN_LIST_TYPE>DPRK</UN_LIST_TYPE><REFERENCE_NUMBER>{ref}</REFERENCE_NUMBER>"
-        f"<LISTED_ON>2016-03-02</LISTED_ON><COMMENTS1></COMMENTS1>"
-        f"<LIST_TYPE><VALUE>UN List</VALUE></LIST_TYPE></ENTITY>"
-        for dataid, ref, name in entities
-    )
-    return (
-        f"<?xml version='1.0' encoding='UTF-8'?><CONSOLIDATED_LIST dateGenerated='{generated}'>"
-        f"<INDIVIDUALS></INDIVIDUALS><ENTITIES>{rows}</ENTITIES></CONSOLIDATED_LIST>"
-    ).encode()
+    return screening_support.list_xml(generated, [(*e, "2016-03-02", "") for e in entities])
 
 
 def import_xml(tmp_path: Path, name: str, data: bytes) -> str:
-    from engine.lists.importer import import_list
-
-    path = tmp_path / name
-    path.write_bytes(data)
-    return import_list(str(path), retro=False).snapshot.sha256
+    return screening_support.import_xml(tmp_path, name, data).snapshot.sha256
 
 
 def rec(*shas: str) -> str:
@@ -76,36 +64,6 @@ def shipment(
         "source": "test",
         "shipment": body,
     }
-
-
-def decide(raw: dict[str, Any], evaluator: Evaluator) -> None:
-    """Store and decide as the worker does, with this evaluator."""
-    import engine.pipeline.decide as decide_module
-    from engine.pipeline.ingest import ingest_batch
-    from engine.replay import ensure_pack_stored
-
-    ensure_pack_stored(evaluator.pack)
-    assert ingest_batch([raw], channel="cli")[0].accepted
-    previous, decide_module._evaluator = decide_module._evaluator, evaluator
-    try:
-        assert decide_module.decide_stored([raw["event_id"]]) == [raw["event_id"]]
-    finally:
-        decide_module._evaluator = previous
-
-
-@pytest.fixture
-def fresh_screening(monkeypatch: pytest.MonkeyPatch):
-    """Screener rebuilt from this test's database; a new snapshot is seen at once."""
-    from engine.screening.service import invalidate_default_screener
-    from engine.screening.settings import get_screening_settings
-
-    monkeypatch.setenv("SANCTIONS_SCREENING_REFRESH_SECONDS", "0")
-    get_screening_settings.cache_clear()
-    invalidate_default_screener()
-    yield
-    monkeypatch.delenv("SANCTIONS_SCREENING_REFRESH_SECONDS")
-    get_screening_settings.cache_clear()
-    invalidate_default_screener()
 
 
 def test_live_evaluator_uses_a_snapshot_imported_after_it_was_built(
