@@ -76,6 +76,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web.allowlist_views import allowlist_bp
 
     app.register_blueprint(allowlist_bp)
+    from web.approvals_views import approvals_bp
+
+    app.register_blueprint(approvals_bp)
     from web.lists_views import lists_bp
 
     app.register_blueprint(lists_bp)

@@ -16,6 +16,7 @@ from sqlalchemy import String, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from engine.approvals import routing
 from engine.lists.store import Delisting, delistings, references_in
 from engine.models.decisions import SEVERITIES
 from engine.models.decisions import SEVERITY_RANK as SEVERITY_RANKS
@@ -528,11 +529,14 @@ def detail(alert_id: int) -> Any:
             )
         )
         pending = pending_approval(s, alert_id)
+        route = routing.current(s, "closure", pending.id) if pending else None
+        approvers = [u for u in routing.seniors(s) if u != g.user.username]
+        gone = set(routing.away(s))
         reviewers = _choices(s)["assignees"]
         can_replay = g.user.role in REPLAYERS and decision is not None
         replays = replays_of(s, alert.event_id) if can_replay else []
     violation = alert.violation or {}
-    actions = allowed_actions(alert, g.user.role, g.user.username, pending)
+    actions = allowed_actions(alert, g.user.role, g.user.username, pending, route)
     return render_template(
         "alerts/detail.html",
         alert=alert,
@@ -558,6 +562,9 @@ def detail(alert_id: int) -> Any:
         history=history,
         notes=notes,
         pending=pending,
+        route=route,
+        approvers=approvers,
+        away=gone,
         actions=actions,
         resolutions=RESOLUTIONS,
         reviewers=reviewers,

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import String, cast, select
 
 from engine.allowlist import store
+from engine.approvals import routing
 from engine.storage.db import session_scope
 from engine.storage.tables import DecisionRow
 from web.alerts import _like_escape
@@ -24,6 +25,9 @@ allowlist_bp = Blueprint("allowlist", __name__, url_prefix="/allowlist")
 @roles_required(*READERS)
 def index() -> Any:
     status = request.args.get("status") or None
+    with session_scope() as s:
+        approvers = [u for u in routing.seniors(s) if u != g.user.username]
+        gone = set(routing.away(s))
     return render_template(
         "allowlist/index.html",
         entries=store.entries(status),
@@ -31,6 +35,8 @@ def index() -> Any:
         version=store.current_version(),
         kinds=store.IDENTIFIER_KINDS,
         can_record=g.user.role == "senior_officer",
+        approvers=approvers,
+        away=gone,
     )
 
 
@@ -54,11 +60,14 @@ def create() -> Any:
             reason=f.get("reason", ""),
             expires_on=expires,
             actor=g.user.username,
+            approver=f.get("approver") or None,
         )
     except store.AllowlistError as exc:
         flash(str(exc), "error")
         return redirect(url_for("allowlist.index"), code=303)
-    flash(f"Allowlist entry {entry.id} recorded: another senior officer must approve it.")
+    who = f.get("approver") or routing.POOL
+    who = "another senior officer" if who == routing.POOL else who
+    flash(f"Allowlist entry {entry.id} recorded: {who} must approve it.")
     return redirect(url_for("allowlist.detail", entry_id=entry.id), code=303)
 
 
@@ -84,14 +93,18 @@ def detail(entry_id: int) -> Any:
     entry = store.get(entry_id)
     if entry is None:
         abort(404)
+    with session_scope() as s:
+        routing.fall_back(s)
+        route = routing.current(s, "allowlist", entry_id)
     return render_template(
         "allowlist/detail.html",
         entry=entry,
         history=store.history(entry_id),
         decisions=cleared_by(entry_id),
+        route=route,
         can_approve=g.user.role == "senior_officer"
         and entry.status in ("pending", "reopened")
-        and entry.created_by != g.user.username,
+        and routing.may_decide(route, entry.created_by, g.user.username),
         can_revoke=g.user.role == "senior_officer" and entry.status != "revoked",
     )
 

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.approvals import routing
 from engine.cases.actions import CaseError, alerts_of, merge, split, sync
 from engine.cases.keys import normal_name
 from engine.cases.sla import due_at, sla_hours
@@ -225,6 +226,8 @@ def detail(case_id: int) -> Any:
             )
         )
         about = subjects(s, [e.event_id for e in events])
+        approvers = [u for u in routing.seniors(s) if u != g.user.username]
+        gone = set(routing.away(s))
     hours = sla_hours()
     return render_template(
         "cases/detail.html",
@@ -240,6 +243,8 @@ def detail(case_id: int) -> Any:
         resolutions=RESOLUTIONS,
         can_act=g.user.role in ("officer", "senior_officer"),
         active=[a for a in alerts if a.status in ("open", "in_review", "escalated")],
+        approvers=approvers,
+        away=gone,
     )
 
 
@@ -254,6 +259,7 @@ def close_case(case_id: int) -> Any:
     escalation rule apply to each alert; the case closes with its last alert)."""
     resolution = request.form.get("resolution", "")
     note = (request.form.get("note") or "").strip()
+    approver = request.form.get("approver") or None
     actor = Actor.of(g.user)
     duplicate_of: int | None = None
     try:
@@ -280,7 +286,8 @@ def close_case(case_id: int) -> Any:
                 raise WorkflowError("this case has no open alert to close")
             pending = 0
             for alert_id in todo:
-                if close(s, alert_id, actor, resolution, note).status == "pending_approval":
+                done_alert = close(s, alert_id, actor, resolution, note, approver)
+                if done_alert.status == "pending_approval":
                     pending += 1
             done = sync(s, case_id, actor.username)
             if duplicate_of is not None:
@@ -291,9 +298,10 @@ def close_case(case_id: int) -> Any:
         flash(str(exc), "error")
         return _back(case_id)
     if pending:
+        who = approver if approver and approver != routing.POOL else "a second senior officer"
         flash(
-            f"{len(todo) - pending} alert(s) closed; {pending} critical alert(s) wait for a "
-            "second senior officer's approval."
+            f"{len(todo) - pending} alert(s) closed; {pending} critical alert(s) wait for "
+            f"{who} to approve."
         )
     else:
         flash("Case closed.")

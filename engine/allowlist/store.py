@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine.allowlist.tables import AllowlistChangeRow, AllowlistEntryRow, AllowlistHeadRow
+from engine.approvals import routing
 from engine.cases.keys import normal_name
 from engine.storage.db import session_scope
 from engine.storage.desk_tables import AuditRow, UserRow
@@ -142,9 +143,10 @@ def add(
     scope_counterparty: str | None = None,
     scope_source: str | None = None,
     today: date | None = None,
+    approver: str | None = None,
 ) -> Entry:
     """A senior officer records "party X is not list entry Y"; it clears nothing until another
-    senior officer approves it."""
+    senior officer approves it: ``approver`` (routed to by name) or any other (None, the pool)."""
     ref = list_reference.strip()
     if not _REFERENCE.match(ref):
         raise AllowlistError(f"{ref!r} is not a UN list reference such as KPe.047")
@@ -178,7 +180,19 @@ def add(
         s.add(row)
         s.flush()
         _log(s, row, "record", actor, reason.strip())
-        return Entry.of(row)
+        entry = Entry.of(row)
+        try:
+            routing.open_route(
+                s,
+                "allowlist",
+                row.id,
+                requested_by=actor,
+                to=approver,
+                title=f"allowlist entry #{row.id}: {entry.party()} is not {ref}",
+            )
+        except routing.RoutingError as exc:
+            raise AllowlistError(str(exc)) from None
+        return entry
 
 
 def _locked(s: Session, entry_id: int) -> AllowlistEntryRow:
@@ -197,6 +211,11 @@ def approve(entry_id: int, actor: str, note: str | None = None) -> Entry:
             raise AllowlistError(f"an entry that is {row.status} cannot be approved")
         if row.created_by == actor:
             raise AllowlistError("the senior officer who recorded the entry cannot approve it")
+        try:
+            routing.check_decider(s, "allowlist", row.id, actor)
+        except routing.RoutingError as exc:
+            raise AllowlistError(str(exc)) from None
+        routing.settle(s, "allowlist", row.id, actor)
         row.status, row.approved_by, row.approved_at = "approved", actor, datetime.now(UTC)
         _log(s, row, "approve", actor, note)
         return Entry.of(row)
@@ -211,6 +230,7 @@ def revoke(entry_id: int, actor: str, reason: str) -> Entry:
         if row.status == "revoked":
             raise AllowlistError("the entry is revoked already")
         row.status, row.status_note = "revoked", reason.strip()
+        routing.settle(s, "allowlist", row.id, actor)  # nothing left to approve
         _log(s, row, "revoke", actor, reason.strip())
         return Entry.of(row)
 
@@ -233,6 +253,17 @@ def reopen_amended(references: list[str], actor: str = "list import") -> list[in
             row.status = "reopened"
             row.status_note = f"list entry {row.list_reference} was amended: approve it again"
             _log(s, row, "reopen", actor, row.status_note)
+            entry = Entry.of(row)
+            routing.open_route(  # to the pool: any senior but the one who recorded it
+                s,
+                "allowlist",
+                row.id,
+                requested_by=row.created_by,
+                to=None,
+                actor=actor,
+                title=f"allowlist entry #{row.id} (re-opened): {entry.party()} is not "
+                f"{row.list_reference}",
+            )
             reopened.append(row.id)
     return reopened
 

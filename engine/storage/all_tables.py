@@ -6,6 +6,7 @@ from sqlalchemy import delete
 
 from engine.ais import tables as ais_tables  # noqa: F401
 from engine.allowlist import tables as allowlist_tables  # noqa: F401
+from engine.approvals import tables as approval_tables  # noqa: F401
 from engine.audit import tables as audit_tables  # noqa: F401
 from engine.cases import tables as case_tables  # noqa: F401
 from engine.lists import tables as lists_tables  # noqa: F401

@@ -43,8 +43,10 @@ def _act(alert_id: int, action: str, success: str, **kwargs: object) -> Any:
     except WorkflowError as exc:
         flash(str(exc), "error")
     else:
-        if getattr(done, "status", None) == "pending_approval":
-            success = "Closure requested: a second senior officer must approve it."
+        if getattr(done, "status", None) == "pending_approval" and action == "close":
+            who = request.form.get("approver") or ""
+            who = who if who and who != "pool" else "a second senior officer"
+            success = f"Closure requested: {who} must approve it."
         flash(success)
     return _back(alert_id)
 
@@ -77,6 +79,7 @@ def close(alert_id: int) -> Any:
         "Closure recorded.",
         resolution=request.form.get("resolution", ""),
         note=request.form.get("note"),
+        approver=request.form.get("approver") or None,
     )
 
 

@@ -15,6 +15,8 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from engine.approvals import routing
+from engine.approvals.tables import ApprovalRouteRow
 from engine.cases.actions import sync_alert
 from engine.storage.db import session_scope
 from engine.storage.desk_tables import AlertNoteRow, ClosureApprovalRow, UserRow
@@ -164,9 +166,15 @@ def escalate(session: Session, alert_id: int, actor: Actor, note: str | None) ->
 
 
 def close(
-    session: Session, alert_id: int, actor: Actor, resolution: str, note: str | None
+    session: Session,
+    alert_id: int,
+    actor: Actor,
+    resolution: str,
+    note: str | None,
+    approver: str | None = None,
 ) -> AlertRow:
-    """Close, or for a critical false positive ask a second senior officer (pending_approval)."""
+    """Close, or for a critical false positive ask a second senior officer (pending_approval):
+    ``approver`` names the senior it is routed to (None or "pool": any senior but the asker)."""
     _reviewer(actor)
     if resolution not in RESOLUTIONS:
         raise WorkflowError(f"resolution must be one of {', '.join(RESOLUTIONS)}")
@@ -177,15 +185,15 @@ def close(
         raise WorkflowError("an escalated alert is closed by a senior officer")
     text = _text(note, True, "closing")
     if needs_second_approval(alert, resolution):
-        session.add(
-            ClosureApprovalRow(
-                alert_id=alert.id,
-                resolution=resolution,
-                requested_by=actor.username,
-                requested_at=datetime.now(UTC),
-                previous_status=alert.status,
-            )
+        request = ClosureApprovalRow(
+            alert_id=alert.id,
+            resolution=resolution,
+            requested_by=actor.username,
+            requested_at=datetime.now(UTC),
+            previous_status=alert.status,
         )
+        session.add(request)
+        session.flush()
         _change(
             session,
             alert,
@@ -195,6 +203,18 @@ def close(
             status="pending_approval",
             resolution=resolution,
         )
+        try:
+            routing.open_route(
+                session,
+                "closure",
+                request.id,
+                requested_by=actor.username,
+                to=approver,
+                title=alert.title,
+                alert_id=alert.id,
+            )
+        except routing.RoutingError as exc:
+            raise WorkflowError(str(exc)) from None
         return alert
     _change(
         session,
@@ -221,6 +241,10 @@ def decide_closure(
         raise WorkflowError("this alert has no closure waiting for approval")
     if request.requested_by == actor.username:
         raise WorkflowError("the officer who asked for the closure cannot approve or reject it")
+    try:
+        routing.check_decider(session, "closure", request.id, actor.username)
+    except routing.RoutingError as exc:
+        raise WorkflowError(str(exc)) from None
     now = datetime.now(UTC)
     decided = session.execute(
         update(ClosureApprovalRow)
@@ -234,6 +258,7 @@ def decide_closure(
     )
     if cast(CursorResult[Any], decided).rowcount != 1:
         raise WorkflowError("this closure was decided by someone else meanwhile: reload")
+    routing.settle(session, "closure", request.id, actor.username)
     if approve:
         _change(
             session,
@@ -342,7 +367,11 @@ BULK_ACTIONS = ("assign", "close")
 
 
 def allowed_actions(
-    alert: AlertRow, role: str | None, username: str | None, pending: ClosureApprovalRow | None
+    alert: AlertRow,
+    role: str | None,
+    username: str | None,
+    pending: ClosureApprovalRow | None,
+    route: ApprovalRouteRow | None = None,
 ) -> set[str]:
     """What buttons to show (the functions above still enforce every rule)."""
     if role not in REVIEWER_ROLES:
@@ -360,7 +389,7 @@ def allowed_actions(
         alert.status == "pending_approval"
         and role == "senior_officer"
         and pending is not None
-        and pending.requested_by != username
+        and routing.may_decide(route, pending.requested_by, username or "")
     ):
         acts.add("decide_closure")
     if alert.status == "closed":
