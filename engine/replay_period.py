@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, select, type_coerce
 
 from engine.models.decisions import Decision
 from engine.models.events import Event
@@ -38,6 +41,7 @@ from engine.storage.repository import as_utc
 from engine.storage.tables import DecisionRow, EventRow
 
 PAGE = 2000
+_EARLIEST, _LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 SAMPLE = 10
 Progress = Callable[[int, int], None]
 
@@ -76,10 +80,87 @@ class _Pinned:
         return self._snap
 
 
+class AsOfHistory:
+    """The vessel history as it stood at one moment (``at``), set before each batch. The
+    evaluator hands its designated-vessel register and look-back once; ``set_base`` applies
+    them to the history of a replay run."""
+
+    def __init__(self, history: Any) -> None:
+        self.base = history
+        self.current = history
+        self._register: Any = None
+        self._rules: Any = None
+
+    def with_register(self, register: Any) -> AsOfHistory:
+        self._register = register
+        return self
+
+    def for_rules(self, rules: Any) -> AsOfHistory:
+        self._rules = rules
+        return self
+
+    def set_base(self, history: Any, pack: RulePack) -> None:
+        if hasattr(history, "with_register"):
+            history = history.with_register(pack.vessels).for_rules(pack.rules)
+        self.base = self.current = history
+
+    def at(self, when: datetime) -> None:
+        self.current = self.base.replaying(when) if hasattr(self.base, "replaying") else self.base
+
+    def check(self, node: Any, event: Event) -> Any:
+        return self.current.check(node, event)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.current, name)
+
+
 @dataclass
 class _Runner:
+    """One evaluator (compiled pack, durable rulesets) per pack version, whose pinned parts
+    (list snapshot, register and allowlist versions, caps and history cut-off) are set per batch:
+    building an evaluator costs about a second, a batch's versions cost nothing to switch."""
+
     evaluator: Any
-    caps: AsOfCaps
+    caps: AsOfCaps | None
+    history: AsOfHistory | None
+
+
+_CACHE_LOCK = threading.Lock()
+_KEEP = 4  # pack versions whose rebuilt packs and evaluators a replay process keeps
+_PACKS: dict[str, RulePack] = {}
+_RUNNERS: dict[tuple[Any, ...], _Runner] = {}
+
+
+def _runner(pack: RulePack, registers: bool, caps: bool, history: bool, source: Any) -> _Runner:
+    """The process's evaluator for this pack version and shape (built once: compiling the pack
+    and its durable rulesets costs about a second); a replay run switches its parts in."""
+    from engine.rules.evaluator import Evaluator
+
+    key = (pack.version, registers, caps, history)
+    with _CACHE_LOCK:
+        r = _RUNNERS.get(key)
+        if r is None:
+            c = AsOfCaps(None) if caps else None
+            h = AsOfHistory(None) if history else None
+            ev = Evaluator(
+                pack, screener=None, caps=c, registers=source if registers else None, history=h
+            )
+            r = _RUNNERS[key] = _Runner(ev, c, h)
+            while len(_RUNNERS) > 2 * _KEEP:
+                _RUNNERS.pop(next(iter(_RUNNERS)))
+        return r
+
+
+@dataclass(frozen=True)
+class ReplaySpan:
+    """What a replay's caps ledger may prepare for: the period, and where parsed events go."""
+
+    since: datetime
+    until: datetime
+    parsed: dict[str, Event]
+
+
+CapsFor = Callable[[RulePack, ReplaySpan], Any]
 
 
 @dataclass
@@ -179,7 +260,12 @@ def _page(conn: Any, since: datetime, until: datetime, after: int) -> list[Any]:
             DecisionRow.register_notes,
             DecisionRow.engine_version,
             DecisionRow.evaluated_at,
-            EventRow.raw,
+            DecisionRow.data_quality,
+            DecisionRow.needs_information,
+            DecisionRow.allowlist_version,
+            DecisionRow.allowlist_notes,
+            # decoded only for events the caps index has not parsed already
+            type_coerce(EventRow.raw, Text).label("raw"),
         )
         .join(EventRow, EventRow.event_id == DecisionRow.event_id)
         .where(EventRow.occurred_at >= since, EventRow.occurred_at < until, DecisionRow.id > after)
@@ -223,35 +309,51 @@ def _original(r: Any) -> Decision:
         list_version=r.list_version,
         register_version=r.register_version,
         register_notes=r.register_notes or [],
+        data_quality=r.data_quality or [],
+        needs_information=bool(r.needs_information),
+        allowlist_version=r.allowlist_version,
+        allowlist_notes=r.allowlist_notes or [],
         engine_version=r.engine_version,
         evaluated_at=as_utc(r.evaluated_at),
     )
 
 
 class Replayer:
-    """Evaluators per version, built once (``screener``: the live Screener, pinned per list
-    version; ``caps_for``: a caps ledger for a pack's rules, default over the stored events)."""
+    """Evaluators per pack version, built once, with the versions of each batch switched in
+    (``screener``: the live Screener, pinned per list version; ``caps_for``: a caps ledger for a
+    pack's rules over the replay's span, default over the stored events; ``history``: the
+    vessel history, default over the stored events)."""
 
     def __init__(
         self,
         screener: Any = None,
-        caps_for: Callable[[RulePack], Any] | None = None,
+        caps_for: CapsFor | None = None,
         against: RulePack | None = None,
         lists: str | None = None,
+        history: Any = None,
+        span: ReplaySpan | None = None,
     ) -> None:
         self.screener = screener
         self.caps_for = caps_for
         self.against = against
         self.lists = lists  # None: pinned; "current": the screener as it is; else a version
-        self._packs: dict[str, RulePack] = {}
+        self.history = history
+        self.span = span
         self._runners: dict[tuple[Any, ...], _Runner] = {}
+        self._registers: dict[int, _Pinned] = {}
+        self._allowlists: dict[int, Any] = {}
 
     def _pack(self, version: str) -> RulePack:
         if self.against is not None:
             return self.against
-        pack = self._packs.get(version)
+        with _CACHE_LOCK:
+            pack = _PACKS.get(version)
         if pack is None:
-            pack = self._packs[version] = load_stored_pack(version)
+            pack = load_stored_pack(version)  # checks the text still rebuilds as that version
+            with _CACHE_LOCK:
+                _PACKS[version] = pack
+                while len(_PACKS) > _KEEP:
+                    _PACKS.pop(next(iter(_PACKS)))
         return pack
 
     def _screener(self, list_version: str | None) -> Any:
@@ -263,27 +365,53 @@ class Replayer:
         wanted = list_version if self.lists is None else self.lists
         return s.pinned(wanted) if hasattr(s, "pinned") else s
 
-    def runner(self, d: Decision) -> _Runner:
+    def _register_source(self, version: int) -> _Pinned:
         from engine.registers.batch import PinnedRegisters
-        from engine.rules.evaluator import Evaluator
+
+        got = self._registers.get(version)
+        if got is None:
+            got = self._registers[version] = _Pinned(PinnedRegisters(version))
+        return got
+
+    def _allowlist(self, version: int | None) -> Any:
+        if version is None:
+            return None
+        got = self._allowlists.get(version)
+        if got is None:
+            from engine.allowlist.matching import PinnedAllowlist
+
+            got = self._allowlists[version] = PinnedAllowlist(version)
+        return got
+
+    def runner(self, d: Decision) -> _Runner:
 
         pack = self._pack(d.rule_pack_version or "")
-        key = (pack.version, self.lists or d.list_version, d.register_version)
+        # with or without the stored registers: a decision that read none replays without
+        key = (pack.version, d.register_version is not None)
         r = self._runners.get(key)
         if r is None:
-            ledger = self.caps_for(pack) if self.caps_for is not None else None
-            caps = AsOfCaps(ledger) if ledger is not None else None
-            registers = (
-                _Pinned(PinnedRegisters(d.register_version))
+            ledger = None
+            if self.caps_for is not None:
+                ledger = self.caps_for(pack, self.span or ReplaySpan(_EARLIEST, _LATEST, {}))
+            r = _runner(
+                pack,
+                d.register_version is not None,
+                ledger is not None,
+                self.history is not None,
+                self._register_source(d.register_version)
                 if d.register_version is not None
-                else None
+                else None,
             )
-            ev = Evaluator(
-                pack, screener=self._screener(d.list_version), caps=caps, registers=registers
-            )
-            if len(self._runners) >= 8:
-                self._runners.pop(next(iter(self._runners)))
-            r = self._runners[key] = _Runner(ev, caps)  # type: ignore[arg-type]
+            if r.caps is not None:
+                r.caps.base = r.caps.current = ledger
+            if r.history is not None:
+                r.history.set_base(self.history, pack)
+            self._runners[key] = r
+        ev = r.evaluator
+        ev._screener_source = self._screener(d.list_version)
+        if d.register_version is not None:
+            ev._batch_register.source = self._register_source(d.register_version)
+        ev.allowlist = self._allowlist(d.allowlist_version)
         return r
 
     def evaluate(self, batch: list[tuple[Decision, Event]]) -> list[Decision]:
@@ -291,25 +419,34 @@ class Replayer:
         r = self.runner(first)
         if r.caps is not None:
             r.caps.at(first.evaluated_at)
+        if r.history is not None:
+            r.history.at(first.evaluated_at)
         return list(r.evaluator.evaluate_many([e for _, e in batch]))
 
 
-def _batches(rows: list[Any]) -> Iterator[list[tuple[Decision, Event]] | tuple[str, str]]:
+def _batches(
+    rows: list[Any], parsed: dict[str, Event]
+) -> Iterator[list[tuple[Decision, Event]] | tuple[str, str]]:
     """The decisions of a page grouped by what they were made with (versions, evaluated_at):
     each group is one evaluate_many call. Caps totals come from the store as of evaluated_at,
-    so the order of events within a group does not change them."""
+    so the order of events within a group does not change them. ``parsed``: events the caps
+    index parsed already (each taken once)."""
     groups: dict[tuple[Any, ...], list[tuple[Decision, Event]]] = {}
     for r in rows:
         original = _original(r)
-        try:
-            event = Event.model_validate(r.raw)
-        except Exception as exc:  # the stored body no longer validates: a defect of its own
-            yield (r.event_id, f"stored event does not validate: {exc}"[:500])
-            continue
+        event = parsed.pop(r.event_id, None)
+        if event is None:
+            try:
+                raw = json.loads(r.raw) if isinstance(r.raw, str) else r.raw
+                event = Event.model_validate(raw)
+            except Exception as exc:  # the stored body no longer validates: a defect of its own
+                yield (r.event_id, f"stored event does not validate: {exc}"[:500])
+                continue
         k = (
             original.rule_pack_version,
             original.list_version,
             original.register_version,
+            original.allowlist_version,
             original.evaluated_at,
         )
         groups.setdefault(k, []).append((original, event))
@@ -323,10 +460,14 @@ def replay_period(
     against: RulePack | None = None,
     lists: str | None = None,
     screener: Any = None,
-    caps_for: Callable[[RulePack], Any] | None = None,
+    caps_for: CapsFor | None = None,
     progress: Progress | None = None,
     against_label: str | None = None,
+    history: Any = None,
+    page_times: list[float] | None = None,
 ) -> PeriodReport:
+    """``history``: the vessel history decisions were made with (None: the stored one, as the
+    live evaluator has; False: none). ``page_times``: seconds per page are appended (bench)."""
     impact = against is not None or lists is not None
     report = PeriodReport(
         "impact" if impact else "pinned",
@@ -337,8 +478,14 @@ def replay_period(
         lists,
     )
     report.total = count_period(since, until)
-    replayer = Replayer(screener, caps_for, against, lists)
+    if history is None:
+        from engine.vessels.history import default_history
+
+        history = default_history()
+    span = ReplaySpan(since, until, {})
+    replayer = Replayer(screener, caps_for, against, lists, history or None, span)
     done = 0
+    clock = time.perf_counter()
     for rows in _decisions(since, until):
         todo = []
         for r in rows:
@@ -346,7 +493,7 @@ def replay_period(
                 report.skipped += 1
             else:
                 todo.append(r)
-        for batch in _batches(todo):
+        for batch in _batches(todo, span.parsed):
             if isinstance(batch, tuple):
                 report.errors.append(f"{batch[0]}: {batch[1]}")
                 continue
@@ -362,6 +509,10 @@ def replay_period(
                 else:
                     _compare(report, original, again, regime)
         done += len(rows)
+        if page_times is not None:
+            now = time.perf_counter()
+            page_times.append(now - clock)
+            clock = now
         if progress is not None:
             progress(done, report.total)
     return report
@@ -431,18 +582,22 @@ def _impact(report: PeriodReport, original: Decision, again: Decision, regime: s
         report.identical += 1
 
 
-def default_replayer_parts() -> tuple[Any, Callable[[RulePack], Any]]:
-    """The screener and caps ledgers live decisions are made with (a replay process's own)."""
-    from engine.rules.caps import CapsLedger, StoredEvents
+def default_replayer_parts() -> tuple[Any, CapsFor]:
+    """The screener and caps ledgers live decisions are made with (a replay process's own): the
+    ledger reads the counted lines of the replay's span once (engine.replay_ledger)."""
+    from engine.replay_ledger import CapsIndex, ReplayLedger
     from engine.screening import default_screener
 
-    source = StoredEvents()
-    ledgers: dict[str, Any] = {}
+    ledgers: dict[tuple[str, datetime, datetime], Any] = {}
 
-    def caps_for(pack: RulePack) -> Any:
-        led = ledgers.get(pack.version)
+    def caps_for(pack: RulePack, span: ReplaySpan) -> Any:
+        key = (pack.version, span.since, span.until)
+        led = ledgers.get(key)
         if led is None:
-            led = ledgers[pack.version] = CapsLedger(pack.rules, source)
+            index = CapsIndex(pack.rules, span.since, span.until, span.parsed)
+            led = ledgers[key] = ReplayLedger(pack.rules, index)
+        else:
+            led.index.parsed = span.parsed
         return led
 
     return default_screener(), caps_for

@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import bisect
 import json
+import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -415,33 +416,48 @@ class CapsLedger:
         at = event.occurred_at.astimezone(UTC)
         start = period_start(cap, at)
         me = (at, event.event_id, line)
-        prior = 0.0
+        # Summed with math.fsum (exactly rounded, whatever the order): the order the store
+        # returns rows in is not part of the total, so a replay that reads the same lines from
+        # an index (engine.replay_ledger) gets the very same float.
+        amounts: list[float] = []
         seen = False
         notified = self.notifications(rule, cap, at)
-        seen_by_ref: dict[str, float] = {}
-        for other in self.source.events_between(start, at, self.as_of):
-            o_at = other.occurred_at.astimezone(UTC)
-            if o_at < start:
-                continue
-            ref = _notification_ref(other) if notified else None
-            for n, amount in self.counted_lines(rule, cap, other):
-                if other.event_id == event.event_id:
+        seen_by_ref: dict[str, list[float]] = {}
+        for o_at, other_id, ref, lines in self.counted_before(rule, cap, start, at):
+            ref = ref if notified else None
+            for n, amount in lines:
+                if other_id == event.event_id:
                     seen = True
-                if (o_at, other.event_id, n) < me and amount is not None:
-                    prior += amount
+                if (o_at, other_id, n) < me and amount is not None:
+                    amounts.append(amount)
                     if ref in notified:
-                        seen_by_ref[ref] = seen_by_ref.get(ref, 0.0) + amount
+                        seen_by_ref.setdefault(ref, []).append(amount)
         mine = _notification_ref(event) if notified else None
         if not seen:  # this event is not (yet) in the source: its own earlier lines still count
             for n, amount in self.counted_lines(rule, cap, event):
                 if n < line and amount is not None:
-                    prior += amount
+                    amounts.append(amount)
                     if mine in notified:
-                        seen_by_ref[mine] = seen_by_ref.get(mine, 0.0) + amount
+                        seen_by_ref.setdefault(mine, []).append(amount)
+        prior = math.fsum(amounts)
         # Notified quantities not (yet) matched by supplies seen citing them count too.
         for ref, amount in notified.items():
-            prior += max(0.0, amount - seen_by_ref.get(ref, 0.0) - (this if ref == mine else 0.0))
+            used = math.fsum(seen_by_ref.get(ref, ()))
+            prior += max(0.0, amount - used - (this if ref == mine else 0.0))
         return CapUsage(prior=prior, this=this)
+
+    def counted_before(
+        self, rule: Rule, cap: Cap, start: datetime, at: datetime
+    ) -> Iterator[tuple[datetime, str, str | None, list[tuple[int, float | None]]]]:
+        """(occurred_at, event_id, notification ref, counted lines) of the source's events in
+        [start, at] as of ``as_of`` (any order: the caller sums exactly)."""
+        for other in self.source.events_between(start, at, self.as_of):
+            o_at = other.occurred_at.astimezone(UTC)
+            if o_at < start:
+                continue
+            lines = self.counted_lines(rule, cap, other)
+            if lines:
+                yield o_at, other.event_id, _notification_ref(other), lines
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,10 @@ class Evaluator:
                 if isinstance(n, History):
                     for t in r.applies_to:
                         self._history_tests[t].setdefault(n, set()).add(r.when.fact)
+        # the fact field of each history test, named once (naming slugs the test's parameters)
+        self._history_names = {
+            n: history_field(n) for tests in self._history_tests.values() for n in tests
+        }
         self._history_rules = {
             n: [r.id for r in pack.rules if n in set(r.when.nodes())]
             for tests in self._history_tests.values()
@@ -221,7 +225,7 @@ class Evaluator:
             mine = [f for f in facts if f.kind in kinds]
             if not mine:
                 continue
-            name = history_field(node)
+            name = self._history_names[node]
             holds = False
             if self.history is not None and (
                 not self.prefilter
