@@ -70,9 +70,12 @@ def open_alerts(conn: Connection, rows: list[dict[str, Any]]) -> list[Filed]:
     into cases, in the caller's transaction: one case per event, or a linked occurrence of an
     open case about the same vessel, party or list entry. Returns what was filed."""
     from engine.cases.filing import file_alerts
+    from engine.notify.events import on_cases_filed
     from engine.storage.repository import insert_alerts
 
     if not rows:
         return []
     insert_alerts(conn, rows)
-    return file_alerts(conn, [r["event_id"] for r in rows])
+    filed = file_alerts(conn, [r["event_id"] for r in rows])
+    on_cases_filed(conn, filed)  # a new critical case is told (outbox, same transaction)
+    return filed

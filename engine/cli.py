@@ -49,3 +49,6 @@ main.add_command(locode_cli)
 from engine.ais.cli import ais_cli  # noqa: E402
 
 main.add_command(ais_cli)
+from engine.notify.cli import notify_cli  # noqa: E402
+
+main.add_command(notify_cli)

@@ -122,6 +122,11 @@ def _log(s: Session, row: AllowlistEntryRow, action: str, actor: str, note: str 
             note=note,
         )
     )
+    if action in ("record", "reopen"):  # waits for a second senior officer: tell them
+        from engine.notify.events import allowlist_approval_requested
+
+        s.flush()
+        allowlist_approval_requested(s.connection(), row, version, actor, action)
     return version
 
 

@@ -87,7 +87,7 @@ def _optional_sources() -> None:
     # makes it part of every sequencer pass and verification.
     import importlib
 
-    for module in ("engine.cases.journal",):
+    for module in ("engine.cases.journal", "engine.notify.journal"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError:

@@ -132,6 +132,12 @@ def start_background_sweeper(interval: float | None = None) -> threading.Thread 
                 tick()
             except Exception:
                 log.exception("journal sequencing failed; retrying in %.0f s", interval)
+            try:  # cases gone overdue: recorded and told once each (issue 14)
+                from engine.notify.sla import detect_breaches
+
+                detect_breaches()
+            except Exception:
+                log.exception("SLA breach detection failed; retrying in %.0f s", interval)
 
     _thread = threading.Thread(target=loop, name="sanctions-sweeper", daemon=True)
     _thread.start()

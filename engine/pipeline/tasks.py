@@ -135,6 +135,14 @@ def _stop_heartbeat(sender: Any = None, **_: Any) -> None:
 
 
 @signals.worker_ready.connect
+def _start_notify(**_: Any) -> None:
+    # Webhook and e-mail delivery in the main process, off the evaluation queue (issue 14)
+    from engine.notify.dispatch import start_background_dispatcher
+
+    start_background_dispatcher()
+
+
+@signals.worker_ready.connect
 def _start_list_import(**_: Any) -> None:
     # List freshness: import the UN list every SANCTIONS_LIST_IMPORT_INTERVAL (0 = off)
     from engine.lists.schedule import start_background_importer

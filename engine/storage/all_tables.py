@@ -10,6 +10,7 @@ from engine.approvals import tables as approval_tables  # noqa: F401
 from engine.audit import tables as audit_tables  # noqa: F401
 from engine.cases import tables as case_tables  # noqa: F401
 from engine.lists import tables as lists_tables  # noqa: F401
+from engine.notify import tables as notify_tables  # noqa: F401
 from engine.registers import tables as register_tables  # noqa: F401
 from engine.storage import (
     desk_tables,  # noqa: F401

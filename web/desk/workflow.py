@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from engine.approvals import routing
 from engine.approvals.tables import ApprovalRouteRow
-from engine.cases.actions import sync_alert
+from engine.cases.actions import case_of_alert, sync_alert
+from engine.notify.events import closure_requested
 from engine.storage.db import session_scope
 from engine.storage.desk_tables import AlertNoteRow, ClosureApprovalRow, UserRow
 from engine.storage.tables import AlertRow
@@ -215,6 +216,16 @@ def close(
             )
         except routing.RoutingError as exc:
             raise WorkflowError(str(exc)) from None
+        # the senior officers are told (webhook / e-mail outbox), in this transaction
+        closure_requested(
+            session.connection(),
+            request.id,
+            alert,
+            actor.username,
+            resolution,
+            case_of_alert(session, alert.id),
+            routed_to=None if approver in (None, "", routing.POOL) else approver,
+        )
         return alert
     _change(
         session,
