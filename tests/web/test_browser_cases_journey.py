@@ -4,7 +4,8 @@ run's real broker and database, events pushed through the API.
 A designated party's first event opens a case; its second event joins that case. A senior
 officer records "this party is not KPe.902" routed to a named colleague, who approves it (four
 eyes); the party's next event is decided clear and the entry shows its note. The case shows its
-overdue badge under a short SLA.
+overdue badge under a short SLA. The new critical case is told to a subscribed webhook: a local
+HTTP receiver gets the signed POST (HMAC checked here, not with the code under test).
 
 Screenshots at 1366 x 768 and 390 x 844: docs/screenshots/ with SANCTIONS_SCREENSHOTS=1
 (`SANCTIONS_SCREENSHOTS=1 .venv/bin/python -m pytest tests/web/test_browser_cases_journey.py`),
@@ -13,14 +14,18 @@ else the test's tmp dir. Without Chromium the test is skipped locally and fails 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from notify_support import webhook_receiver
 from pipeline_support import redis_client, wait_for
 from screening_support import import_xml, list_xml
 from sqlalchemy import select
@@ -64,9 +69,13 @@ def shipment(event_id: str, day: int) -> dict[str, Any]:
 
 @pytest.fixture
 def world(db: None, broker_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The list entry, the users, an API key and one worker deciding with the 1718 asset freeze
-    (one rule, so the worker is ready in seconds); the web app reads a short SLA."""
+    """The list entry, the users, an API key, a webhook endpoint (a local receiver) for new
+    critical cases and one worker deciding with the 1718 asset freeze (one rule, so the worker
+    is ready in seconds) and delivering notifications; the web app reads a short SLA."""
+    from engine.notify.endpoints import create as create_endpoint
+    from engine.notify.events import CRITICAL_CASE
     from engine.pipeline.worker import start_worker, stop_worker
+    from engine.storage.db import get_engine
     from web.auth.accounts import create_user
     from web.auth.apikeys import create_api_key
 
@@ -83,21 +92,36 @@ def world(db: None, broker_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     create_user("tina", PASSWORD, "senior_officer", display_name="Tina Senior")
     _row, key = create_api_key("tms-7", ["events:write", "events:read"], actor="pytest")
     redis_client(broker_url).delete("sanctions", "unacked", "unacked_index")
+    receiver_cm = webhook_receiver()
+    receiver = receiver_cm.__enter__()
+    with get_engine().begin() as conn:
+        endpoint_id, secret = create_endpoint(
+            conn, receiver.url, [CRITICAL_CASE], actor="pytest", description="case desk hook"
+        )
     env = {
         **os.environ,
         "REDIS_URL": broker_url,
         "SANCTIONS_RULES_DIR": str(rules),
         "SANCTIONS_SWEEP_INTERVAL": "0",
         "SANCTIONS_SCREENING_REFRESH_SECONDS": "0",
+        "SANCTIONS_NOTIFY_INTERVAL": "0.5",
         "PYTHONUNBUFFERED": "1",
     }
     log = tmp_path / "worker.log"
     proc = start_worker(env=env, concurrency=1, loglevel="INFO", log_path=log)
     monkeypatch.setenv("SANCTIONS_SLA_HOURS", f"critical={SLA_SECONDS / 3600}")
     try:
-        yield {"key": key, "log": log, "proc": proc}
+        yield {
+            "key": key,
+            "log": log,
+            "proc": proc,
+            "receiver": receiver,
+            "secret": secret,
+            "endpoint_id": endpoint_id,
+        }
     finally:
         stop_worker(proc, timeout=10)
+        receiver_cm.__exit__(None, None, None)
         redis_client(broker_url).delete("sanctions", "unacked", "unacked_index")
 
 
@@ -123,6 +147,15 @@ def decided(world: dict[str, Any], event_id: str) -> str:
     found = wait_for(status, timeout=180, interval=0.2)
     assert found, f"{event_id} not decided\n{world['log'].read_text(errors='replace')[-3000:]}"
     return found
+
+
+def signed_by(secret: str, header: str, body: bytes) -> bool:
+    """The receiver's check, written out: t=<unix>,v1=<HMAC-SHA256 hex of b"<t>." + body>."""
+    fields = dict(item.split("=", 1) for item in header.split(","))
+    expected = hmac.new(
+        secret.encode(), fields["t"].encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(expected, fields["v1"]) and abs(time.time() - int(fields["t"])) < 300
 
 
 def login(page, base: str, username: str) -> None:
@@ -169,7 +202,19 @@ def test_case_flow_in_the_browser(server: str, browser, world, tmp_path: Path) -
     page.click("table.cases tbody tr >> nth=0 >> a >> nth=0")
     page.wait_for_url(f"{server}/cases/*")
     case_url = page.url
+    case_id = int(case_url.rsplit("/", 1)[1])
     assert page.locator("text=linked occurrence").count() == 0
+
+    # The new critical case reached the subscribed webhook, signed with the endpoint's secret.
+    receiver = world["receiver"]
+    assert receiver.wait_for(1, timeout=60), world["log"].read_text(errors="replace")[-3000:]
+    hook = receiver.requests[0]
+    assert hook.path == "/hook"
+    assert signed_by(world["secret"], hook.headers["X-Sanctions-Signature"], hook.body)
+    assert not signed_by("whsec_another-secret", hook.headers["X-Sanctions-Signature"], hook.body)
+    sent = json.loads(hook.body)
+    assert sent["type"] == "case.critical_opened"
+    assert (sent["data"]["case"]["id"], sent["data"]["event_id"]) == (case_id, "jr-1")
 
     # A second event about the same party joins the open case instead of opening another.
     push(server, world["key"], shipment("jr-2", 5))
