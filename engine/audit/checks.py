@@ -19,9 +19,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from engine.audit.merkle import frontier_extend, frontier_root
 from engine.audit.records import record_sha256, source_for
 from engine.audit.sequencer import ENTRIES, HEADS, leaves
-from engine.audit.verify_pack import leaf_bytes, merkle_root, verify_head
+from engine.audit.verify_pack import leaf_bytes, verify_head
 from engine.storage.db import get_engine
 
 CHUNK = 5000
@@ -159,13 +160,17 @@ def verify(
         heads = list(conn.execute(select(HEADS).order_by(HEADS.c.tree_size, HEADS.c.id)))
         if heads:
             lv = leaves(conn)
+            # one pass over the leaves for every head (heads in tree-size order)
+            frontier: list[bytes] = []
+            size = 0
             for h in heads:
                 if h.tree_size > len(lv):
                     problems.append(
                         Problem(None, None, None, f"head {h.id}: tree size {h.tree_size} > log")
                     )
                     continue
-                if merkle_root(lv[: h.tree_size]).hex() != h.root_hash:
+                size = frontier_extend(frontier, size, lv[size : h.tree_size])
+                if frontier_root(frontier).hex() != h.root_hash:
                     problems.append(
                         Problem(
                             None,

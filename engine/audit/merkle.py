@@ -1,9 +1,51 @@
 """Merkle proofs over the journal (RFC 9162 2.1.3 inclusion, 2.1.4 consistency), generated from
-the leaf hashes; verification lives in verify_pack.py (standard library, shipped in the pack)."""
+the leaf hashes; verification lives in verify_pack.py (standard library, shipped in the pack).
+
+The frontier (compact range) of a tree of size n is the list of roots of the perfect subtrees
+that n's binary decomposition splits the leaves into, largest first: 13 = 8 + 4 + 1 leaves gives
+three nodes. RFC 9162's MTH splits at the largest power of two below n, so the tree hash is those
+nodes folded from the right, and appending a leaf merges the last nodes as a binary counter
+carries (one merge per trailing one bit of n). A new head therefore costs O(log n) hashes plus its
+new leaves, not a pass over the whole journal.
+"""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+
 from engine.audit.verify_pack import _split, merkle_root, node_hash
+
+
+def frontier_append(frontier: list[bytes], size: int, leaf: bytes) -> int:
+    """Append one leaf hash to the frontier of a tree of ``size`` leaves (in place); new size."""
+    node, n = leaf, size
+    while n & 1:
+        node = node_hash(frontier.pop(), node)
+        n >>= 1
+    frontier.append(node)
+    return size + 1
+
+
+def frontier_extend(frontier: list[bytes], size: int, leaves: Iterable[bytes]) -> int:
+    for leaf in leaves:
+        size = frontier_append(frontier, size, leaf)
+    return size
+
+
+def frontier_root(frontier: list[bytes]) -> bytes:
+    """MTH of the tree whose frontier this is (the empty tree: SHA-256 of nothing)."""
+    if not frontier:
+        return hashlib.sha256(b"").digest()
+    root = frontier[-1]
+    for node in reversed(frontier[:-1]):
+        root = node_hash(node, root)
+    return root
+
+
+def frontier_valid(frontier: list[bytes], size: int) -> bool:
+    """Has it one node per one bit of ``size`` (the shape of a size-n frontier)?"""
+    return len(frontier) == bin(size).count("1")
 
 
 def _mth(leaves: list[bytes], lo: int, hi: int) -> bytes:
@@ -47,4 +89,12 @@ def consistency_proof(first: int, leaves: list[bytes]) -> list[bytes]:
     return sub(first, 0, n, True)
 
 
-__all__ = ["consistency_proof", "inclusion_path", "merkle_root", "node_hash"]
+__all__ = [
+    "consistency_proof",
+    "frontier_append",
+    "frontier_extend",
+    "frontier_root",
+    "inclusion_path",
+    "merkle_root",
+    "node_hash",
+]

@@ -22,9 +22,10 @@ from sqlalchemy import Table, and_, exists, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from engine.audit.merkle import frontier_extend, frontier_root, frontier_valid
 from engine.audit.records import JournalSource, record_sha256, sources
-from engine.audit.tables import JournalEntryRow, JournalHeadRow
-from engine.audit.verify_pack import ZERO_HASH, head_message, leaf_bytes, leaf_hash, merkle_root
+from engine.audit.tables import JournalEntryRow, JournalFrontierRow, JournalHeadRow
+from engine.audit.verify_pack import ZERO_HASH, head_message, leaf_bytes, leaf_hash
 from engine.storage.db import get_engine
 
 log = logging.getLogger(__name__)
@@ -111,8 +112,9 @@ def sequence_all(max_passes: int = 1000) -> int:
     return total
 
 
-def leaves(conn: Connection, upto: int | None = None) -> list[bytes]:
-    """Merkle leaf hashes of the entries (seq order), recomputed from the stored fields."""
+def leaves(conn: Connection, upto: int | None = None, since: int = 0) -> list[bytes]:
+    """Merkle leaf hashes of the entries ``since <= seq < upto`` (seq order), recomputed from
+    the stored fields."""
     q = select(
         ENTRIES.c.seq,
         ENTRIES.c.kind,
@@ -122,29 +124,66 @@ def leaves(conn: Connection, upto: int | None = None) -> list[bytes]:
     ).order_by(ENTRIES.c.seq)
     if upto is not None:
         q = q.where(ENTRIES.c.seq < upto)
+    if since:
+        q = q.where(ENTRIES.c.seq >= since)
     return [leaf_hash(leaf_bytes(int(s), k, rk, rs, p)) for s, k, rk, rs, p in conn.execute(q)]
 
 
+FRONTIERS: Table = JournalFrontierRow.__table__  # type: ignore[assignment]
+
+
+def _start_frontier(conn: Connection) -> tuple[int, list[bytes]]:
+    """The newest stored frontier whose root is the signed root of the head of its size (a
+    frontier edited behind our back is not used: the journal is read from the start instead)."""
+    rows = conn.execute(
+        select(FRONTIERS.c.tree_size, FRONTIERS.c.nodes)
+        .order_by(FRONTIERS.c.tree_size.desc())
+        .limit(3)
+    ).all()
+    for size, nodes in rows:
+        try:
+            frontier = [bytes.fromhex(h) for h in nodes]
+        except (TypeError, ValueError):
+            continue
+        if not frontier_valid(frontier, int(size)):
+            continue
+        signed = conn.scalars(select(HEADS.c.root_hash).where(HEADS.c.tree_size == size)).all()
+        if frontier_root(frontier).hex() in signed:
+            return int(size), frontier
+        log.warning("journal frontier of size %s does not match its signed head; not used", size)
+    return 0, []
+
+
 def write_head(key_path: Any = None) -> dict[str, Any]:
-    """Sequence what is pending, then sign and store a tree head over the whole journal."""
+    """Sequence what is pending, then sign and store a tree head over the whole journal: the
+    stored frontier of the previous head extended by the entries since (engine.audit.merkle)."""
     from engine.audit.signing import key_id, load_key, public_bytes
 
     key = load_key(key_path)
     sequence_all()
     with get_engine().begin() as conn:
-        lv = leaves(conn)
-        root = merkle_root(lv).hex()
+        size, frontier = _start_frontier(conn)
+        size = frontier_extend(frontier, size, leaves(conn, since=size))
+        root = frontier_root(frontier).hex()
         ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        sig = key.sign(head_message(len(lv), root, ts)).hex()
+        sig = key.sign(head_message(size, root, ts)).hex()
+        now = datetime.now(UTC)
         head = {
-            "tree_size": len(lv),
+            "tree_size": size,
             "root_hash": root,
             "timestamp": ts,
             "key_id": key_id(public_bytes(key)),
             "signature": sig,
-            "created_at": datetime.now(UTC),
+            "created_at": now,
         }
         head["id"] = conn.execute(HEADS.insert().values(**head).returning(HEADS.c.id)).scalar_one()
+        have = conn.scalar(select(FRONTIERS.c.tree_size).where(FRONTIERS.c.tree_size == size))
+        if have is None:
+            conn.execute(
+                FRONTIERS.insert().values(
+                    tree_size=size, nodes=[n.hex() for n in frontier], created_at=now
+                )
+            )
     return head
 
 

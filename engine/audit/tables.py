@@ -52,6 +52,20 @@ class JournalHeadRow(Base):
     __table_args__ = (Index("ix_journal_heads_tree_size", "tree_size"),)
 
 
+class JournalFrontierRow(Base):
+    """The compact range of the first ``tree_size`` entries (migration 1510_journal_frontiers):
+    the roots of the perfect subtrees the tree of that size decomposes into (RFC 9162 2.1.1,
+    largest first), written with each head so the next head costs O(log n) hashes plus its new
+    leaves instead of a pass over the whole journal. Not trusted blindly: before use its root
+    must equal the signed root of the head of that size."""
+
+    __tablename__ = "journal_frontiers"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    nodes: Mapped[list[str]] = mapped_column(JSONType, nullable=False)  # hex, largest first
+    created_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
+
+
 class AuditJobRow(Base):
     """A period replay or an audit pack export asked for from the web app (migration
     1501_audit_jobs), run in its own process (engine.audit.jobs); the report stays here."""

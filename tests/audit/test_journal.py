@@ -172,3 +172,35 @@ def test_forged_head_signature_is_caught(journal: dict[str, object], tmp_path: P
     other = tmp_path / "other.key"
     generate_key(other)
     assert any("bad signature" in p.message for p in verify(public_key=public_key(other)).problems)
+
+
+def test_heads_extend_the_stored_frontier_and_match_the_full_recomputation(
+    journal: dict[str, object],
+) -> None:
+    """A new head extends the previous head's stored frontier by the entries since; its root is
+    the MTH of the whole journal recomputed from every leaf; a frontier edited in the database
+    is not used (its root no longer matches its signed head), and the head is still right."""
+    from engine.audit.sequencer import leaves
+    from engine.audit.verify_pack import merkle_root
+
+    first: dict[str, object] = journal["head"]  # type: ignore[assignment]
+    for round_ in range(3):
+        store_decided(2 + round_)
+        head = write_head(journal["key"])
+        with get_engine().connect() as conn:
+            full = merkle_root(leaves(conn)).hex()
+            sizes = conn.scalars(text("SELECT tree_size FROM journal_frontiers")).all()
+        assert head["root_hash"] == full and head["tree_size"] > first["tree_size"]  # type: ignore[operator]
+        assert head["tree_size"] in sizes
+    with get_engine().connect() as conn:
+        newest = conn.scalar(text("SELECT max(tree_size) FROM journal_frontiers"))
+    _sql(
+        "UPDATE journal_frontiers SET nodes = :n WHERE tree_size = :s",
+        n='["' + "ab" * 32 + '"]',
+        s=newest,
+    )
+    store_decided(1)
+    head = write_head(journal["key"])
+    with get_engine().connect() as conn:
+        assert head["root_hash"] == merkle_root(leaves(conn)).hex()
+    assert verify(public_key=public_key(journal["key"])).ok  # type: ignore[arg-type]

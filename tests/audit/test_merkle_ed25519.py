@@ -104,3 +104,31 @@ def test_inclusion_and_consistency_proofs(n: int, data: st.DataObject) -> None:
     if m < n:
         forged = merkle_root([*leaves[: m - 1], leaf_hash(b"forged")])
         assert not verify_consistency(m, n, forged, root, proof)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=90), min_size=1, max_size=6))
+def test_frontier_extended_in_steps_equals_the_full_recomputation(steps: list[int]) -> None:
+    """Heads written after each step (sizes summing up to a few hundred leaves): the frontier
+    extended by each step's new leaves gives the RFC's MTH of everything so far, and the
+    inclusion / consistency proofs between the heads still verify."""
+    from engine.audit.merkle import frontier_extend, frontier_root, frontier_valid
+
+    data: list[bytes] = []
+    frontier: list[bytes] = []
+    size = 0
+    heads: list[tuple[int, bytes]] = []
+    for step in steps:
+        new = [f"entry {len(data) + i}".encode() for i in range(step)]
+        data += new
+        size = frontier_extend(frontier, size, [leaf_hash(d) for d in new])
+        assert size == len(data) and frontier_valid(frontier, size)
+        assert frontier_root(frontier) == _mth(data)
+        heads.append((size, frontier_root(frontier)))
+    leaves = [leaf_hash(d) for d in data]
+    last_size, last_root = heads[-1]
+    for m, root in heads:
+        assert verify_consistency(m, last_size, root, last_root, consistency_proof(m, leaves))
+    if last_size:
+        i = last_size // 2
+        assert verify_inclusion(i, last_size, leaves[i], inclusion_path(i, leaves), last_root)
