@@ -267,11 +267,16 @@ class FactBuilder:
         fields: Iterable[str] | None = None,
         named: Iterable[Node] = (),
     ) -> None:
-        from engine.rules.named import named_nodes  # named.py reads this module's text helpers
+        # named.py reads this module's text helpers
+        from engine.rules.named import named_nodes, names_pattern
 
         self.named = named_nodes(named)
+        # The keyword flags use the compiled phrase test (named.names_pattern), not keyword_in,
+        # which the oracle's goods leaf reads: two writings of one test, so the agreement of the
+        # two evaluators also checks the phrase matching (and the compiled form is faster).
         self.keywords = [
-            (kw, keyword_field(kw)) for kw in sorted(set(keywords), key=lambda k: k.text)
+            (keyword_field(kw), names_pattern((kw,)))
+            for kw in sorted(set(keywords), key=lambda k: k.text)
         ]
         self.kinds = frozenset(kinds)
         self.only = frozenset(fields) if fields is not None else None
@@ -387,8 +392,8 @@ class FactBuilder:
                         f["hs6"] = code[:6]
                 elif g.description and kws:
                     norm = normalise_text(g.description)
-                    for kw, name in kws:
-                        if keyword_in(kw, norm):
+                    for name, pattern in kws:
+                        if pattern.search(norm) is not None:
                             f[name] = True
                 if g.quantity is not None and want["quantity"]:
                     f["quantity"] = float(g.quantity)
