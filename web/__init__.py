@@ -99,6 +99,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web.vessels_views import vessels_bp
 
     app.register_blueprint(vessels_bp)
+    from web.notify_views import notify_bp
+
+    app.register_blueprint(notify_bp)
     from web import health
 
     health.install(app)  # /readyz, /metrics, 503 on a database outage

@@ -143,7 +143,7 @@ def deliver_due(
 ) -> list[Attempted]:
     """Make one attempt of each delivery due at ``now`` (default: the clock), oldest first."""
     settings = settings or NotifySettings()
-    now = now or datetime.now(UTC)
+    now = _utc(now) if now is not None else datetime.now(UTC)  # SQLite reads back naive UTC
     done: list[Attempted] = []
     with get_engine().connect() as conn:
         due = conn.execute(

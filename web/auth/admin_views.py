@@ -124,5 +124,29 @@ def settings() -> Any:
         ("Session cookie Secure", str(current_app.config["SESSION_COOKIE_SECURE"])),
         ("Session lifetime", str(current_app.permanent_session_lifetime)),
         ("UN list source", s.un_list_url),
+        *_notify_rows(),
     ]
     return render_template("admin/settings.html", rows=rows)
+
+
+def _notify_rows() -> list[tuple[str, str]]:
+    from engine.notify.settings import NotifySettings
+
+    n = NotifySettings()
+    smtp = "off (SANCTIONS_SMTP_HOST unset)"
+    if n.smtp_host:
+        smtp = f"{n.smtp_host}:{n.smtp_port}" + (" STARTTLS" if n.smtp_starttls else "")
+        smtp += f", from {n.smtp_from}" + (f", user {n.smtp_user}" if n.smtp_user else "")
+        smtp += ", password set" if n.smtp_password else ""
+    return [
+        ("E-mail (SMTP)", smtp),
+        (
+            "Notification retries",
+            f"{n.max_attempts} attempts, backoff {n.backoff_base:g} s doubling to at most "
+            f"{n.backoff_max:g} s (jittered), {n.timeout:g} s per attempt",
+        ),
+        (
+            "Notification dispatcher",
+            f"every {n.interval:g} s in each worker" if n.interval else "off",
+        ),
+    ]
