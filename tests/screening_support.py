@@ -6,6 +6,7 @@ tests/conftest.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +48,27 @@ def decide_with(raw: dict[str, Any], evaluator: Any) -> None:
         assert decide_module.decide_stored([raw["event_id"]]) == [raw["event_id"]]
     finally:
         decide_module._evaluator = previous
+
+
+def store_decided(raw: dict[str, Any]) -> None:
+    """A stored event row as the pipeline writes it (validated, raw JSON kept), marked decided:
+    what retro-screening reads."""
+    from engine.models.events import Event
+    from engine.storage.db import get_engine
+    from engine.storage.repository import EVENTS, sha256_of
+
+    event = Event.model_validate(raw)
+    with get_engine().begin() as conn:
+        conn.execute(
+            EVENTS.insert().values(
+                event_id=raw["event_id"],
+                event_type=raw["event_type"],
+                source=raw["source"],
+                contract_version="1",
+                occurred_at=event.occurred_at,
+                received_at=datetime.now(UTC),
+                sha256=sha256_of(raw),
+                raw=raw,
+                status="decided",
+            )
+        )

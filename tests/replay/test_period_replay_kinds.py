@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from replay_support import generated_events, ingest_and_decide
 from sqlalchemy import bindparam, text
 
@@ -72,20 +71,6 @@ def _port_call(event_id: str, imo: str, when: str) -> dict[str, Any]:
                             "vessel": {"name": "NEW NAME", "imo": imo, "flag": "SL"},
                             "port": {"country": "CN", "name": "Zhoushan"}},
     }  # fmt: skip
-
-
-@pytest.fixture
-def fresh_screening(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    from engine.screening.service import invalidate_default_screener
-    from engine.screening.settings import get_screening_settings
-
-    monkeypatch.setenv("SANCTIONS_SCREENING_REFRESH_SECONDS", "0")
-    get_screening_settings.cache_clear()
-    invalidate_default_screener()
-    yield
-    monkeypatch.delenv("SANCTIONS_SCREENING_REFRESH_SECONDS")
-    get_screening_settings.cache_clear()
-    invalidate_default_screener()
 
 
 def test_events_of_every_kind_replay_with_zero_defects(

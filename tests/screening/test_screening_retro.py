@@ -8,16 +8,16 @@ from typing import Any
 
 from lists_support import list_file
 from rulepack_support import REPO_RULES as RULES
+from screening_support import store_decided
 from sqlalchemy import select
 
 from engine.lists import store
 from engine.lists.importer import import_list
 from engine.models.decisions import Violation
-from engine.models.events import Event
 from engine.screening.regimes import measure_for
 from engine.screening.retro import months_before, rescreen_after_import
 from engine.storage.db import get_engine
-from engine.storage.repository import ALERTS, EVENTS, sha256_of
+from engine.storage.repository import ALERTS
 
 
 def _store(event_id: str, kind: str, body: dict[str, Any], at: str) -> None:
@@ -29,21 +29,7 @@ def _store(event_id: str, kind: str, body: dict[str, Any], at: str) -> None:
         "source": "test",
         kind: body,
     }
-    event = Event.model_validate(raw)
-    with get_engine().begin() as conn:
-        conn.execute(
-            EVENTS.insert().values(
-                event_id=event_id,
-                event_type=kind,
-                source="test",
-                contract_version="1",
-                occurred_at=event.occurred_at,
-                received_at=datetime.now(UTC),
-                sha256=sha256_of(raw),
-                raw=raw,
-                status="decided",
-            )
-        )
+    store_decided(raw)
 
 
 def _shipment(*names: str) -> dict[str, Any]:

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from screening_support import store_decided
 from sqlalchemy import select
 
 from engine.allowlist import store as allowlist
 from engine.lists.importer import import_list
-from engine.models.events import Event
 from engine.screening.retro import months_before
 from engine.storage.db import get_engine, session_scope
 from engine.storage.desk_tables import AuditRow
-from engine.storage.repository import ALERTS, EVENTS, sha256_of
+from engine.storage.repository import ALERTS
 
 BRAVO = "BRAVO STRAITS SHIPPING LINE"
 
@@ -61,21 +61,7 @@ def _store(event_id: str, at: datetime, country: str) -> None:
             ],
         },
     }
-    event = Event.model_validate(raw)
-    with get_engine().begin() as conn:
-        conn.execute(
-            EVENTS.insert().values(
-                event_id=event_id,
-                event_type="shipment",
-                source="tms-7",
-                contract_version="1",
-                occurred_at=event.occurred_at,
-                received_at=datetime.now(UTC),
-                sha256=sha256_of(raw),
-                raw=raw,
-                status="decided",
-            )
-        )
+    store_decided(raw)
 
 
 def _alerted() -> list[str]:

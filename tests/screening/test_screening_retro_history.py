@@ -5,18 +5,17 @@ layout."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from screening_support import store_decided
 from sqlalchemy import select, update
 
 from engine.lists.importer import import_list
-from engine.models.events import Event
 from engine.storage.db import get_engine
 from engine.storage.desk_tables import AlertNoteRow, AuditRow
-from engine.storage.repository import ALERTS, EVENTS, sha256_of
+from engine.storage.repository import ALERTS
 
 ACME = "ACME OCEAN TRADING CORPORATION"
 
@@ -54,21 +53,7 @@ def store_shipment(event_id: str, at: str, consignee: str = ACME) -> None:
             "parties": [{"role": "consignee", "name": consignee}],
         },
     }
-    event = Event.model_validate(raw)
-    with get_engine().begin() as conn:
-        conn.execute(
-            EVENTS.insert().values(
-                event_id=event_id,
-                event_type="shipment",
-                source="test",
-                contract_version="1",
-                occurred_at=event.occurred_at,
-                received_at=datetime.now(UTC),
-                sha256=sha256_of(raw),
-                raw=raw,
-                status="decided",
-            )
-        )
+    store_decided(raw)
 
 
 def alerts() -> dict[str, dict[str, Any]]:
