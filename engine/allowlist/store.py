@@ -122,12 +122,16 @@ def _log(s: Session, row: AllowlistEntryRow, action: str, actor: str, note: str 
             note=note,
         )
     )
-    if action in ("record", "reopen"):  # waits for a second senior officer: tell them
-        from engine.notify.events import allowlist_approval_requested
-
-        s.flush()
-        allowlist_approval_requested(s.connection(), row, version, actor, action)
     return version
+
+
+def _tell(s: Session, row: AllowlistEntryRow, requested_by: str, why: str, to: str | None) -> None:
+    """The entry waits for a second senior officer: the notification outbox (issue 14)."""
+    from engine.notify.events import allowlist_approval_requested
+
+    s.flush()
+    routed = None if to in (None, "", routing.POOL) else to
+    allowlist_approval_requested(s.connection(), row, current_version(s), requested_by, why, routed)
 
 
 def _senior(s: Session, username: str) -> None:
@@ -197,6 +201,7 @@ def add(
             )
         except routing.RoutingError as exc:
             raise AllowlistError(str(exc)) from None
+        _tell(s, row, actor, "record", approver)
         return entry
 
 
@@ -269,6 +274,7 @@ def reopen_amended(references: list[str], actor: str = "list import") -> list[in
                 title=f"allowlist entry #{row.id} (re-opened): {entry.party()} is not "
                 f"{row.list_reference}",
             )
+            _tell(s, row, row.created_by, "reopen", None)
             reopened.append(row.id)
     return reopened
 

@@ -135,7 +135,12 @@ def closure_requested(
 
 
 def allowlist_approval_requested(
-    conn: Connection, entry: Any, version: int, requested_by: str, why: str
+    conn: Connection,
+    entry: Any,
+    version: int,
+    requested_by: str,
+    why: str,
+    routed_to: str | None = None,
 ) -> bool:
     """An allowlist entry recorded (or re-opened by a list amendment) waits for approval."""
     return emit(
@@ -148,6 +153,7 @@ def allowlist_approval_requested(
                 "id": entry.id,
                 "requested_by": requested_by,
                 "why": why,
+                "routed_to": routed_to,
                 "list_reference": entry.list_reference,
                 "party": entry.party_name,
                 "path": f"/allowlist/{entry.id}",

@@ -179,3 +179,66 @@ def test_the_dispatcher_thread_delivers_by_itself(db, monkeypatch) -> None:
     assert [json.loads(r.body)["type"] for r in rx.requests] == ["case.critical_opened"] * 2
     with session_scope() as s:
         assert s.scalars(select(DeliveryRow)).one().status == "delivered"
+
+
+def test_a_closure_routed_to_one_senior_mails_that_senior_only(db) -> None:
+    for name, role in (("sam", "senior_officer"), ("sue", "senior_officer"), ("olga", "officer")):
+        create_user(name, "test-password-1", role, actor="pytest")
+    with get_engine().begin() as conn:
+        routing.set_address(conn, "sam", "sam@desk.example", "admin")
+        routing.set_address(conn, "sue", "sue@desk.example", "admin")
+    alert_id = web_seed.najin_dunay()
+    with session_scope() as s:
+        close(s, alert_id, Actor("olga", "officer"), "false_positive", "other firm", approver="sue")
+    (n,) = _notifications("approval.requested")
+    assert n.data["approval"]["routed_to"] == "sue"
+    with get_engine().connect() as conn:  # default route: role:senior_officer
+        assert routing.recipients_for(conn, n.event_type, n.data) == ["sue@desk.example"]
+        pooled = {**n.data, "approval": {**n.data["approval"], "routed_to": None}}
+        assert routing.recipients_for(conn, n.event_type, pooled) == [
+            "sam@desk.example",
+            "sue@desk.example",
+        ]
+
+
+def test_an_amended_list_entry_reopens_the_allowlist_entry_and_tells_again(db) -> None:
+    from engine.allowlist import store
+
+    create_user("sam", "test-password-1", "senior_officer", actor="pytest")
+    create_user("sue", "test-password-1", "senior_officer", actor="pytest")
+    entry = store.add(
+        list_reference="KPe.047",
+        party_name="Dunay Logistics LLC",
+        country="RU",
+        reason="unrelated company",
+        expires_on=date(2099, 1, 1),
+        actor="sam",
+    )
+    store.approve(entry.id, "sue")
+    assert store.reopen_amended(["KPe.047"]) == [entry.id]
+    told = _notifications("approval.requested")
+    assert [n.data["approval"]["why"] for n in told] == ["record", "reopen"]
+    assert told[1].data["approval"]["requested_by"] == "sam"  # the recorder: not mailed
+
+
+def test_endpoints_and_notifications_are_journaled(db) -> None:
+    from engine.audit.sequencer import sequence_all
+    from engine.audit.tables import JournalEntryRow
+
+    with get_engine().begin() as conn:
+        endpoint_id, _ = endpoints.create(
+            conn, "https://example.org/hook", ["case.critical_opened"], "admin"
+        )
+    web_seed.najin_dunay()
+    sequence_all()
+    with session_scope() as s:
+        kinds = {
+            (e.kind, e.record_key)
+            for e in s.scalars(
+                select(JournalEntryRow).where(
+                    JournalEntryRow.kind.in_(["webhook_endpoints", "notifications"])
+                )
+            )
+        }
+        (n,) = _notifications("case.critical_opened")
+    assert kinds == {("webhook_endpoints", str(endpoint_id)), ("notifications", str(n.id))}
