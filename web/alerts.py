@@ -529,6 +529,8 @@ def detail(alert_id: int) -> Any:
             )
         )
         pending = pending_approval(s, alert_id)
+        if pending:
+            routing.fall_back(s)  # an overdue or away-held request shows as the pool's
         route = routing.current(s, "closure", pending.id) if pending else None
         approvers = [u for u in routing.seniors(s) if u != g.user.username]
         gone = set(routing.away(s))

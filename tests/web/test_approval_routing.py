@@ -189,6 +189,8 @@ def test_an_unanswered_request_falls_back_after_the_configured_time(team, monkey
     assert [r[2] for r in audit("approval_to_pool")] == [
         "tina did not answer within 2 h: any senior officer but sam may decide"
     ]
+    assert "just fell back" not in team["uma"].get("/approvals").text  # moved once
+    assert "Approve closure" in team["uma"].get(f"/alerts/{a}").text
     # the requester still cannot take it from the pool
     assert (
         "cannot approve or reject"
@@ -196,6 +198,20 @@ def test_an_unanswered_request_falls_back_after_the_configured_time(team, monkey
     )
     post(team["uma"], f"/alerts/{a}/approval", decision="approve")
     assert status(a) == "closed"
+
+
+def test_the_alert_page_itself_moves_an_overdue_request_to_the_pool(team, monkeypatch) -> None:
+    monkeypatch.setenv("SANCTIONS_APPROVAL_FALLBACK_HOURS", "2")
+    a = web_seed.najin_dunay()
+    post(team["sam"], f"/alerts/{a}/close", resolution="false_positive", note="x", approver="tina")
+    assert "Approve closure" not in team["uma"].get(f"/alerts/{a}").text
+    with session_scope() as s:
+        s.execute(
+            update(ApprovalRouteRow).values(requested_at=datetime.now(UTC) - timedelta(hours=3))
+        )
+    page = team["uma"].get(f"/alerts/{a}").text
+    assert "Approve closure" in page and "any senior officer but sam (the pool)" in page
+    assert len(audit("approval_to_pool")) == 1
 
 
 def test_a_case_closure_is_routed_for_each_critical_alert(team) -> None:
