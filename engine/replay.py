@@ -137,6 +137,8 @@ def comparable(decision: Decision) -> dict[str, Any]:
         "data_quality": d.get("data_quality") or [],
         "allowlist_version": d.get("allowlist_version"),
         "allowlist_notes": d.get("allowlist_notes") or [],
+        "snooze_version": d.get("snooze_version"),
+        "snoozed": d.get("snoozed") or [],
     }
 
 
@@ -162,7 +164,7 @@ def decision_diff(a: Decision, b: Decision) -> list[str]:
             out.append(f"+ data_quality {pointer}: {assumed}")
         if fa == fb:
             out.append("~ data_quality: messages changed")
-    for key in ("allowlist_version", "allowlist_notes"):
+    for key in ("allowlist_version", "allowlist_notes", "snooze_version", "snoozed"):
         if ca[key] != cb[key]:
             out.append(f"{key}: {ca[key]!r} -> {cb[key]!r}")
     va = {v["rule_id"]: v for v in ca["violations"]}
@@ -213,6 +215,8 @@ def load_decision(event_id: str, session: Session) -> tuple[Event, Decision]:
         needs_information=bool(dec_row.needs_information),
         allowlist_version=dec_row.allowlist_version,
         allowlist_notes=dec_row.allowlist_notes or [],
+        snooze_version=dec_row.snooze_version,
+        snoozed=dec_row.snoozed or [],
         engine_version=dec_row.engine_version,
         evaluated_at=_as_utc(dec_row.evaluated_at),
     )
@@ -272,6 +276,9 @@ def replay(
             else history
         )
         replayed = _evaluator_for(pack, pinned, c, registers, allowlist, h).evaluate(event)
+        if original.snooze_version is not None and replayed.status == "flagged":
+            # The snoozes as the decision's alerts were judged against them, at its own time.
+            replayed = _with_snoozes(replayed, original, s)
         diff = decision_diff(original, replayed)
         return ReplayResult(event_id, original, replayed, not diff, diff)
 
@@ -281,6 +288,19 @@ def replay(
 
     with session_scope() as s:
         return _run(s)
+
+
+def _with_snoozes(replayed: Decision, original: Decision, s: Session) -> Decision:
+    from engine.snoozes.matching import snapshot_at
+    from engine.storage.tables import EventRow
+
+    assert original.snooze_version is not None
+    raw = s.scalar(select(EventRow.raw).where(EventRow.event_id == original.event_id)) or {}
+    violations = [v.model_dump(mode="json") for v in replayed.violations]
+    withheld = snapshot_at(original.snooze_version).apply(raw, violations, original.evaluated_at)
+    return replayed.model_copy(
+        update={"snooze_version": original.snooze_version, "snoozed": withheld}
+    )
 
 
 @dataclass

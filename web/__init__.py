@@ -79,6 +79,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from web.approvals_views import approvals_bp
 
     app.register_blueprint(approvals_bp)
+    from web.snoozes_views import snoozes_bp
+
+    app.register_blueprint(snoozes_bp)
     from web.lists_views import lists_bp
 
     app.register_blueprint(lists_bp)

@@ -81,6 +81,10 @@ def import_list(source: str, progress: Progress = _noop, retro: bool = True) -> 
         from engine.allowlist.store import reopen_amended
 
         reopen_amended([a.entry.reference for a in saved.report.amended])
+        # Snoozes set on the entry's facts as they stood end (the next hit alerts).
+        from engine.snoozes.store import end_amended
+
+        end_amended([a.entry.reference for a in saved.report.amended])
     if retro:
         from engine.screening.retro import after_import
 

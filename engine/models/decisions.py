@@ -97,5 +97,10 @@ class Decision(BaseModel):
     # hits, and a note per hit it set aside (migration 1401_allowlist).
     allowlist_version: int | None = None
     allowlist_notes: list[str] = Field(default_factory=list)
+    # Snoozes (engine.snoozes, migration 1430_snoozes): the snooze version a flagged decision was
+    # judged against when its alerts were opened, and each rule whose alert a snooze withheld
+    # ({rule_id, snooze_id, case_id}); the decision itself stays as evaluated.
+    snooze_version: int | None = None
+    snoozed: list[dict[str, Any]] = Field(default_factory=list)
     engine_version: str
     evaluated_at: datetime

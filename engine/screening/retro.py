@@ -21,6 +21,9 @@ an audit_log row (action ``retro_allowlisted``, target the event) with the note 
 version, as a live decision records them; an alert opened on the remaining hits carries the notes
 and version in its violation (``allowlist_notes``, ``allowlist_version``).
 
+Snoozes (engine.snoozes) withhold re-screening alerts as they withhold live ones (judged when the
+re-screening runs); the withheld event joins the snoozed case.
+
 Delistings close nothing: an entry the new newest snapshot no longer has marks every open alert
 that cites it with an evidence note and an audit entry (once per alert and removal), saying
 between which snapshots the removal lies; the desk also shows it via store.delistings().
@@ -49,6 +52,8 @@ from engine.screening.designations import DesignationIndex, LazyDesignations
 from engine.screening.regimes import measure_for
 from engine.screening.service import Screener
 from engine.screening.settings import get_screening_settings
+from engine.snoozes.matching import attach
+from engine.snoozes.matching import current as current_snoozes
 from engine.storage.db import get_engine
 from engine.storage.repository import ALERTS, EVENTS
 
@@ -263,14 +268,37 @@ def _rescreen(
                 alerts += alert_rows(
                     event_id, [v], occurred_at=occurred_at, origin="retro_screening", now=now_ts
                 )
-        if alerts or set_aside:
+        alerts, withheld = _snoozed(alerts, {r[1]: r[2] for r in rows}, now_ts)
+        if alerts or set_aside or withheld:
             with get_engine().begin() as conn:
+                for event_id, items, occurred in withheld:
+                    attach(conn, event_id, None, items, occurred, "retro_screening", now_ts)
                 if set_aside:
                     allowlisted += _record_set_aside(conn, set_aside)
                 before_count = _count_retro(conn)
                 open_alerts(conn, alerts)
                 opened += _count_retro(conn) - before_count
     return all_hits, opened, allowlisted
+
+
+def _snoozed(
+    alerts: list[dict[str, Any]], raws: dict[str, Any], now: datetime
+) -> tuple[list[dict[str, Any]], list[tuple[str, list[dict[str, Any]], datetime]]]:
+    """Alert rows an active snooze withholds (engine.snoozes, judged now) are not opened: they
+    are attached to the snoozed case instead, as on the live path."""
+    if not alerts:
+        return alerts, []
+    snap = current_snoozes()
+    if not snap.version or not snap.may_apply(a["violation"] for a in alerts):
+        return alerts, []
+    kept, withheld = [], []
+    for a in alerts:
+        items = snap.apply(raws.get(a["event_id"]) or {}, [a["violation"]], now)
+        if items:
+            withheld.append((a["event_id"], items, a["occurred_at"]))
+        else:
+            kept.append(a)
+    return kept, withheld
 
 
 def _allowlisted_row(

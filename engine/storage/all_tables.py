@@ -12,6 +12,7 @@ from engine.cases import tables as case_tables  # noqa: F401
 from engine.lists import tables as lists_tables  # noqa: F401
 from engine.notify import tables as notify_tables  # noqa: F401
 from engine.registers import tables as register_tables  # noqa: F401
+from engine.snoozes import tables as snooze_tables  # noqa: F401
 from engine.storage import (
     desk_tables,  # noqa: F401
     replay_tables,  # noqa: F401

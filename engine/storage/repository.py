@@ -185,12 +185,17 @@ def save_decisions(
                 "needs_information": d.needs_information,
                 "allowlist_version": d.allowlist_version,
                 "allowlist_notes": data["allowlist_notes"] or None,
+                "snooze_version": d.snooze_version,
+                "snoozed": data["snoozed"] or None,
                 "engine_version": d.engine_version,
                 "evaluated_at": d.evaluated_at.astimezone(UTC)
                 if d.evaluated_at.tzinfo
                 else d.evaluated_at.replace(tzinfo=UTC),
             }
         )
+    from engine.snoozes.matching import judge
+
+    judge(rows)  # which alerts an active snooze withholds (engine.snoozes)
     by_id = {r["event_id"]: r for r in rows}
     if conn is None:
         with get_engine().connect() as own:
@@ -214,20 +219,29 @@ def _save_rows(
         )
         inserted = conn.execute(stmt, list(by_id.values())).all()
         alerts = []
+        withheld = []
         now = datetime.now(UTC)
         for decision_id, event_id in inserted:
             row = by_id[event_id]
             if row["status"] != "flagged":
                 continue
+            snoozed = {w["rule_id"] for w in row["snoozed"] or ()}
+            if snoozed:
+                withheld.append((event_id, decision_id, row["snoozed"]))
             alerts += alert_rows(
                 event_id,
-                row["violations"],
+                [v for v in row["violations"] if v["rule_id"] not in snoozed],
                 occurred_at=occurred_at[event_id],
                 origin="live",
                 now=now,
                 decision_id=decision_id,
             )
         open_alerts(conn, alerts)
+        if withheld:
+            from engine.snoozes.matching import attach
+
+            for event_id, decision_id, items in withheld:
+                attach(conn, event_id, decision_id, items, occurred_at[event_id], "live", now)
         done = [e for _, e in inserted]
         mark = _cached(
             conn,
@@ -347,6 +361,8 @@ def event_with_decision(event_id: str) -> dict[str, Any] | None:
             "needs_information": bool(dec["needs_information"]),
             "allowlist_version": dec["allowlist_version"],
             "allowlist_notes": dec["allowlist_notes"] or [],
+            "snooze_version": dec["snooze_version"],
+            "snoozed": dec["snoozed"] or [],
             "engine_version": dec["engine_version"],
             "evaluated_at": as_utc(dec["evaluated_at"]).isoformat(),
         }

@@ -62,6 +62,9 @@ class DecisionRow(Base):
     # Allowlist version and notes (migration 1401_allowlist, branch allowlist).
     allowlist_version: Mapped[int | None] = mapped_column(Integer)
     allowlist_notes: Mapped[list[str] | None] = mapped_column(JSONType)
+    # Snooze version judged against and the alerts it withheld (migration 1430_snoozes).
+    snooze_version: Mapped[int | None] = mapped_column(Integer)
+    snoozed: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     engine_version: Mapped[str] = mapped_column(String(32), nullable=False)
     evaluated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
 
