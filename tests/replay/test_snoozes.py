@@ -111,6 +111,13 @@ def test_a_snoozed_repeat_is_decided_flagged_but_opens_no_alert(people: None) ->
         audit = s.scalar(select(AuditRow).where(AuditRow.action == "snooze_create"))
         assert audit is not None and audit.alert_id == first and "TMS" in (audit.note or "")
 
+    # the history and the withheld occurrences are journaled (engine/cases/journal.py)
+    from engine.audit.records import source_for
+
+    journaled = source_for("snooze_occurrences")
+    assert journaled.record(occ[0].__dict__)["event_id"] == "sz-2"
+    assert "state" in source_for("snooze_changes").columns
+
     # the facts change: another HS code, another vessel -> alerts as ever
     assert len(web_seed.store(_ship("sz-3", hs="9301"), [_arms("9301")])) == 1
     assert len(web_seed.store(_ship("sz-4", imo="9000001"), [_arms()])) == 1
