@@ -5,7 +5,8 @@ A designated party's first event opens a case; its second event joins that case.
 officer records "this party is not KPe.902" routed to a named colleague, who approves it (four
 eyes); the party's next event is decided clear and the entry shows its note. The case shows its
 overdue badge under a short SLA. The new critical case is told to a subscribed webhook: a local
-HTTP receiver gets the signed POST (HMAC checked here, not with the code under test).
+HTTP receiver gets the signed POST (HMAC checked here, not with the code under test), and an
+admin sees it delivered in the endpoint's delivery log.
 
 Screenshots at 1366 x 768 and 390 x 844: docs/screenshots/ with SANCTIONS_SCREENSHOTS=1
 (`SANCTIONS_SCREENSHOTS=1 .venv/bin/python -m pytest tests/web/test_browser_cases_journey.py`),
@@ -90,6 +91,7 @@ def world(db: None, broker_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyP
     create_user("olga", PASSWORD, "officer", display_name="Olga Officer")
     create_user("sam", PASSWORD, "senior_officer", display_name="Sam Senior")
     create_user("tina", PASSWORD, "senior_officer", display_name="Tina Senior")
+    create_user("root", PASSWORD, "admin", display_name="Root Admin")
     _row, key = create_api_key("tms-7", ["events:write", "events:read"], actor="pytest")
     redis_client(broker_url).delete("sanctions", "unacked", "unacked_index")
     receiver_cm = webhook_receiver()
@@ -147,6 +149,13 @@ def decided(world: dict[str, Any], event_id: str) -> str:
     found = wait_for(status, timeout=180, interval=0.2)
     assert found, f"{event_id} not decided\n{world['log'].read_text(errors='replace')[-3000:]}"
     return found
+
+
+def delivery_status(endpoint_id: int) -> str | None:
+    from engine.notify.tables import DeliveryRow
+
+    with session_scope() as s:
+        return s.scalar(select(DeliveryRow.status).where(DeliveryRow.endpoint_id == endpoint_id))
 
 
 def signed_by(secret: str, header: str, body: bytes) -> bool:
@@ -212,6 +221,7 @@ def test_case_flow_in_the_browser(server: str, browser, world, tmp_path: Path) -
     assert hook.path == "/hook"
     assert signed_by(world["secret"], hook.headers["X-Sanctions-Signature"], hook.body)
     assert not signed_by("whsec_another-secret", hook.headers["X-Sanctions-Signature"], hook.body)
+    assert wait_for(lambda: delivery_status(world["endpoint_id"]) == "delivered", timeout=30)
     sent = json.loads(hook.body)
     assert sent["type"] == "case.critical_opened"
     assert (sent["data"]["case"]["id"], sent["data"]["event_id"]) == (case_id, "jr-1")
@@ -281,6 +291,20 @@ def test_case_flow_in_the_browser(server: str, browser, world, tmp_path: Path) -
     page.goto(case_url)
     assert "overdue" in page.locator("main").inner_text()
     shoot(page, shots, "case-page")
+
+    logout(page)
+
+    # An admin sees the webhook delivered in the endpoint's delivery log, with its attempt.
+    login(page, server, "root")
+    page.goto(f"{server}/admin/webhooks/{world['endpoint_id']}/deliveries")
+    row = page.locator("table.deliveries tbody tr", has_text="case.critical_opened")
+    assert row.get_attribute("data-status") == "delivered"
+    assert row.locator(".delivery-status").inner_text() == "delivered"
+    row.locator("a").first.click()
+    page.wait_for_url(f"{server}/admin/deliveries/*")
+    assert page.locator("#delivery-status").inner_text() == "delivered"
+    attempt = page.locator("table.attempts tr[data-attempt='1']").inner_text()
+    assert "200" in attempt and "receiver answer 1 (200)" in attempt
 
     assert dialogs == [], "event data ran as script"
     assert world["proc"].poll() is None
