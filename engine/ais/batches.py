@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine.ais.tables import AisBatchRow
 from engine.storage.db import session_scope
@@ -82,13 +83,17 @@ def load_batch(bid: str) -> AisBatchRow | None:
         return row
 
 
-def mark_derived(bid: str, summary: dict[str, Any]) -> None:
-    with session_scope() as s:
-        s.execute(
-            update(AisBatchRow)
-            .where(AisBatchRow.id == bid)
-            .values(status="derived", derived_at=datetime.now(UTC), summary=summary)
-        )
+def mark_derived(bid: str, summary: dict[str, Any], session: Session | None = None) -> None:
+    """In ``session`` when given (the derivation state's checkpoint commits with it)."""
+    if session is None:
+        with session_scope() as s:
+            mark_derived(bid, summary, s)
+        return
+    session.execute(
+        update(AisBatchRow)
+        .where(AisBatchRow.id == bid)
+        .values(status="derived", derived_at=datetime.now(UTC), summary=summary)
+    )
 
 
 def underived_ids(limit: int = 1000) -> list[str]:

@@ -46,11 +46,17 @@ def chunks(path: Path, size: int) -> Iterator[tuple[int, list[str]]]:
 
 
 def ingest_file(
-    path: Path, mode: str = "derive", source: str = "ais", size: int | None = None
+    path: Path,
+    mode: str = "derive",
+    source: str = "ais",
+    size: int | None = None,
+    stream_name: str | None = None,
 ) -> dict[str, Any]:
     """Store every chunk of the file as a raw batch, then derive (``derive``: here, events
     published for the workers; ``decide``: here, and decided here too; ``queue``: batches queued
-    for the AIS worker)."""
+    for the AIS worker). With ``stream_name`` the derivation state is the stored one of that
+    stream (engine.ais.checkpoint), saved with every batch and not closed at the end of the file,
+    so a killed run started again, or the next file, carries on from the last derived batch."""
     from engine.ais import batches
     from engine.ais.process import Derivation, derive_batch, finish
     from engine.ais.queueing import publish_batches
@@ -65,7 +71,7 @@ def ingest_file(
         return True
 
     publish: Publish = decide_here if mode == "decide" else publish_committed
-    stream = Derivation()
+    stream = Derivation.resumed(stream_name) if stream_name else Derivation()
     totals: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     ids: list[str] = []
@@ -75,14 +81,14 @@ def ingest_file(
         totals["batches_new" if stored.created else "batches_known"] += 1
         if mode == "queue" or stored.status == "derived":
             continue  # queued for the worker, or derived by an earlier run
-        out = derive_batch(stored.id, stream, publish, expire=False)
+        out = derive_batch(stored.id, stream, publish, expire=stream_name is not None)
         totals["lines"] += out.get("lines", 0)
         totals["reports"] += out.get("reports", 0)
         problems.update(out.get("problems", {}))
         totals.update(out.get("events", {}))
     if mode == "queue":
         totals["queued"] = int(publish_batches(ids))
-    else:
+    elif stream_name is None:
         end = finish(stream, publish)
         problems.update(end.get("problems", {}))
         totals.update(end.get("events", {}))
@@ -103,13 +109,28 @@ def ais_cli() -> None:
 @click.option(
     "--source", default="ais", show_default=True, help="Source name of the stored batches."
 )
-def ingest_command(file: Path, mode: str | None, source: str) -> None:
+@click.option(
+    "--stream",
+    "stream_name",
+    default=None,
+    help="Resume and keep the stored derivation state of this stream (see docs/AIS.md).",
+)
+@click.option(
+    "--lines",
+    "size",
+    type=click.IntRange(1, 20_000),
+    default=None,
+    help="Lines per stored batch (default 20,000).",
+)
+def ingest_command(
+    file: Path, mode: str | None, source: str, stream_name: str | None, size: int | None
+) -> None:
     """Ingest a file of NMEA AIVDM/AIVDO sentences or decoded AIS JSON (NDJSON or an array).
 
     Every chunk is stored as a raw batch before anything else; derived port calls, STS
     encounters, gaps and identity changes go through the normal event ingest (by default derived
     here and published for the workers to decide)."""
-    out = ingest_file(file, mode or "derive", source)
+    out = ingest_file(file, mode or "derive", source, size=size, stream_name=stream_name)
     click.echo(json.dumps(out, indent=2, sort_keys=True))
 
 
@@ -121,6 +142,7 @@ def worker_command(partition: int, loglevel: str) -> None:
     from engine.ais.queueing import queue_name
 
     argv = worker_argv(queue_name(partition), loglevel)
+    os.environ["SANCTIONS_AIS_STREAM"] = queue_name(partition)  # whose stored state it resumes
     os.execv(argv[0], argv)  # become the worker: signals reach Celery, no orphaned child
 
 

@@ -21,9 +21,11 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import h3
+from h3.api import basic_int as h3i
 
 from engine.ais.mid import flag_of
 from engine.ais.ports import PortArea, PortIndex, default_index
@@ -33,6 +35,15 @@ from engine.ais.state import Encounter, PortVisit, VesselState, VesselTable
 
 STS_RES = 9  # H3 cells of ~0.1 km2 (edge ~200 m): neighbours within 500 m are 2 rings away
 STS_REPORT_AGE_S = 30 * 60
+# Expiry (vessels silent for gap_min_s) runs at most once per this much of the stream's clock:
+# a scan of every open visit and encounter per batch cost more than deriving the batch.
+EXPIRE_EVERY_S = 600.0
+
+
+@lru_cache(maxsize=65_536)
+def _neighbourhood(cell: int, ring: int) -> tuple[int, ...]:
+    """The cells within ``ring`` of an STS cell (loitering vessels ask for the same ones)."""
+    return tuple(h3i.grid_disk(cell, ring))
 
 
 @dataclass(slots=True)
@@ -76,8 +87,12 @@ class Deriver:
         self.s = settings or get_ais_settings()
         self.ports = ports or default_index()
         self.vessels = VesselTable(self.s.max_vessels)
-        self._slow: dict[str, set[int]] = {}  # STS_RES cell -> slow vessels away from port
-        self._by_imo: OrderedDict[str, int] = OrderedDict()  # IMO -> last MMSI heard with it
+        self._by_mmsi = self.vessels.by_mmsi
+        self._slow: dict[int, set[int]] = {}  # STS_RES cell -> slow vessels away from port
+        # IMO -> (last MMSI heard with it, imo_clock then), least recently heard first
+        self._by_imo: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self.imo_clock = 0
+        self.dirty_imos: set[str] = set()  # changed since the last checkpoint (or dropped)
         self._out: list[Derived] = []
         # what is open, so expiry scans only these (not every vessel ever heard)
         self._visiting: dict[int, None] = {}
@@ -90,6 +105,36 @@ class Deriver:
             else 4
         )
         self._cap = self.s.provenance_refs
+        self._port_speed = self.s.port_max_speed_kn
+        self._sts_speed = self.s.sts_max_speed_kn
+        self.next_expiry = 0.0  # the stream time from which expire() scans again
+
+    # -- restoring a checkpoint (engine.ais.checkpoint) ----------------------------------------
+
+    def imo_entry(self, imo: str) -> tuple[int, int] | None:
+        return self._by_imo.get(imo)
+
+    def restore_imos(self, entries: OrderedDict[str, tuple[int, int]]) -> None:
+        self._by_imo = entries
+
+    def restore_visit(self, mmsi: int) -> None:
+        self._visiting[mmsi] = None
+
+    def restore_slow(self, mmsi: int, cell: int) -> None:
+        self._slow.setdefault(cell, set()).add(mmsi)
+
+    def restore_encounter(self, enc: Encounter) -> None:
+        """An open encounter (a < b), joined to both vessels' partners."""
+        sa, sb = self.vessels.get(enc.a), self.vessels.get(enc.b)
+        if sa is None or sb is None:
+            return
+        if sa.partners is None:
+            sa.partners = {}
+        if sb.partners is None:
+            sb.partners = {}
+        sa.partners[enc.b] = enc
+        sb.partners[enc.a] = enc
+        self._encounters[(enc.a, enc.b)] = enc
 
     # -- input -----------------------------------------------------------------------------
 
@@ -105,7 +150,12 @@ class Deriver:
         return out
 
     def expire(self) -> list[Derived]:
-        """Close what vessels silent for ``gap_min_s`` (by the stream's clock) left open."""
+        """Close what vessels silent for ``gap_min_s`` (by the stream's clock) left open; scans
+        at most once per ``EXPIRE_EVERY_S`` of stream time."""
+        if self.high_ts < self.next_expiry:
+            out, self._out = self._out, []
+            return out
+        self.next_expiry = self.high_ts + EXPIRE_EVERY_S
         cutoff = self.high_ts - self.s.gap_min_s
         for enc in [e for e in self._encounters.values() if e.last_ts < cutoff]:
             self._close_encounter(enc)
@@ -128,49 +178,52 @@ class Deriver:
     # -- positions ---------------------------------------------------------------------------
 
     def _position(self, p: PositionReport) -> None:
-        st = self.vessels.touch(p.mmsi)
-        if st.last_ts is not None and p.ts <= st.last_ts:
-            if p.ts < st.last_ts:
+        mmsi, ts = p.mmsi, p.ts
+        st = self._by_mmsi.get(mmsi)  # VesselTable.touch, inlined on the hot path
+        if st is None:
+            st = self._by_mmsi[mmsi] = VesselState()
+        else:
+            self._by_mmsi.move_to_end(mmsi)
+        self.vessels.dirty.add(mmsi)
+        last = st.last_ts
+        if last is not None and ts <= last:
+            if ts < last:
                 self.out_of_order += 1
             return
-        if p.ts > self.high_ts:
-            self.high_ts = p.ts
-        cell = PortIndex.cell(p.lat, p.lon)
-        area = self.ports.port_at(cell)
+        if ts > self.high_ts:
+            self.high_ts = ts
+        area, near = self.ports.locate(p.lat, p.lon)
         area_id = area.id if area is not None else None
-        if st.last_ts is not None and p.ts - st.last_ts >= self.s.gap_min_s:
+        if last is not None and ts - last >= self.s.gap_min_s:
             if not (area_id is not None and area_id == st.port_id):
                 self._gap(p, st)
-            self._close_encounters(p.mmsi, st)
+            self._close_encounters(mmsi, st)
             if st.visit is not None and st.port_id != area_id:
-                self._close_visit(p.mmsi, st, open_end=False)
+                self._close_visit(mmsi, st, open_end=False)
+        visit = st.visit
         if area_id != st.port_id:
-            if st.visit is not None:
-                self._close_visit(p.mmsi, st, open_end=False)
+            if visit is not None:
+                self._close_visit(mmsi, st, open_end=False)
             if area is not None:
-                st.visit = PortVisit(area, p.ts, p.ts, refs=[p.ref])
-                self._visiting[p.mmsi] = None
-        elif st.visit is not None:
-            v = st.visit
-            v.last_ts = p.ts
-            v.n += 1
-            if len(v.refs) < self._cap:
-                v.refs.append(p.ref)
-        if st.visit is not None and p.sog is not None and p.sog <= self.s.port_max_speed_kn:
-            st.visit.slow = True
+                visit = st.visit = PortVisit(area, ts, ts, refs=[p.ref])
+                self._visiting[mmsi] = None
+            else:
+                visit = None
+        elif visit is not None:
+            visit.last_ts = ts
+            visit.n += 1
+            if len(visit.refs) < self._cap:
+                visit.refs.append(p.ref)
+        sog = p.sog
+        if visit is not None and sog is not None and sog <= self._port_speed:
+            visit.slow = True
         st.port_id = area_id
-        slow = (
-            p.sog is not None
-            and p.sog <= self.s.sts_max_speed_kn
-            and area is None
-            and not self.ports.near_port(cell)
-        )
-        st.last_ts, st.lat, st.lon, st.sog, st.ref = p.ts, p.lat, p.lon, p.sog, p.ref
-        if slow:
+        st.last_ts, st.lat, st.lon, st.sog, st.ref = ts, p.lat, p.lon, sog, p.ref
+        if sog is not None and sog <= self._sts_speed and not near:
             self._proximity(p, st)
-        else:
-            self._unindex(p.mmsi, st)
-            self._close_encounters(p.mmsi, st)
+        elif st.sts_cell is not None or st.partners:
+            self._unindex(mmsi, st)
+            self._close_encounters(mmsi, st)
 
     def _gap(self, p: PositionReport, st: VesselState) -> None:
         assert st.last_ts is not None
@@ -191,6 +244,7 @@ class Deriver:
 
     def _close_visit(self, mmsi: int, st: VesselState, open_end: bool) -> None:
         v, st.visit = st.visit, None
+        self.vessels.dirty.add(mmsi)
         self._visiting.pop(mmsi, None)
         if v is None or not v.slow or v.last_ts - v.enter_ts < self.s.port_min_dwell_s:
             return
@@ -220,7 +274,7 @@ class Deriver:
             st.sts_cell = None
 
     def _proximity(self, p: PositionReport, st: VesselState) -> None:
-        cell = h3.latlng_to_cell(p.lat, p.lon, STS_RES)
+        cell = h3i.latlng_to_cell(p.lat, p.lon, STS_RES)
         if cell != st.sts_cell:
             self._unindex(p.mmsi, st)
             self._slow.setdefault(cell, set()).add(p.mmsi)
@@ -238,10 +292,11 @@ class Deriver:
                     continue
                 enc.last_ts = p.ts
                 enc.n += 1
+                self.vessels.dirty.add(other)  # the encounter is kept with the lower MMSI
                 enc.min_distance_m = min(enc.min_distance_m, d)
                 if len(enc.refs) < self._cap:
                     enc.refs.append(p.ref)
-        for c in h3.grid_disk(cell, self._ring):
+        for c in _neighbourhood(cell, self._ring):
             members = self._slow.get(c)
             if not members:
                 continue
@@ -262,6 +317,7 @@ class Deriver:
                     o.partners = {}
                 st.partners[other] = enc
                 o.partners[p.mmsi] = enc
+                self.vessels.dirty.add(other)
                 self._encounters[(a, b)] = enc
 
     def _close_encounters(self, mmsi: int, st: VesselState) -> None:
@@ -272,6 +328,7 @@ class Deriver:
     def _close_encounter(self, enc: Encounter) -> None:
         if self._encounters.pop((enc.a, enc.b), None) is None:
             return  # closed already
+        self.vessels.dirty.update((enc.a, enc.b))
         for x, y in ((enc.a, enc.b), (enc.b, enc.a)):
             sx = self.vessels.get(x)
             if sx is not None and sx.partners:
@@ -344,11 +401,14 @@ class Deriver:
 
     def _imo_seen(self, s: StaticReport, st: VesselState) -> None:
         assert s.imo is not None
-        old_mmsi = self._by_imo.get(s.imo)
-        self._by_imo[s.imo] = s.mmsi
+        old = self._by_imo.get(s.imo)
+        old_mmsi = old[0] if old is not None else None
+        self.imo_clock += 1
+        self._by_imo[s.imo] = (s.mmsi, self.imo_clock)
         self._by_imo.move_to_end(s.imo)
+        self.dirty_imos.add(s.imo)
         while len(self._by_imo) > self.s.max_vessels:
-            self._by_imo.popitem(last=False)
+            self.dirty_imos.add(self._by_imo.popitem(last=False)[0])
         if old_mmsi is None or old_mmsi == s.mmsi:
             return
         old_flag, new_flag = flag_of(old_mmsi), flag_of(s.mmsi)

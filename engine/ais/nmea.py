@@ -42,6 +42,15 @@ _LAYOUT = {
 }
 
 
+_PAYLOAD_ERRORS = (
+    ValueError,
+    IndexError,
+    UnicodeEncodeError,
+    InvalidNMEAMessageException,
+    UnknownMessageException,
+)
+
+
 @dataclass
 class Decoded:
     reports: list[Report] = field(default_factory=list)
@@ -67,10 +76,31 @@ def _time(text: str) -> float | None:
 
 def _tag_time(tag: str) -> float | None:
     body = tag.split("*", 1)[0]
+    if body[:2] == "c:" and body[2:].isdigit():  # the common tag block: only the time
+        value = int(body[2:])
+        return value / 1000.0 if value > 1e11 else float(value)
     for part in body.split(","):
         if part.startswith("c:"):
             return _time(part[2:])
     return None
+
+
+_M64, _M32, _M16, _M8, _M4, _M2 = ((1 << (8 * k)) - 1 for k in (64, 32, 16, 8, 4, 2))
+
+
+def xor_bytes(data: bytes) -> int:
+    """XOR of all bytes (the NMEA checksum). A sentence (at most 82 characters) read as one
+    integer is folded in halves: seven big-integer steps instead of a Python call per byte."""
+    if len(data) > 128:
+        return reduce(xor, data, 0)
+    v = int.from_bytes(data, "little")
+    v = (v & _M64) ^ (v >> 512)
+    v = (v & _M32) ^ (v >> 256)
+    v = (v & _M16) ^ (v >> 128)
+    v = (v & _M8) ^ (v >> 64)
+    v = (v & _M4) ^ (v >> 32)
+    v = (v & _M2) ^ (v >> 16)
+    return (v & 255) ^ (v >> 8)
 
 
 def _position(ais_type: int, bv: bit_vector, ts: float, ref: str) -> PositionReport | None:
@@ -120,7 +150,7 @@ class NmeaDecoder:
 
     def __init__(self) -> None:
         # (talker+type, channel, seq id, fragment count) -> (time, first ref, payloads, last fill)
-        self._partial: dict[tuple[str, str, str, int], tuple[float | None, str, list[str]]] = {}
+        self.partial: dict[tuple[str, str, str, int], tuple[float | None, str, list[str]]] = {}
 
     def decode(self, lines: Iterable[str], batch: str, first_line: int = 1) -> Decoded:
         out = Decoded()
@@ -131,72 +161,111 @@ class NmeaDecoder:
             line = raw.strip()
             if not line:
                 continue
-            ref = f"{batch}#{n}"
             ts: float | None = None
             if line[0] == "\\":
                 end = line.find("\\", 1)
                 if end < 0:
                     problems.append(
-                        Problem(ref, "tag block not closed", "nmea_invalid", line[:200])
+                        Problem(f"{batch}#{n}", "tag block not closed", "nmea_invalid", line[:200])
                     )
                     continue
-                ts = _tag_time(line[1:end])
+                tag = line[1:end]
+                star = tag.find("*")
+                digits = tag[2:star] if star > 0 else tag[2:]
+                if tag[:2] == "c:" and digits.isdigit():  # the usual tag block: the time alone
+                    value = int(digits)
+                    ts = value / 1000.0 if value > 1e11 else float(value)
+                else:
+                    ts = _tag_time(tag)
                 line = line[end + 1 :]
             elif line[0] != "!":
                 bang = line.find("!")
                 if bang < 0:
                     problems.append(
-                        Problem(ref, "not an NMEA sentence", "nmea_invalid", line[:200])
+                        Problem(f"{batch}#{n}", "not an NMEA sentence", "nmea_invalid", line[:200])
                     )
                     continue
                 ts = _time(line[:bang])
                 line = line[bang:]
             star = line.rfind("*")
-            fields = line[1:star].split(",") if star > 0 else []
+            body = line[1:star]
+            fields = body.split(",") if star > 0 else []
             if len(fields) < 7 or not fields[0].endswith(("VDM", "VDO")):
                 problems.append(
-                    Problem(ref, "not an AIVDM/AIVDO sentence", "nmea_invalid", line[:200])
+                    Problem(
+                        f"{batch}#{n}", "not an AIVDM/AIVDO sentence", "nmea_invalid", line[:200]
+                    )
                 )
                 continue
             try:
                 sent = int(line[star + 1 : star + 3], 16)
             except ValueError:
                 sent = -1
-            if reduce(xor, line[1:star].encode("ascii", "replace"), 0) != sent:
-                problems.append(Problem(ref, "checksum mismatch", "nmea_checksum", line[:200]))
+            if xor_bytes(body.encode("ascii", "replace")) != sent:
+                problems.append(
+                    Problem(f"{batch}#{n}", "checksum mismatch", "nmea_checksum", line[:200])
+                )
+                continue
+            payload = fields[5]
+            if (
+                ts is not None
+                and fields[1] == "1"
+                and fields[2] == "1"
+                and fields[6] in ("0", "")
+                and payload
+                and (ais_type := POSITION_TYPES.get(payload[0])) is not None
+            ):
+                # The bulk of a feed: a one-sentence position report. The same reading as
+                # _one's, without the general path's parsing of fragment and fill fields.
+                try:
+                    rec = _position(
+                        ais_type, bit_vector(payload.encode("ascii"), 0), ts, f"{batch}#{n}"
+                    )
+                except _PAYLOAD_ERRORS as exc:
+                    problems.append(
+                        Problem(f"{batch}#{n}", f"payload cannot be decoded: {exc}", "nmea_payload")
+                    )
+                    continue
+                if rec is not None:
+                    reports.append(rec)
                 continue
             try:
                 count, number = int(fields[1]), int(fields[2])
                 fill = int(fields[6] or 0)
             except ValueError:
                 problems.append(
-                    Problem(ref, "bad fragment or fill field", "nmea_invalid", line[:200])
+                    Problem(
+                        f"{batch}#{n}", "bad fragment or fill field", "nmea_invalid", line[:200]
+                    )
                 )
                 continue
-            payload = fields[5]
             if count == 1:
                 if not payload:
-                    problems.append(Problem(ref, "empty payload", "nmea_invalid", line[:200]))
+                    problems.append(
+                        Problem(f"{batch}#{n}", "empty payload", "nmea_invalid", line[:200])
+                    )
                     continue
-                self._one(payload, fill, ts, ref, out)
+                self._one(payload, fill, ts, f"{batch}#{n}", out)
                 continue
             key = (fields[0], fields[4], fields[3], count)
             if number == 1:
-                if key in self._partial:
-                    old = self._partial[key]
+                if key in self.partial:
+                    old = self.partial[key]
                     problems.append(Problem(old[1], "fragments missing", "fragment_missing"))
-                self._partial[key] = (ts, ref, [payload])
+                self.partial[key] = (ts, f"{batch}#{n}", [payload])
                 continue
-            part = self._partial.get(key)
+            part = self.partial.get(key)
             if part is None or len(part[2]) != number - 1:
                 problems.append(
-                    Problem(ref, "fragment without its start", "fragment_missing", line[:200])
+                    Problem(
+                        f"{batch}#{n}", "fragment without its start", "fragment_missing", line[:200]
+                    )
                 )
-                self._partial.pop(key, None)
+                self.partial.pop(key, None)
                 continue
             part[2].append(payload)
             if number == count:
-                del self._partial[key]
+                del self.partial[key]
                 self._one(
                     "".join(part[2]), fill, part[0] if part[0] is not None else ts, part[1], out
                 )
@@ -208,9 +277,9 @@ class NmeaDecoder:
         """Multi-fragment messages still incomplete (at the end of the input): findings."""
         found = [
             Problem(ref, "fragments missing at end of input", "fragment_missing")
-            for _, ref, _ in self._partial.values()
+            for _, ref, _ in self.partial.values()
         ]
-        self._partial.clear()
+        self.partial.clear()
         return found
 
     @staticmethod
@@ -232,13 +301,7 @@ class NmeaDecoder:
                 if ais_type in _LAYOUT
                 else _static(ais_type, bv, ts, ref)
             )
-        except (
-            ValueError,
-            IndexError,
-            UnicodeEncodeError,
-            InvalidNMEAMessageException,
-            UnknownMessageException,
-        ) as exc:
+        except _PAYLOAD_ERRORS as exc:
             out.problems.append(Problem(ref, f"payload cannot be decoded: {exc}", "nmea_payload"))
             return
         if rec is not None:

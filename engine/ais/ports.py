@@ -19,6 +19,7 @@ from typing import Any
 
 import h3
 import yaml
+from h3.api import basic_int as h3i
 from shapely.geometry import Polygon, mapping
 
 from engine.ais.settings import AisSettings, get_ais_settings
@@ -27,6 +28,8 @@ from engine.normalise.locode import Location, code_list
 AREAS_FILE = Path(__file__).with_name("data") / "port_areas.yaml"
 RES = 7  # ~5 km2 cells (edge ~1.4 km): fine enough for harbours, few cells per port
 NEAR_RES = 6  # the "near a port" set is coarser (~36 km2 cells): thousands of ports stay small
+# Cells remembered by ``locate`` (cell -> (port, near a port)); cleared when full, so bounded.
+LOCATE_CACHE = 262_144
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,13 @@ class PortArea:
     name: str
     country: str
     locode: str | None
+
+
+_AT_SEA: tuple[PortArea | None, bool] = (None, False)
+
+
+def _box(lat: float, lon: float) -> tuple[int, int]:
+    return math.floor(lat * 4.0), math.floor(lon * 4.0)
 
 
 def _disk(lat: float, lon: float, radius_m: float, res: int = RES) -> set[str]:
@@ -81,6 +91,20 @@ class PortIndex:
             else:
                 for c in cells:
                     self._near.update(h3.grid_disk(h3.cell_to_parent(c, NEAR_RES), k6))
+        # The hot path works on H3's integer cells (no hex strings built per report).
+        self._by_int: dict[int, PortArea] = {h3i.str_to_int(c): a for c, a in self._by_cell.items()}
+        self._near_int: frozenset[int] = frozenset(h3i.str_to_int(c) for c in self._near)
+        self._located: dict[int, tuple[PortArea | None, bool]] = {}
+        # Quarter-degree boxes within one box of a "near" cell's centre: a position outside them
+        # (most of the open sea) is neither in nor near a port without asking H3. A res-6 cell
+        # reaches < 4 km from its centre, less than a box's width below 80 degrees of latitude.
+        self._boxes: frozenset[tuple[int, int]] = frozenset(
+            (la + i, lo + j)
+            for c in self._near
+            for la, lo in [_box(*h3.cell_to_latlng(c))]
+            for i in (-1, 0, 1)
+            for j in (-1, 0, 1)
+        )
 
     def port_at(self, cell: str) -> PortArea | None:
         return self._by_cell.get(cell)
@@ -91,6 +115,23 @@ class PortIndex:
     @staticmethod
     def cell(lat: float, lon: float) -> str:
         return str(h3.latlng_to_cell(lat, lon, RES))
+
+    def locate(self, lat: float, lon: float) -> tuple[PortArea | None, bool]:
+        """(port area of the position or None, within the STS margin of a port): one H3 call and
+        one dictionary lookup for a cell seen before (vessels report from the same cells)."""
+        if -80.0 < lat < 80.0 and -179.5 < lon < 179.5 and _box(lat, lon) not in self._boxes:
+            return _AT_SEA
+        cell = h3i.latlng_to_cell(lat, lon, RES)
+        hit = self._located.get(cell)
+        if hit is None:
+            if len(self._located) >= LOCATE_CACHE:
+                self._located.clear()
+            area = self._by_int.get(cell)
+            hit = self._located[cell] = (
+                area,
+                area is not None or h3i.cell_to_parent(cell, NEAR_RES) in self._near_int,
+            )
+        return hit
 
 
 Area = tuple[PortArea, set[str], tuple[float, float, float] | None]

@@ -15,12 +15,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.ais import batches
+from engine.ais import batches, checkpoint
 from engine.ais.derive import Derived, Deriver
 from engine.ais.emit import to_event
 from engine.ais.json_input import decode_json
 from engine.ais.nmea import Decoded, NmeaDecoder
 from engine.pipeline.ingest import Publish, ingest_batch, summary
+from engine.storage.db import session_scope
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,27 @@ FINDINGS_KEPT = 50
 
 @dataclass
 class Derivation:
-    """The long-lived state of one derivation stream (a worker process, a command run)."""
+    """The long-lived state of one derivation stream (a worker process, a command run).
+
+    With a ``name`` (the worker's: its queue) the state is kept in the store
+    (engine.ais.checkpoint): loaded at start, saved with every derived batch, and reloaded when a
+    batch fails half way, so the memory never runs ahead of what the store says was derived."""
 
     deriver: Deriver = field(default_factory=Deriver)
     decoder: NmeaDecoder = field(default_factory=NmeaDecoder)
+    name: str | None = None
+
+    @classmethod
+    def resumed(cls, name: str) -> Derivation:
+        stream = cls(name=name)
+        stream.reload()
+        return stream
+
+    def reload(self) -> int:
+        """Fresh state from the store (the vessels restored)."""
+        self.deriver = Deriver(self.deriver.s, self.deriver.ports)
+        self.decoder = NmeaDecoder()
+        return checkpoint.load(self.name, self.deriver, self.decoder) if self.name else 0
 
 
 def _findings(decoded: Decoded) -> dict[str, Any]:
@@ -71,15 +89,23 @@ def derive_batch(
     if row.status == "derived":
         return dict(row.summary or {})
     lines = row.body.split("\n")
-    if row.format == "json":
-        decoded = decode_json(lines, bid, row.first_line)
-    else:
-        decoded = stream.decoder.decode(lines, bid, row.first_line)
-    derived = stream.deriver.feed(decoded.reports)
-    if expire:
-        derived += stream.deriver.expire()
-    out = _findings(decoded) | ingest_derived(derived, publish)
-    batches.mark_derived(bid, out)
+    try:
+        if row.format == "json":
+            decoded = decode_json(lines, bid, row.first_line)
+        else:
+            decoded = stream.decoder.decode(lines, bid, row.first_line)
+        derived = stream.deriver.feed(decoded.reports)
+        if expire:
+            derived += stream.deriver.expire()
+        out = _findings(decoded) | ingest_derived(derived, publish)
+        with session_scope() as s:
+            batches.mark_derived(bid, out, s)
+            if stream.name:
+                checkpoint.save(s, stream.name, stream.deriver, stream.decoder, bid)
+    except BaseException:
+        if stream.name:  # the batch stays `received`: back to the state stored before it
+            stream.reload()
+        raise
     return out
 
 

@@ -49,7 +49,9 @@ class VesselState:
     ref: str = ""
     port_id: str | None = None  # port area of the last position (None: at sea)
     visit: PortVisit | None = None
-    sts_cell: str | None = None  # fine H3 cell while indexed as slow and away from port
+    sts_cell: int | None = (
+        None  # fine H3 cell (integer form) while indexed as slow and away from port
+    )
     partners: dict[int, Encounter] | None = None
     name: str | None = None
     imo: str | None = None
@@ -59,28 +61,33 @@ class VesselState:
 class VesselTable:
     def __init__(self, max_vessels: int) -> None:
         self.max_vessels = max_vessels
-        self._by_mmsi: OrderedDict[int, VesselState] = OrderedDict()
+        self.by_mmsi: OrderedDict[int, VesselState] = OrderedDict()
+        # MMSIs whose state changed since the last checkpoint (engine.ais.checkpoint)
+        self.dirty: set[int] = set()
 
     def __len__(self) -> int:
-        return len(self._by_mmsi)
+        return len(self.by_mmsi)
 
     def get(self, mmsi: int) -> VesselState | None:
-        return self._by_mmsi.get(mmsi)
+        return self.by_mmsi.get(mmsi)
 
     def touch(self, mmsi: int) -> VesselState:
-        st = self._by_mmsi.get(mmsi)
+        st = self.by_mmsi.get(mmsi)
         if st is None:
-            st = self._by_mmsi[mmsi] = VesselState()
+            st = self.by_mmsi[mmsi] = VesselState()
         else:
-            self._by_mmsi.move_to_end(mmsi)
+            self.by_mmsi.move_to_end(mmsi)
+        self.dirty.add(mmsi)
         return st
 
     def over(self) -> list[tuple[int, VesselState]]:
         """Vessels to drop (least recently heard first) to get back within the bound."""
         out = []
-        while len(self._by_mmsi) > self.max_vessels:
-            out.append(self._by_mmsi.popitem(last=False))
+        while len(self.by_mmsi) > self.max_vessels:
+            mmsi, st = self.by_mmsi.popitem(last=False)
+            self.dirty.add(mmsi)  # its checkpoint row is deleted
+            out.append((mmsi, st))
         return out
 
     def items(self) -> list[tuple[int, VesselState]]:
-        return list(self._by_mmsi.items())
+        return list(self.by_mmsi.items())

@@ -29,3 +29,17 @@ class AisBatchRow(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
     __table_args__ = (Index("ix_ais_batches_status", "status", "received_at"),)
+
+
+class AisStateRow(Base):
+    """Derivation state of one stream (a partition queue), written with the batch that changed it
+    (engine.ais.checkpoint). ``key``: ``m<mmsi>`` a vessel, ``i<imo>`` the MMSI last heard with
+    an IMO, ``stream`` the stream's clock and pending fragments."""
+
+    __tablename__ = "ais_derivation_state"
+
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(24), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSONType, nullable=False)
+    batch_id: Mapped[str] = mapped_column(String(80), nullable=False)  # the batch that wrote it
+    updated_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)

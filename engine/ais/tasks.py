@@ -11,13 +11,14 @@ pushed event.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
 from engine.ais import batches
 from engine.ais.process import Derivation, derive_batch
-from engine.ais.queueing import AIS_DERIVE, AIS_INGEST_RAW
+from engine.ais.queueing import AIS_DERIVE, AIS_INGEST_RAW, queue_name
 from engine.pipeline.celery_app import app
 from engine.pipeline.publish import publish_committed
 from engine.storage import repository
@@ -34,11 +35,17 @@ _stream: Derivation | None = None
 
 
 def stream() -> Derivation:
-    """This process's derivation state (one solo worker per partition queue)."""
+    """This process's derivation state (one solo worker per partition queue), resumed from the
+    store under the name of the queue it consumes (engine.ais.checkpoint)."""
     global _stream
     if _stream is None:
-        _stream = Derivation()
+        _stream = Derivation.resumed(stream_name())
     return _stream
+
+
+def stream_name() -> str:
+    """The worker's queue (``sanctions ais worker --partition k`` sets SANCTIONS_AIS_STREAM)."""
+    return os.environ.get("SANCTIONS_AIS_STREAM") or queue_name(0)
 
 
 @app.task(name=AIS_DERIVE, **_RETRY)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyais import decode as pyais_decode
 from pyais import encode_dict
 
@@ -127,3 +129,43 @@ def test_flag_from_mid() -> None:
         "FK",
     ]
     assert flag_of(2734500) is None  # a base station, not a ship
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_checksum_fold_is_the_xor_of_every_byte(data: bytes) -> None:
+    from functools import reduce
+    from operator import xor
+
+    from engine.ais.nmea import xor_bytes
+
+    assert xor_bytes(data) == reduce(xor, data, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(20.0, 46.0), st.floats(115.0, 145.0))
+def test_located_port_and_margin_agree_with_the_cell_lookups(lat: float, lon: float) -> None:
+    """The open-sea shortcut and the cell cache answer what the string-cell lookups answer."""
+    from engine.ais.ports import PortIndex, default_index
+
+    index = default_index()
+    cell = PortIndex.cell(lat, lon)
+    area = index.port_at(cell)
+    assert index.locate(lat, lon) == (area, area is not None or index.near_port(cell))
+
+
+def test_located_port_and_margin_agree_around_ports() -> None:
+    from engine.ais.ports import PortIndex, default_index
+
+    index = default_index()
+    seen = set()
+    for lat0, lon0 in ((42.245, 130.305), (31.36, 121.60), (35.10, 129.05), (42.885, 132.36)):
+        for i in range(-12, 13):
+            for j in range(-12, 13):
+                lat, lon = lat0 + i * 0.025, lon0 + j * 0.025
+                cell = PortIndex.cell(lat, lon)
+                area = index.port_at(cell)
+                near = area is not None or index.near_port(cell)
+                assert index.locate(lat, lon) == (area, near), (lat, lon)
+                seen.add((area is not None, near))
+    assert seen == {(True, True), (False, True), (False, False)}  # in, near, and away
