@@ -25,6 +25,7 @@ import gc
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -169,7 +170,10 @@ def main() -> None:
 
     bc, bw, res = best(batched, 2)
     lat_ms = res if isinstance(res, list) else [0.0]
-    print(f"decode+derive {n / bc:>10,.0f} msg/s per core (CPU)  {n / bw:>10,.0f} msg/s wall")
+    print(
+        f"decode+derive {n / bc:>10,.0f} msg/s per core (CPU)  {n / bw:>10,.0f} msg/s wall"
+        f"   ({bc / n * 1e6:.1f} us CPU per message)"
+    )
     print(
         f"per batch of {args.batch}: p50 {statistics.median(lat_ms):.1f} ms  p95 {pct(lat_ms, 95):.1f} ms"
         f"  p99 {pct(lat_ms, 99):.1f} ms  max {max(lat_ms):.1f} ms"
@@ -185,6 +189,7 @@ def main() -> None:
         f"engine.ais.nmea (lazy) {len(sample) / oc:,.0f} msg/s per core"
     )
     print(f"load average after: {os.getloadavg()}")
+    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
 
 if __name__ == "__main__":
