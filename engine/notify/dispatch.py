@@ -20,6 +20,7 @@ import random
 import secrets
 import threading
 import typing
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -152,10 +153,15 @@ def deliver_due(
             .order_by(DELIVERIES.c.next_attempt_at, DELIVERIES.c.id)
             .limit(limit)
         ).all()
-    for d in due:
-        result = _attempt(d.id, d.next_attempt_at, d.attempts, now, settings, rng)
-        if result is not None:
-            done.append(result)
+    if not due:
+        return done
+
+    def one(d: Any) -> Attempted | None:
+        return _attempt(d.id, d.next_attempt_at, d.attempts, now, settings, rng)
+
+    # a few attempts at once: one receiver that times out does not hold up the others
+    with ThreadPoolExecutor(max_workers=min(settings.concurrency, len(due))) as pool:
+        done = [a for a in pool.map(one, due) if a is not None]
     return done
 
 

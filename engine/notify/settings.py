@@ -16,6 +16,9 @@ class NotifySettings(BaseSettings):
     backoff_max: float = Field(default=6 * 3600.0, alias="SANCTIONS_NOTIFY_BACKOFF_MAX")
     max_attempts: int = Field(default=8, ge=1, le=50, alias="SANCTIONS_NOTIFY_MAX_ATTEMPTS")
     timeout: float = Field(default=10.0, gt=0, alias="SANCTIONS_NOTIFY_TIMEOUT")  # per attempt
+    # attempts a dispatcher pass makes at once (threads), so a receiver that times out does not
+    # hold up the others
+    concurrency: int = Field(default=4, ge=1, le=32, alias="SANCTIONS_NOTIFY_CONCURRENCY")
     # Dispatcher thread in every worker's main process: seconds between passes (0 = off).
     interval: float = Field(default=5.0, ge=0, alias="SANCTIONS_NOTIFY_INTERVAL")
     # Links in messages (https://desk.example.org); unset: paths only.
