@@ -82,18 +82,27 @@ def _free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
-    """A real SMTP server on a loopback port (aiosmtpd's Controller runs it in a thread)."""
+def smtp_server(login: tuple[str, str] | None = None) -> Iterator[Mailbox]:
+    """A real SMTP server on a loopback port (aiosmtpd's Controller runs it in a thread);
+    ``login``: it requires AUTH with this user and password (over plain SMTP, loopback only)."""
     from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
 
     box = Mailbox("127.0.0.1", _free_port())
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        ok = login is not None and (data.login.decode(), data.password.decode()) == login
+        return AuthResult(success=ok)
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             box.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
             return "250 OK stored"
 
-    controller = Controller(Handler(), hostname=box.host, port=box.port)
+    auth: dict[str, Any] = {}
+    if login is not None:
+        auth = {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
+    controller = Controller(Handler(), hostname=box.host, port=box.port, **auth)
     controller.start()
     try:
         yield box

@@ -242,3 +242,26 @@ def test_endpoints_and_notifications_are_journaled(db) -> None:
         }
         (n,) = _notifications("case.critical_opened")
     assert kinds == {("webhook_endpoints", str(endpoint_id)), ("notifications", str(n.id))}
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # loopback test
+@pytest.mark.parametrize("user", ["desk", None])
+def test_smtp_login_from_the_settings(db, user: str | None) -> None:
+    with get_engine().begin() as conn:
+        routing.set_route(conn, "case.critical_opened", ["ops@desk.example"], "admin")
+    web_seed.najin_dunay()
+    with smtp_server(login=("desk", "right-password")) as box:
+        settings = NotifySettings(  # type: ignore[call-arg]
+            SANCTIONS_SMTP_HOST=box.host,
+            SANCTIONS_SMTP_PORT=box.port,
+            SANCTIONS_SMTP_USER=user,
+            SANCTIONS_SMTP_PASSWORD="right-password",
+        )
+        fan_out(settings=settings)
+        (a,) = deliver_due(settings=settings)
+        got = len(box.messages)
+    if user is not None:
+        assert a.status == "delivered" and got == 1
+    else:  # the server requires a login: without one the message is refused, and retried
+        assert a.status == "pending" and got == 0
+        assert a.outcome.status_code == 530
