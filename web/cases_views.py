@@ -15,6 +15,7 @@ from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.approvals import routing
+from engine.cases import changes as case_changes
 from engine.cases.actions import CaseError, alerts_of, merge, split, sync
 from engine.cases.keys import normal_name
 from engine.cases.sla import due_at, sla_hours
@@ -294,6 +295,8 @@ def close_case(case_id: int) -> Any:
                 done.duplicate_of = duplicate_of
             if done.status == "closed":
                 done.rationale = note
+            if duplicate_of is not None or done.status == "closed":
+                case_changes.record_session(s, case_id, "close", actor.username)  # journaled
     except (WorkflowError, CaseError) as exc:
         flash(str(exc), "error")
         return _back(case_id)

@@ -112,6 +112,27 @@ def _check_records(conn: Connection, rows: list[Any]) -> list[Problem]:
     return out
 
 
+def _check_states(conn: Connection) -> list[Problem]:
+    """Mutable rows against the state their journaled history ends in (engine.audit.states)."""
+    from engine.audit.states import state_checks
+
+    out: list[Problem] = []
+    for check in state_checks():
+        found = list(check.check(conn))
+        if not found:
+            continue
+        seqs = dict(
+            conn.execute(
+                select(ENTRIES.c.record_key, ENTRIES.c.seq).where(
+                    ENTRIES.c.kind == check.kind,
+                    ENTRIES.c.record_key.in_([key for key, _ in found]),
+                )
+            ).all()
+        )
+        out += [Problem(seqs.get(key), check.kind, key, msg) for key, msg in found]
+    return out
+
+
 def verify(
     since: datetime | None = None, until: datetime | None = None, public_key: bytes | None = None
 ) -> VerifyReport:
@@ -157,6 +178,8 @@ def verify(
             if found:
                 problems += sorted(found, key=lambda p: p.seq or 0)
                 break  # the first broken link is what counts; later ones follow from it
+        if since is None and until is None:
+            problems += _check_states(conn)
         heads = list(conn.execute(select(HEADS).order_by(HEADS.c.tree_size, HEADS.c.id)))
         if heads:
             lv = leaves(conn)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Table
@@ -39,6 +39,8 @@ def _value(v: Any) -> Any:
     if isinstance(v, datetime):
         v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
         return v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(v, date):
+        return v.isoformat()
     if isinstance(v, bytes | bytearray | memoryview):
         return {"sha256": hashlib.sha256(bytes(v)).hexdigest()}
     return v
@@ -87,7 +89,7 @@ def _optional_sources() -> None:
     # makes it part of every sequencer pass and verification.
     import importlib
 
-    for module in ("engine.cases.journal", "engine.notify.journal"):
+    for module in ("engine.cases.journal", "engine.allowlist.journal", "engine.notify.journal"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError:

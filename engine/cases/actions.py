@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from engine.cases import changes
 from engine.cases.filing import _worst
 from engine.cases.tables import CaseAlertRow, CaseEventRow, CaseKeyRow, CaseRow
 from engine.models.decisions import SEVERITY_RANK
@@ -69,6 +70,7 @@ def sync(session: Session, case_id: int, actor: str | None = None) -> CaseRow:
     alerts = alerts_of(session, case_id)
     if case.status == "merged" or not alerts:
         return case
+    before = changes.state_of({f: getattr(case, f) for f in changes.FIELDS})
     now = datetime.now(UTC)
     case.severity = _worst(*(a.severity for a in alerts))
     if all(a.status == "closed" for a in alerts):
@@ -84,6 +86,11 @@ def sync(session: Session, case_id: int, actor: str | None = None) -> CaseRow:
         case.duplicate_of = None
     case.updated_at = now
     session.flush()
+    if changes.state_of({f: getattr(case, f) for f in changes.FIELDS}) != before:
+        action = {"closed": "close", "open": "reopen"}.get(case.status, "sync")
+        if before["status"] == case.status:
+            action = "sync"  # severity or closure details only
+        changes.record_session(session, case_id, action, actor)
     return case
 
 
@@ -124,6 +131,15 @@ def merge(session: Session, source_id: int, target_id: int, actor: str, note: st
                     occurred_at=ev.occurred_at,
                 )
             )
+    session.flush()
+    joined = [
+        (int(i), str(r))
+        for i, r in session.execute(
+            select(CaseEventRow.id, CaseEventRow.role).where(
+                CaseEventRow.case_id == target_id, CaseEventRow.event_id.not_in(have)
+            )
+        )
+    ]
     keys = set(session.scalars(select(CaseKeyRow.key).where(CaseKeyRow.case_id == target_id)))
     for key in session.scalars(select(CaseKeyRow.key).where(CaseKeyRow.case_id == source_id)):
         if key not in keys:
@@ -135,6 +151,8 @@ def merge(session: Session, source_id: int, target_id: int, actor: str, note: st
     target.last_occurred_at = max(_aware(target.last_occurred_at), _aware(source.last_occurred_at))
     session.flush()
     sync(session, target_id, actor)
+    changes.record_session(session, source_id, "merged", actor)
+    changes.record_session(session, target_id, "absorb_case", actor, moved, joined)
     _audit(
         session,
         actor,
@@ -201,6 +219,14 @@ def split(session: Session, case_id: int, alert_ids: list[int], actor: str, note
     session.flush()
     sync(session, case_id, actor)
     sync(session, new.id, actor)
+    moved_events = [
+        (int(i), str(r))
+        for i, r in session.execute(
+            select(CaseEventRow.id, CaseEventRow.role).where(CaseEventRow.case_id == new.id)
+        )
+    ]
+    changes.record_session(session, case_id, "split", actor)
+    changes.record_session(session, new.id, "split_into", actor, ids, moved_events)
     _audit(session, actor, "split_case", case_id, None, {"alerts": ids, "new_case": new.id}, note)
     _audit(session, actor, "split_into", new.id, None, {"from": case_id, "alerts": ids}, None)
     return new

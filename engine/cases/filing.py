@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, insert, select, update
 
+from engine.cases import changes
 from engine.cases.keys import case_keys
 from engine.cases.tables import CaseAlertRow, CaseEventRow, CaseKeyRow, CaseRow
 from engine.models.decisions import SEVERITY_RANK
@@ -77,6 +78,7 @@ def file_alerts(conn: Connection, event_ids: Iterable[str]) -> list[Filed]:
     }
     now = datetime.now(UTC)
     filed = []
+    history: list[tuple[int, str, str | None, list[int], list[tuple[int, str]]]] = []
     order = sorted(by_event, key=lambda e: (_utc(events[e].occurred_at), e))
     for event_id in order:
         alerts = by_event[event_id]
@@ -115,9 +117,14 @@ def file_alerts(conn: Connection, event_ids: Iterable[str]) -> list[Filed]:
             )
             opened = False
         conn.execute(insert(CASE_ALERTS), [{"alert_id": a.id, "case_id": case_id} for a in alerts])
-        link_event(conn, case_id, event_id, occurred, joined_by, now)
+        linked = link_event(conn, case_id, event_id, occurred, joined_by, now)
         add_keys(conn, case_id, keys)
         filed.append(Filed(case_id, event_id, opened, severity))
+        history.append(
+            (case_id, "open" if opened else "absorb", None, [a.id for a in alerts],
+             [linked] if linked else [])
+        )  # fmt: skip
+    changes.record(conn, history)  # the case history the audit journal hashes
     return filed
 
 
@@ -128,26 +135,31 @@ def link_event(
     occurred: datetime,
     joined_by: str | None,
     now: datetime,
-) -> None:
-    """Record the event in the case once (the first event, or an occurrence joined by a key)."""
+) -> tuple[int, str] | None:
+    """Record the event in the case once (the first event, or an occurrence joined by a key);
+    returns (case event id, role) when it was recorded now."""
     there = conn.execute(
         select(CASE_EVENTS.c.id).where(
             and_(CASE_EVENTS.c.case_id == case_id, CASE_EVENTS.c.event_id == event_id)
         )
     ).first()
     if there is not None:
-        return
+        return None
     first = conn.execute(select(CASE_EVENTS.c.id).where(CASE_EVENTS.c.case_id == case_id)).first()
-    conn.execute(
-        insert(CASE_EVENTS).values(
+    role = "occurrence" if first is not None else "first"
+    new_id = conn.execute(
+        insert(CASE_EVENTS)
+        .values(
             case_id=case_id,
             event_id=event_id,
-            role="occurrence" if first is not None else "first",
+            role=role,
             joined_by=joined_by if first is not None else None,
             linked_at=now,
             occurred_at=occurred,
         )
-    )
+        .returning(CASE_EVENTS.c.id)
+    ).scalar_one()
+    return int(new_id), role
 
 
 def add_keys(conn: Connection, case_id: int, keys: list[str]) -> None:

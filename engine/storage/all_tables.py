@@ -8,6 +8,7 @@ from engine.ais import tables as ais_tables  # noqa: F401
 from engine.allowlist import tables as allowlist_tables  # noqa: F401
 from engine.approvals import tables as approval_tables  # noqa: F401
 from engine.audit import tables as audit_tables  # noqa: F401
+from engine.cases import change_tables as case_change_tables  # noqa: F401
 from engine.cases import tables as case_tables  # noqa: F401
 from engine.lists import tables as lists_tables  # noqa: F401
 from engine.notify import tables as notify_tables  # noqa: F401

@@ -42,8 +42,9 @@ def test_intact_journal_verifies_and_covers_every_kind(journal: dict[str, object
     assert report.ok, report.problems
     with get_engine().connect() as conn:
         entries = conn.scalar(text("SELECT count(*) FROM journal_entries"))
-    # the rule pack, 6 events, 6 decisions, 2 alerts, one of each desk / register / account kind
-    assert entries == 1 + 6 + 6 + 2 + 5
+    # the rule pack, 6 events, 6 decisions, 2 alerts, one of each desk / register / account
+    # kind, and the case each alert was filed into (its change, case, case event, case alert)
+    assert entries == 1 + 6 + 6 + 2 + 5 + 2 * 4
     assert report.entries == entries and report.heads == 1
     with get_engine().connect() as conn:
         kinds = set(conn.scalars(text("SELECT DISTINCT kind FROM journal_entries")))
@@ -57,6 +58,10 @@ def test_intact_journal_verifies_and_covers_every_kind(journal: dict[str, object
         "api_keys",
         "register_changes",
         "rule_packs",
+        "case_changes",
+        "cases",
+        "case_events",
+        "case_alerts",
     }
     assert sequence_all() == 0  # nothing is journaled twice
 
