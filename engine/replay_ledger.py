@@ -22,7 +22,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.models.events import Event
-from engine.rules.caps import CapsLedger, StoredEvents, _notification_ref, period_start
+from engine.rules.caps import (
+    CapsLedger,
+    StoredEvents,
+    _event_countries,
+    _notification_ref,
+    _required_countries,
+    period_start,
+)
 from engine.rules.schema import Cap, FixedPeriod, Rule, start_utc
 from engine.storage.repository import as_utc
 
@@ -91,8 +98,12 @@ class CapsIndex:
             if len(self.parsed) < PARSED_KEEP:
                 self.parsed[event_id] = ev
             o_at = ev.occurred_at.astimezone(UTC)
+            countries = _event_countries(ev)  # once per event, not once per rule
             for rule in self.rules:
                 assert rule.cap is not None
+                need = _required_countries(rule)
+                if need and not need & countries:
+                    continue  # counted_lines would find no line (its _may_touch check)
                 lines = ledger.counted_lines(rule, rule.cap, ev)
                 if lines:
                     found.append(
