@@ -59,7 +59,8 @@ def ingest_file(
     so a killed run started again, or the next file, carries on from the last derived batch."""
     from engine.ais import batches
     from engine.ais.process import Derivation, derive_batch, finish
-    from engine.ais.queueing import publish_batches
+    from engine.ais.queueing import publish_batches, split_by_partition
+    from engine.ais.settings import get_ais_settings
     from engine.pipeline.decide import decide_stored
     from engine.pipeline.ingest import Publish
     from engine.pipeline.publish import publish_committed
@@ -75,7 +76,15 @@ def ingest_file(
     totals: Counter[str] = Counter()
     problems: Counter[str] = Counter()
     ids: list[str] = []
+    routed: dict[int, list[str]] = {}
     for first, lines in chunks(path, size or batches.MAX_LINES):
+        if mode == "queue" and get_ais_settings().partitions > 1:
+            # each partition's lines stored as a batch of its own, for its own queue
+            for part, mine in sorted(split_by_partition(lines).items()):
+                stored = batches.store_batch(mine, channel="cli", source=source)
+                routed.setdefault(part, []).append(stored.id)
+                totals["batches_new" if stored.created else "batches_known"] += 1
+            continue
         stored = batches.store_batch(lines, channel="cli", source=source, first_line=first)
         ids.append(stored.id)
         totals["batches_new" if stored.created else "batches_known"] += 1
@@ -87,7 +96,8 @@ def ingest_file(
         problems.update(out.get("problems", {}))
         totals.update(out.get("events", {}))
     if mode == "queue":
-        totals["queued"] = int(publish_batches(ids))
+        ok = all([publish_batches(b, part) for part, b in sorted(routed.items())])
+        totals["queued"] = int((publish_batches(ids) if ids else True) and ok)
     elif stream_name is None:
         end = finish(stream, publish)
         problems.update(end.get("problems", {}))
@@ -156,10 +166,13 @@ def worker_argv(queue: str, loglevel: str = "WARNING", hostname: str | None = No
 def sweep_command() -> None:
     """Queue stored raw batches that were never derived (broker outage, lost message)."""
     from engine.ais.batches import underived_ids
-    from engine.ais.queueing import publish_batches
+    from engine.ais.queueing import partition_of_batch, publish_batches
 
     ids = underived_ids()
-    ok = publish_batches(ids) if ids else True
+    by_part: dict[int, list[str]] = {}
+    for bid in ids:  # a batch split by partition goes back to its partition's queue
+        by_part.setdefault(partition_of_batch(bid), []).append(bid)
+    ok = all([publish_batches(b, part) for part, b in sorted(by_part.items())])
     click.echo(f"{len(ids)} batches {'queued' if ok else 'left stored (broker unreachable)'}")
 
 

@@ -167,3 +167,26 @@ def test_partition_by_mmsi_is_stable() -> None:
 
     assert partition_of(445112000, 4) == zlib.crc32(b"445112000") % 4
     assert queue_name(3, 4) == "ais.3" and queue_name(0, 1) == "ais"
+
+
+def test_a_stream_split_by_partition_keeps_each_vessel_and_each_message_whole() -> None:
+    import zlib
+
+    from pyais import decode as pyais_decode
+
+    from engine.ais.queueing import split_by_partition
+    from engine.ais.synthetic import scenario_lines
+
+    lines = scenario_lines("rajin_dunay") + scenario_lines("lighthouse_winmore")
+    parts = split_by_partition(lines, 4)
+    assert sorted(line for part in parts.values() for line in part) == sorted(lines)
+    assert len(parts) > 1
+    for k, mine in parts.items():
+        i = 0
+        while i < len(mine):
+            sentence = mine[i][mine[i].index("!") :]
+            count = int(sentence.split(",")[1])
+            group = [m[m.index("!") :] for m in mine[i : i + count]]  # fragments stay together
+            msg = pyais_decode(*group)
+            assert zlib.crc32(str(msg.mmsi).encode()) % 4 == k
+            i += count

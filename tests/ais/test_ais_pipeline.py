@@ -160,3 +160,43 @@ def test_stored_batches_are_queued_on_the_ais_queue_not_sanctions(
         for item in mine:
             client.lrem(AIS_QUEUE, 0, item)
     assert batches.underived_ids() == [stored.id]
+
+
+def test_queue_mode_with_partitions_stores_and_queues_each_partition_on_its_own_queue(
+    db: None, broker_url: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import base64
+    import zlib
+
+    from pipeline_support import redis_client
+
+    from engine.ais.queueing import mmsi_of_line, partition_of_batch
+    from engine.ais.settings import get_ais_settings
+
+    monkeypatch.setenv("SANCTIONS_AIS_PARTITIONS", "3")
+    get_ais_settings.cache_clear()
+    try:
+        path = write(tmp_path, "rd.nmea", scenario_lines("rajin_dunay"))
+        out = ingest_file(path, mode="queue")
+        assert out["totals"]["queued"] == 1
+        client = redis_client(broker_url)
+        with session_scope() as s:
+            rows = s.scalars(select(AisBatchRow)).all()
+        assert len(rows) >= 2
+        for row in rows:
+            parts = {
+                zlib.crc32(str(m).encode()) % 3
+                for m in map(mmsi_of_line, row.body.split("\n"))
+                if m is not None
+            }
+            (part,) = parts  # one partition's vessels per batch
+            assert partition_of_batch(row.id) == part
+            queued = [
+                item
+                for item in client.lrange(f"ais.{part}", 0, -1)
+                if row.id in base64.b64decode(json.loads(item)["body"]).decode()
+            ]
+            assert len(queued) == 1
+            client.lrem(f"ais.{part}", 0, queued[0])
+    finally:
+        get_ais_settings.cache_clear()
