@@ -6,8 +6,10 @@
 Stores --stored vessel_movement events (port calls, STS transfers, AIS gaps, flag changes) of
 --vessels hulls over two years, with flagged decisions for a tenth of them, then evaluates
 --events new port calls of those hulls with the history rules (rules/dprk/history + iran/history)
-and prints events/s (evaluate_many in batches of --batch, and single evaluate() latency
-percentiles), the store queries per event and the load average (the machine is shared).
+and prints events/s (evaluate_many in batches of --batch: the batch's vessels are read from the
+vessel_sightings index in one query; and single evaluate() latency percentiles, one index
+look-up each), the per-event look-ups and the load average before and after (the machine is
+shared).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=100)
     args = ap.parse_args()
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
     os.environ["SANCTIONS_DATA_DIR"] = tempfile.mkdtemp(prefix="bench-vh-")
     os.environ.pop("DATABASE_URL", None)
@@ -119,9 +122,13 @@ def main() -> None:
     queries = [0]
 
     class Counting(StoredHistory):
-        def events_naming(self, ids, start, end, as_of):  # type: ignore[no-untyped-def]
+        def sightings_naming(self, ids, start, end, as_of):  # type: ignore[no-untyped-def]
             queries[0] += 1
-            return super().events_naming(ids, start, end, as_of)
+            return super().sightings_naming(ids, start, end, as_of)
+
+        def sightings_many(self, requests, as_of):  # type: ignore[no-untyped-def]
+            queries[0] += 1
+            return super().sightings_many(requests, as_of)
 
     ev = Evaluator(pack, history=VesselHistory(Counting()))
     calls = []
@@ -155,7 +162,7 @@ def main() -> None:
         f"single evaluate latency ms: p50 {statistics.median(lat):.2f}  p95 {pct(lat, 95):.2f}  "
         f"p99 {pct(lat, 99):.2f}"
     )
-    print(f"store reads: {queries[0] / (len(calls) + len(lat) + 1):.2f} per event")
+    print(f"store reads: {queries[0] / (len(calls) + len(lat) + 1):.2f} per event (batch + single)")
     print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 

@@ -52,3 +52,6 @@ main.add_command(ais_cli)
 from engine.notify.cli import notify_cli  # noqa: E402
 
 main.add_command(notify_cli)
+from engine.vessels.cli import vessels_cli  # noqa: E402
+
+main.add_command(vessels_cli)

@@ -10,6 +10,7 @@ pushed down to the atoms here, so the engine never sees a ``not``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,7 @@ def cap_field(rule: Rule) -> str:
     return "cap__" + rule.key
 
 
+@functools.cache
 def history_field(node: History) -> str:
     """The fact field carrying a vessel_history test's answer (engine.vessels.history): set
     true/false on every fact of an event a history rule applies to."""

@@ -328,6 +328,11 @@ class Evaluator:
         all_facts: list[Fact] = []
         by_key: dict[str, Fact] = {}
         screener = self._batch_screener()
+        if self._history_tests and hasattr(self.history, "prepare"):
+            # the batch's vessel histories in one store read (engine.vessels.history)
+            self.history.prepare(
+                [e for e in events if e.event_type.value in self._history_tests], screener
+            )
         allowed = self.allowlist.current() if self.allowlist is not None else None
         allow_use: dict[int, dict[str, Any]] = {}
         for i, event in enumerate(events):

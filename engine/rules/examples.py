@@ -6,6 +6,7 @@ register, cap usage) through small holder objects, so running hundreds of exampl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,6 +59,18 @@ class SwappableRegister:
         return self.inner.entry(ref)
 
 
+class HitsByName:
+    """An example's screening of a bare name (``owner_designated``): its hits whose ``queried``
+    is that name (case and spacing ignored)."""
+
+    def __init__(self, hits: Sequence[ScreeningHit]) -> None:
+        self.hits = list(hits)
+
+    def screen_name(self, name: str, when: object) -> list[ScreeningHit]:
+        folded = " ".join(name.upper().split())
+        return [h for h in self.hits if " ".join(h.queried.upper().split()) == folded]
+
+
 class SwappableHistory:
     """Vessel history for one example at a time: its ``history`` of earlier events."""
 
@@ -76,13 +89,15 @@ class SwappableHistory:
         self.rules = list(rules)
         return self
 
-    def set(self, history: list[PriorEvent]) -> None:
+    def set(self, history: list[PriorEvent], hits: Sequence[ScreeningHit] = ()) -> None:
         from engine.vessels.history import MemoryHistory, VesselHistory
 
         source = MemoryHistory()
         for prior in history:
             source.add(prior.event, prior.flagged)
-        self.inner = VesselHistory(source, register=self.register).for_rules(self.rules)
+        self.inner = VesselHistory(
+            source, register=self.register, screener=HitsByName(hits)
+        ).for_rules(self.rules)
 
     def check(self, node: History, event: Event) -> object:
         return self.inner.check(node, event)
@@ -137,7 +152,7 @@ class ExampleRunner:
         self.screener.hits = list(example.hits)
         self.caps.value = example.cap_usage
         self.register.set(list(example.exemptions))
-        self.history.set(list(example.history))
+        self.history.set(list(example.history), example.hits)
 
     def durable(self, example: Example) -> tuple[list[Fact], dict[tuple[str, str], str]]:
         """The durable path only: the facts it sees and its matches (no oracle, no decision)."""

@@ -363,6 +363,7 @@ HISTORY_TESTS: dict[str, dict[str, tuple[str, bool]]] = {
         "km": ("num", True),
         "areas": ("areas", True),
     },
+    "owner_designated": {"days": ("int", True), "regimes": ("regimes", False)},
 }
 
 

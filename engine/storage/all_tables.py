@@ -21,6 +21,7 @@ from engine.storage import (
     tables,  # noqa: F401
 )
 from engine.storage.base import Base
+from engine.vessels import tables as vessel_tables  # noqa: F401
 
 
 def clear_all() -> None:

@@ -24,6 +24,7 @@ from engine.models.decisions import Decision
 from engine.models.events import Event
 from engine.storage.db import get_engine
 from engine.storage.tables import AlertRow, DecisionRow, EventRow, RejectionRow
+from engine.vessels.index import write_sightings
 
 EVENTS: Table = EventRow.__table__  # type: ignore[assignment]
 DECISIONS: Table = DecisionRow.__table__  # type: ignore[assignment]
@@ -86,12 +87,16 @@ def store_events(
     The raw JSON is stored as received (extra fields included); the sha256 is over its canonical
     serialisation, so the caller can tell "same body again" from "different body, same id".
     Returns the stored state per event_id. Within ``events`` the first occurrence of an id wins.
+    The vessels each new event names go into the vessel_sightings index in the same transaction
+    (engine.vessels.index): the event must be ``Event.model_validate(raw)``, as ingest's is.
     """
     received_at = received_at or datetime.now(UTC)
     rows: dict[str, dict[str, Any]] = {}
+    validated: dict[str, Event] = {}
     for raw, event, sha in events:
         if event.event_id in rows:
             continue
+        validated[event.event_id] = event
         rows[event.event_id] = {
             "event_id": event.event_id,
             "event_type": event.event_type.value,
@@ -120,6 +125,8 @@ def store_events(
         for event_id in conn.execute(stmt, list(rows.values())).scalars():
             row = rows[event_id]
             out[event_id] = StoredEvent(event_id, row["sha256"], received_at, "received", True)
+        # the vessel-sightings index of the events inserted, in their transaction (derived data)
+        write_sightings(conn, [(validated[e], received_at) for e in out])
         known = [e for e in rows if e not in out]
         if known:  # already stored: report what the store holds (first body wins)
             found = conn.execute(

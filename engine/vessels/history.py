@@ -7,14 +7,19 @@ and, for a replay, were received at or before the original decision (``as_of``);
 activity reads the decisions of those events evaluated before ``as_of`` (strictly: the events of
 one batch are decided together, none sees the others' decisions, live or in a replay). The evaluator
 writes each answer on the facts (``vh__<test>`` fields) for durable_rules; the oracle asks
-``check`` directly; the explanation lists the earlier events the answer relied on.
+``check`` directly; the explanation lists the earlier events the answer relied on. The stored
+sightings come from the vessel_sightings index (engine/vessels/index.py, StoredHistory), a whole
+batch's at once (``VesselHistory.prepare``).
 
 The tests (rules/README.md §14): flagged_within_days, identity_changed_after_flagged,
-identity_conflict, designated_under_other_name, flag_changes_within_days, sts_from, ais_gap_near.
+identity_conflict, designated_under_other_name, flag_changes_within_days, sts_from, ais_gap_near,
+owner_designated.
 """
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -92,85 +97,331 @@ class MemoryHistory:
 
 
 class StoredHistory:
-    """The events and decisions tables. Events are found on the occurred_at index within the
-    look-back, narrowed in SQL to rows whose JSON text contains one of the numbers (quoted), at
-    most ``ROW_LIMIT`` of them, newest first."""
+    """The events and decisions tables, found through the vessel_sightings index
+    (engine/vessels/tables.py): the events with a sighting (vessel or STS counterpart) reported
+    with one of the numbers, start <= occurred_at <= end, received at or before ``as_of``; at
+    most ``ROW_LIMIT`` of them, newest first. The same query reads their decisions (outer join),
+    so ``flagged`` needs no second round trip for the events it just found. Events and decisions
+    are immutable once stored: parsed events and decided events' regimes are kept (bounded)."""
 
     ROW_LIMIT = 5000
+    DECIDED_LIMIT = 50_000
+    SIGHTINGS_LIMIT = 50_000
 
     def __init__(self) -> None:
-        self._parsed: dict[str, Event] = {}
+        # (event id, seq) -> the sighting an index row holds (rows are never changed)
+        self._sightings: dict[tuple[str, int], Sighting] = {}
+        # event id -> (evaluated_at, regimes flagged) of a stored decision (a decision is final)
+        self._decided: dict[str, tuple[datetime, list[str]]] = {}
+        # the events the last read found undecided: their flagged() answer is that read's
+        self._undecided: set[str] = set()
 
     def events_naming(
         self, ids: Sequence[str], start: datetime, end: datetime, as_of: datetime | None
     ) -> Iterable[Event]:
+        """The events of ``sightings_naming`` (for callers that want whole events)."""
         import json
 
-        from sqlalchemy import Text, cast, or_, select, type_coerce
+        from sqlalchemy import Text, select, type_coerce
 
-        from engine.rules.caps import PARSED_LIMIT
         from engine.storage.db import get_engine
         from engine.storage.tables import EventRow
 
-        if not ids:
+        wanted = list(
+            dict.fromkeys(s.event_id for s in self.sightings_naming(ids, start, end, as_of))
+        )
+        if not wanted:
             return []
         t = EventRow.__table__
-        q = (
-            select(t.c.event_id, type_coerce(t.c.raw, Text))
-            .where(
-                t.c.event_type.in_(("shipment", "vessel_movement")),
-                t.c.occurred_at >= start.astimezone(UTC),
-                t.c.occurred_at <= end.astimezone(UTC),
-                or_(*(cast(t.c.raw, Text).like(f"%{i}%") for i in ids)),
-            )
-            .order_by(t.c.occurred_at.desc())
-            .limit(self.ROW_LIMIT)
-        )
-        if as_of is not None:
-            q = q.where(t.c.received_at <= as_of.astimezone(UTC))
         with get_engine().connect() as conn:
-            rows = conn.execute(q).all()
-        out: list[Event] = []
-        for event_id, raw in rows:
-            ev = self._parsed.get(event_id)
-            if ev is None:
-                try:
-                    ev = Event.model_validate(json.loads(raw) if isinstance(raw, str) else raw)
-                except ValueError:
-                    continue  # a stored row that no longer validates is no history
-                if len(self._parsed) >= PARSED_LIMIT:
-                    self._parsed.clear()
-                self._parsed[event_id] = ev
-            out.append(ev)
+            raw: dict[str, Any] = dict(
+                conn.execute(
+                    select(t.c.event_id, type_coerce(t.c.raw, Text)).where(t.c.event_id.in_(wanted))
+                ).all()
+            )
+        return [
+            Event.model_validate(json.loads(r) if isinstance(r, str) else r)
+            for e in wanted
+            if (r := raw.get(e)) is not None
+        ]
+
+    def sightings_naming(
+        self, ids: Sequence[str], start: datetime, end: datetime, as_of: datetime | None
+    ) -> list[Sighting]:
+        """Every sighting (all the vessels each names) of the newest ``ROW_LIMIT`` events with a
+        sighting reported with one of these numbers, start <= occurred_at <= end, received at or
+        before ``as_of``: newest first, an event's sightings in their order; as
+        ``sightings_of`` gave them for the stored events."""
+        from engine.storage.db import get_engine
+
+        if not ids:
+            return []
+        params: dict[str, Any] = {
+            "ids": sorted(set(ids)),
+            "start": start.astimezone(UTC),
+            "end": end.astimezone(UTC),
+        }
+        if as_of is not None:
+            params["as_of"] = as_of.astimezone(UTC)
+        q = _sightings_query(as_of is not None, 2 * self.ROW_LIMIT)
+        out: list[Sighting] = []
+        events: set[str] = set()
+        self._undecided = set()
+        with get_engine().connect() as conn:
+            rows = conn.execute(q, params).all()
+        for (
+            event_id,
+            seq,
+            occurred_at,
+            role,
+            kind,
+            detail,
+            status,
+            evaluated_at,
+            violations,
+        ) in rows:
+            if event_id not in events:
+                if len(events) >= self.ROW_LIMIT:
+                    break
+                events.add(event_id)
+                self._note_decision(event_id, status, evaluated_at, violations)
+            out.append(self._sighting(event_id, seq, occurred_at, role, kind, detail))
         return out
+
+    BATCH_ROWS = 50_000  # a batch look-up reading more falls back to one look-up per event
+
+    def sightings_many(
+        self,
+        requests: Sequence[tuple[Sequence[str], datetime, datetime]],
+        as_of: datetime | None,
+    ) -> list[list[Sighting] | None]:
+        """``sightings_naming`` for each (ids, start, end) of a batch, read in one query over
+        the union of their numbers and windows and then split per request exactly as
+        ``sightings_naming`` selects; None for all when the union holds more than
+        ``BATCH_ROWS`` rows (the caller asks per event)."""
+        from engine.storage.db import get_engine
+
+        wanted = sorted({i for ids, _s, _e in requests for i in ids})
+        if not wanted:
+            return [[] for _ in requests]
+        params: dict[str, Any] = {
+            "ids": wanted,
+            "start": min(r[1] for r in requests).astimezone(UTC),
+            "end": max(r[2] for r in requests).astimezone(UTC),
+        }
+        if as_of is not None:
+            params["as_of"] = as_of.astimezone(UTC)
+        q = _batch_query(as_of is not None, self.BATCH_ROWS + 1)
+        with get_engine().connect() as conn:
+            rows = conn.execute(q, params).all()
+        if len(rows) > self.BATCH_ROWS:
+            return [None for _ in requests]
+        # rows come newest event first, an event's sightings in order
+        order: dict[str, int] = {}
+        of_event: dict[str, list[Any]] = defaultdict(list)
+        by_number: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+        at = None
+        for row in rows:
+            event_id, imo, mmsi = row[0], row[1], row[2]
+            if event_id not in order:
+                order[event_id] = len(order)
+                at = _utc(row[3])  # an event's sightings share its occurred_at
+            of_event[event_id].append(row)
+            for number in (imo, mmsi):
+                if number:
+                    by_number[number].append((event_id, at))
+        self._undecided = set()
+        out: list[list[Sighting] | None] = []
+        for ids, start, end in requests:
+            lo, hi = start.astimezone(UTC), end.astimezone(UTC)
+            events = sorted(
+                {e for i in set(ids) for e, at in by_number.get(i, ()) if lo <= at <= hi},
+                key=order.__getitem__,
+            )[: self.ROW_LIMIT]
+            found: list[Sighting] = []
+            for e in events:
+                for row in of_event[e]:
+                    found.append(self._sighting(row[0], row[4], row[3], row[5], row[6], row[7]))
+                first = of_event[e][0]
+                self._note_decision(e, first[8], first[9], first[10])
+            out.append(found)
+        return out
+
+    def _sighting(
+        self, event_id: str, seq: int, occurred_at: datetime, role: str, kind: str, detail: Any
+    ) -> Sighting:
+        from engine.vessels.index import sighting_from
+
+        key = (event_id, seq)
+        got = self._sightings.get(key)
+        if got is None:
+            if len(self._sightings) >= self.SIGHTINGS_LIMIT:
+                self._sightings.clear()
+            data = json.loads(detail) if isinstance(detail, str) else detail
+            got = self._sightings[key] = sighting_from(
+                event_id, _utc(occurred_at), role, kind, data
+            )
+        return got
+
+    def _note_decision(
+        self, event_id: str, status: str | None, evaluated_at: datetime | None, violations: Any
+    ) -> None:
+        if status is None or evaluated_at is None:
+            self._undecided.add(event_id)
+            self._decided.pop(event_id, None)
+            return
+        at = _utc(evaluated_at)
+        known = self._decided.get(event_id)
+        if known is None or known[0] != at:
+            if len(self._decided) >= self.DECIDED_LIMIT:
+                self._decided.clear()
+            self._decided[event_id] = (at, _regimes(status, violations))
 
     def flagged(self, event_ids: Sequence[str], as_of: datetime | None) -> dict[str, list[str]]:
         if not event_ids:
             return {}
-        import json
-
         from sqlalchemy import select
 
         from engine.storage.db import get_engine
         from engine.storage.tables import DecisionRow
 
-        t = DecisionRow.__table__
-        q = select(t.c.event_id, t.c.violations).where(
-            t.c.event_id.in_(sorted(set(event_ids))), t.c.status == "flagged"
-        )
-        if as_of is not None:
+        ask = [
+            e
+            for e in dict.fromkeys(event_ids)
+            if e not in self._decided and e not in self._undecided
+        ]
+        if ask:
+            t = DecisionRow.__table__
+            q = select(t.c.event_id, t.c.status, t.c.evaluated_at, t.c.violations).where(
+                t.c.event_id.in_(sorted(ask))
+            )
+            with get_engine().connect() as conn:
+                for event_id, status, evaluated_at, violations in conn.execute(q):
+                    self._decided[event_id] = (_utc(evaluated_at), _regimes(status, violations))
+        out: dict[str, list[str]] = {}
+        for e in event_ids:
+            got = self._decided.get(e)
+            if got is None or not got[1]:
+                continue
             # strictly before: decisions of the same batch share its evaluated_at and were not
             # stored yet when the batch was decided
-            q = q.where(t.c.evaluated_at < as_of.astimezone(UTC))
-        out: dict[str, list[str]] = {}
-        with get_engine().connect() as conn:
-            for event_id, violations in conn.execute(q):
-                if isinstance(violations, str):
-                    violations = json.loads(violations)
-                regimes, _ = flagged_of(violations or [])
-                if regimes:
-                    out[event_id] = regimes
+            if as_of is not None and not got[0] < as_of.astimezone(UTC):
+                continue
+            out[e] = got[1]
         return out
+
+
+_QUERIES: dict[tuple[bool, int], Any] = {}
+
+
+def _sightings_query(with_as_of: bool, limit: int) -> Any:
+    """The look-up, built once (constructing it costs more than running it): every sighting of
+    the newest events that have a sighting with one of ``ids`` in [start, end] (received at or
+    before ``as_of``), with the event's decision if any. An event has at most two sightings
+    (vessel, counterpart), so ``limit`` rows of the inner query reach ``limit / 2`` events."""
+    key = (with_as_of, limit)
+    got = _QUERIES.get(key)
+    if got is not None:
+        return got
+    from sqlalchemy import DateTime, Text, bindparam, or_, select, type_coerce
+
+    from engine.storage.tables import DecisionRow
+    from engine.vessels.tables import VesselSightingRow
+
+    s = VesselSightingRow.__table__
+    d = DecisionRow.__table__
+    ids: Any = bindparam("ids", expanding=True)
+    naming = (
+        select(s.c.event_id)
+        .where(
+            or_(s.c.imo.in_(ids), s.c.mmsi.in_(ids)),
+            s.c.occurred_at >= bindparam("start", type_=DateTime(timezone=True)),
+            s.c.occurred_at <= bindparam("end", type_=DateTime(timezone=True)),
+        )
+        .order_by(s.c.occurred_at.desc())
+        .limit(limit)
+    )
+    if with_as_of:
+        naming = naming.where(s.c.received_at <= bindparam("as_of", type_=DateTime(timezone=True)))
+    q = (
+        select(
+            s.c.event_id,
+            s.c.seq,
+            s.c.occurred_at,
+            s.c.role,
+            s.c.kind,
+            type_coerce(s.c.detail, Text),
+            d.c.status,
+            d.c.evaluated_at,
+            type_coerce(d.c.violations, Text),
+        )
+        .select_from(s.outerjoin(d, d.c.event_id == s.c.event_id))
+        .where(s.c.event_id.in_(naming.scalar_subquery()))
+        .order_by(s.c.occurred_at.desc(), s.c.event_id, s.c.seq)
+    )
+    _QUERIES[key] = q
+    return q
+
+
+def _batch_query(with_as_of: bool, limit: int) -> Any:
+    """The batch look-up (built once): every sighting of the events that have a sighting with
+    one of ``ids`` in [start, end] (received at or before ``as_of``), newest event first, with
+    the sighting's numbers and the event's decision; at most ``limit`` rows."""
+    key = (with_as_of, -limit)
+    got = _QUERIES.get(key)
+    if got is not None:
+        return got
+    from sqlalchemy import DateTime, Text, bindparam, or_, select, type_coerce
+
+    from engine.storage.tables import DecisionRow
+    from engine.vessels.tables import VesselSightingRow
+
+    s = VesselSightingRow.__table__
+    d = DecisionRow.__table__
+    ids: Any = bindparam("ids", expanding=True)
+    naming = select(s.c.event_id).where(
+        or_(s.c.imo.in_(ids), s.c.mmsi.in_(ids)),
+        s.c.occurred_at >= bindparam("start", type_=DateTime(timezone=True)),
+        s.c.occurred_at <= bindparam("end", type_=DateTime(timezone=True)),
+    )
+    if with_as_of:
+        naming = naming.where(s.c.received_at <= bindparam("as_of", type_=DateTime(timezone=True)))
+    q = (
+        select(
+            s.c.event_id,
+            s.c.imo,
+            s.c.mmsi,
+            s.c.occurred_at,
+            s.c.seq,
+            s.c.role,
+            s.c.kind,
+            type_coerce(s.c.detail, Text),
+            d.c.status,
+            d.c.evaluated_at,
+            type_coerce(d.c.violations, Text),
+        )
+        .select_from(s.outerjoin(d, d.c.event_id == s.c.event_id))
+        .where(s.c.event_id.in_(naming))
+        .order_by(s.c.occurred_at.desc(), s.c.event_id, s.c.seq)
+        .limit(limit)
+    )
+    _QUERIES[key] = q
+    return q
+
+
+def _regimes(status: str, violations: Any) -> list[str]:
+    """The regimes a stored decision flagged by violations resting on its event itself."""
+    if status != "flagged":
+        return []
+    if isinstance(violations, str):
+        import json
+
+        violations = json.loads(violations)
+    return flagged_of(violations or [])[0]
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def _days(node: History) -> int:
@@ -186,23 +437,31 @@ class VesselHistory:
         as_of: datetime | None = None,
         register: Any = None,
         max_days: int = DEFAULT_MAX_DAYS,
+        screener: Any = None,
     ) -> None:
         self.source: HistorySource = source if source is not None else StoredHistory()
         self.as_of = as_of
         self.register = register  # the pack's designated-vessel register (VesselRegister)
+        # screens owner / operator / manager names (engine.screening.Screener.screen_name); the
+        # evaluator hands each batch's in ``prepare``
+        self.screener: Any = screener
         self.max_days = max_days
         self._cache: dict[tuple[History, str], HistoryResult] = {}
         self._event: Event | None = None  # the event being checked (for the tests that need it)
         self._prior: tuple[str, list[Sighting], list[Sighting]] | None = None
+        self._me: tuple[Event, list[Sighting]] | None = None
+        # event id -> (its look-up, the sightings found) read for the batch (``prepare``)
+        self._batch: dict[str, tuple[tuple[tuple[str, ...], datetime, datetime], list[Sighting]]]
+        self._batch = {}
 
     def replaying(self, as_of: datetime) -> VesselHistory:
         """The same history as it stood at ``as_of`` (a replay of a decision made then)."""
-        return VesselHistory(self.source, as_of, self.register, self.max_days)
+        return VesselHistory(self.source, as_of, self.register, self.max_days, self.screener)
 
     def with_register(self, register: Any) -> VesselHistory:
         if register is self.register:
             return self
-        return VesselHistory(self.source, self.as_of, register, self.max_days)
+        return VesselHistory(self.source, self.as_of, register, self.max_days, self.screener)
 
     def for_rules(self, rules: Sequence[Rule]) -> VesselHistory:
         """Read as far back as the pack's longest look-back."""
@@ -225,28 +484,74 @@ class VesselHistory:
         """Earlier sightings of ANY vessel reported with this event's IMO or MMSI (time order)."""
         return self._read(event)[1]
 
+    def _mine(self, event: Event) -> list[Sighting]:
+        """The event's own sightings as ``vessel`` (kept for the event being checked)."""
+        if self._me is None or self._me[0] is not event:
+            self._me = (event, [s for s in sightings_of(event) if s.role == "vessel"])
+        return self._me[1]
+
+    def _request(self, event: Event) -> tuple[tuple[str, ...], datetime, datetime] | None:
+        """(numbers, start, end) of the look-up for this event's vessel; None: no history."""
+        me = self._mine(event)
+        if not me or vessel_key(me[0].vessel) is None:
+            return None
+        v = me[0].vessel
+        prev = me[0].previous  # an identity_change names the numbers reported before
+        ids = tuple(x for x in (v.imo, v.mmsi, prev.get("imo"), prev.get("mmsi")) if x)
+        at = event.occurred_at.astimezone(UTC)
+        return ids, at - timedelta(days=self.max_days), at
+
+    def prepare(self, events: Sequence[Event], screener: Any = None) -> None:
+        """Read the stored sightings of a whole batch's vessels in one query (when the source
+        can), before its events are checked one by one; the answers are the same as per event.
+        ``screener`` is the batch's (for ``owner_designated``: the list snapshot the decisions
+        record, pinned in a replay)."""
+        if screener is not self.screener:
+            self.screener = screener
+            self._cache.clear()
+        self._batch = {}
+        many = getattr(self.source, "sightings_many", None)
+        if many is None:
+            return
+        asks = [(e.event_id, r) for e in events if (r := self._request(e)) is not None]
+        if len(asks) < 2:
+            return
+        got = many([r for _e, r in asks], self.as_of)
+        self._batch = {
+            e: (r, found) for (e, r), found in zip(asks, got, strict=True) if found is not None
+        }
+
     def _read(self, event: Event) -> tuple[list[Sighting], list[Sighting]]:
         if self._prior is not None and self._prior[0] == event.event_id:
             return self._prior[1], self._prior[2]
-        me = [s for s in sightings_of(event) if s.role == "vessel"]
-        key = vessel_key(me[0].vessel) if me else None
+        me = self._mine(event)
+        request = self._request(event)
         out: list[Sighting] = []
         sharing: list[Sighting] = []
-        if key is not None:
-            at = event.occurred_at.astimezone(UTC)
+        if request is not None:
+            key = vessel_key(me[0].vessel)
+            assert key is not None  # _request checked it
+            ids, start, at = request
             found: list[Sighting] = []
-            v = me[0].vessel
-            prev = me[0].previous  # an identity_change names the numbers reported before
-            ids = [x for x in (v.imo, v.mmsi, prev.get("imo"), prev.get("mmsi")) if x]
-            for other in self.source.events_naming(
-                ids, at - timedelta(days=self.max_days), at, self.as_of
-            ):
-                if other.event_id == event.event_id:
+            batch = self._batch.get(event.event_id)
+            by_index = getattr(self.source, "sightings_naming", None)
+            candidates: Iterable[Sighting] = (
+                batch[1]
+                if batch is not None and batch[0] == request
+                else by_index(ids, start, at, self.as_of)
+                if by_index is not None
+                else (
+                    s
+                    for other in self.source.events_naming(ids, start, at, self.as_of)
+                    for s in sightings_of(other)
+                )
+            )
+            for s in candidates:
+                if s.event_id == event.event_id:
                     continue
-                o_at = other.occurred_at.astimezone(UTC)
-                if (o_at, other.event_id) >= (at, event.event_id):
+                if (s.occurred_at, s.event_id) >= (at, event.event_id):
                     continue  # at the same instant, only events ordered before this one count
-                found.extend(sightings_of(other))
+                found.append(s)
             out = of_vessel(key, found + me)
             out = [s for s in out if s.event_id != event.event_id]
             sharing = sorted(
@@ -267,7 +572,7 @@ class VesselHistory:
         return got
 
     def _compute(self, node: History, event: Event) -> HistoryResult:
-        me = [s for s in sightings_of(event) if s.role == "vessel"]
+        me = self._mine(event)
         if not me:
             return NO
         now = me[0]
@@ -457,6 +762,41 @@ class VesselHistory:
                     )
                 )
         return HistoryResult(bool(relied), tuple(relied))
+
+    def _owner_designated(
+        self, node: History, now: Sighting, prior: list[Sighting]
+    ) -> HistoryResult:
+        """The owner, operator or manager the vessel was reported with, in this event or an
+        earlier one within ``days``, matches an entry of the list snapshot in force at this
+        event (the decision's list version) under one of ``regimes`` (omitted: any)."""
+        screen = getattr(self.screener, "screen_name", None)
+        if screen is None:
+            return NO
+        want = set(node.get("regimes") or ())
+        relied: list[tuple[str, str]] = []
+        seen: dict[str, list[Any]] = {}
+        for s in [*prior, now]:
+            for role in ("owner", "operator", "manager"):
+                name = getattr(s.vessel, role, None)
+                if not name or not str(name).strip():
+                    continue
+                folded = " ".join(str(name).upper().split())
+                if folded not in seen:
+                    seen[folded] = [
+                        h
+                        for h in screen(str(name), now.occurred_at)
+                        if not want or h.list_regime in want
+                    ]
+                for h in seen[folded]:
+                    how = "same name" if h.method == "name_exact" else f"{h.method} {h.score:.2f}"
+                    relied.append(
+                        (
+                            s.event_id,
+                            f"{role} {name} matches {h.reference} {h.entry_name}"
+                            f" ({h.list_regime} list, {how})",
+                        )
+                    )
+        return HistoryResult(bool(relied), tuple(dict.fromkeys(relied)))
 
     def _ais_gap_near(self, node: History, now: Sighting, prior: list[Sighting]) -> HistoryResult:
         """An earlier AIS gap of this vessel that went dark or reappeared within ``km`` of a
