@@ -3,6 +3,7 @@
     .venv/bin/python bench/throughput.py                 # 20,000 events, both modes
     .venv/bin/python bench/throughput.py -n 5000 --mode batch
     .venv/bin/python bench/throughput.py --evaluator     # delegate to bench/evaluator.py
+    .venv/bin/python bench/throughput.py --journal-compare -n 10000  # journal's cost (issue 15)
     .venv/bin/python bench/throughput.py --workers 2 --web 2   # scale out: 2 Celery workers,
                                                      # 2 gunicorn instances (clients round-robin)
 
@@ -391,6 +392,44 @@ def report(result: dict[str, Any]) -> None:
         )
 
 
+def start_sequencer() -> None:
+    """The journal's sequencer every 2 s, as the sweeper thread of a worker does (more often)."""
+    from engine.audit.sequencer import sequence_all
+
+    def _sequence() -> None:
+        while True:
+            sequence_all()
+            time.sleep(2)
+
+    threading.Thread(target=_sequence, daemon=True).start()
+
+
+def journal_compare(stack: Stack, args: argparse.Namespace) -> int:
+    """Batched end to end without, then with, the journal's sequencer (issue 15: < 10%)."""
+    from engine.audit.sequencer import sequence_all
+
+    off = run_batch(stack, args.events, args.batch_size, args.clients)
+    report(off)
+    started = time.monotonic()
+    caught_up = sequence_all()  # journal what is there already, outside the measured run
+    print(
+        f"{'':>24}  sequencer catch-up: {caught_up} entries in {time.monotonic() - started:.1f} s",
+        flush=True,
+    )
+    start_sequencer()
+    on = run_batch(stack, args.events, args.batch_size, args.clients)
+    on["mode"] += " + journal"
+    report(on)
+    cost = 1 - on["events_per_s"] / off["events_per_s"]
+    print(
+        f"journal cost on the batched end-to-end rate: {off['events_per_s']:,.0f} -> "
+        f"{on['events_per_s']:,.0f} events/s ({cost:+.1%}; target < 10%), "
+        f"load {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -425,6 +464,11 @@ def main() -> int:
         action="store_true",
         help="run the audit journal's sequencer every 2 s during the run (its cost, issue 15)",
     )
+    parser.add_argument(
+        "--journal-compare",
+        action="store_true",
+        help="batch mode twice on one stack, sequencer off then on, and the cost in %% (issue 15)",
+    )
     args = parser.parse_args()
     if args.evaluator:
         path = ROOT / "bench" / "evaluator.py"
@@ -442,15 +486,10 @@ def main() -> int:
         )
         # warm-up: first requests load the rule pack in the worker processes
         report(run_batch(stack, 400, args.batch_size, 2))
-        if args.journal:  # as the sweeper thread of a worker does, but more often
-            from engine.audit.sequencer import sequence_all
-
-            def _sequence() -> None:
-                while True:
-                    sequence_all()
-                    time.sleep(2)
-
-            threading.Thread(target=_sequence, daemon=True).start()
+        if args.journal_compare:
+            return journal_compare(stack, args)
+        if args.journal:
+            start_sequencer()
         if args.mode in ("batch", "both"):
             report(run_batch(stack, args.events, args.batch_size, args.clients))
         if args.mode in ("single", "both"):

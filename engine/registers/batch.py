@@ -90,11 +90,17 @@ class BatchCaps:
         self.caps = caps
         self.register = register
         self.asked: set[str] = set()
+        self._ledger: tuple[Any, Any] | None = None  # (register snapshot, ledger over it)
 
     def ledger(self) -> Any:
-        if hasattr(self.caps, "with_register"):
-            return self.caps.with_register(self.register.current)
-        return self.caps
+        if not hasattr(self.caps, "with_register"):
+            return self.caps
+        current = self.register.current
+        # One ledger per snapshot, not per question: building one (and losing its per-event
+        # caches) was most of the cost of a cap question.
+        if self._ledger is None or self._ledger[0] is not current:
+            self._ledger = (current, self.caps.with_register(current))
+        return self._ledger[1]
 
     def usage(self, rule_id: str, cap: Cap, event: Event, line: int) -> CapUsage | None:
         self.asked.add(event.event_id)

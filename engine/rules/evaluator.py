@@ -154,6 +154,17 @@ class Evaluator:
             for tests in self._history_tests.values()
             for n in tests
         }
+        # Per event type, once per pack: (test, fact kinds, its fact field, the rules reading it).
+        self._history_plan: dict[str, list[tuple[History, set[str], str, list[str]]]] = {
+            t: [
+                (n, kinds, self._history_names[n], self._history_rules[n])
+                for n, kinds in tests.items()
+            ]
+            for t, tests in self._history_tests.items()
+        }
+        # False for an event without a vessel of its own: every history test answers "no" then,
+        # so the checks (and their prefilter look-ups) are skipped. Absent on other sources.
+        self._history_may_hold: Callable[[Event], bool] | None = getattr(history, "may_hold", None)
         self.oracle = Oracle(pack, self.exemptions, caps, history)  # explanations only
         self._explainer = Explainer(pack, self.oracle, self.exemptions)
         keywords = set().union(*(r.keywords() for r in pack.rules)) if pack.rules else set()
@@ -176,6 +187,11 @@ class Evaluator:
             if r.uses_register(kind)
         ]
         self._cap_rules = [(r, cap_field(r)) for r in pack.rules if r.cap is not None]
+        # event type -> its cap rules, once per pack (most event types have none)
+        self._cap_plan: dict[str, list[tuple[Rule, str]]] = defaultdict(list)
+        for r, field in self._cap_rules:
+            for t in r.applies_to:
+                self._cap_plan[t].append((r, field))
 
     @property
     def rule_pack_version(self) -> str:
@@ -221,33 +237,33 @@ class Evaluator:
             for f in facts:
                 if f.kind == rule.when.fact:
                     f.fields[name] = status
-        for node, kinds in self._history_tests.get(event.event_type.value, {}).items():
-            mine = [f for f in facts if f.kind in kinds]
-            if not mine:
-                continue
-            name = self._history_names[node]
-            holds = False
-            if self.history is not None and (
-                not self.prefilter
-                or any(
-                    self._prefilter.rule_may_match(rid, f.fields)
-                    for rid in self._history_rules[node]
-                    for f in mine
-                )
-            ):
-                holds = bool(self.history.check(node, event).holds)
-            for f in mine:
-                f.fields[name] = holds
-        for rule, field in (
-            self._cap_rules
-            if self.caps is not None and any(f.kind == "goods" for f in facts)
-            else ()
-        ):
-            if event.event_type.value not in rule.applies_to:
-                continue
-            for f in facts:
-                if f.kind != "goods":
+        event_type = event.event_type.value
+        plan = self._history_plan.get(event_type)
+        if plan:
+            may_hold = self._history_may_hold
+            checked = self.history is not None and (may_hold is None or may_hold(event))
+            for node, kinds, name, rule_ids in plan:
+                mine = [f for f in facts if f.kind in kinds]
+                if not mine:
                     continue
+                holds = False
+                if checked and (
+                    not self.prefilter
+                    or any(
+                        self._prefilter.rule_may_match(rid, f.fields)
+                        for rid in rule_ids
+                        for f in mine
+                    )
+                ):
+                    holds = bool(self.history.check(node, event).holds)
+                for f in mine:
+                    f.fields[name] = holds
+        cap_rules = self._cap_plan.get(event_type) if self.caps is not None else None
+        if not cap_rules:
+            return
+        goods = [f for f in facts if f.kind == "goods"]
+        for rule, field in cap_rules if goods else ():
+            for f in goods:
                 if self.prefilter and not self._prefilter.rule_may_match(rule.id, f.fields):
                     continue  # this line cannot match the cap rule whatever its total: no ledger query
                 usage = self.caps.usage(rule.id, rule.cap, event, f.payload["line"])  # type: ignore[union-attr, arg-type]  # checked above; rule.cap set for _cap_rules

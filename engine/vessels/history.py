@@ -561,6 +561,13 @@ class VesselHistory:
         self._prior = (event.event_id, out, sharing)
         return out, sharing
 
+    def may_hold(self, event: Event) -> bool:
+        """False when every test answers NO for this event whatever the store holds: it names no
+        vessel of its own (as ``_compute`` finds from its sightings). Lets the evaluator skip
+        the checks of the many events without a vessel."""
+        s, m = event.shipment, event.vessel_movement
+        return (s is not None and s.vessel is not None) or (m is not None and m.vessel is not None)
+
     def check(self, node: History, event: Event) -> HistoryResult:
         key = (node, event.event_id)
         got = self._cache.get(key)

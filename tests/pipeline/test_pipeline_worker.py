@@ -23,11 +23,14 @@ def count(model, *where) -> int:
 
 
 def rejections() -> list[tuple[str, str | None, list]]:
+    """In the order they were recorded: without ORDER BY, PostgreSQL may return any order."""
     with get_engine().connect() as conn:
         return [
             tuple(r)
             for r in conn.execute(
-                select(RejectionRow.channel, RejectionRow.event_id, RejectionRow.errors)
+                select(RejectionRow.channel, RejectionRow.event_id, RejectionRow.errors).order_by(
+                    RejectionRow.id
+                )
             )
         ]
 
