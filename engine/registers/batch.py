@@ -90,17 +90,21 @@ class BatchCaps:
         self.caps = caps
         self.register = register
         self.asked: set[str] = set()
-        self._ledger: tuple[Any, Any] | None = None  # (register snapshot, ledger over it)
+        # (register snapshot, the caps' ledger of the moment, the ledger over both)
+        self._ledger: tuple[Any, Any, Any] | None = None
 
     def ledger(self) -> Any:
         if not hasattr(self.caps, "with_register"):
             return self.caps
         current = self.register.current
-        # One ledger per snapshot, not per question: building one (and losing its per-event
-        # caches) was most of the cost of a cap question.
-        if self._ledger is None or self._ledger[0] is not current:
-            self._ledger = (current, self.caps.with_register(current))
-        return self._ledger[1]
+        # A period replay's caps (AsOfCaps) move their cut-off per batch: `current` is then the
+        # ledger of this batch's moment, and one built over an earlier moment is stale.
+        base = getattr(self.caps, "current", self.caps)
+        # One ledger per snapshot and cut-off, not per question: building one (and losing its
+        # per-event caches) was most of the cost of a cap question.
+        if self._ledger is None or self._ledger[0] is not current or self._ledger[1] is not base:
+            self._ledger = (current, base, self.caps.with_register(current))
+        return self._ledger[2]
 
     def usage(self, rule_id: str, cap: Cap, event: Event, line: int) -> CapUsage | None:
         self.asked.add(event.event_id)
