@@ -147,3 +147,76 @@ def test_history_rules_fire_from_derived_ais_events_and_replay_identically(
     for event_id in (call, renamed, second, dalian):
         replayed = replay(event_id, history=VesselHistory(StoredHistory()))
         assert replayed.identical, (event_id, replayed.diff)
+
+
+RG2_IMO = "7640378"  # RYONG GANG 2, on the designated-vessel register since 2016-03-02
+
+
+def identity_story() -> list[str]:
+    """Two identity behaviours shown only by AIS static data (message 5): a hull broadcasting the
+    IMO of a designated vessel under a name the register does not know, and an MMSI whose
+    reported IMO changes (one hull using another's identity)."""
+    alias = Ship(511_100_200, "SEA GLORY 9", 30.90, 122.90, imo=RG2_IMO, call_sign="T8AB2")
+    alias.legs = [
+        Sail(31.30, 121.75, 11.0),
+        Sail(*SHANGHAI, 4.0),
+        Dwell(10.0),
+        Sail(31.0, 122.6, 11.0),
+    ]
+    swap = Ship(355_200_300, "OCEAN BRIGHT", 38.20, 123.40, imo="9074729", call_sign="3FQZ8")
+    swap.legs = [
+        Sail(38.80, 122.40, 10.0),
+        Sail(*DALIAN, 5.0),
+        Dwell(8.0),  # a call at Dalian under its first identity
+        Sail(38.6, 122.2, 10.0),
+        Rename(imo="9102124"),  # the same MMSI now reports another IMO
+        Sail(38.2, 121.9, 10.0),
+    ]
+    return nmea_lines([alias, swap], datetime(2018, 1, 15, tzinfo=UTC))
+
+
+def test_identity_rules_fire_from_derived_ais_static_data(db: None, tmp_path: Path) -> None:
+    path = tmp_path / "identity.nmea"
+    path.write_text("\n".join(identity_story()) + "\n", encoding="ascii")
+    out = ingest_file(path, mode="decide", size=120)
+    assert out["totals"].get("invalid", 0) == 0, out
+    found = events_and_decisions()
+
+    # a designated hull under another name (2321 OP12): its derived port call at Shanghai
+    (call,) = [k for k in of_kind(found, "port_call", "511100200") if k.endswith(":CNSHA")]
+    assert found[call][0]["vessel_movement"]["vessel"]["imo"] == RG2_IMO
+    assert "UNSCR-2321-OP12-ALIAS" in found[call][1]
+
+    # an identity that conflicts with what was seen before: the earlier IMO's event is named
+    swapped = [
+        k
+        for k in found
+        if k.startswith("ais:")
+        and "UNSCR-2397-OP9-IDENTITY-CONFLICT" in found[k][1]
+        and found[k][0]["vessel_movement"]["vessel"].get("mmsi") == "355200300"
+    ]
+    assert swapped, sorted(k for k in found if "355200300" in k)
+    (dalian,) = of_kind(found, "port_call", "355200300")
+    assert found[dalian][0]["vessel_movement"]["vessel"]["imo"] == "9074729"
+    assert not found[dalian][1]  # nothing wrong with the first identity
+    (conflict,) = swapped
+    assert found[conflict][0]["vessel_movement"]["vessel"]["imo"] == "9102124"
+    assert dalian in relied_on(found[conflict][1]["UNSCR-2397-OP9-IDENTITY-CONFLICT"])
+    # and the other hull, which kept its identity, raises no identity conflict
+    assert not any(
+        "UNSCR-2397-OP9-IDENTITY-CONFLICT" in v
+        for k, (ev, v) in found.items()
+        if (ev.get("vessel_movement") or {}).get("vessel", {}).get("mmsi") == "511100200"
+    )
+
+    from engine.replay import ensure_pack_stored, replay
+    from engine.vessels.history import StoredHistory, VesselHistory
+
+    # the pipeline stores its pack once per process; this test's database is a fresh one
+    ensure_pack_stored()
+    from engine.screening import default_screener
+
+    screener = default_screener()  # the replay pins it to each decision's list snapshot
+    for event_id in (call, conflict):
+        replayed = replay(event_id, screener=screener, history=VesselHistory(StoredHistory()))
+        assert replayed.identical, (event_id, replayed.diff)
