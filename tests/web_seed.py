@@ -108,16 +108,11 @@ def violation(
     return v
 
 
-def store(
-    raw: dict[str, Any],
-    violations: list[Violation],
-    *,
-    origin: str = "live",
-    created_at: datetime | None = None,
-) -> list[int]:
-    """Store an event row, then its flagged decision via the pipeline; return the new alert ids."""
+def store_event_row(raw: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """Validate ``raw`` and store it as a received event row, as the intake does; the event and
+    its validation findings."""
     event, errors = validate_event(raw)
-    assert not errors, errors
+    assert event is not None, errors
     with session_scope() as s:
         s.add(
             EventRow(
@@ -131,6 +126,19 @@ def store(
                 status="received",
             )
         )
+    return event, errors
+
+
+def store(
+    raw: dict[str, Any],
+    violations: list[Violation],
+    *,
+    origin: str = "live",
+    created_at: datetime | None = None,
+) -> list[int]:
+    """Store an event row, then its flagged decision via the pipeline; return the new alert ids."""
+    event, errors = store_event_row(raw)
+    assert not errors, errors
     decision = Decision(
         event_id=event.event_id,
         status="flagged" if violations else "clear",

@@ -34,6 +34,7 @@ from engine.notify.routing import recipients_for
 from engine.notify.settings import NotifySettings
 from engine.notify.tables import AttemptRow, DeliveryRow, NotificationRow, WebhookEndpointRow
 from engine.notify.webhook import Outcome, post
+from engine.pipeline.periodic import Periodic
 from engine.storage.db import get_engine
 
 log = logging.getLogger(__name__)
@@ -341,29 +342,13 @@ def run_once(settings: NotifySettings | None = None) -> dict[str, int]:
     }
 
 
-_thread: threading.Thread | None = None
-_stop = threading.Event()
+_periodic = Periodic("sanctions-notify", [("notification dispatch", lambda: run_once())])
 
 
 def start_background_dispatcher(interval: float | None = None) -> threading.Thread | None:
     """``run_once`` every ``interval`` seconds in a daemon thread (once per process)."""
-    global _thread
-    interval = NotifySettings().interval if interval is None else interval
-    if interval <= 0 or (_thread is not None and _thread.is_alive()):
-        return _thread
-    _stop.clear()
-
-    def loop() -> None:
-        while not _stop.wait(interval):
-            try:
-                run_once()
-            except Exception:
-                log.exception("notification dispatch failed; retrying in %.1f s", interval)
-
-    _thread = threading.Thread(target=loop, name="sanctions-notify", daemon=True)
-    _thread.start()
-    return _thread
+    return _periodic.start(NotifySettings().interval if interval is None else interval)
 
 
 def stop_background_dispatcher() -> None:
-    _stop.set()
+    _periodic.stop()

@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from engine.pipeline.periodic import Periodic
+
 log = logging.getLogger(__name__)
 
 LOCK_KEY = "sanctions:sweeper:lock"
@@ -108,44 +110,38 @@ def _lock(broker: str | None):
     return client.lock(LOCK_KEY, timeout=300)
 
 
-_thread: threading.Thread | None = None
-_stop = threading.Event()
+def _sequence_journal() -> None:
+    from engine.audit.sequencer import tick
+
+    tick()
+
+
+def _detect_sla_breaches() -> None:
+    from engine.notify.sla import detect_breaches
+
+    detect_breaches()
+
+
+_periodic = Periodic(
+    "sanctions-sweeper",
+    [
+        ("sweep", lambda: sweep_once()),
+        # the journal's sequencer and periodic signed heads (issue 15)
+        ("journal sequencing", _sequence_journal),
+        # cases gone overdue: recorded and told once each (issue 14)
+        ("SLA breach detection", _detect_sla_breaches),
+    ],
+)
 
 
 def start_background_sweeper(interval: float | None = None) -> threading.Thread | None:
-    """Run ``sweep_once`` every ``interval`` seconds in a daemon thread (once per process)."""
-    global _thread
-    interval = SweepSettings().interval if interval is None else interval
-    if interval <= 0 or (_thread is not None and _thread.is_alive()):
-        return _thread
-    _stop.clear()
-
-    def loop() -> None:
-        while not _stop.wait(interval):
-            try:
-                sweep_once()
-            except Exception:
-                log.exception("sweep failed; retrying in %.0f s", interval)
-            try:  # the journal's sequencer and periodic signed heads (issue 15)
-                from engine.audit.sequencer import tick
-
-                tick()
-            except Exception:
-                log.exception("journal sequencing failed; retrying in %.0f s", interval)
-            try:  # cases gone overdue: recorded and told once each (issue 14)
-                from engine.notify.sla import detect_breaches
-
-                detect_breaches()
-            except Exception:
-                log.exception("SLA breach detection failed; retrying in %.0f s", interval)
-
-    _thread = threading.Thread(target=loop, name="sanctions-sweeper", daemon=True)
-    _thread.start()
-    return _thread
+    """Run ``sweep_once`` (then the sequencer and SLA checks) every ``interval`` seconds in a
+    daemon thread (once per process)."""
+    return _periodic.start(SweepSettings().interval if interval is None else interval)
 
 
 def stop_background_sweeper() -> None:
-    _stop.set()
+    _periodic.stop()
 
 
 def _sweep_command():

@@ -314,6 +314,25 @@ class StoredHistory:
 _QUERIES: dict[tuple[bool, int], Any] = {}
 
 
+def _naming(with_as_of: bool) -> Any:
+    """The ids of the events with a sighting of one of ``ids`` in [start, end], received at or
+    before ``as_of`` when a replay gives one: the inner query of both look-ups."""
+    from sqlalchemy import DateTime, bindparam, or_, select
+
+    from engine.vessels.tables import VesselSightingRow
+
+    s = VesselSightingRow.__table__
+    ids: Any = bindparam("ids", expanding=True)
+    naming = select(s.c.event_id).where(
+        or_(s.c.imo.in_(ids), s.c.mmsi.in_(ids)),
+        s.c.occurred_at >= bindparam("start", type_=DateTime(timezone=True)),
+        s.c.occurred_at <= bindparam("end", type_=DateTime(timezone=True)),
+    )
+    if with_as_of:
+        naming = naming.where(s.c.received_at <= bindparam("as_of", type_=DateTime(timezone=True)))
+    return naming
+
+
 def _sightings_query(with_as_of: bool, limit: int) -> Any:
     """The look-up, built once (constructing it costs more than running it): every sighting of
     the newest events that have a sighting with one of ``ids`` in [start, end] (received at or
@@ -323,26 +342,14 @@ def _sightings_query(with_as_of: bool, limit: int) -> Any:
     got = _QUERIES.get(key)
     if got is not None:
         return got
-    from sqlalchemy import DateTime, Text, bindparam, or_, select, type_coerce
+    from sqlalchemy import Text, select, type_coerce
 
     from engine.storage.tables import DecisionRow
     from engine.vessels.tables import VesselSightingRow
 
     s = VesselSightingRow.__table__
     d = DecisionRow.__table__
-    ids: Any = bindparam("ids", expanding=True)
-    naming = (
-        select(s.c.event_id)
-        .where(
-            or_(s.c.imo.in_(ids), s.c.mmsi.in_(ids)),
-            s.c.occurred_at >= bindparam("start", type_=DateTime(timezone=True)),
-            s.c.occurred_at <= bindparam("end", type_=DateTime(timezone=True)),
-        )
-        .order_by(s.c.occurred_at.desc())
-        .limit(limit)
-    )
-    if with_as_of:
-        naming = naming.where(s.c.received_at <= bindparam("as_of", type_=DateTime(timezone=True)))
+    naming = _naming(with_as_of).order_by(s.c.occurred_at.desc()).limit(limit)
     q = (
         select(
             s.c.event_id,
@@ -371,21 +378,14 @@ def _batch_query(with_as_of: bool, limit: int) -> Any:
     got = _QUERIES.get(key)
     if got is not None:
         return got
-    from sqlalchemy import DateTime, Text, bindparam, or_, select, type_coerce
+    from sqlalchemy import Text, select, type_coerce
 
     from engine.storage.tables import DecisionRow
     from engine.vessels.tables import VesselSightingRow
 
     s = VesselSightingRow.__table__
     d = DecisionRow.__table__
-    ids: Any = bindparam("ids", expanding=True)
-    naming = select(s.c.event_id).where(
-        or_(s.c.imo.in_(ids), s.c.mmsi.in_(ids)),
-        s.c.occurred_at >= bindparam("start", type_=DateTime(timezone=True)),
-        s.c.occurred_at <= bindparam("end", type_=DateTime(timezone=True)),
-    )
-    if with_as_of:
-        naming = naming.where(s.c.received_at <= bindparam("as_of", type_=DateTime(timezone=True)))
+    naming = _naming(with_as_of)
     q = (
         select(
             s.c.event_id,

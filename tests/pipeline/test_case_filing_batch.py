@@ -11,15 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from web_seed import NAJIN_DUNAY, violation
+from web_seed import NAJIN_DUNAY, store_event_row, violation
 
 from engine.alerts import alert_rows, open_alerts
 from engine.cases.tables import CaseAlertRow, CaseEventRow, CaseRow
 from engine.models.decisions import Decision
-from engine.models.validation import validate_event
 from engine.storage.db import get_engine, session_scope
-from engine.storage.repository import save_decisions, sha256_of
-from engine.storage.tables import AlertRow, EventRow
+from engine.storage.repository import save_decisions
+from engine.storage.tables import AlertRow
 
 
 def _raw(event_id: str, imo: str, hour: int) -> dict[str, Any]:
@@ -31,21 +30,7 @@ def _raw(event_id: str, imo: str, hour: int) -> dict[str, Any]:
 
 
 def _store_event(raw: dict[str, Any]) -> datetime:
-    event, errors = validate_event(raw)
-    assert event is not None, errors
-    with session_scope() as s:
-        s.add(
-            EventRow(
-                event_id=event.event_id,
-                event_type=event.event_type.value,
-                source=event.source,
-                occurred_at=event.occurred_at.astimezone(UTC),
-                received_at=datetime.now(UTC),
-                sha256=sha256_of(raw),
-                raw=raw,
-                status="received",
-            )
-        )
+    event, _findings = store_event_row(raw)
     return event.occurred_at.astimezone(UTC)
 
 
