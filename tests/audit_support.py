@@ -93,6 +93,10 @@ def store_desk_records() -> dict[str, Any]:
         )
         s.add_all([user, key])
         s.flush()
+        # the assignment the review action records, in its transaction (as the desk does)
+        alert = s.get(AlertRow, alert_id)
+        assert alert is not None
+        alert.assignee = f"u-{tag}"
         action = AuditRow(
             actor=f"u-{tag}",
             action="alert.assign",

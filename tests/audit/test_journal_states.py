@@ -44,8 +44,8 @@ def desk(db: None, tmp_path: Path) -> dict[str, Any]:
     recorded, approved, re-opened and revoked; an account whose role changed."""
     from engine.allowlist import store
     from engine.cases.actions import merge, split, sync
-    from engine.storage.tables import AlertRow
     from web.auth.accounts import create_user, set_role
+    from web.desk.workflow import Actor, close
 
     key = tmp_path / "audit.key"
     generate_key(key)
@@ -72,13 +72,11 @@ def desk(db: None, tmp_path: Path) -> dict[str, Any]:
         )
         new = split(s, cases[1], [alerts[-1]], "sam", "different operator").id
     with session_scope() as s:
+        # closed at the desk (its review action is the alert's history; the case closes with it)
         for alert_id in s.execute(
             text("SELECT alert_id FROM case_alerts WHERE case_id = :c"), {"c": new}
         ).scalars():
-            a = s.get(AlertRow, alert_id)
-            assert a is not None
-            a.status, a.resolution = "closed", "false_positive"
-        s.flush()
+            close(s, alert_id, Actor("sam", "senior_officer"), "true_positive", "confirmed")
         sync(s, new, "sam")
     entry = store.add(
         list_reference="KPe.902", party_name="Acme Ocean Trading Corp", country="ae",

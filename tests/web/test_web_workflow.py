@@ -4,6 +4,7 @@ and the audit trail each action leaves (before/after, never deleted)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from functools import partial
 
 import pytest
@@ -24,6 +25,10 @@ def as_role(app, login_as):
 
 
 post = post_form
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def alert(alert_id: int):
@@ -72,11 +77,14 @@ def test_review_escalate_close_with_audit(as_role) -> None:
         ("sam", "close"),
     ]
     last = history(a)[-1]
-    assert last[2]["status"] == "escalated" and last[3] == {
+    after = dict(last[3] or {})
+    closed = datetime.fromisoformat(after.pop("closed_at"))
+    assert last[2]["status"] == "escalated" and after == {
         "status": "closed",
         "resolution": "true_positive",
         "assignee": "olga",
     }
+    assert _utc(closed) == _utc(row.closed_at)  # the closure time the row holds
     html = officer.get(f"/alerts/{a}").get_data(as_text=True)
     assert "AIS track shows a Najin call" in html and "confirmed breach" in html
 

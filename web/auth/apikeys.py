@@ -108,7 +108,12 @@ def create_api_key(
         s.add(row)
         s.flush()
         record(
-            s, actor, "api_key.create", "api_key", row.id, after={"name": name, "scopes": scopes}
+            s,
+            actor,
+            "api_key.create",
+            "api_key",
+            row.id,
+            after={"name": name, "scopes": scopes, "revoked": False},
         )
     return row, key
 
@@ -127,6 +132,7 @@ def revoke_api_key(key_id: int, actor: str) -> ApiKeyRow:
             raise ApiKeyError(f"API key {key_id} is already revoked")
         row.revoked_at = datetime.now(UTC)
         row.revoked_by = actor
+        # audit verify holds the key row to this after (engine.audit.states)
         record(
             s,
             actor,
@@ -134,7 +140,7 @@ def revoke_api_key(key_id: int, actor: str) -> ApiKeyRow:
             "api_key",
             row.id,
             before={"revoked": False},
-            after={"revoked": True},
+            after={"revoked": True, "revoked_by": actor, "revoked_at": row.revoked_at},
         )
     # At once in this process, and in every other one through the counter in Redis.
     forget_cached_keys()

@@ -86,6 +86,7 @@ def _change(
     **changes: object,
 ) -> None:
     before = _snapshot(alert)
+    closed_before = alert.closed_at
     # Compare-and-set on the state we checked: SQLite has no row locks, so two reviewers acting
     # at once must not both succeed (e.g. two closures, or an approval racing a rejection).
     unchanged = [
@@ -111,8 +112,9 @@ def _change(
         "alert",
         alert.id,
         alert_id=alert.id,
-        before=before,
-        after=_snapshot(alert),
+        # closed_at too: audit verify holds the alert row to this after (engine.audit.states)
+        before={**before, "closed_at": closed_before},
+        after={**_snapshot(alert), "closed_at": alert.closed_at},
         note=note,
     )
     sync_alert(session, alert.id, actor.username)  # the case closes with its last alert
