@@ -18,27 +18,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import Table
 
+# json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) without building
+# an encoder per call (the sequencer hashes thousands of records a second); same bytes.
+_encode = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
 
 def canonical_json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return _encode(value).encode("utf-8")
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_ZERO = timedelta(0)
+
+
+def _datetime(v: datetime) -> str:
+    # isoformat is several times cheaper than strftime and gives the same text for UTC values of
+    # four-digit years (strftime does not zero-pad years below 1000 on every platform)
+    if v.year >= 1000 and (v.tzinfo is None or v.utcoffset() == _ZERO):
+        return v.isoformat(timespec="microseconds")[:26] + "Z"
+    v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+    return v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _value(v: Any) -> Any:
     if isinstance(v, datetime):
-        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
-        return v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return _datetime(v)
     if isinstance(v, date):
         return v.isoformat()
     if isinstance(v, bytes | bytearray | memoryview):
@@ -57,10 +72,24 @@ class JournalSource:
     def int_key(self) -> bool:
         return self.table.c[self.key].type.python_type is int
 
+    @cached_property
+    def _converters(self) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+        """Per journaled column, how its value becomes JSON: None (as it is) for the column
+        types that can only hold JSON values already, ``_value`` for every other."""
+        plain = (str, int, bool, float, dict, list)
+        out: list[tuple[str, Callable[[Any], Any] | None]] = []
+        for c in self.columns:
+            try:
+                py = self.table.c[c].type.python_type
+            except NotImplementedError:
+                py = object
+            out.append((c, None if py in plain else _value))
+        return tuple(out)
+
     def record(self, row: Any) -> dict[str, Any]:
         """The canonical record (a dict of JSON values) of one row (a Row or mapping)."""
         m = row._mapping if hasattr(row, "_mapping") else row
-        return {c: _value(m[c]) for c in self.columns}
+        return {c: m[c] if f is None else f(m[c]) for c, f in self._converters}
 
 
 def record_sha256(record: dict[str, Any]) -> str:

@@ -7,18 +7,27 @@ chained to the previous one. Two passes racing both try to insert the same ``seq
 key lets one win and the other rolls back and tries again on its next pass.
 
 A row committed late (its id lower than rows already journaled) is still found: each pass looks
-back ``LOOKBACK`` ids below the highest journaled one (the anti-join is on an index). A row
-inserted behind the application's back before the sequencer saw it is journaled like any other:
-tamper evidence starts when a record is sequenced (seconds after commit), see docs/AUDIT.md.
+back ``LOOKBACK`` ids below the highest journaled one. The process keeps, per kind, that highest
+journaled id and the ids below it (within the look-back) that have no entry: the gaps a late row
+can only fill (``_Marks``, kept up to date from the entries each pass appends or reads). A pass
+then reads the rows above the mark and the rows in the gaps, not the whole look-back window. A
+row inserted behind the application's back before the sequencer saw it is journaled like any
+other: tamper evidence starts when a record is sequenced (seconds after commit), see
+docs/AUDIT.md.
 """
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, exists, func, select
+from sqlalchemy import Table, and_, exists, func, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -34,19 +43,163 @@ ENTRIES: Table = JournalEntryRow.__table__  # type: ignore[assignment]
 HEADS: Table = JournalHeadRow.__table__  # type: ignore[assignment]
 LOOKBACK = 20_000
 PASS_LIMIT = 20_000
+MAX_GAP_RANGES = 32  # gap ranges read per kind and pass; closer ones are merged beyond that
+LOCK_KEY = "sanctions:journal:lock"
 
 
-def _new_rows(conn: Connection, src: JournalSource, limit: int) -> list[Any]:
-    t, key = src.table, src.table.c[src.key]
-    if src.int_key:
+class _Mark:
+    """One kind's highest journaled id and the unjournaled id ranges within the look-back below
+    it (sorted, disjoint, inclusive): the only places a row not yet journaled can be."""
+
+    def __init__(self, top: int | None = None, gaps: list[tuple[int, int]] | None = None) -> None:
+        self.top = top
+        self.gaps = gaps or []
+
+    @classmethod
+    def build(cls, journaled: list[int]) -> _Mark:
+        """From the journaled ids (ascending) of the window below and at the highest."""
+        if not journaled:
+            return cls()
+        top = journaled[-1]
+        gaps, lo = [], top - LOOKBACK + 1
+        for no in journaled:
+            if no > lo:
+                gaps.append((lo, no - 1))
+            lo = no + 1
+        return cls(top, gaps)
+
+    def add(self, no: int) -> None:
+        """``no`` was journaled."""
+        if self.top is None or no > self.top:
+            lo = no - LOOKBACK + 1 if self.top is None else max(self.top + 1, no - LOOKBACK + 1)
+            if lo <= no - 1:
+                self.gaps.append((lo, no - 1))
+            self.top = no
+            floor = no - LOOKBACK + 1
+            while self.gaps and self.gaps[0][1] < floor:
+                self.gaps.pop(0)
+            if self.gaps and self.gaps[0][0] < floor:
+                self.gaps[0] = (floor, self.gaps[0][1])
+            return
+        i = bisect.bisect_right(self.gaps, no, key=lambda g: g[0]) - 1
+        if i < 0 or not self.gaps[i][0] <= no <= self.gaps[i][1]:
+            return
+        lo, hi = self.gaps.pop(i)
+        self.gaps[i:i] = [r for r in ((lo, no - 1), (no + 1, hi)) if r[0] <= r[1]]
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """The gaps, the closest merged until at most MAX_GAP_RANGES remain (a merged range
+        spans journaled ids too: the query keeps its anti-join)."""
+        gaps = list(self.gaps)
+        if len(gaps) <= MAX_GAP_RANGES:
+            return gaps
+        seps = sorted(b[0] - a[1] for a, b in zip(gaps, gaps[1:], strict=False))
+        limit = seps[len(gaps) - MAX_GAP_RANGES - 1]
+        out = [gaps[0]]
+        for lo, hi in gaps[1:]:
+            if lo - out[-1][1] <= limit:
+                out[-1] = (out[-1][0], hi)
+            else:
+                out.append((lo, hi))
+        return out
+
+
+class _Marks:
+    """The marks of every kind as of journal entry ``seq`` (whose hash is ``entry_hash``), for
+    one database; rebuilt from the journal when it does not continue that entry."""
+
+    def __init__(self, db: str, seq: int, entry_hash: str, marks: dict[str, _Mark]) -> None:
+        self.db, self.seq, self.entry_hash, self.marks = db, seq, entry_hash, marks
+
+    def mark(self, kind: str) -> _Mark:
+        return self.marks.setdefault(kind, _Mark())
+
+
+_state: _Marks | None = None
+_pass_lock = threading.Lock()  # one pass at a time in a process (the marks are shared)
+
+
+def _db_id() -> str:
+    from engine.config import get_settings
+
+    return f"{get_engine().url}|{get_settings().db_schema or ''}"
+
+
+def _build_marks(conn: Connection, seq: int, entry_hash: str) -> _Marks:
+    marks: dict[str, _Mark] = {}
+    for src in sources():
+        if not src.int_key:
+            continue
         top = conn.scalar(select(func.max(ENTRIES.c.record_no)).where(ENTRIES.c.kind == src.kind))
-        floor = -1 if top is None else int(top) - LOOKBACK
-        journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_no == key))
-        q = select(t).where(key > floor, ~journaled).order_by(key).limit(limit)
-    else:
+        if top is None:
+            continue
+        nos = conn.scalars(
+            select(ENTRIES.c.record_no)
+            .where(ENTRIES.c.kind == src.kind, ENTRIES.c.record_no > int(top) - LOOKBACK)
+            .order_by(ENTRIES.c.record_no)
+        ).all()
+        marks[src.kind] = _Mark.build([int(n) for n in nos])
+    return _Marks(_db_id(), seq, entry_hash, marks)
+
+
+def _current_marks(conn: Connection, seq: int, entry_hash: str) -> _Marks:
+    """The marks as of the journal's tail ``seq``: the kept ones brought up to date with the
+    entries appended since (by other processes), or rebuilt when the journal is not the one
+    they were kept for (another database, a journal emptied or rewritten)."""
+    global _state
+    state = _state
+    if state is not None and state.db == _db_id() and seq >= state.seq:
+        if seq == state.seq:
+            if entry_hash == state.entry_hash:
+                return state
+        else:
+            new = conn.execute(
+                select(ENTRIES.c.seq, ENTRIES.c.kind, ENTRIES.c.record_no, ENTRIES.c.prev_hash)
+                .where(ENTRIES.c.seq > state.seq, ENTRIES.c.seq <= seq)
+                .order_by(ENTRIES.c.seq)
+            ).all()
+            if (
+                len(new) == seq - state.seq
+                and new[0].seq == state.seq + 1
+                and new[0].prev_hash == state.entry_hash
+            ):
+                for e in new:
+                    if e.record_no is not None:
+                        state.mark(e.kind).add(int(e.record_no))
+                state.seq, state.entry_hash = seq, entry_hash
+                return state
+    _state = _build_marks(conn, seq, entry_hash)
+    return _state
+
+
+def _columns(src: JournalSource) -> list[Any]:
+    """Only the journaled columns (and the key) are read."""
+    t = src.table
+    names = list(src.columns) + ([] if src.key in src.columns else [src.key])
+    return [t.c[c] for c in names]
+
+
+def _new_rows(conn: Connection, src: JournalSource, limit: int, marks: _Marks) -> list[Any]:
+    key = src.table.c[src.key]
+    cols = _columns(src)
+    if not src.int_key:
         journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_key == key))
-        q = select(t).where(~journaled).order_by(key).limit(limit)
-    return list(conn.execute(q))
+        return list(conn.execute(select(*cols).where(~journaled).order_by(key).limit(limit)))
+    journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_no == key))
+    mark = marks.marks.get(src.kind)
+    if mark is None or mark.top is None:
+        return list(conn.execute(select(*cols).where(~journaled).order_by(key).limit(limit)))
+    rows: list[Any] = []
+    ranges = mark.ranges()
+    if ranges:  # rows committed late, below the mark
+        within = or_(*(key.between(lo, hi) for lo, hi in ranges))
+        rows = list(
+            conn.execute(select(*cols).where(within, ~journaled).order_by(key).limit(limit))
+        )
+    if len(rows) < limit:
+        q = select(*cols).where(key > mark.top, ~journaled).order_by(key).limit(limit - len(rows))
+        rows += list(conn.execute(q))
+    return rows
 
 
 def _tail(conn: Connection) -> tuple[int, str]:
@@ -58,57 +211,66 @@ def _tail(conn: Connection) -> tuple[int, str]:
 
 def sequence_pass(limit: int = PASS_LIMIT) -> int:
     """Append entries for up to ``limit`` unjournaled rows; returns how many (0 if it lost a race)."""
-    import hashlib
+    return _pass(limit)[0]
 
+
+def _pass(limit: int) -> tuple[int, bool]:
+    """(entries appended, whether another sequencer appended first and this pass rolled back)."""
+    global _state
     now = datetime.now(UTC)
-    try:
-        with get_engine().begin() as conn:
-            seq, prev = _tail(conn)
-            rows: list[dict[str, Any]] = []
-            for src in sources():
-                if len(rows) >= limit:
-                    break
-                for row in _new_rows(conn, src, limit - len(rows)):
-                    key = row._mapping[src.key]
-                    seq += 1
-                    digest = record_sha256(src.record(row))
-                    entry = hashlib.sha256(
-                        leaf_bytes(seq, src.kind, str(key), digest, prev)
-                    ).hexdigest()
-                    rows.append(
-                        {
-                            "seq": seq,
-                            "kind": src.kind,
-                            "record_key": str(key),
-                            "record_no": key if src.int_key else None,
-                            "record_sha256": digest,
-                            "prev_hash": prev,
-                            "entry_hash": entry,
-                            "sequenced_at": now,
-                        }
-                    )
-                    prev = entry
-            if rows:
-                conn.execute(ENTRIES.insert(), rows)
-            return len(rows)
-    except IntegrityError:
-        log.info("another sequencer appended at the same time; retrying on the next pass")
-        return 0
+    with _pass_lock:
+        try:
+            with get_engine().begin() as conn:
+                seq, prev = _tail(conn)
+                marks = _current_marks(conn, seq, prev)
+                rows: list[dict[str, Any]] = []
+                for src in sources():
+                    if len(rows) >= limit:
+                        break
+                    for row in _new_rows(conn, src, limit - len(rows), marks):
+                        key = row._mapping[src.key]
+                        seq += 1
+                        digest = record_sha256(src.record(row))
+                        entry = hashlib.sha256(
+                            leaf_bytes(seq, src.kind, str(key), digest, prev)
+                        ).hexdigest()
+                        rows.append(
+                            {
+                                "seq": seq,
+                                "kind": src.kind,
+                                "record_key": str(key),
+                                "record_no": key if src.int_key else None,
+                                "record_sha256": digest,
+                                "prev_hash": prev,
+                                "entry_hash": entry,
+                                "sequenced_at": now,
+                            }
+                        )
+                        prev = entry
+                if rows:
+                    conn.execute(ENTRIES.insert(), rows)
+        except IntegrityError:
+            _state = None  # rebuilt from what the winner wrote
+            log.info("another sequencer appended at the same time; retrying on the next pass")
+            return 0, True
+        except BaseException:
+            _state = None
+            raise
+        for r in rows:  # committed: the marks follow
+            if r["record_no"] is not None:
+                marks.mark(r["kind"]).add(int(r["record_no"]))
+        marks.seq, marks.entry_hash = seq, prev
+        return len(rows), False
 
 
 def sequence_all(max_passes: int = 1000) -> int:
     """Sequence until nothing is left (or ``max_passes``); returns entries appended."""
     total = 0
     for _ in range(max_passes):
-        n = sequence_pass()
+        n, lost = _pass(PASS_LIMIT)
         total += n
-        if n < PASS_LIMIT:
-            if n == 0 and total == 0:
-                # a lost race returns 0 too: one more try is enough to tell
-                n = sequence_pass()
-                total += n
-            if n < PASS_LIMIT:
-                break
+        if n < PASS_LIMIT and not lost:
+            break
     return total
 
 
@@ -187,6 +349,35 @@ def write_head(key_path: Any = None) -> dict[str, Any]:
     return head
 
 
+@contextmanager
+def _one_sequencer() -> Iterator[bool]:
+    """A Redis lock so that one worker at a time sequences (racing passes all but one roll
+    back: wasted work). Yields False when another holds it; True (no lock) without Redis: the
+    primary key on ``seq`` still lets only one of racing passes commit."""
+    lock = None
+    try:
+        import redis
+
+        from engine.pipeline.broker import broker_url
+
+        url = broker_url(start=False).replace("redis+socket://", "unix://")
+        client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
+        lock = client.lock(LOCK_KEY, timeout=600)
+        if not lock.acquire(blocking=False):
+            yield False
+            return
+    except Exception:
+        lock = None
+    try:
+        yield True
+    finally:
+        if lock is not None:
+            try:
+                lock.release()
+            except Exception:
+                pass
+
+
 def tick() -> None:
     """Periodic step (the sweeper thread): sequence, and sign a head when due and a key is set."""
     from engine.audit.signing import AuditSettings
@@ -194,16 +385,20 @@ def tick() -> None:
     settings = AuditSettings()
     if not settings.sequence:
         return
-    sequence_all()
-    if settings.key_file is None:
-        return
-    with get_engine().connect() as conn:
-        last = conn.execute(
-            select(HEADS.c.tree_size, HEADS.c.created_at).order_by(HEADS.c.id.desc()).limit(1)
-        ).first()
-        size = conn.scalar(select(func.count()).select_from(ENTRIES)) or 0
-    if last is not None:
-        at = last[1] if last[1].tzinfo else last[1].replace(tzinfo=UTC)
-        if last[0] == size or (datetime.now(UTC) - at).total_seconds() < settings.head_interval:
+    with _one_sequencer() as mine:
+        if not mine:
+            log.debug("another worker is sequencing the journal; skipped")
             return
-    write_head(settings.key_file)
+        sequence_all()
+        if settings.key_file is None:
+            return
+        with get_engine().connect() as conn:
+            last = conn.execute(
+                select(HEADS.c.tree_size, HEADS.c.created_at).order_by(HEADS.c.id.desc()).limit(1)
+            ).first()
+            size = _tail(conn)[0] + 1  # seq runs 0, 1, ...: no count over the whole journal
+        if last is not None:
+            at = last[1] if last[1].tzinfo else last[1].replace(tzinfo=UTC)
+            if last[0] == size or (datetime.now(UTC) - at).total_seconds() < settings.head_interval:
+                return
+        write_head(settings.key_file)
