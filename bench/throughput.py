@@ -4,6 +4,8 @@
     .venv/bin/python bench/throughput.py -n 5000 --mode batch
     .venv/bin/python bench/throughput.py --evaluator     # delegate to bench/evaluator.py
     .venv/bin/python bench/throughput.py --journal-compare -n 10000  # journal's cost (issue 15)
+    .venv/bin/python bench/throughput.py --journal-compare --sequencer-root ../old  # and another
+                                                     # checkout's sequencer, interleaved
     .venv/bin/python bench/throughput.py --workers 2 --web 2   # scale out: 2 Celery workers,
                                                      # 2 gunicorn instances (clients round-robin)
 
@@ -404,35 +406,108 @@ def start_sequencer() -> None:
     threading.Thread(target=_sequence, daemon=True).start()
 
 
+SEQUENCER_LOOP = """
+import sys, time
+from engine.audit.sequencer import tick
+while True:
+    tick()  # what the sweeper thread of a worker runs
+    time.sleep(float(sys.argv[1]))
+"""
+
+
+def sequencer_process(stack: Stack, interval: float, root: Path) -> subprocess.Popen:
+    """The sequencer in a process of its own (the code of ``root``: this tree, or an older
+    checkout to compare), so its CPU is measured exactly and it takes no GIL from the clients."""
+    env = dict(stack.env, PYTHONPATH=str(root), SANCTIONS_AUDIT_SEQUENCE="1")
+    env.pop("SANCTIONS_AUDIT_KEY_FILE", None)
+    return subprocess.Popen(
+        [sys.executable, "-c", SEQUENCER_LOOP, str(interval)], env=env, cwd=root
+    )
+
+
+def unjournaled_decisions() -> int:
+    from sqlalchemy import func, select
+
+    from engine.audit.sequencer import ENTRIES
+    from engine.storage.db import get_engine
+    from engine.storage.tables import DecisionRow
+
+    with get_engine().connect() as conn:
+        decisions = conn.scalar(select(func.count()).select_from(DecisionRow)) or 0
+        journaled = conn.scalar(
+            select(func.count()).select_from(ENTRIES).where(ENTRIES.c.kind == "decisions")
+        )
+    return decisions - (journaled or 0)
+
+
+def _proc_tree_cpu(pid: int) -> float:
+    procs = _proc_cpu()
+    return sum(cpu for p, (ppid, cpu) in procs.items() if p == pid or ppid == pid)
+
+
 def journal_compare(stack: Stack, args: argparse.Namespace) -> int:
-    """Batched end to end without, then with, the journal's sequencer (issue 15: < 10%)."""
+    """Batched end to end without and with the journal's sequencer (issue 15: < 10%), runs
+    interleaved (off, on, on, off, ...) on one stack. The sequencer runs in its own process
+    every --sequencer-interval s; each "on" run counts its CPU until the run's decisions are all
+    journaled (the sequencer keeping up is part of the cost), and says how long after the last
+    decision that was."""
     from engine.audit.sequencer import sequence_all
 
-    off = run_batch(stack, args.events, args.batch_size, args.clients)
-    report(off)
-    started = time.monotonic()
-    caught_up = sequence_all()  # journal what is there already, outside the measured run
-    print(
-        f"{'':>24}  sequencer catch-up: {caught_up} entries in {time.monotonic() - started:.1f} s",
-        flush=True,
+    roots = {"journal": ROOT}
+    if args.sequencer_root:
+        roots["journal (" + Path(args.sequencer_root).name + ")"] = Path(args.sequencer_root)
+    plan: list[str | None] = []
+    for rep in range(args.repeat):
+        modes: list[str | None] = [None, *roots]
+        plan += modes if rep % 2 == 0 else modes[::-1]
+    results: dict[str | None, list[dict[str, Any]]] = {}
+    for mode in plan:
+        caught_up = sequence_all()  # journal what is there already, outside the measured run
+        proc = None
+        if mode is not None:
+            proc = sequencer_process(stack, args.sequencer_interval, roots[mode])
+            time.sleep(1.0)  # its imports, before the run starts
+            cpu0 = _proc_tree_cpu(proc.pid)
+        try:
+            r = run_batch(stack, args.events, args.batch_size, args.clients)
+            if proc is not None:
+                done = time.time()
+                while unjournaled_decisions() > 0 and time.time() - done < 300:
+                    time.sleep(0.2)
+                r["lag_s"] = time.time() - done
+                r["seq_cpu"] = _proc_tree_cpu(proc.pid) - cpu0
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
+        r["mode"] += f" + {mode}" if mode else " (no journal)"
+        report(r)
+        load = os.getloadavg()
+        extra = f"; caught up {caught_up} entries before" if caught_up else ""
+        if mode is not None:
+            extra += (
+                f"; sequencer {r['seq_cpu'] / args.events * 1000:.3f} ms CPU per event, journal"
+                f" caught up {r['lag_s']:.1f} s after the last decision"
+            )
+        print(f"{'':>24}  load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}{extra}", flush=True)
+        results.setdefault(mode, []).append(r)
+    off = results[None]
+    stack_ms = statistics.fmean(
+        sum(v for k, v in r["cpu"].items() if k != "bench") / args.events * 1000 for r in off
     )
-    start_sequencer()
-    on = run_batch(stack, args.events, args.batch_size, args.clients)
-    on["mode"] += " + journal"
-    report(on)
-    cost = 1 - on["events_per_s"] / off["events_per_s"]
-    # The sequencer thread runs in this process: its CPU is the growth of "bench" (a figure the
-    # load of other processes changes less than events/s).
-    n = args.events
-    seq_ms = (on["cpu"]["bench"] - off["cpu"]["bench"]) / n * 1000
-    stack_ms = sum(v for k, v in off["cpu"].items() if k != "bench") / n * 1000
-    print(
-        f"journal cost on the batched end-to-end rate: {off['events_per_s']:,.0f} -> "
-        f"{on['events_per_s']:,.0f} events/s ({cost:+.1%}; target < 10%); sequencer CPU "
-        f"{seq_ms:.3f} ms per event = {seq_ms / stack_ms:.0%} of the stack's {stack_ms:.3f} ms; "
-        f"load {os.getloadavg()[0]:.1f}",
-        flush=True,
-    )
+    off_rate = statistics.fmean(r["events_per_s"] for r in off)
+    for mode in roots:
+        on = results[mode]
+        rate = statistics.fmean(r["events_per_s"] for r in on)
+        seq_ms = statistics.fmean(r["seq_cpu"] / args.events * 1000 for r in on)
+        print(
+            f"{mode}: batched end to end {off_rate:,.0f} -> {rate:,.0f} events/s "
+            f"({rate / off_rate - 1:+.1%}; target > -10%), means of {len(off)} and {len(on)} runs; "
+            f"sequencer CPU {seq_ms:.3f} ms per event = {seq_ms / stack_ms:.1%} of the stack's "
+            f"{stack_ms:.3f} ms (CPU share {seq_ms / (seq_ms + stack_ms):.1%}); "
+            f"load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
     return 0
 
 
@@ -474,6 +549,19 @@ def main() -> int:
         "--journal-compare",
         action="store_true",
         help="batch mode twice on one stack, sequencer off then on, and the cost in %% (issue 15)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="--journal-compare: runs of each (interleaved)"
+    )
+    parser.add_argument(
+        "--sequencer-interval",
+        type=float,
+        default=2.0,
+        help="--journal-compare: seconds between the sequencer's ticks (the worker's default 30)",
+    )
+    parser.add_argument(
+        "--sequencer-root",
+        help="--journal-compare: also run the sequencer of another checkout (before/after)",
     )
     args = parser.parse_args()
     if args.evaluator:
