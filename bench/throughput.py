@@ -260,10 +260,13 @@ def decided(prefix: str) -> int:
     from engine.storage.tables import DecisionRow
 
     with get_engine().connect() as conn:
-        return conn.scalar(
-            select(func.count())
-            .select_from(DecisionRow)
-            .where(DecisionRow.event_id.like(f"{prefix}-%"))
+        return (
+            conn.scalar(
+                select(func.count())
+                .select_from(DecisionRow)
+                .where(DecisionRow.event_id.like(f"{prefix}-%"))
+            )
+            or 0
         )
 
 

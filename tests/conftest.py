@@ -26,14 +26,24 @@ os.environ.setdefault("SANCTIONS_SECRET_KEY", "test-secret-key")
 os.environ.setdefault("SANCTIONS_LIST_IMPORT_INTERVAL", "0")  # no scheduled UN list download
 if os.environ.get("DATABASE_URL", "").startswith("postgres"):
     os.environ["SANCTIONS_DB_SCHEMA"] = f"t_{uuid.uuid4().hex[:12]}"
+_REDIS_CLAIM: tuple[str, str, str] | None = None
 if os.environ.get("REDIS_URL", "").startswith("redis://"):
-    # Own database number per run so parallel runs on one server do not share queues.
-    base = (
-        os.environ["REDIS_URL"].rsplit("/", 1)[0]
-        if os.environ["REDIS_URL"].count("/") > 2
-        else os.environ["REDIS_URL"]
-    )
-    os.environ["REDIS_URL"] = f"{base}/{(os.getpid() % 14) + 1}"
+    # Own database number per run, claimed on the server, so parallel runs on one server never
+    # share (and flush) each other's queues (tests/redis_claim.py).
+    import redis
+    import redis_claim
+
+    try:
+        _REDIS_CLAIM = redis_claim.claim(os.environ["REDIS_URL"])
+    except redis.exceptions.ConnectionError as exc:
+        print(f"Redis at REDIS_URL does not answer ({exc}); broker tests will fail")
+    else:
+        if _REDIS_CLAIM is None:
+            raise pytest.UsageError(
+                "every Redis database number 1-15 is claimed by another test run "
+                "(keys sanctions-test:redis-db:* in database 0)"
+            )
+        os.environ["REDIS_URL"] = _REDIS_CLAIM[0]
 
 
 def shared_path(*parts: str) -> Path:
@@ -112,6 +122,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             Path(os.environ["SANCTIONS_DATA_DIR"]).expanduser().resolve() / "redis"
         ).stop()
     shutil.rmtree(_RUN_DIR, ignore_errors=True)
+    if _REDIS_CLAIM is not None:
+        import redis_claim
+
+        redis_claim.release(*_REDIS_CLAIM)
 
 
 class ApiClient:

@@ -85,6 +85,22 @@ def _log(proc) -> str:
     return proc.log_path.read_text(errors="replace")[-4000:]
 
 
+def _stall_report(client, n: int, proc) -> str:
+    """What a stalled recovery left: the undecided events, the broker's queues, the worker log."""
+    with get_engine().connect() as conn:
+        left = conn.execute(
+            select(EventRow.event_id, EventRow.status)
+            .where(~EventRow.event_id.in_(select(DecisionRow.event_id)))
+            .order_by(EventRow.event_id)
+            .limit(20)
+        ).all()
+    queues = {k: client.llen(k) for k in ("sanctions",)}
+    return (
+        f"{decided_count()} of {n} decided; undecided (first 20): {left}; queues {queues}; "
+        f"unacked {client.hlen('unacked')}; mutex {client.get('unacked_mutex')!r}\n{_log(proc)}"
+    )
+
+
 def test_pushed_events_reach_a_decision(workers, api_client) -> None:
     proc = workers()
     events = mixed_events("int", 230, flag_every=10)
@@ -124,9 +140,10 @@ def test_worker_killed_mid_batch_every_event_decided_exactly_once(workers, broke
     at_kill = decided_count()
     assert at_kill < n, "worker finished before it was killed; the test proves nothing"
     second = workers("rescuer", **env)
-    done = wait_for(lambda: decided_count() == n, timeout=300)
+    # well inside pytest's own timeout, so a stall reports what is left and where
+    done = wait_for(lambda: decided_count() == n, timeout=150)
     recovery = time.monotonic() - killed_at
-    assert done, f"{decided_count()} of {n} decided\n{_log(second)}"
+    assert done, _stall_report(client, n, second)
     per_event = decisions_per_event()
     assert len(per_event) == n and set(per_event.values()) == {1}
     with get_engine().connect() as conn:
