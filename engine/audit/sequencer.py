@@ -27,12 +27,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, exists, func, or_, select
+from sqlalchemy import JSON, Table, Text, and_, cast, exists, func, or_, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.audit.merkle import frontier_extend, frontier_root, frontier_valid
-from engine.audit.records import JournalSource, record_sha256, sources
+from engine.audit.records import JournalSource, loads_json, record_sha256, sources
 from engine.audit.tables import JournalEntryRow, JournalFrontierRow, JournalHeadRow
 from engine.audit.verify_pack import ZERO_HASH, head_message, leaf_bytes, leaf_hash
 from engine.storage.db import get_engine
@@ -172,33 +172,55 @@ def _current_marks(conn: Connection, seq: int, entry_hash: str) -> _Marks:
     return _state
 
 
-def _columns(src: JournalSource) -> list[Any]:
-    """Only the journaled columns (and the key) are read."""
-    t = src.table
+def _columns(src: JournalSource) -> tuple[list[Any], list[str], list[bool]]:
+    """Only the journaled columns (and the key) are read; JSON ones as their text, decoded by
+    ``loads_json`` (the result processors' json.loads costs more per value than the parse)."""
     names = list(src.columns) + ([] if src.key in src.columns else [src.key])
-    return [t.c[c] for c in names]
+    cols: list[Any] = []
+    is_json: list[bool] = []
+    for name in names:
+        col = src.table.c[name]
+        j = isinstance(col.type, JSON)
+        is_json.append(j)
+        if not j:
+            cols.append(col)
+        elif get_engine().dialect.name == "postgresql":
+            cols.append(cast(col, Text).label(name))  # jsonb's text, as the driver would get it
+        else:
+            cols.append(type_coerce(col, Text).label(name))  # SQLite stores the text
+    return cols, names, is_json
 
 
-def _new_rows(conn: Connection, src: JournalSource, limit: int, marks: _Marks) -> list[Any]:
+def _read(conn: Connection, q: Any, names: list[str], is_json: list[bool]) -> list[dict[str, Any]]:
+    return [
+        {n: loads_json(v) if j else v for n, v, j in zip(names, row, is_json, strict=True)}
+        for row in conn.execute(q)
+    ]
+
+
+def _new_rows(
+    conn: Connection, src: JournalSource, limit: int, marks: _Marks
+) -> list[dict[str, Any]]:
     key = src.table.c[src.key]
-    cols = _columns(src)
+    cols, names, is_json = _columns(src)
     if not src.int_key:
         journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_key == key))
-        return list(conn.execute(select(*cols).where(~journaled).order_by(key).limit(limit)))
+        q = select(*cols).where(~journaled).order_by(key).limit(limit)
+        return _read(conn, q, names, is_json)
     journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_no == key))
     mark = marks.marks.get(src.kind)
     if mark is None or mark.top is None:
-        return list(conn.execute(select(*cols).where(~journaled).order_by(key).limit(limit)))
-    rows: list[Any] = []
+        q = select(*cols).where(~journaled).order_by(key).limit(limit)
+        return _read(conn, q, names, is_json)
+    rows: list[dict[str, Any]] = []
     ranges = mark.ranges()
     if ranges:  # rows committed late, below the mark
         within = or_(*(key.between(lo, hi) for lo, hi in ranges))
-        rows = list(
-            conn.execute(select(*cols).where(within, ~journaled).order_by(key).limit(limit))
-        )
+        q = select(*cols).where(within, ~journaled).order_by(key).limit(limit)
+        rows = _read(conn, q, names, is_json)
     if len(rows) < limit:
         q = select(*cols).where(key > mark.top, ~journaled).order_by(key).limit(limit - len(rows))
-        rows += list(conn.execute(q))
+        rows += _read(conn, q, names, is_json)
     return rows
 
 
@@ -207,6 +229,22 @@ def _tail(conn: Connection) -> tuple[int, str]:
         select(ENTRIES.c.seq, ENTRIES.c.entry_hash).order_by(ENTRIES.c.seq.desc()).limit(1)
     ).first()
     return (-1, ZERO_HASH) if row is None else (int(row[0]), str(row[1]))
+
+
+def _insert_entries(conn: Connection, rows: list[dict[str, Any]], now: datetime) -> None:
+    """One executemany of the compiled insert, its parameters as the driver takes them: what
+    ``conn.execute(insert, rows)`` does without processing every value of every row (only
+    ``sequenced_at`` needs it, and it is the same for the whole pass)."""
+    compiled = ENTRIES.insert().compile(dialect=conn.dialect)
+    to_db = ENTRIES.c.sequenced_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    at = to_db(now) if to_db else now
+    for r in rows:
+        r["sequenced_at"] = at
+    params: list[Any] = rows
+    if compiled.positional:
+        names = compiled.positiontup or []
+        params = [tuple(r[n] for n in names) for r in rows]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def sequence_pass(limit: int = PASS_LIMIT) -> int:
@@ -228,7 +266,7 @@ def _pass(limit: int) -> tuple[int, bool]:
                     if len(rows) >= limit:
                         break
                     for row in _new_rows(conn, src, limit - len(rows), marks):
-                        key = row._mapping[src.key]
+                        key = row[src.key]
                         seq += 1
                         digest = record_sha256(src.record(row))
                         entry = hashlib.sha256(
@@ -248,7 +286,7 @@ def _pass(limit: int) -> tuple[int, bool]:
                         )
                         prev = entry
                 if rows:
-                    conn.execute(ENTRIES.insert(), rows)
+                    _insert_entries(conn, rows, now)
         except IntegrityError:
             _state = None  # rebuilt from what the winner wrote
             log.info("another sequencer appended at the same time; retrying on the next pass")

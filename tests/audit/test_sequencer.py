@@ -281,3 +281,55 @@ def test_canonical_json_is_the_documented_encoding() -> None:
     }
     assert canonical_json(value) == _documented_json(value)
     assert source_for("events").record({c: None for c in source_for("events").columns})
+
+
+def test_entries_store_their_time_as_every_other_row_does(db: None) -> None:
+    """The entries are inserted without the per-value processing: their time must still be
+    stored in the column's own format (the --from/--to filters compare it)."""
+    from sqlalchemy import func, select
+
+    from engine.audit.sequencer import ENTRIES
+
+    store_decided(3)
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    appended = sequence_all()
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    with get_engine().connect() as conn:
+        at = conn.scalar(select(ENTRIES.c.sequenced_at).limit(1))
+        same = conn.scalar(
+            select(func.count()).select_from(ENTRIES).where(ENTRIES.c.sequenced_at == at)
+        )
+        within = conn.scalar(
+            select(func.count())
+            .select_from(ENTRIES)
+            .where(ENTRIES.c.sequenced_at >= before, ENTRIES.c.sequenced_at < after)
+        )
+    assert same == within == appended > 0
+    assert verify(since=before, until=after).entries == appended
+    assert verify(since=after).entries == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=12,
+    ),
+    st.sampled_from(["", " ", "\n", "\t "]),
+    st.sampled_from(["", " ", "\n", " x"]),
+)
+def test_json_columns_decode_as_json_loads_does(value: object, lead: str, tail: str) -> None:
+    from engine.audit.records import loads_json
+
+    text_ = lead + json.dumps(value) + tail
+    try:
+        want = json.loads(text_)
+    except json.JSONDecodeError:
+        with pytest.raises(json.JSONDecodeError):
+            loads_json(text_)
+        return
+    assert loads_json(text_) == want
+    assert json.dumps(loads_json(text_)) == json.dumps(want)
+    if not isinstance(want, str):  # decoded already (a driver that parses JSON itself)
+        assert loads_json(want) is want
