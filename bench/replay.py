@@ -39,12 +39,19 @@ def main() -> int:
         action="store_true",
         help="SANCTIONS_DATA_DIR already holds the events of an earlier run: replay them",
     )
+    ap.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: the CPU count; 1: replay_period in this process)",
+    )
     args = ap.parse_args()
     os.environ.setdefault("SANCTIONS_DATA_DIR", tempfile.mkdtemp(prefix="bench-replay-"))
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         os.environ["SANCTIONS_DB_SCHEMA"] = f"bench_{uuid.uuid4().hex[:10]}"
     from replay_support import generated_events, ingest_and_decide
 
+    from engine.replay_parallel import PagePart, close_pool, replay_period_jobs
     from engine.replay_period import PAGE, default_replayer_parts, replay_period
     from engine.storage.db import migrate
 
@@ -68,22 +75,34 @@ def main() -> int:
     since, until = datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
     ok = True
     for run in range(args.runs):
-        screener, caps_for = default_replayer_parts()
         pages: list[float] = []
-        t0 = time.perf_counter()
-        report = replay_period(since, until, screener=screener, caps_for=caps_for, page_times=pages)
-        dt = time.perf_counter() - t0
+        parts: list[PagePart] = []  # per page: the worker's CPU and wall seconds
+        t0, c0 = time.perf_counter(), time.process_time()
+        if args.jobs > 1:
+            report = replay_period_jobs(since, until, jobs=args.jobs, parts=parts, keep_pool=True)
+            pages = [p.seconds for p in parts]
+        else:
+            screener, caps_for = default_replayer_parts()
+            report = replay_period(
+                since, until, screener=screener, caps_for=caps_for, page_times=pages
+            )
+        dt, cpu = (
+            time.perf_counter() - t0,
+            time.process_time() - c0 + sum(p.cpu_seconds for p in parts),
+        )
         ok = ok and report.ok and report.identical == report.replayed == len(decided)
         pages.sort()
         p50 = pages[len(pages) // 2] if pages else 0.0
         p99 = pages[min(len(pages) - 1, int(len(pages) * 0.99))] if pages else 0.0
         uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
         print(
-            f"run {run + 1} ({'cold' if run == 0 else 'warm'}): replayed {report.replayed:,} in"
-            f" {dt:.2f} s = {report.replayed / dt:,.0f} events/s; per page of {PAGE:,}:"
+            f"run {run + 1} ({'cold' if run == 0 else 'warm'}, jobs {args.jobs}): replayed {report.replayed:,} in"
+            f" {dt:.2f} s = {report.replayed / dt:,.0f} events/s wall, {cpu:.2f} CPU-s ="
+            f" {cpu / max(report.replayed, 1) * 1e6:,.0f} CPU-us/event; per page of {PAGE:,}:"
             f" p50 {p50:.2f} s, p99 {p99:.2f} s; identical {report.identical:,},"
             f" defects {len(report.defects)}, errors {len(report.errors)}; {uptime}"
         )
+    close_pool()
     for d in report.defects[:5]:
         print("DEFECT", d.event_id, d.diff)
     print("every decision identical" if ok else "NOT IDENTICAL")

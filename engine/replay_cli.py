@@ -38,20 +38,19 @@ def run_period(
     against: str | None = None,
     lists: str | None = None,
     progress: Any = None,
+    jobs: int | None = None,
 ) -> Any:
-    from engine.replay_period import default_replayer_parts, replay_period
+    """``jobs``: worker processes (None: the CPU count; 1: this process only)."""
+    from engine.replay_parallel import replay_period_jobs
 
-    screener, caps_for = default_replayer_parts()
-    return replay_period(
+    return replay_period_jobs(
         parse_day(since),
         parse_day(until),
         regime=regime,
-        against=candidate_pack(against),
+        against=against,
         lists=lists,
-        screener=screener,
-        caps_for=caps_for,
+        jobs=jobs,
         progress=progress,
-        against_label=against,
     )
 
 
@@ -99,6 +98,7 @@ def period_command(
     lists: str | None,
     csv_path: Path | None,
     json_path: Path | None,
+    jobs: int | None = None,
 ) -> int:
     console = Console(stderr=False)
     with Progress(
@@ -114,7 +114,7 @@ def period_command(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        report = run_period(since, until, regime, against, lists, progress=tick)
+        report = run_period(since, until, regime, against, lists, progress=tick, jobs=jobs)
     print_report(console, report)
     if csv_path is not None:
         csv_path.write_text(report.csv())

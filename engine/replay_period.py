@@ -25,7 +25,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -109,6 +109,14 @@ class AsOfHistory:
 
     def check(self, node: Any, event: Event) -> Any:
         return self.current.check(node, event)
+
+    def may_hold(self, event: Event) -> bool:
+        """As the live history answers it (a property of the event, not of the cut-off): the
+        evaluator skips the history checks of events without a vessel, as live, instead of
+        running every test to the same "no" (``__getattr__`` cannot lend it: the evaluator
+        looks it up once, while ``current`` is still unset)."""
+        found = getattr(self.current, "may_hold", None)
+        return True if found is None else bool(found(event))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.current, name)
@@ -246,7 +254,10 @@ def _as_decision(d: dict[str, Any]) -> Decision:
     return Decision.model_validate(d)
 
 
-def _page(conn: Any, since: datetime, until: datetime, after: int) -> list[Any]:
+def _page(conn: Any, since: datetime, until: datetime, after: int, upto: int) -> list[Any]:
+    """The period's decisions with ``after < id <= upto``: a range of the primary key, so the
+    store reads that range (a keyset page ``id > after ORDER BY id LIMIT n`` had SQLite walk
+    and sort the whole period's events again for every page)."""
     q = (
         select(
             DecisionRow.id,
@@ -268,35 +279,103 @@ def _page(conn: Any, since: datetime, until: datetime, after: int) -> list[Any]:
             type_coerce(EventRow.raw, Text).label("raw"),
         )
         .join(EventRow, EventRow.event_id == DecisionRow.event_id)
-        .where(EventRow.occurred_at >= since, EventRow.occurred_at < until, DecisionRow.id > after)
+        .where(
+            EventRow.occurred_at >= since,
+            EventRow.occurred_at < until,
+            DecisionRow.id > after,
+            DecisionRow.id <= upto,
+        )
         .order_by(DecisionRow.id)
-        .limit(PAGE)
     )
     return list(conn.execute(q))
 
 
-def count_period(since: datetime, until: datetime) -> int:
+def period_bounds(since: datetime, until: datetime) -> tuple[int, int, int]:
+    """(count, lowest, highest decision id) of the period's decisions, in one read."""
     with get_engine().connect() as conn:
-        return int(
-            conn.scalar(
-                select(func.count())
-                .select_from(DecisionRow)
-                .join(EventRow, EventRow.event_id == DecisionRow.event_id)
-                .where(EventRow.occurred_at >= since, EventRow.occurred_at < until)
-            )
-            or 0
-        )
+        n, lo, hi = conn.execute(
+            select(func.count(), func.min(DecisionRow.id), func.max(DecisionRow.id))
+            .select_from(DecisionRow)
+            .join(EventRow, EventRow.event_id == DecisionRow.event_id)
+            .where(EventRow.occurred_at >= since, EventRow.occurred_at < until)
+        ).one()
+    return int(n or 0), int(lo or 0), int(hi or 0)
 
 
-def _decisions(since: datetime, until: datetime) -> Iterator[list[Any]]:
-    after = 0
-    while True:
+def count_period(since: datetime, until: datetime) -> int:
+    return period_bounds(since, until)[0]
+
+
+def windows(lo: int, hi: int, width: int = PAGE) -> list[tuple[int, int]]:
+    """Decision id ranges ``(after, upto]`` covering ``[lo, hi]``, ``width`` ids each: the
+    pages of a replay (at most ``width`` decisions each, fewer where the period's decisions
+    are interleaved with other periods')."""
+    if hi < lo or hi == 0:
+        return []
+    return [(a, min(a + width, hi)) for a in range(lo - 1, hi, width)]
+
+
+def _decisions(
+    since: datetime, until: datetime, pages: list[tuple[int, int]]
+) -> Iterator[list[Any]]:
+    for after, upto in pages:
         with get_engine().connect() as conn:
-            rows = _page(conn, since, until, after)
-        if not rows:
-            return
-        yield rows
-        after = rows[-1].id
+            rows = _page(conn, since, until, after, upto)
+        if rows:
+            yield rows
+
+
+class _Stored:
+    """A stored decision row, with the versions its replay is pinned to; the Decision model is
+    built only when the quick comparison (``same_as``) does not settle it."""
+
+    __slots__ = (
+        "row",
+        "event_id",
+        "rule_pack_version",
+        "list_version",
+        "register_version",
+        "allowlist_version",
+        "evaluated_at",
+        "_decision",
+    )
+
+    def __init__(self, r: Any) -> None:
+        self.row = r
+        self.event_id = r.event_id
+        self.rule_pack_version = r.rule_pack_version
+        self.list_version = r.list_version
+        self.register_version = r.register_version
+        self.allowlist_version = r.allowlist_version
+        self.evaluated_at = as_utc(r.evaluated_at)
+        self._decision: Decision | None = None
+
+    @property
+    def decision(self) -> Decision:
+        if self._decision is None:
+            self._decision = _original(self.row)
+        return self._decision
+
+    def same_as(self, again: Decision) -> bool:
+        """The row's columns equal ``comparable(again)``: then the stored decision is identical
+        (a Decision built from columns equal to a Decision's dump dumps the same). Otherwise
+        undecided: the caller compares the models, as before."""
+        r = self.row
+        mine = {
+            "event_id": r.event_id,
+            "status": r.status,
+            "violations": r.violations,
+            "rule_pack_version": r.rule_pack_version,
+            "register_version": r.register_version,
+            "needs_information": bool(r.needs_information),
+            "register_notes": r.register_notes or [],
+            "data_quality": r.data_quality or [],
+            "allowlist_version": r.allowlist_version,
+            "allowlist_notes": r.allowlist_notes or [],
+            "snooze_version": None,  # not read from the row (as _original): none replayed
+            "snoozed": [],
+        }
+        return mine == comparable(again)
 
 
 def _original(r: Any) -> Decision:
@@ -342,6 +421,9 @@ class Replayer:
         self._runners: dict[tuple[Any, ...], _Runner] = {}
         self._registers: dict[int, _Pinned] = {}
         self._allowlists: dict[int, Any] = {}
+        # party screenings of this run (engine.screening.service.Screener.memoised)
+        self.memo: dict[tuple[object, ...], Any] = {}
+        self._screeners: dict[int, tuple[Any, Any]] = {}
 
     def _pack(self, version: str) -> RulePack:
         if self.against is not None:
@@ -361,9 +443,19 @@ class Replayer:
         if s is None:
             return None
         if self.lists == "current":
-            return s
+            return self._memoised(s)
         wanted = list_version if self.lists is None else self.lists
-        return s.pinned(wanted) if hasattr(s, "pinned") else s
+        return self._memoised(s.pinned(wanted) if hasattr(s, "pinned") else s)
+
+    def _memoised(self, screener: Any) -> Any:
+        """The screener remembering its parties' hits for this run (parties recur across a
+        period; the memo's key holds the snapshot version, thresholds and party record)."""
+        if not hasattr(screener, "memoised"):
+            return screener
+        got = self._screeners.get(id(screener))
+        if got is None or got[0] is not screener:
+            got = self._screeners[id(screener)] = (screener, screener.memoised(self.memo))
+        return got[1]
 
     def _register_source(self, version: int) -> _Pinned:
         from engine.registers.batch import PinnedRegisters
@@ -383,8 +475,8 @@ class Replayer:
             got = self._allowlists[version] = PinnedAllowlist(version)
         return got
 
-    def runner(self, d: Decision) -> _Runner:
-
+    def runner(self, d: Any) -> _Runner:
+        """``d``: a decision (or stored row, ``_Stored``): its pinned versions."""
         pack = self._pack(d.rule_pack_version or "")
         # with or without the stored registers: a decision that read none replays without
         key = (pack.version, d.register_version is not None)
@@ -414,7 +506,7 @@ class Replayer:
         ev.allowlist = self._allowlist(d.allowlist_version)
         return r
 
-    def evaluate(self, batch: list[tuple[Decision, Event]]) -> list[Decision]:
+    def evaluate(self, batch: Sequence[tuple[Any, Event]]) -> list[Decision]:
         first = batch[0][0]
         r = self.runner(first)
         if r.caps is not None:
@@ -426,14 +518,14 @@ class Replayer:
 
 def _batches(
     rows: list[Any], parsed: dict[str, Event]
-) -> Iterator[list[tuple[Decision, Event]] | tuple[str, str]]:
+) -> Iterator[list[tuple[_Stored, Event]] | tuple[str, str]]:
     """The decisions of a page grouped by what they were made with (versions, evaluated_at):
     each group is one evaluate_many call. Caps totals come from the store as of evaluated_at,
     so the order of events within a group does not change them. ``parsed``: events the caps
     index parsed already (each taken once)."""
-    groups: dict[tuple[Any, ...], list[tuple[Decision, Event]]] = {}
+    groups: dict[tuple[Any, ...], list[tuple[_Stored, Event]]] = {}
     for r in rows:
-        original = _original(r)
+        original = _Stored(r)
         event = parsed.pop(r.event_id, None)
         if event is None:
             try:
@@ -453,6 +545,55 @@ def _batches(
     yield from groups.values()
 
 
+def new_report(
+    since: datetime,
+    until: datetime,
+    regime: str | None,
+    impact: bool,
+    against_label: str | None,
+    lists: str | None,
+) -> PeriodReport:
+    return PeriodReport(
+        "impact" if impact else "pinned",
+        since.isoformat(),
+        until.isoformat(),
+        regime,
+        against_label,
+        lists,
+    )
+
+
+def replay_rows(
+    report: PeriodReport, replayer: Replayer, rows: list[Any], regime: str | None
+) -> None:
+    """Replay one page of decision rows into ``report`` (counts, errors, defects or impact)."""
+    impact = report.mode == "impact"
+    parsed = replayer.span.parsed if replayer.span is not None else {}
+    todo = []
+    for r in rows:
+        if r.status == "rejected" or not r.rule_pack_version:
+            report.skipped += 1
+        else:
+            todo.append(r)
+    for batch in _batches(todo, parsed):
+        if isinstance(batch, tuple):
+            report.errors.append(f"{batch[0]}: {batch[1]}")
+            continue
+        try:
+            replayed = replayer.evaluate(batch)
+        except Exception as exc:  # the pinned pack is not stored, or no longer rebuilds
+            report.errors += [f"{o.event_id}: {exc}"[:500] for o, _ in batch]
+            continue
+        for (original, _), again in zip(batch, replayed, strict=True):
+            report.replayed += 1
+            if impact:
+                _impact(report, original.decision, again, regime)
+            elif regime is None and original.same_as(again):
+                report.identical += 1  # the common case: one dump, no model built
+            else:
+                _compare(report, original.decision, again, regime)
+
+
 def replay_period(
     since: datetime,
     until: datetime,
@@ -467,17 +608,19 @@ def replay_period(
     page_times: list[float] | None = None,
 ) -> PeriodReport:
     """``history``: the vessel history decisions were made with (None: the stored one, as the
-    live evaluator has; False: none). ``page_times``: seconds per page are appended (bench)."""
+    live evaluator has; False: none). ``page_times``: seconds per page are appended (bench).
+    In this process; ``engine.replay_parallel.replay_period_jobs`` splits a period over
+    worker processes."""
     impact = against is not None or lists is not None
-    report = PeriodReport(
-        "impact" if impact else "pinned",
-        since.isoformat(),
-        until.isoformat(),
+    report = new_report(
+        since,
+        until,
         regime,
+        impact,
         against_label or (against.version if against is not None else None),
         lists,
     )
-    report.total = count_period(since, until)
+    report.total, lo, hi = period_bounds(since, until)
     if history is None:
         from engine.vessels.history import default_history
 
@@ -486,28 +629,8 @@ def replay_period(
     replayer = Replayer(screener, caps_for, against, lists, history or None, span)
     done = 0
     clock = time.perf_counter()
-    for rows in _decisions(since, until):
-        todo = []
-        for r in rows:
-            if r.status == "rejected" or not r.rule_pack_version:
-                report.skipped += 1
-            else:
-                todo.append(r)
-        for batch in _batches(todo, span.parsed):
-            if isinstance(batch, tuple):
-                report.errors.append(f"{batch[0]}: {batch[1]}")
-                continue
-            try:
-                replayed = replayer.evaluate(batch)
-            except Exception as exc:  # the pinned pack is not stored, or no longer rebuilds
-                report.errors += [f"{o.event_id}: {exc}"[:500] for o, _ in batch]
-                continue
-            for (original, _), again in zip(batch, replayed, strict=True):
-                report.replayed += 1
-                if impact:
-                    _impact(report, original, again, regime)
-                else:
-                    _compare(report, original, again, regime)
+    for rows in _decisions(since, until, windows(lo, hi)):
+        replay_rows(report, replayer, rows, regime)
         done += len(rows)
         if page_times is not None:
             now = time.perf_counter()

@@ -153,6 +153,12 @@ def check_command(rules_dir: Path | None, examples: bool) -> None:
 @click.option("--lists", default=None, help="Candidate list snapshot version, or current.")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for a period (default: the CPU count; 1: this process).",
+)
 def replay_command(
     event_id: str | None,
     since: str | None,
@@ -162,6 +168,7 @@ def replay_command(
     lists: str | None,
     csv_path: Path | None,
     json_path: Path | None,
+    jobs: int | None,
 ) -> None:
     """Re-run a stored event's decision against the exact rule pack of its day, or (--from, --to)
     every decision of a period: against its pinned versions (defects), or against a candidate
@@ -171,7 +178,7 @@ def replay_command(
 
         if not (since and until):
             raise click.UsageError("give EVENT_ID, or --from and --to")
-        sys.exit(period_command(since, until, regime, against, lists, csv_path, json_path))
+        sys.exit(period_command(since, until, regime, against, lists, csv_path, json_path, jobs))
     from engine.replay import replay
     from engine.rules.caps import default_caps
     from engine.screening import default_screener

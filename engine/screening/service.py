@@ -15,6 +15,7 @@ Designated vessels come from the register file and count only from their designa
 from __future__ import annotations
 
 import bisect
+import copy
 import gc
 import threading
 import time
@@ -45,6 +46,7 @@ _ALIAS_LABEL = {
     "f.k.a.": ("f.k.a. (former name)", 1.0),
     "": ("alias", 1.0),
 }
+MEMO_LIMIT = 200_000  # memoised party screenings kept (a replay's memo is emptied when full)
 _METHOD_RANK = {
     "imo": 3,
     "bic": 3,
@@ -180,6 +182,13 @@ class Screener:
         self.retro = False  # hits from a screener built for re-screening carry retro=True
         self._variants: dict[tuple[str, str | None], Screener] = {}
         self._variants_lock = threading.Lock()
+        # memoised(): one party's hits per (snapshot, settings, party record), shared by the
+        # screeners of one replay run; None: every party is screened afresh
+        self.memo: dict[tuple[object, ...], list[ScreeningHit]] | None = None
+        self._settings_key = (
+            self.settings.threshold,
+            tuple(sorted(self.settings.regime_thresholds.items())),
+        )
 
     def _variant(self, key: tuple[str, str | None], build: Callable[[], Screener]) -> Screener:
         with self._variants_lock:
@@ -187,7 +196,22 @@ class Screener:
             if found is None:
                 found = self._variants[key] = build()
                 found.retro = self.retro
+                found.memo = self.memo
             return found
+
+    def memoised(self, memo: dict[tuple[object, ...], list[ScreeningHit]]) -> Screener:
+        """This screener (and the variants made from it) remembering each party's hits in
+        ``memo``: a period replay screens the same parties against the same pinned snapshot
+        many times. The key holds the snapshot's version, the thresholds and the whole party
+        record (path, role, names, identifiers), so a memo shared by the screeners of several
+        snapshots never answers one with another's hits. The allowlist is applied to the hits
+        afterwards (by the evaluator), never memoised. The process-wide screener is left as it
+        is: the copy has variants of its own."""
+        other = copy.copy(self)
+        other.memo = memo
+        other._variants = {}
+        other._variants_lock = threading.Lock()
+        return other
 
     def with_register(self, register: VesselRegister | None) -> Screener:
         """The same snapshots with another designated-vessel register (the rule pack's own, so
@@ -336,6 +360,36 @@ class Screener:
         names = [n for n in names if n]  # a party without a name (data-quality finding)
         if snap is None:
             return []
+        memo, key = self.memo, None
+        if memo is not None:
+            key = (
+                snap.version,
+                self._settings_key,
+                self.retro,
+                path,
+                role,
+                tuple(names),
+                identifiers.model_dump_json() if identifiers is not None else None,
+            )
+            got = memo.get(key)
+            if got is not None:
+                return list(got)
+        hits = self._subject_hits(snap, path, role, names, identifiers)
+        if memo is not None and key is not None:
+            if len(memo) >= MEMO_LIMIT:
+                memo.clear()
+            memo[key] = hits
+            return list(hits)
+        return hits
+
+    def _subject_hits(
+        self,
+        snap: SnapshotIndex,
+        path: str,
+        role: str | None,
+        names: list[str],
+        identifiers: Identifiers | None,
+    ) -> list[ScreeningHit]:
         hits: list[ScreeningHit] = []
         if identifiers is not None:
             hits += self._identifier_hits(snap, path, role, identifiers)
