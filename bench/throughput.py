@@ -412,9 +412,11 @@ def start_sequencer() -> None:
 SEQUENCER_LOOP = """
 import sys, time
 from engine.audit.sequencer import tick
+tick()
+print("ready", flush=True)  # imported and warm: its CPU from here on is the sequencing
 while True:
-    tick()  # what the sweeper thread of a worker runs
     time.sleep(float(sys.argv[1]))
+    tick()  # what the sweeper thread of a worker runs
 """
 
 
@@ -423,9 +425,17 @@ def sequencer_process(stack: Stack, interval: float, root: Path) -> subprocess.P
     checkout to compare), so its CPU is measured exactly and it takes no GIL from the clients."""
     env = dict(stack.env, PYTHONPATH=str(root), SANCTIONS_AUDIT_SEQUENCE="1")
     env.pop("SANCTIONS_AUDIT_KEY_FILE", None)
-    return subprocess.Popen(
-        [sys.executable, "-c", SEQUENCER_LOOP, str(interval)], env=env, cwd=root
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SEQUENCER_LOOP, str(interval)],
+        env=env,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    assert proc.stdout is not None
+    if proc.stdout.readline().strip() != "ready":
+        raise RuntimeError("the sequencer process did not start")
+    return proc
 
 
 def unjournaled_decisions() -> int:
@@ -469,7 +479,6 @@ def journal_compare(stack: Stack, args: argparse.Namespace) -> int:
         proc = None
         if mode is not None:
             proc = sequencer_process(stack, args.sequencer_interval, roots[mode])
-            time.sleep(1.0)  # its imports, before the run starts
             cpu0 = _proc_tree_cpu(proc.pid)
         try:
             r = run_batch(stack, args.events, args.batch_size, args.clients)

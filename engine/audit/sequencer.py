@@ -22,7 +22,7 @@ import bisect
 import hashlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -172,55 +172,62 @@ def _current_marks(conn: Connection, seq: int, entry_hash: str) -> _Marks:
     return _state
 
 
-def _columns(src: JournalSource) -> tuple[list[Any], list[str], list[bool]]:
-    """Only the journaled columns (and the key) are read; JSON ones as their text, decoded by
-    ``loads_json`` (the result processors' json.loads costs more per value than the parse)."""
-    names = list(src.columns) + ([] if src.key in src.columns else [src.key])
-    cols: list[Any] = []
-    is_json: list[bool] = []
-    for name in names:
-        col = src.table.c[name]
-        j = isinstance(col.type, JSON)
-        is_json.append(j)
-        if not j:
-            cols.append(col)
-        elif get_engine().dialect.name == "postgresql":
-            cols.append(cast(col, Text).label(name))  # jsonb's text, as the driver would get it
-        else:
-            cols.append(type_coerce(col, Text).label(name))  # SQLite stores the text
-    return cols, names, is_json
+class _Reader:
+    """How a pass reads one kind's rows: only the journaled columns (and the key), JSON ones as
+    their text decoded by ``loads_json`` (the result processors' json.loads costs more per value
+    than the parse), each row made into its canonical record in one step."""
 
+    def __init__(self, src: JournalSource) -> None:
+        names = list(src.columns) + ([] if src.key in src.columns else [src.key])
+        pg = get_engine().dialect.name == "postgresql"
+        converters = dict(src._converters)
+        self.cols: list[Any] = []
+        self.fns: list[Callable[[Any], Any] | None] = []
+        for name in names:
+            col = src.table.c[name]
+            if not isinstance(col.type, JSON):
+                self.cols.append(col)
+                self.fns.append(converters.get(name))
+            else:  # jsonb's text as the driver would get it; SQLite stores the text
+                self.cols.append((cast(col, Text) if pg else type_coerce(col, Text)).label(name))
+                self.fns.append(loads_json)
+        self.names = names[: len(src.columns)]
+        self.key_at = names.index(src.key)
 
-def _read(conn: Connection, q: Any, names: list[str], is_json: list[bool]) -> list[dict[str, Any]]:
-    return [
-        {n: loads_json(v) if j else v for n, v, j in zip(names, row, is_json, strict=True)}
-        for row in conn.execute(q)
-    ]
+    def read(self, conn: Connection, q: Any) -> list[tuple[Any, dict[str, Any]]]:
+        """(key, canonical record) of each row: what ``src.record(row)`` gives (a key read
+        only as the key is past the journaled columns: zip stops before it)."""
+        names, fns, k = self.names, self.fns, self.key_at
+        return [
+            (
+                row[k],
+                {n: v if f is None else f(v) for n, f, v in zip(names, fns, row, strict=False)},
+            )
+            for row in conn.execute(q)
+        ]
 
 
 def _new_rows(
     conn: Connection, src: JournalSource, limit: int, marks: _Marks
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, dict[str, Any]]]:
     key = src.table.c[src.key]
-    cols, names, is_json = _columns(src)
+    reader = _Reader(src)
+    cols = reader.cols
     if not src.int_key:
         journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_key == key))
-        q = select(*cols).where(~journaled).order_by(key).limit(limit)
-        return _read(conn, q, names, is_json)
+        return reader.read(conn, select(*cols).where(~journaled).order_by(key).limit(limit))
     journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_no == key))
     mark = marks.marks.get(src.kind)
     if mark is None or mark.top is None:
-        q = select(*cols).where(~journaled).order_by(key).limit(limit)
-        return _read(conn, q, names, is_json)
-    rows: list[dict[str, Any]] = []
+        return reader.read(conn, select(*cols).where(~journaled).order_by(key).limit(limit))
+    rows: list[tuple[Any, dict[str, Any]]] = []
     ranges = mark.ranges()
     if ranges:  # rows committed late, below the mark
         within = or_(*(key.between(lo, hi) for lo, hi in ranges))
-        q = select(*cols).where(within, ~journaled).order_by(key).limit(limit)
-        rows = _read(conn, q, names, is_json)
+        rows = reader.read(conn, select(*cols).where(within, ~journaled).order_by(key).limit(limit))
     if len(rows) < limit:
         q = select(*cols).where(key > mark.top, ~journaled).order_by(key).limit(limit - len(rows))
-        rows += _read(conn, q, names, is_json)
+        rows += reader.read(conn, q)
     return rows
 
 
@@ -265,10 +272,10 @@ def _pass(limit: int) -> tuple[int, bool]:
                 for src in sources():
                     if len(rows) >= limit:
                         break
-                    for row in _new_rows(conn, src, limit - len(rows), marks):
-                        key = row[src.key]
+                    int_key = src.int_key
+                    for key, record in _new_rows(conn, src, limit - len(rows), marks):
                         seq += 1
-                        digest = record_sha256(src.record(row))
+                        digest = record_sha256(record)
                         entry = hashlib.sha256(
                             leaf_bytes(seq, src.kind, str(key), digest, prev)
                         ).hexdigest()
@@ -277,7 +284,7 @@ def _pass(limit: int) -> tuple[int, bool]:
                                 "seq": seq,
                                 "kind": src.kind,
                                 "record_key": str(key),
-                                "record_no": key if src.int_key else None,
+                                "record_no": key if int_key else None,
                                 "record_sha256": digest,
                                 "prev_hash": prev,
                                 "entry_hash": entry,
