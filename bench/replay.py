@@ -87,7 +87,7 @@ def main() -> int:
         t0, c0 = time.perf_counter(), time.process_time()
         if args.jobs > 1:
             report = replay_period_jobs(since, until, jobs=args.jobs, parts=parts, keep_pool=True)
-            pages = [p.seconds for p in parts]
+            pages = [p.seconds for p in parts if p.rows]
         else:
             screener, caps_for = default_replayer_parts()
             report = replay_period(

@@ -33,6 +33,8 @@ from engine.rules.caps import (
 from engine.rules.schema import Cap, FixedPeriod, Rule, start_utc
 from engine.storage.repository import as_utc
 
+# (occurred_at, event_id, received_at, notification ref, rule id, counted lines)
+Found = tuple[datetime, str, datetime, str | None, str, list[tuple[int, float | None]]]
 PARSED_KEEP = 50_000  # parsed events handed on to the replay's evaluation (a speed-up only)
 
 
@@ -70,8 +72,14 @@ class CapsIndex:
         return self.lo <= start and at <= self.hi
 
     def load(self, ledger: CapsLedger) -> dict[str, _Counted]:
-        if self._by_rule is not None:
-            return self._by_rule
+        if self._by_rule is None:
+            self._by_rule = self.build(self.scan(ledger))
+        return self._by_rule
+
+    def scan(self, ledger: CapsLedger, part: tuple[int, int] | None = None) -> list[Found]:
+        """The counted lines of the range's stored events (``part`` = (k, n): only those whose
+        row id is k modulo n, one worker's share; the shares' results together are the
+        whole), each event parsed once."""
         from sqlalchemy import Text, select, type_coerce
 
         from engine.storage.db import get_engine
@@ -85,11 +93,12 @@ class CapsIndex:
             t.c.occurred_at >= self.lo,
             t.c.occurred_at <= self.hi,
         )
-        by_rule = {r.id: _Counted() for r in self.rules}
+        if part is not None:
+            q = q.where(t.c.id % part[1] == part[0])
         rows: list[Any] = []
         with get_engine().connect() as conn:
             rows = list(conn.execute(q).all())
-        found: list[tuple[datetime, str, datetime, str | None, Rule, list[Any]]] = []
+        found: list[Found] = []
         for event_id, _occurred, received, raw in rows:
             try:
                 ev = Event.model_validate(json.loads(raw) if isinstance(raw, str) else raw)
@@ -107,15 +116,24 @@ class CapsIndex:
                 lines = ledger.counted_lines(rule, rule.cap, ev)
                 if lines:
                     found.append(
-                        (o_at, event_id, as_utc(received), _notification_ref(ev), rule, lines)
+                        (o_at, event_id, as_utc(received), _notification_ref(ev), rule.id, lines)
                     )
-        found.sort(key=lambda f: (f[0], f[1]))
-        for o_at, event_id, received, ref, rule, lines in found:
-            c = by_rule[rule.id]
+        return found
+
+    def build(self, found: list[Found]) -> dict[str, _Counted]:
+        """The index from the counted lines of every share, in (occurred_at, event_id) order."""
+        by_rule = {r.id: _Counted() for r in self.rules}
+        for o_at, event_id, received, ref, rule_id, lines in sorted(
+            found, key=lambda f: (f[0], f[1])
+        ):
+            c = by_rule[rule_id]
             c.at.append(o_at)
             c.rows.append((o_at, event_id, received, ref, lines))
-        self._by_rule = by_rule
         return by_rule
+
+    def preload(self, by_rule: dict[str, _Counted]) -> None:
+        """The index built from lines read elsewhere (``build`` of a parallel replay's shares)."""
+        self._by_rule = by_rule
 
 
 def _earliest_start(cap: Cap, since: datetime) -> datetime:

@@ -8,17 +8,23 @@ order: counts, errors, defects, impact rows and samples come out exactly as one 
 them. Each worker reads the same stored ledger: caps totals and vessel history are read as of
 each decision's own time, so which process replays a decision does not change its figures.
 
-Each worker builds its own parts (screener, caps index, vessel history, evaluators per pinned
-pack): a replay needs about a second per pack version per worker to start, and every worker
-reads the period's counted caps lines once (engine.replay_ledger). A kept pool
+Each worker builds its own parts (screener, vessel history, evaluators per pinned pack): a
+replay needs a few seconds per pack version per worker to start. The caps index
+(engine.replay_ledger) is read in shares first: worker k parses the span's events whose row id
+is k modulo n and returns their counted lines; every worker then builds the whole index from
+all shares (``CapsIndex.build``, the order one process gives), instead of each parsing every
+event of the span. A kept pool
 (``keep_pool=True``, the bench) reuses its workers' rebuilt packs and evaluators for the next
 replay, as one process reuses its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
+import pickle
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -36,6 +42,7 @@ from engine.replay_period import (
     default_replayer_parts,
     new_report,
     period_bounds,
+    period_packs,
     replay_rows,
     windows,
 )
@@ -51,6 +58,7 @@ class RunSpec:
     regime: str | None
     against: str | None  # as the command line takes it (engine.replay_cli.candidate_pack)
     lists: str | None
+    caps: str | None = None  # file of the merged caps indexes (pack version -> index)
 
 
 @dataclass
@@ -66,6 +74,15 @@ class PagePart:
 
 
 _STATE: tuple[str, Replayer] | None = None  # in a worker: the replayer of the current run
+# in a worker: events its caps share parsed, for its pages to take (run token, events)
+_PARSED: tuple[str, dict[str, Any]] = ("", {})
+
+
+def _parsed(token: str) -> dict[str, Any]:
+    global _PARSED
+    if _PARSED[0] != token:
+        _PARSED = (token, {})
+    return _PARSED[1]
 
 
 def _replayer(spec: RunSpec) -> Replayer:
@@ -74,8 +91,12 @@ def _replayer(spec: RunSpec) -> Replayer:
         from engine.replay_cli import candidate_pack
         from engine.vessels.history import default_history
 
-        screener, caps_for = default_replayer_parts()
-        span = ReplaySpan(spec.since, spec.until, {})
+        preloaded = None
+        if spec.caps is not None:
+            with open(spec.caps, "rb") as f:
+                preloaded = pickle.load(f)  # written by this replay's parent, just before
+        screener, caps_for = default_replayer_parts(preloaded)
+        span = ReplaySpan(spec.since, spec.until, _parsed(spec.token))
         replayer = Replayer(
             screener,
             caps_for,
@@ -86,6 +107,42 @@ def _replayer(spec: RunSpec) -> Replayer:
         )
         _STATE = (spec.token, replayer)
     return _STATE[1]
+
+
+def _scan_share(task: tuple[RunSpec, list[str], int, int]) -> tuple[dict[str, Any], PagePart]:
+    """A worker's share (row id k modulo n) of the period's counted caps lines, per pack: the
+    workers read and parse the caps index's events once between them, not once each."""
+    from engine.replay_cli import candidate_pack
+    from engine.replay_ledger import CapsIndex, ReplayLedger
+    from engine.replay_period import stored_pack
+
+    spec, versions, k, n = task
+    c0, t0 = time.process_time(), time.perf_counter()
+    out: dict[str, Any] = {}
+    for version in versions:
+        try:
+            pack = candidate_pack(spec.against) if spec.against else stored_pack(version)
+        except Exception:  # not stored, or no longer rebuilds: the pages report it per decision
+            continue
+        # the events parsed here are kept for this worker's pages (about 1/n of them hit)
+        index = CapsIndex(pack.rules, spec.since, spec.until, _parsed(spec.token))
+        if index.rules:
+            out[pack.version] = index.scan(ReplayLedger(pack.rules, index), (k, n))
+    empty = new_report(spec.since, spec.until, spec.regime, False, None, None)
+    return out, PagePart(empty, 0, time.process_time() - c0, time.perf_counter() - t0, os.getpid())
+
+
+def _caps_lines(pool: Any, spec: RunSpec, jobs: int, parts: list[PagePart]) -> dict[str, Any]:
+    """Each pack's counted caps lines over the span, from the workers' shares (each worker
+    builds its index from all of them, CapsIndex.build: as one process builds it)."""
+    versions = ["against"] if spec.against else period_packs(spec.since, spec.until)
+    found: dict[str, list[Any]] = {}
+    tasks = [(spec, versions, k, jobs) for k in range(jobs)]
+    for share, part in pool.imap(_scan_share, tasks):
+        parts.append(part)
+        for version, lines in share.items():
+            found.setdefault(version, []).extend(lines)
+    return found
 
 
 def _replay_page(task: tuple[RunSpec, tuple[int, int]]) -> PagePart:
@@ -186,7 +243,14 @@ def replay_period_jobs(
     spec = RunSpec(uuid.uuid4().hex, since, until, regime, against, lists)
     pool = _pool(jobs, keep_pool)
     done = 0
+    scans: list[PagePart] = []
+    fd, caps_file = tempfile.mkstemp(prefix="replay-caps-", suffix=".pickle")
     try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(_caps_lines(pool, spec, jobs, scans), f, pickle.HIGHEST_PROTOCOL)
+        if parts is not None:
+            parts += scans
+        spec = dataclasses.replace(spec, caps=caps_file)
         # ordered: page n's part is merged after page n-1's, whichever worker finished first
         for part in pool.imap(_replay_page, [(spec, w) for w in pages]):
             merge(report, part.report)
@@ -196,6 +260,7 @@ def replay_period_jobs(
             if progress is not None and part.rows:
                 progress(done, report.total)
     finally:
+        os.unlink(caps_file)
         if not keep_pool:
             pool.close()
             pool.join()

@@ -159,6 +159,19 @@ def _runner(pack: RulePack, registers: bool, caps: bool, history: bool, source: 
         return r
 
 
+def stored_pack(version: str) -> RulePack:
+    """The stored pack of this version, rebuilt once per process (a few are kept)."""
+    with _CACHE_LOCK:
+        pack = _PACKS.get(version)
+    if pack is None:
+        pack = load_stored_pack(version)  # checks the text still rebuilds as that version
+        with _CACHE_LOCK:
+            _PACKS[version] = pack
+            while len(_PACKS) > _KEEP:
+                _PACKS.pop(next(iter(_PACKS)))
+    return pack
+
+
 @dataclass(frozen=True)
 class ReplaySpan:
     """What a replay's caps ledger may prepare for: the period, and where parsed events go."""
@@ -302,6 +315,23 @@ def period_bounds(since: datetime, until: datetime) -> tuple[int, int, int]:
     return int(n or 0), int(lo or 0), int(hi or 0)
 
 
+def period_packs(since: datetime, until: datetime) -> list[str]:
+    """The rule pack versions the period's replayable decisions pinned."""
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            select(DecisionRow.rule_pack_version)
+            .distinct()
+            .join(EventRow, EventRow.event_id == DecisionRow.event_id)
+            .where(
+                EventRow.occurred_at >= since,
+                EventRow.occurred_at < until,
+                DecisionRow.status != "rejected",
+                DecisionRow.rule_pack_version.is_not(None),
+            )
+        )
+        return sorted(r[0] for r in rows if r[0])
+
+
 def count_period(since: datetime, until: datetime) -> int:
     return period_bounds(since, until)[0]
 
@@ -428,15 +458,7 @@ class Replayer:
     def _pack(self, version: str) -> RulePack:
         if self.against is not None:
             return self.against
-        with _CACHE_LOCK:
-            pack = _PACKS.get(version)
-        if pack is None:
-            pack = load_stored_pack(version)  # checks the text still rebuilds as that version
-            with _CACHE_LOCK:
-                _PACKS[version] = pack
-                while len(_PACKS) > _KEEP:
-                    _PACKS.pop(next(iter(_PACKS)))
-        return pack
+        return stored_pack(version)
 
     def _screener(self, list_version: str | None) -> Any:
         s = self.screener
@@ -705,9 +727,11 @@ def _impact(report: PeriodReport, original: Decision, again: Decision, regime: s
         report.identical += 1
 
 
-def default_replayer_parts() -> tuple[Any, CapsFor]:
+def default_replayer_parts(preloaded: dict[str, Any] | None = None) -> tuple[Any, CapsFor]:
     """The screener and caps ledgers live decisions are made with (a replay process's own): the
-    ledger reads the counted lines of the replay's span once (engine.replay_ledger)."""
+    ledger reads the counted lines of the replay's span once (engine.replay_ledger).
+    ``preloaded``: pack version -> the counted lines of the span, read already (a parallel
+    replay's workers read a share each, CapsIndex.scan)."""
     from engine.replay_ledger import CapsIndex, ReplayLedger
     from engine.screening import default_screener
 
@@ -718,6 +742,8 @@ def default_replayer_parts() -> tuple[Any, CapsFor]:
         led = ledgers.get(key)
         if led is None:
             index = CapsIndex(pack.rules, span.since, span.until, span.parsed)
+            if preloaded is not None and pack.version in preloaded:
+                index.preload(index.build(preloaded[pack.version]))
             led = ledgers[key] = ReplayLedger(pack.rules, index)
         else:
             led.index.parsed = span.parsed
