@@ -8,8 +8,8 @@
 
 Stores N generated shipments over 2024 and decides them with the live path (ingest_batch +
 decide_stored, as the worker does), then times a replay over the whole year against each
-decision's pinned pack / list / register versions: ``--jobs N`` worker processes (default: the
-1: ``replay_period`` in this process; engine.replay_parallel). ``--reuse`` replays
+decision's pinned pack / list / register versions: ``--jobs N`` worker processes (default
+1: ``replay_period`` in this process; N: engine.replay_parallel). ``--reuse`` replays
 the decisions already stored under a fixed SANCTIONS_DATA_DIR (deciding 20,000 events takes
 minutes). Prints, per run, events/s (wall), CPU seconds in all processes and CPU-us per event,
 the p50/p99 seconds per page of decision ids, the number of defects (must be 0) and
