@@ -74,6 +74,14 @@ def main() -> int:
     )
     if profile:
         pstats.Stats(profile).sort_stats("tottime").print_stats(25)
+    schema = os.environ.get("SANCTIONS_DB_SCHEMA")
+    if schema:  # the scratch schema goes (SQLite's scratch file is in a temp dir)
+        from sqlalchemy import text
+
+        from engine.storage.db import get_engine
+
+        with get_engine().begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     return 0
 
 
