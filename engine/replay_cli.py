@@ -40,7 +40,7 @@ def run_period(
     progress: Any = None,
     jobs: int | None = None,
 ) -> Any:
-    """``jobs``: worker processes (None or 1: this process only)."""
+    """``jobs``: worker processes (None: the CPU count; 1: this process only)."""
     from engine.replay_parallel import replay_period_jobs
 
     return replay_period_jobs(

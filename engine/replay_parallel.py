@@ -200,10 +200,7 @@ def close_pool() -> None:
 
 
 def default_jobs() -> int:
-    # One process: measured on the 2-core box (bench/replay.py, 20,000 events, idle), two
-    # workers replay slower (1,274 vs 1,566 events/s) than one, each re-parsing its events
-    # and rebuilding the pinned packs; ask for --jobs N on longer periods and more cores.
-    return 1
+    return max(os.cpu_count() or 1, 1)
 
 
 def replay_period_jobs(
@@ -218,8 +215,8 @@ def replay_period_jobs(
     keep_pool: bool = False,
     page: int = PAGE,
 ) -> PeriodReport:
-    """``replay_period`` with the default parts over ``jobs`` worker processes (default: one,
-    in this process), ``page`` decision ids per task. ``against``: a candidate pack as the command
+    """``replay_period`` with the default parts over ``jobs`` worker processes (default: the
+    CPU count), ``page`` decision ids per task. ``against``: a candidate pack as the command
     line names it. ``parts``: each page's part is appended (bench, tests); none when the
     replay ran in this process (one job, or a single page)."""
     impact = against is not None or lists is not None

@@ -75,7 +75,7 @@ def run_job(job_id: int) -> str:
                 params.get("against"),
                 params.get("lists"),
                 progress=lambda done, total: _set(job_id, done=done, total=total),
-                jobs=params.get("jobs"),  # None: in this process (default_jobs)
+                jobs=params.get("jobs"),  # None: one worker process per CPU
             )
             _set(job_id, status="done", report=report.to_json(), finished_at=datetime.now(UTC))
         else:

@@ -157,7 +157,7 @@ def check_command(rules_dir: Path | None, examples: bool) -> None:
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes for a period (default 1: this process).",
+    help="Worker processes for a period (default: the CPU count; 1: this process).",
 )
 def replay_command(
     event_id: str | None,
