@@ -98,7 +98,12 @@ def test_jsonl_export_and_the_export_is_logged(app, login_as) -> None:
     actions = [json.loads(x)["action"] for x in everything]
     assert actions.count("export_audit_log") == 1  # the first export, not this one
     with session_scope() as s:
-        marks = s.query(AuditRow).filter(AuditRow.action == "export_audit_log").all()
+        marks = (
+            s.query(AuditRow)
+            .filter(AuditRow.action == "export_audit_log")
+            .order_by(AuditRow.id)
+            .all()
+        )
         assert [(m.actor, m.target_id, m.after) for m in marks] == [
             ("admin", "jsonl", {"action": "close"}),
             ("admin", "jsonl", None),
