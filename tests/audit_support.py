@@ -8,9 +8,24 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
+
 from engine.models.decisions import Citation, Decision, Violation
 from engine.models.events import Event
 from engine.storage import repository
+from engine.storage.db import get_engine
+
+
+def sql_scalar(stmt: str, **params: object) -> Any:
+    """The first column of the first row of raw SQL (what a tamper test reads back)."""
+    with get_engine().connect() as conn:
+        return conn.execute(text(stmt), params).scalar()
+
+
+def sql_exec(stmt: str, **params: object) -> None:
+    """Raw SQL in its own transaction: an edit behind the application's back."""
+    with get_engine().begin() as conn:
+        conn.execute(text(stmt), params)
 
 
 def shipment(event_id: str, occurred: str = "2024-03-12T10:00:00+00:00") -> dict[str, Any]:

@@ -22,8 +22,7 @@ import bisect
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -394,35 +393,6 @@ def write_head(key_path: Any = None) -> dict[str, Any]:
     return head
 
 
-@contextmanager
-def _one_sequencer() -> Iterator[bool]:
-    """A Redis lock so that one worker at a time sequences (racing passes all but one roll
-    back: wasted work). Yields False when another holds it; True (no lock) without Redis: the
-    primary key on ``seq`` still lets only one of racing passes commit."""
-    lock = None
-    try:
-        import redis
-
-        from engine.pipeline.broker import broker_url
-
-        url = broker_url(start=False).replace("redis+socket://", "unix://")
-        client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
-        lock = client.lock(LOCK_KEY, timeout=600)
-        if not lock.acquire(blocking=False):
-            yield False
-            return
-    except Exception:
-        lock = None
-    try:
-        yield True
-    finally:
-        if lock is not None:
-            try:
-                lock.release()
-            except Exception:
-                pass
-
-
 def tick() -> None:
     """Periodic step (the sweeper thread): sequence, and sign a head when due and a key is set."""
     from engine.audit.signing import AuditSettings
@@ -430,8 +400,12 @@ def tick() -> None:
     settings = AuditSettings()
     if not settings.sequence:
         return
-    with _one_sequencer() as mine:
-        if not mine:
+    from engine.pipeline.broker import try_lock
+
+    # one worker at a time sequences (racing passes all but one roll back: wasted work); without
+    # Redis the primary key on seq still lets only one of racing passes commit
+    with try_lock(LOCK_KEY, 600, start=False) as held:
+        if held is None:
             log.debug("another worker is sequencing the journal; skipped")
             return
         sequence_all()

@@ -226,37 +226,19 @@ def import_if_due(source: str | None = None, interval: float | None = None) -> I
     from engine.lists.importer import import_list
 
     source = source or get_settings().un_list_url
-    lock = _lock()
-    if lock is not None and not lock.acquire(blocking=False):
-        return None
-    try:
-        if not due(interval=interval):
+    from engine.pipeline.broker import try_lock
+
+    with try_lock(LOCK_KEY, 1800) as held:
+        if held is None:
             return None
-        run, _ = record_import(source, "schedule", lambda: import_list(source))
-        return run
-    except Exception:
-        log.exception("scheduled list import could not run")
-        return None
-    finally:
-        if lock is not None:
-            try:
-                lock.release()
-            except Exception:
-                pass
-
-
-def _lock():
-    import redis
-
-    from engine.pipeline.broker import broker_url
-
-    try:
-        url = broker_url().replace("redis+socket://", "unix://")
-        client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
-        client.ping()
-    except Exception:
-        return None
-    return client.lock(LOCK_KEY, timeout=1800)
+        try:
+            if not due(interval=interval):
+                return None
+            run, _ = record_import(source, "schedule", lambda: import_list(source))
+            return run
+        except Exception:
+            log.exception("scheduled list import could not run")
+            return None
 
 
 _thread: threading.Thread | None = None

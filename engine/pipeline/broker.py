@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,3 +154,50 @@ def apply_no_loss_config(url: str) -> None:
             client.config_set(key, value)
         except redis.ResponseError:
             pass  # managed Redis may forbid CONFIG SET; the compose file sets them instead
+
+
+@dataclass(frozen=True)
+class HeldLock:
+    """A lock ``try_lock`` took: ``client`` is the Redis it is held on, None when Redis did not
+    answer and no lock was taken (the caller goes on alone: without Redis there is no one to
+    race, or publishing fails anyway)."""
+
+    client: redis.Redis | None
+
+
+@contextmanager
+def try_lock(
+    key: str, timeout: float, url: str | None = None, start: bool = True
+) -> Iterator[HeldLock | None]:
+    """A non-blocking Redis lock for periodic work that one process at a time should do (the
+    sweeper, the scheduled list import, the journal's sequencer): yields None when another
+    process holds it, else a ``HeldLock``, and releases it on exit. ``timeout`` (s) frees the
+    lock of a process killed while holding it. ``url``: the broker's (default ``broker_url``,
+    which starts the embedded server unless ``start`` is False)."""
+    lock = None
+    client: redis.Redis | None = None
+    held = True
+    try:
+        address = (url or broker_url(start=start)).replace("redis+socket://", "unix://")
+        client = redis.Redis.from_url(address, socket_timeout=3, socket_connect_timeout=3)
+        lock = client.lock(key, timeout=timeout)
+        held = bool(lock.acquire(blocking=False))
+    except Exception:
+        if client is not None:
+            client.close()
+        lock, client = None, None
+    if not held:
+        assert client is not None
+        client.close()
+        yield None
+        return
+    try:
+        yield HeldLock(client)
+    finally:
+        if lock is not None:
+            try:
+                lock.release()
+            except Exception:
+                pass  # expired or Redis gone: nothing left to release
+        if client is not None:
+            client.close()

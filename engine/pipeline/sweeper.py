@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,12 +56,13 @@ def sweep_once(
     settings = SweepSettings()
     grace = settings.grace if grace is None else grace
     limit = settings.limit if limit is None else limit
-    lock = _lock(broker)
-    if lock is not None and not lock.acquire(blocking=False):
-        log.info("another sweeper is running; skipped")
-        return 0
-    try:
-        depth = _queue_depth(lock)
+    from engine.pipeline.broker import try_lock
+
+    with try_lock(LOCK_KEY, 300, url=broker) as held:
+        if held is None:
+            log.info("another sweeper is running; skipped")
+            return 0
+        depth = _queue_depth(held.client)
         if depth is not None and depth > settings.max_queued:
             log.info("queue holds %d messages; sweep skipped (backlog, not loss)", depth)
             return 0
@@ -76,38 +78,17 @@ def sweep_once(
             cutoff.isoformat(),
         )
         return len(ids)
-    finally:
-        if lock is not None:
-            try:
-                lock.release()
-            except Exception:
-                pass
 
 
-def _queue_depth(lock) -> int | None:
+def _queue_depth(client: Any) -> int | None:
     from engine.pipeline.queues import QUEUE
 
-    if lock is None:
+    if client is None:
         return None
     try:
-        return int(lock.redis.llen(QUEUE))
+        return int(client.llen(QUEUE))
     except Exception:
         return None
-
-
-def _lock(broker: str | None):
-    """A short-lived Redis lock; None when Redis is unreachable (publishing fails then anyway)."""
-    import redis
-
-    from engine.pipeline.broker import broker_url
-
-    try:
-        url = (broker or broker_url()).replace("redis+socket://", "unix://")
-        client = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3)
-        client.ping()
-    except Exception:
-        return None
-    return client.lock(LOCK_KEY, timeout=300)
 
 
 def _sequence_journal() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from audit_support import store_decided, store_desk_records
+from audit_support import sql_exec, store_decided, store_desk_records
 from sqlalchemy import text
 
 from engine.audit.checks import verify
@@ -24,11 +24,6 @@ def journal(db: None, tmp_path: Path) -> dict[str, object]:
     appended = sequence_all()
     head = write_head(key)
     return {"key": key, "ids": ids, "appended": appended, "head": head}
-
-
-def _sql(stmt: str, **params: object) -> None:
-    with get_engine().begin() as conn:
-        conn.execute(text(stmt), params)
 
 
 def _first_problem(journal: dict[str, object]) -> str:
@@ -87,14 +82,14 @@ def test_edited_record_is_named(journal: dict[str, object], kind: str, stmt: str
             rid = conn.scalar(text(f"SELECT max(id) FROM {table}"))
     else:
         rid = ids[kind]
-    _sql(stmt, id=rid)
+    sql_exec(stmt, id=rid)
     problem = _first_problem(journal)
     assert f"({kind} {rid})" in problem and "record altered" in problem
 
 
 def test_deleted_record_is_named(journal: dict[str, object]) -> None:
     ids: dict[str, int] = journal["ids"]  # type: ignore[assignment]
-    _sql("DELETE FROM alert_notes WHERE id = :id", id=ids["alert_notes"])
+    sql_exec("DELETE FROM alert_notes WHERE id = :id", id=ids["alert_notes"])
     assert f"(alert_notes {ids['alert_notes']}): record deleted" in _first_problem(journal)
 
 
@@ -103,7 +98,7 @@ def test_deleted_decision_is_named(journal: dict[str, object]) -> None:
         rid = conn.scalar(
             text("SELECT id FROM decisions WHERE status = 'clear' ORDER BY id LIMIT 1")
         )
-    _sql("DELETE FROM decisions WHERE id = :id", id=rid)
+    sql_exec("DELETE FROM decisions WHERE id = :id", id=rid)
     assert f"(decisions {rid}): record deleted" in _first_problem(journal)
 
 
@@ -114,8 +109,8 @@ def test_reordered_events_are_named(journal: dict[str, object]) -> None:
         ha, hb = (
             conn.scalar(text("SELECT sha256 FROM events WHERE id = :i"), {"i": i}) for i in (a, b)
         )
-    _sql("UPDATE events SET sha256 = :h WHERE id = :i", h=hb, i=a)
-    _sql("UPDATE events SET sha256 = :h WHERE id = :i", h=ha, i=b)
+    sql_exec("UPDATE events SET sha256 = :h WHERE id = :i", h=hb, i=a)
+    sql_exec("UPDATE events SET sha256 = :h WHERE id = :i", h=ha, i=b)
     report = verify(public_key=public_key(journal["key"]))  # type: ignore[arg-type]
     named = [str(p) for p in report.problems]
     assert f"(events {a}): record altered" in named[0]
@@ -123,15 +118,15 @@ def test_reordered_events_are_named(journal: dict[str, object]) -> None:
 
 
 def test_reordered_journal_entries_break_the_chain(journal: dict[str, object]) -> None:
-    _sql("UPDATE journal_entries SET seq = -1 WHERE seq = 2")
-    _sql("UPDATE journal_entries SET seq = 2 WHERE seq = 3")
-    _sql("UPDATE journal_entries SET seq = 3 WHERE seq = -1")
+    sql_exec("UPDATE journal_entries SET seq = -1 WHERE seq = 2")
+    sql_exec("UPDATE journal_entries SET seq = 2 WHERE seq = 3")
+    sql_exec("UPDATE journal_entries SET seq = 3 WHERE seq = -1")
     problem = _first_problem(journal)
     assert problem.startswith("entry 2 ") and "prev_hash" in problem
 
 
 def test_deleted_journal_entry_is_named(journal: dict[str, object]) -> None:
-    _sql("DELETE FROM journal_entries WHERE seq = 4")
+    sql_exec("DELETE FROM journal_entries WHERE seq = 4")
     problem = _first_problem(journal)
     assert problem.startswith("entry 5 ") and "expected position 4" in problem
 
@@ -146,7 +141,7 @@ def test_rewritten_chain_is_caught_by_the_signed_head(journal: dict[str, object]
 
     with get_engine().connect() as conn:
         rid = conn.scalar(text("SELECT min(id) FROM decisions"))
-    _sql("UPDATE decisions SET status = 'clear', violations = '[]' WHERE id = :id", id=rid)
+    sql_exec("UPDATE decisions SET status = 'clear', violations = '[]' WHERE id = :id", id=rid)
     src = source_for("decisions")
     with get_engine().begin() as conn:
         row = conn.execute(src.table.select().where(src.table.c.id == rid)).one()
@@ -199,7 +194,7 @@ def test_heads_extend_the_stored_frontier_and_match_the_full_recomputation(
         assert head["tree_size"] in sizes
     with get_engine().connect() as conn:
         newest = conn.scalar(text("SELECT max(tree_size) FROM journal_frontiers"))
-    _sql(
+    sql_exec(
         "UPDATE journal_frontiers SET nodes = :n WHERE tree_size = :s",
         n='["' + "ab" * 32 + '"]',
         s=newest,

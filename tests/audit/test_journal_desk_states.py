@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import web_seed
+from audit_support import sql_exec, sql_scalar
 from sqlalchemy import text, update
 from web_support import desk_app, logged_in, post_form
 
@@ -20,16 +21,6 @@ from engine.audit.signing import generate_key, public_key
 from engine.storage.db import get_engine
 
 post = post_form
-
-
-def _one(stmt: str, **params: object) -> Any:
-    with get_engine().connect() as conn:
-        return conn.execute(text(stmt), params).scalar()
-
-
-def _sql(stmt: str, **params: object) -> None:
-    with get_engine().begin() as conn:
-        conn.execute(text(stmt), params)
 
 
 def _alert(
@@ -93,8 +84,8 @@ def desk(db: None, login_as: Any, tmp_path: Path) -> dict[str, Any]:
     ids["bulk_assigned"], ids["bulk_closed"] = bulk
     # a case of two alerts closed from the case page
     pair = _alert("ds-7", rules=("r-1", "r-2"))
-    case = _one("SELECT case_id FROM case_alerts WHERE alert_id = :a", a=pair[0])
-    assert _one("SELECT case_id FROM case_alerts WHERE alert_id = :a", a=pair[1]) == case
+    case = sql_scalar("SELECT case_id FROM case_alerts WHERE alert_id = :a", a=pair[0])
+    assert sql_scalar("SELECT case_id FROM case_alerts WHERE alert_id = :a", a=pair[1]) == case
     _done(post(sam, f"/cases/{case}/close", resolution="true_positive", note="both breaches"))
     ids["case_closed"] = pair[1]
     # opened only: a note and a snooze of its repeats (a snooze's audit row names the alert and
@@ -116,8 +107,8 @@ def desk(db: None, login_as: Any, tmp_path: Path) -> dict[str, Any]:
         resp = post(ada, "/admin/apikeys", name=name, scopes=["events:read"])
         _done(resp)
         keys.append(re.search(r"(sk_[A-Za-z0-9_\-]+)", resp.get_data(as_text=True)).group(1))  # type: ignore[union-attr]
-    ids["key_active"] = _one("SELECT id FROM api_keys WHERE name = 'erp'")
-    ids["key_revoked"] = _one("SELECT id FROM api_keys WHERE name = 'tms'")
+    ids["key_active"] = sql_scalar("SELECT id FROM api_keys WHERE name = 'erp'")
+    ids["key_revoked"] = sql_scalar("SELECT id FROM api_keys WHERE name = 'tms'")
     client = app.test_client()
     assert client.get("/api/v1/events/none", headers={"X-API-Key": keys[0]}).status_code == 404
     _done(post(ada, f"/admin/apikeys/{ids['key_revoked']}/revoke"))
@@ -152,8 +143,10 @@ def test_desk_actions_verify(desk: dict[str, Any]) -> None:
     assert _state(desk["bulk_closed"]) == ("closed", "duplicate", "olga", True)
     assert _state(desk["case_closed"]) == ("closed", "true_positive", None, True)
     assert _state(desk["opened"]) == ("open", None, None, False)
-    assert _one("SELECT revoked_by FROM api_keys WHERE id = :k", k=desk["key_revoked"]) == "ada"
-    assert _one("SELECT revoked_at FROM api_keys WHERE id = :k", k=desk["key_active"]) is None
+    assert (
+        sql_scalar("SELECT revoked_by FROM api_keys WHERE id = :k", k=desk["key_revoked"]) == "ada"
+    )
+    assert sql_scalar("SELECT revoked_at FROM api_keys WHERE id = :k", k=desk["key_active"]) is None
     assert _problems(desk) == []
 
 
@@ -199,7 +192,7 @@ def test_desk_actions_verify(desk: dict[str, Any]) -> None:
 def test_a_field_edited_in_the_database_is_named(
     desk: dict[str, Any], kind: str, target: str, stmt: str, named: str
 ) -> None:
-    _sql(stmt, id=desk[target])
+    sql_exec(stmt, id=desk[target])
     problems = _problems(desk)
     assert len(problems) == 1, problems
     assert f"({kind} {desk[target]}): " in problems[0] and named in problems[0], problems[0]
@@ -230,9 +223,9 @@ def test_an_action_recorded_before_closed_at_was_leaves_only_the_closure_time_un
         )
     write_head(key)
     pub = public_key(key)
-    _sql("UPDATE alerts SET closed_at = '2020-01-02 00:00:00' WHERE id = :id", id=a)
+    sql_exec("UPDATE alerts SET closed_at = '2020-01-02 00:00:00' WHERE id = :id", id=a)
     assert [str(p) for p in verify(public_key=pub).problems] == []
-    _sql("UPDATE alerts SET status = 'open' WHERE id = :id", id=a)
+    sql_exec("UPDATE alerts SET status = 'open' WHERE id = :id", id=a)
     (problem,) = [str(p) for p in verify(public_key=pub).problems]
     assert f"(alerts {a}): " in problem and "status is 'open', journaled 'closed'" in problem
 
@@ -254,8 +247,8 @@ def test_a_key_or_alert_with_no_history_is_not_held_to_one(db: None, tmp_path: P
     (a,) = _alert("seed-1")
     write_head(key)
     pub = public_key(key)
-    _sql("UPDATE api_keys SET revoked_at = '2020-01-02 00:00:00' WHERE id = :id", id=kid)
+    sql_exec("UPDATE api_keys SET revoked_at = '2020-01-02 00:00:00' WHERE id = :id", id=kid)
     assert [str(p) for p in verify(public_key=pub).problems] == []
-    _sql("UPDATE alerts SET resolution = 'duplicate' WHERE id = :id", id=a)
+    sql_exec("UPDATE alerts SET resolution = 'duplicate' WHERE id = :id", id=a)
     (problem,) = [str(p) for p in verify(public_key=pub).problems]
     assert f"(alerts {a}): " in problem and "resolution is 'duplicate', journaled None" in problem

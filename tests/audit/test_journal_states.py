@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from audit_support import sql_exec
 from replay_support import ingest_and_decide
 from sqlalchemy import text
 
@@ -26,16 +27,6 @@ def _arms(event_id: str, imo: str, day: int) -> dict[str, Any]:
                      "destination": {"country": "RU", "name": "Dunay"},
                      "goods": [{"hs_code": "930690", "description": "artillery ammunition"}]},
     }  # fmt: skip
-
-
-def _one(stmt: str, **params: object) -> Any:
-    with get_engine().connect() as conn:
-        return conn.execute(text(stmt), params).scalar()
-
-
-def _sql(stmt: str, **params: object) -> None:
-    with get_engine().begin() as conn:
-        conn.execute(text(stmt), params)
 
 
 @pytest.fixture
@@ -147,7 +138,7 @@ def test_edited_or_deleted_rows_are_named(
     desk: dict[str, Any], kind: str, stmt: str, named: str
 ) -> None:
     params = {"new": desk["new"], "first": desk["cases"][0], "entry": desk["entry"]}
-    _sql(stmt, **{k: v for k, v in params.items() if f":{k}" in stmt})
+    sql_exec(stmt, **{k: v for k, v in params.items() if f":{k}" in stmt})
     problems = _problems(desk)
     assert problems, "not caught"
     assert f"({kind} " in problems[0] and named in problems[0], problems[0]
