@@ -10,6 +10,40 @@ from typing import Any
 
 from engine.config import PROJECT_ROOT
 
+# a designated entity of the test lists below, and a shipment to a consignee that is its name
+# written differently (the same party record every time: only the pinned snapshot differs)
+ACME = "ACME OCEAN TRADING CORPORATION"
+
+
+def un_list_xml(generated: str, entities: list[tuple[str, str, str]]) -> bytes:
+    """A UN Consolidated List document of ``entities`` (name, reference number, listed on),
+    generated at ``generated``, in the list's own XML form."""
+    rows = "".join(
+        f"<ENTITY><DATAID>9{ref[-3:]}</DATAID><VERSIONNUM>1</VERSIONNUM>"
+        f"<FIRST_NAME>{name}</FIRST_NAME><UN_LIST_TYPE>DPRK</UN_LIST_TYPE>"
+        f"<REFERENCE_NUMBER>{ref}</REFERENCE_NUMBER><LISTED_ON>{listed}</LISTED_ON>"
+        "<COMMENTS1></COMMENTS1><LIST_TYPE><VALUE>UN List</VALUE></LIST_TYPE></ENTITY>"
+        for name, ref, listed in entities
+    )
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?><CONSOLIDATED_LIST dateGenerated="
+        f"'{generated}'><INDIVIDUALS></INDIVIDUALS><ENTITIES>{rows}</ENTITIES>"
+        "</CONSOLIDATED_LIST>"
+    ).encode()
+
+
+def acme_shipment(event_id: str, day: int) -> dict[str, Any]:
+    return {
+        "event_id": event_id, "event_type": "shipment", "source": "tms-7",
+        "occurred_at": f"2024-06-{day:02d}T09:00:00Z",
+        "shipment": {"mode": "sea", "origin": {"country": "SG"}, "destination": {"country": "AE"},
+                     "goods": [{"hs_code": "847130", "description": "laptops", "quantity": 10,
+                                "unit": "pcs"}],
+                     "parties": [{"role": "consignee", "name": "Acme Ocean Trading Corp.",
+                                  "country": "AE"}]},
+    }  # fmt: skip
+
+
 COUNTRIES = ["JP", "US", "DE", "FR", "SG", "AE", "CN", "BR", "IN", "NL"]
 ORDINARY = ["847130", "870323", "300490", "610910"]
 # (origin, destination, hs_code, description, unit): the sanctioned trade among the events

@@ -8,40 +8,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from replay_support import generated_events, ingest_and_decide
+from replay_support import ACME, acme_shipment, generated_events, ingest_and_decide, un_list_xml
 from sqlalchemy import bindparam, text
 
 from engine.replay_period import default_replayer_parts, replay_period
 from engine.rules.loader import load_pack
 from engine.storage.db import get_engine
-
-ACME = "ACME OCEAN TRADING CORPORATION"
-
-
-def _list_xml(name: str) -> bytes:
-    row = (
-        f"<ENTITY><DATAID>900002</DATAID><VERSIONNUM>1</VERSIONNUM><FIRST_NAME>{name}</FIRST_NAME>"
-        "<UN_LIST_TYPE>DPRK</UN_LIST_TYPE><REFERENCE_NUMBER>KPe.902</REFERENCE_NUMBER>"
-        "<LISTED_ON>2016-03-02</LISTED_ON><COMMENTS1></COMMENTS1>"
-        "<LIST_TYPE><VALUE>UN List</VALUE></LIST_TYPE></ENTITY>"
-    )
-    return (
-        "<?xml version='1.0' encoding='UTF-8'?><CONSOLIDATED_LIST dateGenerated="
-        f"'2024-01-10T00:00:00Z'><INDIVIDUALS></INDIVIDUALS><ENTITIES>{row}</ENTITIES>"
-        "</CONSOLIDATED_LIST>"
-    ).encode()
-
-
-def _acme(event_id: str, day: int) -> dict[str, Any]:
-    return {
-        "event_id": event_id, "event_type": "shipment", "source": "tms-7",
-        "occurred_at": f"2024-06-{day:02d}T09:00:00Z",
-        "shipment": {"mode": "sea", "origin": {"country": "SG"}, "destination": {"country": "AE"},
-                     "goods": [{"hs_code": "847130", "description": "laptops", "quantity": 10,
-                                "unit": "pcs"}],
-                     "parties": [{"role": "consignee", "name": "Acme Ocean Trading Corp.",
-                                  "country": "AE"}]},
-    }  # fmt: skip
 
 
 def _petroleum(event_id: str, day: int, bbl: int) -> dict[str, Any]:
@@ -83,7 +55,7 @@ def test_events_of_every_kind_replay_with_zero_defects(
     for name in ("sam", "sue"):
         create_user(name, "long enough password", "senior_officer", actor="pytest")
     xml = tmp_path / "list.xml"
-    xml.write_bytes(_list_xml(ACME))
+    xml.write_bytes(un_list_xml("2024-01-10T00:00:00Z", [(ACME, "KPe.902", "2016-03-02")]))
     import_list(str(xml), retro=False)
     imos = ["9123453", "9135793", "9176187"]  # valid IMO check digits
 
@@ -92,7 +64,7 @@ def test_events_of_every_kind_replay_with_zero_defects(
     # is received after their decisions, so their replayed totals must leave it out (cut-off)
     ingest_and_decide([_petroleum("k-oil-1", 10, 240_000), _petroleum("k-oil-2", 12, 300_000)])
     ingest_and_decide([_voyage(f"k-voy-{i}", imo, "2024-02-07T06:00:00Z") for i, imo in
-                       enumerate(imos)] + [_acme("k-acme-1", 3)])  # fmt: skip
+                       enumerate(imos)] + [acme_shipment("k-acme-1", 3)])  # fmt: skip
     entry = store.add(
         list_reference="KPe.902", party_name="Acme Ocean Trading Corp", country="ae",
         reason="customer since 2009, LEI checked", expires_on=date(2099, 1, 1), actor="sam",
@@ -100,9 +72,9 @@ def test_events_of_every_kind_replay_with_zero_defects(
     store.approve(entry.id, "sue")
     ingest_and_decide(generated_events(150, seed=8), batch=50)  # later cut-offs: more supplies
     ingest_and_decide([_port_call(f"k-call-{i}", imo, "2024-08-01T08:00:00Z") for i, imo in
-                       enumerate(imos)] + [_acme("k-acme-2", 4)])  # fmt: skip
+                       enumerate(imos)] + [acme_shipment("k-acme-2", 4)])  # fmt: skip
     store.revoke(entry.id, "sue", "relationship ended")
-    ingest_and_decide([_acme("k-acme-3", 5), _petroleum("k-oil-0", 2, 100_000)])
+    ingest_and_decide([acme_shipment("k-acme-3", 5), _petroleum("k-oil-0", 2, 100_000)])
     ingest_and_decide(generated_events(50, seed=9))
 
     with get_engine().connect() as conn:

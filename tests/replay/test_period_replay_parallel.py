@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from replay_support import generated_events, ingest_and_decide
+from replay_support import ACME, acme_shipment, generated_events, ingest_and_decide, un_list_xml
 from sqlalchemy import text
 
 from engine.replay_parallel import PagePart, replay_period_jobs
@@ -17,42 +17,13 @@ from engine.replay_period import default_replayer_parts, replay_period
 from engine.storage.db import get_engine
 
 FROM, TO = datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
-ACME = "ACME OCEAN TRADING CORPORATION"
-
-
-def _list_xml(generated: str, names: list[tuple[str, str]]) -> bytes:
-    rows = "".join(
-        f"<ENTITY><DATAID>9{ref[-3:]}</DATAID><VERSIONNUM>1</VERSIONNUM>"
-        f"<FIRST_NAME>{name}</FIRST_NAME><UN_LIST_TYPE>DPRK</UN_LIST_TYPE>"
-        f"<REFERENCE_NUMBER>{ref}</REFERENCE_NUMBER><LISTED_ON>2024-02-01</LISTED_ON>"
-        "<COMMENTS1></COMMENTS1><LIST_TYPE><VALUE>UN List</VALUE></LIST_TYPE></ENTITY>"
-        for name, ref in names
-    )
-    return (
-        "<?xml version='1.0' encoding='UTF-8'?><CONSOLIDATED_LIST dateGenerated="
-        f"'{generated}'><INDIVIDUALS></INDIVIDUALS><ENTITIES>{rows}</ENTITIES>"
-        "</CONSOLIDATED_LIST>"
-    ).encode()
-
-
-def _acme(event_id: str, day: int) -> dict[str, Any]:
-    # the same party record every time: the memo's key is the same but for the snapshot
-    return {
-        "event_id": event_id, "event_type": "shipment", "source": "tms-7",
-        "occurred_at": f"2024-06-{day:02d}T09:00:00Z",
-        "shipment": {"mode": "sea", "origin": {"country": "SG"}, "destination": {"country": "AE"},
-                     "goods": [{"hs_code": "847130", "description": "laptops", "quantity": 10,
-                                "unit": "pcs"}],
-                     "parties": [{"role": "consignee", "name": "Acme Ocean Trading Corp.",
-                                  "country": "AE"}]},
-    }  # fmt: skip
 
 
 def _import(tmp_path: Path, name: str, generated: str, names: list[tuple[str, str]]) -> None:
     from engine.lists.importer import import_list
 
     xml = tmp_path / name
-    xml.write_bytes(_list_xml(generated, names))
+    xml.write_bytes(un_list_xml(generated, [(n, ref, "2024-02-01") for n, ref in names]))
     import_list(str(xml), retro=False)
 
 
@@ -61,9 +32,9 @@ def _two_snapshots(tmp_path: Path) -> None:
     which lists it (flagged): the same party, screened against two pinned snapshots."""
     other = ("KOREA UNRELATED SHIPPING COMPANY", "KPe.801")
     _import(tmp_path, "s1.xml", "2024-01-10T00:00:00Z", [other])
-    ingest_and_decide([_acme(f"acme-{i}", i) for i in (1, 2, 3)])
+    ingest_and_decide([acme_shipment(f"acme-{i}", i) for i in (1, 2, 3)])
     _import(tmp_path, "s2.xml", "2024-02-10T00:00:00Z", [other, (ACME, "KPe.902")])
-    ingest_and_decide([_acme(f"acme-{i}", i) for i in (4, 5, 6)])
+    ingest_and_decide([acme_shipment(f"acme-{i}", i) for i in (4, 5, 6)])
 
 
 def _decided() -> dict[str, tuple[str, str | None]]:
