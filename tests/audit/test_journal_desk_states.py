@@ -252,3 +252,27 @@ def test_a_key_or_alert_with_no_history_is_not_held_to_one(db: None, tmp_path: P
     sql_exec("UPDATE alerts SET resolution = 'duplicate' WHERE id = :id", id=a)
     (problem,) = [str(p) for p in verify(public_key=pub).problems]
     assert f"(alerts {a}): " in problem and "resolution is 'duplicate', journaled None" in problem
+
+
+def test_a_period_verify_holds_the_rows_journaled_in_it(db: None) -> None:
+    """``audit verify --from/--to`` runs the state checks of the records sequenced in the
+    period: an alert journaled before it is not reported, one journaled in it is."""
+    from datetime import UTC, datetime, timedelta
+
+    from engine.audit.sequencer import sequence_all
+
+    (early,) = _alert("period-1")
+    sequence_all()
+    between = datetime.now(UTC)
+    (late,) = _alert("period-2")
+    sequence_all()
+    after = datetime.now(UTC) + timedelta(seconds=1)
+    sql_exec("UPDATE alerts SET status = 'closed' WHERE id IN (:a, :b)", a=early, b=late)
+
+    def named(**period: datetime) -> list[str]:
+        return [p.key or "" for p in verify(**period).problems if p.kind == "alerts"]
+
+    assert named() == [str(early), str(late)]
+    assert named(since=between, until=after) == [str(late)]
+    assert named(until=between) == [str(early)]
+    assert named(since=after) == []  # no entry in the period: nothing to hold
