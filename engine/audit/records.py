@@ -134,7 +134,12 @@ def _optional_sources() -> None:
     # makes it part of every sequencer pass and verification.
     import importlib
 
-    for module in ("engine.cases.journal", "engine.allowlist.journal", "engine.notify.journal"):
+    for module in (
+        "engine.cases.journal",
+        "engine.allowlist.journal",
+        "engine.notify.journal",
+        "engine.approvals.journal",
+    ):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError:

@@ -72,6 +72,10 @@ def desk(db: None, login_as: Any, tmp_path: Path) -> dict[str, Any]:
     _done(post(olga, f"/alerts/{a}/close", resolution="false_positive", note="looks fine"))
     _done(post(sam, f"/alerts/{a}/approval", decision="reject", note="HS 9306 is ammunition"))
     ids["rejected"] = a
+    for name in ("approved", "rejected"):
+        ids[f"{name}_request"] = sql_scalar(
+            "SELECT id FROM closure_approvals WHERE alert_id = :a", a=ids[name]
+        )
     # closed and reopened
     (a,) = _alert("ds-4")
     _done(post(olga, f"/alerts/{a}/close", resolution="duplicate", note="same as ds-1"))
@@ -187,6 +191,16 @@ def test_desk_actions_verify(desk: dict[str, Any]) -> None:
         ("api_keys", "key_revoked",
          "UPDATE api_keys SET revoked_at = '2020-01-02 00:00:00' WHERE id = :id",
          "revoked_at is '2020-01-0"),
+        # a four-eyes decision is the alert's journaled approve / reject action
+        ("closure_approvals", "approved_request",
+         "UPDATE closure_approvals SET decided_by = 'mallory' WHERE id = :id",
+         "approved by 'mallory', journaled approved by 'sue'"),
+        ("closure_approvals", "rejected_request",
+         "UPDATE closure_approvals SET decision = 'approved' WHERE id = :id",
+         "approved by 'sam', journaled rejected by 'sam'"),
+        ("closure_approvals", "approved_request",
+         "UPDATE closure_approvals SET decision = NULL, decided_by = NULL WHERE id = :id",
+         "undecided, journaled approved by 'sue'"),
     ],
 )  # fmt: skip
 def test_a_field_edited_in_the_database_is_named(
@@ -276,3 +290,26 @@ def test_a_period_verify_holds_the_rows_journaled_in_it(db: None) -> None:
     assert named(since=between, until=after) == [str(late)]
     assert named(until=between) == [str(early)]
     assert named(since=after) == []  # no entry in the period: nothing to hold
+
+
+@pytest.mark.parametrize(
+    ("stmt", "kind"),
+    [
+        ("UPDATE closure_approvals SET requested_by = 'mallory' WHERE alert_id = :a",
+         "closure_approvals"),
+        ("UPDATE closure_approvals SET resolution = 'duplicate' WHERE alert_id = :a",
+         "closure_approvals"),
+        ("UPDATE approval_routes SET requested_by = 'mallory' WHERE alert_id = :a",
+         "approval_routes"),
+        ("DELETE FROM approval_routes WHERE alert_id = :a", "approval_routes"),
+    ],
+)  # fmt: skip
+def test_a_four_eyes_request_edited_or_deleted_is_named(
+    desk: dict[str, Any], stmt: str, kind: str
+) -> None:
+    """What a four-eyes request asked for, and its route, are journaled as they were opened."""
+    sql_exec(stmt, a=desk["approved"])
+    problems = _problems(desk)
+    assert len(problems) == 1, problems
+    assert f"({kind} " in problems[0], problems[0]
+    assert "record altered" in problems[0] or "record deleted" in problems[0], problems[0]
