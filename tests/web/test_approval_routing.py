@@ -267,3 +267,17 @@ def test_without_a_name_any_other_senior_decides_as_before(team) -> None:
     assert audit("route_approval") == []
     post(team["uma"], f"/alerts/{a}/approval", decision="approve")
     assert status(a) == "closed"
+
+
+def test_one_way_in_to_the_approvals_and_from_there_to_the_waiting_alerts(team) -> None:
+    """The main navigation has one entry for four-eyes work (the routing page); the alert
+    queue's filter of the alerts waiting for a closure approval is linked from it."""
+    a = web_seed.najin_dunay()
+    post(team["sam"], f"/alerts/{a}/close", resolution="false_positive", note="humanitarian")
+    page = team["tina"].get("/approvals").text
+    nav = page.split('<nav aria-label="main">')[1].split("</nav>")[0]
+    assert nav.count('href="/approvals"') == 1 and "pending_approval" not in nav
+    link = re.search(r'href="(/alerts/?\?[^"]*status=pending_approval[^"]*)"', page)
+    assert link is not None, "no link to the waiting alerts"
+    queue = team["tina"].get(link.group(1).replace("&amp;", "&")).text
+    assert f'href="/alerts/{a}"' in queue
