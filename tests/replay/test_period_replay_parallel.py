@@ -126,3 +126,28 @@ def test_parallel_replay_reports_what_one_process_reports(
         assert [d.event_id for d in report.defects] == [victim]
         assert any("status: clear -> flagged" in line for line in report.defects[0].diff)
     assert parallel.to_json() == single.to_json()
+
+
+def test_replay_workers_collect_cycles_less_often_and_this_process_as_before() -> None:
+    """The pool's workers run with the replay's collector thresholds (the default ones spent
+    ~40% of a worker's CPU on full collections); the process starting them keeps its own."""
+    import gc
+
+    from engine.replay_parallel import WORKER_GC, _pool
+
+    before = gc.get_threshold()
+    pool = _pool(2, keep=False)
+    try:
+        found = pool.map(_thresholds, range(4))
+    finally:
+        pool.close()
+        pool.join()
+    assert WORKER_GC != (700, 10, 10)  # Python's default: the test would prove nothing
+    assert set(found) == {WORKER_GC}
+    assert gc.get_threshold() == before
+
+
+def _thresholds(_: int) -> tuple[int, int, int]:
+    import gc
+
+    return gc.get_threshold()
