@@ -21,7 +21,6 @@ replay, as one process reuses its own.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import multiprocessing
 import os
 import pickle
@@ -32,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.replay_gc import set_replay_thresholds
 from engine.replay_period import (
     PAGE,
     SAMPLE,
@@ -180,19 +180,6 @@ def merge(report: PeriodReport, part: PeriodReport) -> None:
         mine_s += sample[: max(SAMPLE - len(mine_s), 0)]
 
 
-# The cyclic collector's thresholds in a worker (Python's default: 700, 10, 10). A worker holds
-# many long-lived objects (compiled packs, the caps index, parsed events waiting for their page)
-# and allocates a great many short-lived ones per event; with the default thresholds the full
-# collections re-walking the long-lived ones took about 40% of a worker's CPU (bench/replay.py,
-# 20,000 events: 245 -> 150 CPU-us/event warm). Reference counting frees almost everything a
-# replay allocates; the collector still runs, only less often.
-WORKER_GC = (50_000, 50, 100)
-
-
-def _init_worker() -> None:
-    gc.set_threshold(*WORKER_GC)
-
-
 _POOL: tuple[int, Any] | None = None
 
 
@@ -200,7 +187,7 @@ def _pool(jobs: int, keep: bool) -> Any:
     global _POOL
     if keep and _POOL is not None and _POOL[0] == jobs:
         return _POOL[1]
-    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker)
+    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=set_replay_thresholds)
     if keep:
         close_pool()
         _POOL = (jobs, pool)

@@ -35,6 +35,7 @@ from sqlalchemy import Text, func, select, type_coerce
 from engine.models.decisions import Decision
 from engine.models.events import Event
 from engine.replay import comparable, decision_diff, load_stored_pack
+from engine.replay_gc import replay_thresholds
 from engine.rules.loader import RulePack
 from engine.storage.db import get_engine
 from engine.storage.repository import as_utc
@@ -633,6 +634,26 @@ def replay_period(
     live evaluator has; False: none). ``page_times``: seconds per page are appended (bench).
     In this process; ``engine.replay_parallel.replay_period_jobs`` splits a period over
     worker processes."""
+    with replay_thresholds():  # engine.replay_gc
+        return _replay_period(
+            since, until, regime, against, lists, screener, caps_for, progress, against_label,
+            history, page_times,
+        )  # fmt: skip
+
+
+def _replay_period(
+    since: datetime,
+    until: datetime,
+    regime: str | None,
+    against: RulePack | None,
+    lists: str | None,
+    screener: Any,
+    caps_for: CapsFor | None,
+    progress: Progress | None,
+    against_label: str | None,
+    history: Any,
+    page_times: list[float] | None,
+) -> PeriodReport:
     impact = against is not None or lists is not None
     report = new_report(
         since,

@@ -128,12 +128,13 @@ def test_parallel_replay_reports_what_one_process_reports(
     assert parallel.to_json() == single.to_json()
 
 
-def test_replay_workers_collect_cycles_less_often_and_this_process_as_before() -> None:
+def test_replay_workers_collect_cycles_less_often_and_the_parent_as_before() -> None:
     """The pool's workers run with the replay's collector thresholds (the default ones spent
     ~40% of a worker's CPU on full collections); the process starting them keeps its own."""
     import gc
 
-    from engine.replay_parallel import WORKER_GC, _pool
+    from engine.replay_gc import REPLAY_GC
+    from engine.replay_parallel import _pool
 
     before = gc.get_threshold()
     pool = _pool(2, keep=False)
@@ -142,8 +143,8 @@ def test_replay_workers_collect_cycles_less_often_and_this_process_as_before() -
     finally:
         pool.close()
         pool.join()
-    assert WORKER_GC != (700, 10, 10)  # Python's default: the test would prove nothing
-    assert set(found) == {WORKER_GC}
+    assert REPLAY_GC != (700, 10, 10)  # Python's default: the test would prove nothing
+    assert set(found) == {REPLAY_GC}
     assert gc.get_threshold() == before
 
 
@@ -151,3 +152,22 @@ def _thresholds(_: int) -> tuple[int, int, int]:
     import gc
 
     return gc.get_threshold()
+
+
+def test_one_process_replay_collects_less_often_while_it_runs_only(db: None) -> None:
+    import gc
+
+    from engine.replay_gc import REPLAY_GC
+
+    ingest_and_decide(generated_events(60, seed=7), batch=30)
+    before = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+    screener, caps_for = default_replayer_parts()
+    report = replay_period(
+        FROM, TO, screener=screener, caps_for=caps_for, progress=lambda d, t: during.append(
+            gc.get_threshold()
+        )
+    )  # fmt: skip
+    assert report.ok and report.identical == report.replayed == 60
+    assert during and set(during) == {REPLAY_GC} and before != REPLAY_GC
+    assert gc.get_threshold() == before
