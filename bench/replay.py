@@ -116,6 +116,14 @@ def main() -> int:
             f" defects {len(report.defects)}, errors {len(report.errors)}; {uptime}"
         )
     close_pool()
+    schema = os.environ.get("SANCTIONS_DB_SCHEMA")
+    if schema and schema.startswith("bench_"):  # the scratch schema this run made goes
+        from sqlalchemy import text
+
+        from engine.storage.db import get_engine
+
+        with get_engine().begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     for d in report.defects[:5]:
         print("DEFECT", d.event_id, d.diff)
     print("every decision identical" if ok else "NOT IDENTICAL")
