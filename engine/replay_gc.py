@@ -10,6 +10,7 @@ replay allocates; the collector still runs, only less often.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,12 +22,21 @@ def set_replay_thresholds() -> None:
     gc.set_threshold(*REPLAY_GC)
 
 
+_LOCK = threading.Lock()
+_ACTIVE: list[tuple[int, ...]] = []  # the process's own thresholds, once per running replay
+
+
 @contextmanager
 def replay_thresholds() -> Iterator[None]:
-    """The replay's thresholds for the duration of one replay, the process's own afterwards."""
-    before = gc.get_threshold()
-    gc.set_threshold(*REPLAY_GC)
+    """The replay's thresholds for the duration of a replay, the process's own afterwards (with
+    replays overlapping in threads: when the last one ends)."""
+    with _LOCK:
+        _ACTIVE.append(_ACTIVE[0] if _ACTIVE else gc.get_threshold())
+        gc.set_threshold(*REPLAY_GC)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _LOCK:
+            own = _ACTIVE.pop()
+            if not _ACTIVE:
+                gc.set_threshold(*own)

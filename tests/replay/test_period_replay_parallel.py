@@ -171,3 +171,18 @@ def test_one_process_replay_collects_less_often_while_it_runs_only(db: None) -> 
     assert report.ok and report.identical == report.replayed == 60
     assert during and set(during) == {REPLAY_GC} and before != REPLAY_GC
     assert gc.get_threshold() == before
+
+
+def test_overlapping_replays_restore_the_process_thresholds_when_the_last_ends() -> None:
+    import gc
+
+    from engine.replay_gc import REPLAY_GC, replay_thresholds
+
+    before = gc.get_threshold()
+    first, second = replay_thresholds(), replay_thresholds()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first ends while the second still runs
+    assert gc.get_threshold() == REPLAY_GC
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
