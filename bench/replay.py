@@ -18,7 +18,7 @@ the pinned pack rebuilt from its stored text, its evaluators compiled); later ru
 the processes keep (the worker pool is kept between runs); every run reads the caps index
 again, in every worker. Quote CPU-us/event on a shared box: the wall rate is what the other
 users leave. Target: >= 5,000 events/s on the 2-core box: met since a replay runs Python's
-cyclic collector less often (engine.replay_gc; ~40% of a worker's CPU was full collections).
+cyclic collector less often (engine.gc_tuning; ~40% of a worker's CPU was full collections).
 On the box at load 0.5-0.7 (19:20 UTC, --reuse --runs 3, 20,000 events): jobs 2 cold 7,740
 events/s (203 CPU-us/event), warm 12,182 and 12,467 (152, 145); jobs 1 cold 5,982 (167), warm
 7,512 and 7,501 (133). With the default thresholds, at load 1.3 (19:15): jobs 2 cold 4,514

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.replay_gc import set_replay_thresholds
+from engine.gc_tuning import set_long_lived_thresholds
 from engine.replay_period import (
     PAGE,
     SAMPLE,
@@ -187,7 +187,7 @@ def _pool(jobs: int, keep: bool) -> Any:
     global _POOL
     if keep and _POOL is not None and _POOL[0] == jobs:
         return _POOL[1]
-    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=set_replay_thresholds)
+    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=set_long_lived_thresholds)
     if keep:
         close_pool()
         _POOL = (jobs, pool)

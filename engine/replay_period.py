@@ -32,10 +32,10 @@ from typing import Any
 
 from sqlalchemy import Text, func, select, type_coerce
 
+from engine.gc_tuning import replay_thresholds
 from engine.models.decisions import Decision
 from engine.models.events import Event
 from engine.replay import comparable, decision_diff, load_stored_pack
-from engine.replay_gc import replay_thresholds
 from engine.rules.loader import RulePack
 from engine.storage.db import get_engine
 from engine.storage.repository import as_utc
@@ -634,7 +634,7 @@ def replay_period(
     live evaluator has; False: none). ``page_times``: seconds per page are appended (bench).
     In this process; ``engine.replay_parallel.replay_period_jobs`` splits a period over
     worker processes."""
-    with replay_thresholds():  # engine.replay_gc
+    with replay_thresholds():  # engine.gc_tuning
         return _replay_period(
             since, until, regime, against, lists, screener, caps_for, progress, against_label,
             history, page_times,

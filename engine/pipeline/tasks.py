@@ -19,6 +19,7 @@ from typing import Any
 from celery import signals
 from sqlalchemy.exc import DBAPIError
 
+from engine.gc_tuning import set_long_lived_thresholds
 from engine.pipeline import replay_tasks as _replay_tasks  # noqa: F401 - registers its task
 from engine.pipeline.celery_app import app
 from engine.pipeline.decide import decide_stored, get_evaluator
@@ -103,10 +104,12 @@ def _fresh_process(**_: Any) -> None:
         get_evaluator()  # load the rule pack before the first message, not during it
     except Exception:
         log.exception("evaluator could not be loaded at worker start")
+    set_long_lived_thresholds()  # the collector re-walked the pack for every event (gc_tuning)
 
 
 @signals.worker_ready.connect
 def _start_sweeper(**_: Any) -> None:
+    set_long_lived_thresholds()  # the main process: the sweeper and the journal's sequencer
     start_background_sweeper()
 
 

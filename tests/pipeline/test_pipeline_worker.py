@@ -189,3 +189,31 @@ def test_screening_time_is_observed_per_decided_event(evaluator, api_client) -> 
     assert sorted(decide_stored(["scr:1", "scr:2"])) == ["scr:1", "scr:2"]
     assert sample("sanctions_screening_seconds_count") - count_before == 2
     assert sample("sanctions_screening_seconds_sum") > sum_before
+
+
+def test_worker_processes_run_the_collector_less_often(db) -> None:
+    """A pool process, once its pack is loaded, and the worker's main process (sweeper and
+    journal sequencer) take engine.gc_tuning's thresholds: checked in a fresh interpreter, so
+    this test process keeps its own."""
+    import os
+    import subprocess
+    import sys
+
+    from engine.gc_tuning import GC_THRESHOLDS
+
+    code = (
+        "import gc, sys\n"
+        "from engine.pipeline import tasks\n"
+        "own = gc.get_threshold()\n"
+        "tasks._fresh_process()\n"
+        "child = gc.get_threshold()\n"
+        "gc.set_threshold(*own)\n"
+        "tasks.start_background_sweeper = lambda: None\n"  # the thresholds, not the thread
+        "tasks._start_sweeper()\n"
+        "print(own, child, gc.get_threshold(), sep='|')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=dict(os.environ), capture_output=True, text=True,
+        timeout=120, check=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    assert out == f"(700, 10, 10)|{GC_THRESHOLDS}|{GC_THRESHOLDS}"

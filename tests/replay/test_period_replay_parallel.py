@@ -133,7 +133,7 @@ def test_replay_workers_collect_cycles_less_often_and_the_parent_as_before() -> 
     ~40% of a worker's CPU on full collections); the process starting them keeps its own."""
     import gc
 
-    from engine.replay_gc import REPLAY_GC
+    from engine.gc_tuning import GC_THRESHOLDS
     from engine.replay_parallel import _pool
 
     before = gc.get_threshold()
@@ -143,8 +143,8 @@ def test_replay_workers_collect_cycles_less_often_and_the_parent_as_before() -> 
     finally:
         pool.close()
         pool.join()
-    assert REPLAY_GC != (700, 10, 10)  # Python's default: the test would prove nothing
-    assert set(found) == {REPLAY_GC}
+    assert GC_THRESHOLDS != (700, 10, 10)  # Python's default: the test would prove nothing
+    assert set(found) == {GC_THRESHOLDS}
     assert gc.get_threshold() == before
 
 
@@ -157,7 +157,7 @@ def _thresholds(_: int) -> tuple[int, int, int]:
 def test_one_process_replay_collects_less_often_while_it_runs_only(db: None) -> None:
     import gc
 
-    from engine.replay_gc import REPLAY_GC
+    from engine.gc_tuning import GC_THRESHOLDS
 
     ingest_and_decide(generated_events(60, seed=7), batch=30)
     before = gc.get_threshold()
@@ -169,20 +169,20 @@ def test_one_process_replay_collects_less_often_while_it_runs_only(db: None) -> 
         )
     )  # fmt: skip
     assert report.ok and report.identical == report.replayed == 60
-    assert during and set(during) == {REPLAY_GC} and before != REPLAY_GC
+    assert during and set(during) == {GC_THRESHOLDS} and before != GC_THRESHOLDS
     assert gc.get_threshold() == before
 
 
 def test_overlapping_replays_restore_the_process_thresholds_when_the_last_ends() -> None:
     import gc
 
-    from engine.replay_gc import REPLAY_GC, replay_thresholds
+    from engine.gc_tuning import GC_THRESHOLDS, replay_thresholds
 
     before = gc.get_threshold()
     first, second = replay_thresholds(), replay_thresholds()
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)  # the first ends while the second still runs
-    assert gc.get_threshold() == REPLAY_GC
+    assert gc.get_threshold() == GC_THRESHOLDS
     second.__exit__(None, None, None)
     assert gc.get_threshold() == before
