@@ -410,9 +410,19 @@ def start_sequencer() -> None:
 
 
 SEQUENCER_LOOP = """
-import sys, time
+import os, signal, sys, time
 from engine.audit.sequencer import tick
 tick()
+out = os.environ.get("BENCH_SEQUENCER_PROFILE")
+if out:  # cProfile of the ticks from here on, written when the bench ends the process
+    import cProfile
+    prof = cProfile.Profile()
+    def _dump(*_):
+        prof.disable()
+        prof.dump_stats(out)
+        os._exit(0)
+    signal.signal(signal.SIGTERM, _dump)
+    prof.enable()
 print("ready", flush=True)  # imported and warm: its CPU from here on is the sequencing
 while True:
     time.sleep(float(sys.argv[1]))
@@ -420,11 +430,15 @@ while True:
 """
 
 
-def sequencer_process(stack: Stack, interval: float, root: Path) -> subprocess.Popen:
+def sequencer_process(
+    stack: Stack, interval: float, root: Path, profile: str = ""
+) -> subprocess.Popen:
     """The sequencer in a process of its own (the code of ``root``: this tree, or an older
     checkout to compare), so its CPU is measured exactly and it takes no GIL from the clients."""
     env = dict(stack.env, PYTHONPATH=str(root), SANCTIONS_AUDIT_SEQUENCE="1")
     env.pop("SANCTIONS_AUDIT_KEY_FILE", None)
+    if profile:
+        env["BENCH_SEQUENCER_PROFILE"] = profile
     proc = subprocess.Popen(
         [sys.executable, "-c", SEQUENCER_LOOP, str(interval)],
         env=env,
@@ -436,6 +450,17 @@ def sequencer_process(stack: Stack, interval: float, root: Path) -> subprocess.P
     if proc.stdout.readline().strip() != "ready":
         raise RuntimeError("the sequencer process did not start")
     return proc
+
+
+def release_sequencer_lock(stack: Stack) -> None:
+    """The sequencer's Redis lock as a terminated process may have left it (mid tick: held for
+    its 600 s timeout, so the next run's sequencer skipped every tick and journaled nothing)."""
+    import redis
+
+    from engine.audit.sequencer import LOCK_KEY
+
+    url = stack.broker.replace("redis+socket://", "unix://")
+    redis.Redis.from_url(url, socket_timeout=3).delete(LOCK_KEY)
 
 
 def unjournaled_decisions() -> int:
@@ -478,7 +503,11 @@ def journal_compare(stack: Stack, args: argparse.Namespace) -> int:
         caught_up = sequence_all()  # journal what is there already, outside the measured run
         proc = None
         if mode is not None:
-            proc = sequencer_process(stack, args.sequencer_interval, roots[mode])
+            prof = ""
+            if args.sequencer_profile:
+                Path(args.sequencer_profile).mkdir(parents=True, exist_ok=True)
+                prof = str(Path(args.sequencer_profile) / f"run{len(results.get(mode, []))}.prof")
+            proc = sequencer_process(stack, args.sequencer_interval, roots[mode], prof)
             cpu0 = _proc_tree_cpu(proc.pid)
         try:
             r = run_batch(stack, args.events, args.batch_size, args.clients)
@@ -492,6 +521,7 @@ def journal_compare(stack: Stack, args: argparse.Namespace) -> int:
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=30)
+                release_sequencer_lock(stack)
         r["mode"] += f" + {mode}" if mode else " (no journal)"
         report(r)
         load = os.getloadavg()
@@ -570,6 +600,11 @@ def main() -> int:
         type=float,
         default=2.0,
         help="--journal-compare: seconds between the sequencer's ticks (the worker's default 30)",
+    )
+    parser.add_argument(
+        "--sequencer-profile",
+        metavar="DIR",
+        help="--journal-compare: cProfile each on run's sequencer process into DIR/runN.prof",
     )
     parser.add_argument(
         "--sequencer-root",

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.audit.merkle import frontier_extend, frontier_root, frontier_valid
-from engine.audit.records import JournalSource, loads_json, record_sha256, sources
+from engine.audit.records import JournalSource, canonical_json, loads_json, sources
 from engine.audit.tables import JournalEntryRow, JournalFrontierRow, JournalHeadRow
 from engine.audit.verify_pack import ZERO_HASH, head_message, leaf_bytes, leaf_hash
 from engine.storage.db import get_engine
@@ -174,7 +174,7 @@ def _current_marks(conn: Connection, seq: int, entry_hash: str) -> _Marks:
 class _Reader:
     """How a pass reads one kind's rows: only the journaled columns (and the key), JSON ones as
     their text decoded by ``loads_json`` (the result processors' json.loads costs more per value
-    than the parse), each row made into its canonical record in one step."""
+    than the parse), each row made into its canonical record and hashed in one step."""
 
     def __init__(self, src: JournalSource) -> None:
         names = list(src.columns) + ([] if src.key in src.columns else [src.key])
@@ -193,41 +193,52 @@ class _Reader:
         self.names = names[: len(src.columns)]
         self.key_at = names.index(src.key)
 
-    def read(self, conn: Connection, q: Any) -> list[tuple[Any, dict[str, Any]]]:
-        """(key, canonical record) of each row: what ``src.record(row)`` gives (a key read
-        only as the key is past the journaled columns: zip stops before it)."""
+    def digests(self, conn: Connection, q: Any, keys: list[Any], digests: list[str]) -> None:
+        """Appends each row's key and record_sha256: the hash of what ``src.record(row)`` gives
+        (a key read only as the key is past the journaled columns: zip stops before it). Each
+        record is hashed as soon as it is built and dropped, and nothing a pass keeps per row is
+        a container: a pass holding tens of thousands of records (nested dicts and lists from
+        the JSON columns) kept the garbage collector walking them, costing about as much CPU as
+        building them (issue 15)."""
         names, fns, k = self.names, self.fns, self.key_at
-        return [
-            (
-                row[k],
-                {n: v if f is None else f(v) for n, f, v in zip(names, fns, row, strict=False)},
-            )
-            for row in conn.execute(q)
-        ]
+        encode, sha256 = canonical_json, hashlib.sha256
+        add_key, add_digest = keys.append, digests.append
+        for row in conn.execute(q):
+            add_key(row[k])
+            record = {n: v if f is None else f(v) for n, f, v in zip(names, fns, row, strict=False)}
+            add_digest(sha256(encode(record)).hexdigest())
 
 
 def _new_rows(
     conn: Connection, src: JournalSource, limit: int, marks: _Marks
-) -> list[tuple[Any, dict[str, Any]]]:
+) -> tuple[list[Any], list[str]]:
+    """The keys and record_sha256 of up to ``limit`` unjournaled rows of ``src``, in key order
+    (the gaps below the mark first)."""
     key = src.table.c[src.key]
     reader = _Reader(src)
     cols = reader.cols
+    keys: list[Any] = []
+    digests: list[str] = []
     if not src.int_key:
         journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_key == key))
-        return reader.read(conn, select(*cols).where(~journaled).order_by(key).limit(limit))
+        q = select(*cols).where(~journaled).order_by(key).limit(limit)
+        reader.digests(conn, q, keys, digests)
+        return keys, digests
     journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_no == key))
     mark = marks.marks.get(src.kind)
     if mark is None or mark.top is None:
-        return reader.read(conn, select(*cols).where(~journaled).order_by(key).limit(limit))
-    rows: list[tuple[Any, dict[str, Any]]] = []
+        q = select(*cols).where(~journaled).order_by(key).limit(limit)
+        reader.digests(conn, q, keys, digests)
+        return keys, digests
     ranges = mark.ranges()
     if ranges:  # rows committed late, below the mark
         within = or_(*(key.between(lo, hi) for lo, hi in ranges))
-        rows = reader.read(conn, select(*cols).where(within, ~journaled).order_by(key).limit(limit))
-    if len(rows) < limit:
-        q = select(*cols).where(key > mark.top, ~journaled).order_by(key).limit(limit - len(rows))
-        rows += reader.read(conn, q)
-    return rows
+        q = select(*cols).where(within, ~journaled).order_by(key).limit(limit)
+        reader.digests(conn, q, keys, digests)
+    if len(keys) < limit:
+        q = select(*cols).where(key > mark.top, ~journaled).order_by(key).limit(limit - len(keys))
+        reader.digests(conn, q, keys, digests)
+    return keys, digests
 
 
 def _tail(conn: Connection) -> tuple[int, str]:
@@ -272,9 +283,9 @@ def _pass(limit: int) -> tuple[int, bool]:
                     if len(rows) >= limit:
                         break
                     int_key = src.int_key
-                    for key, record in _new_rows(conn, src, limit - len(rows), marks):
+                    keys, digests = _new_rows(conn, src, limit - len(rows), marks)
+                    for key, digest in zip(keys, digests, strict=True):
                         seq += 1
-                        digest = record_sha256(record)
                         entry = hashlib.sha256(
                             leaf_bytes(seq, src.kind, str(key), digest, prev)
                         ).hexdigest()
