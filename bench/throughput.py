@@ -410,8 +410,11 @@ def start_sequencer() -> None:
 
 
 SEQUENCER_LOOP = """
-import os, signal, sys, time
+import gc, os, signal, sys, time
 from engine.audit.sequencer import tick
+# the collector's thresholds of a worker's main process, where the sequencer runs (the sweeper
+# thread; engine.gc_tuning), also for an older checkout that did not set them yet
+gc.set_threshold(*map(int, sys.argv[2].split(",")))
 tick()
 out = os.environ.get("BENCH_SEQUENCER_PROFILE")
 if out:  # cProfile of the ticks from here on, written when the bench ends the process
@@ -435,12 +438,14 @@ def sequencer_process(
 ) -> subprocess.Popen:
     """The sequencer in a process of its own (the code of ``root``: this tree, or an older
     checkout to compare), so its CPU is measured exactly and it takes no GIL from the clients."""
+    from engine.gc_tuning import GC_THRESHOLDS
+
     env = dict(stack.env, PYTHONPATH=str(root), SANCTIONS_AUDIT_SEQUENCE="1")
     env.pop("SANCTIONS_AUDIT_KEY_FILE", None)
     if profile:
         env["BENCH_SEQUENCER_PROFILE"] = profile
     proc = subprocess.Popen(
-        [sys.executable, "-c", SEQUENCER_LOOP, str(interval)],
+        [sys.executable, "-c", SEQUENCER_LOOP, str(interval), ",".join(map(str, GC_THRESHOLDS))],
         env=env,
         cwd=root,
         stdout=subprocess.PIPE,
