@@ -122,6 +122,8 @@ class Stack:
                 subprocess.Popen(
                     [
                         str(bin_dir / "gunicorn"),
+                        "-c",
+                        "python:web.gunicorn_conf",  # the settings `sanctions run` serves with
                         "--workers",
                         str(web_workers),
                         "--worker-class",

@@ -16,3 +16,11 @@ def _without_server(self: wsgi.Response) -> list[str]:
 
 
 wsgi.Response.default_headers = _without_server
+
+
+def post_fork(server: object, worker: object) -> None:
+    """Each web worker runs the cyclic collector less often, as the pipeline's worker does
+    (engine.gc_tuning): the app, its caches and the screening index are long-lived."""
+    from engine.gc_tuning import set_long_lived_thresholds
+
+    set_long_lived_thresholds()

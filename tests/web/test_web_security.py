@@ -351,3 +351,22 @@ def test_gunicorn_sends_no_server_header(db) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_gunicorn_workers_run_the_collector_less_often() -> None:
+    """web.gunicorn_conf's post_fork gives each web worker engine.gc_tuning's thresholds (in a
+    fresh interpreter: this test process keeps its own)."""
+    from engine.gc_tuning import GC_THRESHOLDS
+
+    code = (
+        "import gc\n"
+        "from web import gunicorn_conf\n"
+        "own = gc.get_threshold()\n"
+        "gunicorn_conf.post_fork(None, None)\n"
+        "print(own, gc.get_threshold(), sep='|')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=os.environ.copy(), capture_output=True,
+        text=True, timeout=60, check=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    assert out == f"(700, 10, 10)|{GC_THRESHOLDS}"
