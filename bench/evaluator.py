@@ -155,7 +155,8 @@ def raw_durable_baseline(n: int) -> float:
 
 def make_screener() -> tuple[object, list[str]]:
     """(Screener over the real UN list + vessel register, pool of party names incl. listed ones)."""
-    from bench.screening import synthetic_names
+    from screening import synthetic_names  # bench/ is on sys.path (the script's own folder)
+
     from engine.lists.parser import parse_list
     from engine.screening.service import Screener
     from engine.screening.vessels import load_register

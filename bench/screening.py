@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -114,7 +115,7 @@ FORMS = [
 
 
 def synthetic_names(rng: random.Random, n: int) -> list[str]:
-    out = set()
+    out: set[str] = set()
     while len(out) < n:
         out.add(" ".join(rng.sample(WORDS, rng.choice([1, 2, 2, 3]))) + " " + rng.choice(FORMS))
     return [o.strip() for o in out]
@@ -150,7 +151,7 @@ def main() -> None:
     screener = Screener.from_entries(parsed.entries, parsed.sha256, parsed.date_generated, register)
     build = time.perf_counter() - t0
     gc.freeze()  # what default_screener() does: the long-lived index leaves the GC's scans
-    snap = screener.snapshots[0]
+    snap: Any = screener.snapshots[0]  # from_entries: one built snapshot index
     print(
         f"list {args.list.name}: {len(parsed.entries)} entries, {len(snap.names.records)} indexed "
         f"names; parse+index {build:.2f} s"
@@ -170,8 +171,9 @@ def main() -> None:
         normalise.cache_clear()
         fold_token.cache_clear()
         phonetic.cache_clear()
-        for index in [*(snap.names for snap in screener.snapshots), screener.vessels.names]:
-            index.forget()
+        built: list[Any] = [*screener.snapshots, screener.vessels]  # built indexes, not lazy
+        for index in built:
+            index.names.forget()
 
     # -- per-party latency (cold name cache) --------------------------------------------------
     # The machine is shared: other processes preempt us (wall time) and compete for caches (CPU
@@ -239,10 +241,10 @@ def main() -> None:
         best_dt = best_dc = float("inf")
         for _ in range(args.rounds):
             cold()
-            t, c = time.perf_counter(), time.thread_time()
+            t0, c0 = time.perf_counter(), time.thread_time()
             hits = sum(len(screener.screen(e)) for e in events)
-            best_dt = min(best_dt, time.perf_counter() - t)
-            best_dc = min(best_dc, time.thread_time() - c)
+            best_dt = min(best_dt, time.perf_counter() - t0)
+            best_dc = min(best_dc, time.thread_time() - c0)
         print(
             f"events/s, 6 parties + vessel each, {label}, best of {args.rounds}: "
             f"{len(events) / best_dt:,.0f} wall, {len(events) / best_dc:,.0f} per CPU-second "
@@ -251,17 +253,17 @@ def main() -> None:
 
     # -- precision / recall ------------------------------------------------------------------
     print("precision / recall over real list names (600 varied) and look-alikes:")
-    for t in (0.84, 0.86, 0.88, 0.90, 0.92, 0.95):
+    for threshold in (0.84, 0.86, 0.88, 0.90, 0.92, 0.95):
         s = Screener.from_entries(
             parsed.entries,
             parsed.sha256,
             parsed.date_generated,
-            settings=ScreeningSettings(SANCTIONS_SCREENING_THRESHOLD=t),
+            settings=ScreeningSettings(SANCTIONS_SCREENING_THRESHOLD=threshold),
         )
         q, _ = evaluate(probes, lambda name, s=s: s.screen_name(name, when))
-        mark = "  <- default" if t == ScreeningSettings().threshold else ""
+        mark = "  <- default" if threshold == ScreeningSettings().threshold else ""
         print(
-            f"  threshold {t:.2f}: precision {q.precision:.3f}  recall {q.recall:.3f}  "
+            f"  threshold {threshold:.2f}: precision {q.precision:.3f}  recall {q.recall:.3f}  "
             f"(tp {q.tp}, fn {q.fn}, fp {q.fp}, tn {q.tn}){mark}"
         )
 
@@ -315,10 +317,13 @@ def independent_evaluation(
         for (kind, variant), c in sorted(report.by_variant.items()):
             row(f"{kind} / {variant}", c)
         if misses:
-            for c, _refs in report.misses:
-                hits = screen(c)
-                got = "; ".join(f"{h.reference} {h.score:.3f} {h.matched!r}" for h in hits)
-                print(f"  MISS {c.kind}/{c.variant}: {c.query!r} want {c.reference} got {got}")
+            for case, _refs in report.misses:
+                found = screen(case)
+                got = "; ".join(f"{h.reference} {h.score:.3f} {h.matched!r}" for h in found)
+                print(
+                    f"  MISS {case.kind}/{case.variant}: {case.query!r} want {case.reference}"
+                    f" got {got}"
+                )
 
 
 if __name__ == "__main__":

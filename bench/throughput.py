@@ -482,9 +482,12 @@ def unjournaled() -> int:
     from engine.storage.db import get_engine
 
     with get_engine().connect() as conn:
-        journaled = dict(
-            conn.execute(select(ENTRIES.c.kind, func.count()).group_by(ENTRIES.c.kind)).all()
-        )
+        journaled: dict[str, int] = {
+            kind: int(n)
+            for kind, n in conn.execute(
+                select(ENTRIES.c.kind, func.count()).group_by(ENTRIES.c.kind)
+            )
+        }
         rows = sum(
             (conn.scalar(select(func.count()).select_from(src.table)) or 0)
             - journaled.get(src.kind, 0)

@@ -122,11 +122,11 @@ def main() -> None:
     queries = [0]
 
     class Counting(StoredHistory):
-        def sightings_naming(self, ids, start, end, as_of):  # type: ignore[no-untyped-def]
+        def sightings_naming(self, ids, start, end, as_of):
             queries[0] += 1
             return super().sightings_naming(ids, start, end, as_of)
 
-        def sightings_many(self, requests, as_of):  # type: ignore[no-untyped-def]
+        def sightings_many(self, requests, as_of):
             queries[0] += 1
             return super().sightings_many(requests, as_of)
 

@@ -108,6 +108,6 @@ def ingest_and_decide(events: list[dict[str, Any]], batch: int = 500) -> list[st
     ids: list[str] = []
     for i in range(0, len(events), batch):
         chunk = events[i : i + batch]
-        ingest_batch(chunk, channel="cli", publish=lambda _ids: None)
+        ingest_batch(chunk, channel="cli", publish=lambda _ids: False)  # decided here, not queued
         ids += decide_stored([e["event_id"] for e in chunk])
     return ids
