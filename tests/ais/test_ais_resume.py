@@ -134,14 +134,38 @@ def test_a_failing_batch_leaves_the_memory_at_the_stored_state(db: None, tmp_pat
     assert stored_events() == expected
 
 
+# The bulk command, with derive_batch wrapped to stop the process (SIGSTOP) before it derives
+# batch number STOP_AT + 1: the test then SIGKILLs a run that is known to be part-way through,
+# whatever the machine's speed (waiting for a count and killing raced a fast run to its end).
+VICTIM = """
+import os, signal, sys
+import engine.ais.process as process
+stop_at, derive, calls = int(sys.argv[1]), process.derive_batch, [0]
+def stopping(*args, **kwargs):
+    if calls[0] == stop_at:
+        os.kill(os.getpid(), signal.SIGSTOP)
+    calls[0] += 1
+    return derive(*args, **kwargs)
+process.derive_batch = stopping
+from sanctions_cli import main
+sys.argv = ["sanctions", *sys.argv[2:]]
+main()
+"""
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
 def test_the_bulk_command_killed_half_way_and_run_again_stores_the_same_events(
     db: None, broker_url: str, tmp_path: Path
 ) -> None:
     path = track_file(tmp_path)
     expected = uninterrupted(path)
     total = sum(1 for _ in chunks(path, LINES))
-    cmd = [sys.executable, "-m", "sanctions_cli", "ais", "ingest", str(path)]
-    cmd += ["--stream", "ais.kill", "--lines", str(LINES)]
+    args = ["ais", "ingest", str(path), "--stream", "ais.kill", "--lines", str(LINES)]
+    cmd = [sys.executable, "-m", "sanctions_cli", *args]
     env = dict(os.environ, SANCTIONS_BROKER_URL=broker_url)
     log = tmp_path / "ingest.log"
 
@@ -157,18 +181,23 @@ def test_the_bulk_command_killed_half_way_and_run_again_stores_the_same_events(
             )
 
     with log.open("w") as out:
-        victim = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        victim = subprocess.Popen(
+            [sys.executable, "-c", VICTIM, str(total // 3), *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            assert wait_until(lambda: derived() >= total // 3, timeout=240, interval=0.05), (
-                log.read_text()
-            )
+            assert wait_until(
+                lambda: victim.poll() is None and _stopped(victim.pid), timeout=240, interval=0.05
+            ), log.read_text()
             victim.send_signal(signal.SIGKILL)
             victim.wait(timeout=30)
         finally:
             if victim.poll() is None:
                 victim.kill()
     at_kill = derived()
-    assert at_kill < total, "the run finished before the kill; proves nothing"
+    assert 0 < at_kill < total, "the run was not killed part-way; proves nothing"
     with session_scope() as s:
         assert s.scalar(select(func.count()).select_from(AisStateRow)) > 0
 
