@@ -24,7 +24,8 @@ GC_THRESHOLDS = (50_000, 50, 100)
 
 
 def set_long_lived_thresholds() -> None:
-    """For a process that only evaluates (a pipeline pool process, a replay worker)."""
+    """For the life of a long-lived process (a pipeline pool or main process, a web worker, a
+    replay worker)."""
     gc.set_threshold(*GC_THRESHOLDS)
 
 
@@ -35,7 +36,8 @@ _ACTIVE: list[tuple[int, ...]] = []  # the process's own thresholds, once per ru
 @contextmanager
 def replay_thresholds() -> Iterator[None]:
     """The replay's thresholds for the duration of a replay, the process's own afterwards (with
-    replays overlapping in threads: when the last one ends)."""
+    replays overlapping in threads: when the last one ends). Also a decorator: a fresh context
+    for each call."""
     with _LOCK:
         _ACTIVE.append(_ACTIVE[0] if _ACTIVE else gc.get_threshold())
         gc.set_threshold(*GC_THRESHOLDS)

@@ -617,6 +617,7 @@ def replay_rows(
                 _compare(report, original.decision, again, regime)
 
 
+@replay_thresholds()  # the collector's thresholds while it runs (engine.gc_tuning)
 def replay_period(
     since: datetime,
     until: datetime,
@@ -634,26 +635,6 @@ def replay_period(
     live evaluator has; False: none). ``page_times``: seconds per page are appended (bench).
     In this process; ``engine.replay_parallel.replay_period_jobs`` splits a period over
     worker processes."""
-    with replay_thresholds():  # engine.gc_tuning
-        return _replay_period(
-            since, until, regime, against, lists, screener, caps_for, progress, against_label,
-            history, page_times,
-        )  # fmt: skip
-
-
-def _replay_period(
-    since: datetime,
-    until: datetime,
-    regime: str | None,
-    against: RulePack | None,
-    lists: str | None,
-    screener: Any,
-    caps_for: CapsFor | None,
-    progress: Progress | None,
-    against_label: str | None,
-    history: Any,
-    page_times: list[float] | None,
-) -> PeriodReport:
     impact = against is not None or lists is not None
     report = new_report(
         since,

@@ -108,8 +108,12 @@ def _fresh_process(**_: Any) -> None:
 
 
 @signals.worker_ready.connect
-def _start_sweeper(**_: Any) -> None:
+def _long_lived_main_process(**_: Any) -> None:
     set_long_lived_thresholds()  # the main process: the sweeper and the journal's sequencer
+
+
+@signals.worker_ready.connect
+def _start_sweeper(**_: Any) -> None:
     start_background_sweeper()
 
 

@@ -208,8 +208,7 @@ def test_worker_processes_run_the_collector_less_often(db) -> None:
         "tasks._fresh_process()\n"
         "child = gc.get_threshold()\n"
         "gc.set_threshold(*own)\n"
-        "tasks.start_background_sweeper = lambda: None\n"  # the thresholds, not the thread
-        "tasks._start_sweeper()\n"
+        "tasks._long_lived_main_process()\n"
         "print(own, child, gc.get_threshold(), sep='|')\n"
     )
     out = subprocess.run(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-import redis
 from lists_support import list_file
 from pipeline_support import clear_event, flagged_event, queued_event_ids, redis_client
 
@@ -20,17 +19,13 @@ from engine.pipeline.broker import try_lock
 KEY = "sanctions-test:try-lock"
 
 
-def _client(url: str) -> redis.Redis:
-    return redis_client(url)
-
-
 def test_a_second_holder_is_refused_until_the_first_lets_go(broker_url: str) -> None:
     with try_lock(KEY, 60, url=broker_url) as first:
         assert first is not None and first.client is not None
-        assert _client(broker_url).exists(KEY) == 1
+        assert redis_client(broker_url).exists(KEY) == 1
         with try_lock(KEY, 60, url=broker_url) as second:
             assert second is None
-    assert _client(broker_url).exists(KEY) == 0
+    assert redis_client(broker_url).exists(KEY) == 0
     with try_lock(KEY, 60, url=broker_url) as again:
         assert again is not None and again.client is not None
 
@@ -38,12 +33,12 @@ def test_a_second_holder_is_refused_until_the_first_lets_go(broker_url: str) -> 
 def test_the_lock_is_released_when_the_body_raises(broker_url: str) -> None:
     with pytest.raises(ZeroDivisionError), try_lock(KEY, 60, url=broker_url):
         _ = 1 / 0
-    assert _client(broker_url).exists(KEY) == 0
+    assert redis_client(broker_url).exists(KEY) == 0
 
 
 def test_the_lock_expires_after_its_timeout(broker_url: str) -> None:
     with try_lock(KEY, 30, url=broker_url):
-        ttl = _client(broker_url).pttl(KEY)
+        ttl = redis_client(broker_url).pttl(KEY)
     assert 0 < ttl <= 30_000
 
 
@@ -80,7 +75,7 @@ def test_the_sweeper_skips_while_another_holds_its_lock(db: None, broker_url: st
 
 def test_the_scheduled_import_skips_while_another_holds_its_lock(db: None, broker_url: str) -> None:
     source = str(list_file("2026-05-08"))
-    lock = _client(broker_url).lock(schedule.LOCK_KEY, timeout=60)
+    lock = redis_client(broker_url).lock(schedule.LOCK_KEY, timeout=60)
     assert lock.acquire(blocking=False)
     try:
         assert schedule.import_if_due(source, interval=0) is None
