@@ -65,10 +65,17 @@ _ZERO = timedelta(0)
 def _datetime(v: datetime) -> str:
     # isoformat is several times cheaper than strftime and gives the same text for UTC values of
     # four-digit years (strftime does not zero-pad years below 1000 on every platform)
+    if v.tzinfo is None and v.year >= 1000:  # SQLite's: no offset to cut
+        return v.isoformat(timespec="microseconds") + "Z"
     if v.year >= 1000 and (v.tzinfo is None or v.utcoffset() == _ZERO):
         return v.isoformat(timespec="microseconds")[:26] + "Z"
     v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
     return v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _datetime_value(v: Any) -> Any:
+    """``_value`` for a datetime column's values (checked first: no isinstance chain)."""
+    return _datetime(v) if type(v) is datetime else _value(v)
 
 
 def _value(v: Any) -> Any:
@@ -103,7 +110,7 @@ class JournalSource:
                 py = self.table.c[c].type.python_type
             except NotImplementedError:
                 py = object
-            out.append((c, None if py in plain else _value))
+            out.append((c, None if py in plain else _datetime_value if py is datetime else _value))
         return tuple(out)
 
     def record(self, row: Any) -> dict[str, Any]:

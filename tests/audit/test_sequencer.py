@@ -333,3 +333,26 @@ def test_json_columns_decode_as_json_loads_does(value: object, lead: str, tail: 
     assert json.dumps(loads_json(text_)) == json.dumps(want)
     if not isinstance(want, str):  # decoded already (a driver that parses JSON itself)
         assert loads_json(want) is want
+
+
+def test_a_pass_that_lost_the_race_for_a_seq_rolls_back_whole(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another sequencer appended after this pass read the tail: its insert of a taken seq
+    fails (executemany on SQLite, COPY on PostgreSQL), nothing of the pass stays, and the next
+    pass appends after the winner."""
+    store_decided(3)
+    first = sequence_all()
+    with get_engine().connect() as conn:
+        stale = conn.execute(
+            text("SELECT seq, entry_hash FROM journal_entries ORDER BY seq DESC LIMIT 1 OFFSET 1")
+        ).one()
+    store_decided(2)
+    monkeypatch.setattr(sequencer, "_tail", lambda conn: (int(stale[0]), str(stale[1])))
+    assert sequencer._pass(sequencer.PASS_LIMIT) == (0, True)
+    with get_engine().connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM journal_entries")) == first
+    monkeypatch.undo()
+    assert sequence_all() > 0
+    report = verify()
+    assert report.ok and report.entries > first
