@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Table, Text, and_, cast, exists, func, or_, select, type_coerce
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -206,12 +207,19 @@ class _Reader:
             if not isinstance(col.type, JSON):
                 self.cols.append(col)
                 self.fns.append(converters.get(name))
-                float_col = name in src.columns and _python_type(col) is float
-                self.fast.append(fast_canonical.finite if float_col else converters.get(name))
+                py = _python_type(col)
+                fast = converters.get(name)
+                if name in src.columns and py is float:
+                    fast = fast_canonical.finite
+                elif name in src.columns and py is datetime:
+                    fast = fast_canonical.naive_datetime
+                self.fast.append(fast)
             else:  # jsonb's text as the driver would get it; SQLite stores the text
                 self.cols.append((cast(col, Text) if pg else type_coerce(col, Text)).label(name))
                 self.fns.append(loads_json)
-                self.fast.append(fast_canonical.loads)
+                # orjson.loads itself where the column cannot be SQL NULL (its error is a
+                # ValueError, caught as NotFast is)
+                self.fast.append(fast_canonical.loads if col.nullable else orjson.loads)
         self.names = names[: len(src.columns)]
         self.key_at = names.index(src.key)
         # (position, name, converter) of the columns a record does not take as read
@@ -236,7 +244,7 @@ class _Reader:
                 for i, n, f in fast_conv:
                     record[n] = f(row[i])
                 data = fast_encode(record)
-            except fast_canonical.NotFast:
+            except (fast_canonical.NotFast, orjson.JSONDecodeError):
                 data = encode(
                     {n: v if f is None else f(v) for n, f, v in zip(names, fns, row, strict=False)}
                 )
