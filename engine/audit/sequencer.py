@@ -222,23 +222,31 @@ class _Reader:
                 self.fast.append(fast_canonical.loads if col.nullable else orjson.loads)
         self.names = names[: len(src.columns)]
         self.key_at = names.index(src.key)
+        self.kind, self.int_key = src.kind, src.int_key
         # (position, name, converter) of the columns a record does not take as read
         self.fast_conv = [
             (i, n, f) for i, (n, f) in enumerate(zip(self.names, self.fast, strict=False)) if f
         ]
 
-    def digests(self, conn: Connection, q: Any, keys: list[Any], digests: list[str]) -> None:
-        """Appends each row's key and record_sha256: the hash of what ``src.record(row)`` gives
-        (a key read only as the key is past the journaled columns: zip stops before it). Each
-        record is hashed as soon as it is built and dropped, and nothing a pass keeps per row is
-        a container: a pass holding tens of thousands of records (nested dicts and lists from
-        the JSON columns) kept the garbage collector walking them, costing about as much CPU as
+    def append(self, conn: Connection, q: Any, chain: _Chain) -> None:
+        """Appends an entry to ``chain`` for each row of ``q``: its key, record_sha256 (the hash
+        of what ``src.record(row)`` gives; a key read only as the key is past the journaled
+        columns: zip stops before it) and chain link, in one step per row. Each record is
+        hashed as soon as it is built and dropped, and nothing a pass keeps per row is a
+        container: a pass holding tens of thousands of records (nested dicts and lists from the
+        JSON columns) kept the garbage collector walking them, costing about as much CPU as
         building them (issue 15)."""
         names, fns, fast_conv, k = self.names, self.fns, self.fast_conv, self.key_at
         encode, fast_encode, sha256 = canonical_json, fast_canonical.dumps, hashlib.sha256
-        add_key, add_digest = keys.append, digests.append
+        kind, int_key, add = self.kind, self.int_key, chain.rows.append
+        seq, prev = chain.seq, chain.prev
+        # leaf_bytes written out for integer keys and hex digests, which need no escaping (the
+        # same bytes: tests/audit/test_sequencer.py); prev is a digest too, but the first one is
+        # read from the journal's tail
+        plain_kind = int_key and _plain(kind)
+        plain = plain_kind and _plain(prev)
         for row in conn.execute(q):
-            add_key(row[k])
+            key = row[k]
             try:  # orjson: the same bytes, or NotFast where they might differ
                 record = dict(zip(names, row, strict=False))
                 for i, n, f in fast_conv:
@@ -248,7 +256,29 @@ class _Reader:
                 data = encode(
                     {n: v if f is None else f(v) for n, f, v in zip(names, fns, row, strict=False)}
                 )
-            add_digest(sha256(data).hexdigest())
+            digest = sha256(data).hexdigest()
+            seq += 1
+            if plain and type(key) is int:
+                leaf = (
+                    f'{{"key":"{key}","kind":"{kind}","prev":"{prev}",'
+                    f'"record_sha256":"{digest}","seq":{seq}}}'
+                ).encode()
+            else:
+                leaf = leaf_bytes(seq, kind, str(key), digest, prev)
+            entry = sha256(leaf).hexdigest()
+            add((seq, kind, str(key), key if int_key else None, digest, prev, entry))
+            prev = entry
+            plain = plain_kind
+        chain.seq, chain.prev = seq, prev
+
+
+class _Chain:
+    """The entries a pass appends: rows in ``_ENTRY_COLUMNS`` order (without sequenced_at),
+    and the tail they end at."""
+
+    def __init__(self, seq: int, prev: str) -> None:
+        self.seq, self.prev = seq, prev
+        self.rows: list[tuple[Any, ...]] = []
 
 
 def _python_type(col: Any) -> Any:
@@ -259,35 +289,33 @@ def _python_type(col: Any) -> Any:
 
 
 def _new_rows(
-    conn: Connection, src: JournalSource, limit: int, marks: _Marks
-) -> tuple[list[Any], list[str]]:
-    """The keys and record_sha256 of up to ``limit`` unjournaled rows of ``src``, in key order
-    (the gaps below the mark first)."""
+    conn: Connection, src: JournalSource, limit: int, marks: _Marks, chain: _Chain
+) -> None:
+    """Appends to ``chain`` the entries of up to ``limit`` unjournaled rows of ``src``, in key
+    order (the gaps below the mark first)."""
     key = src.table.c[src.key]
     reader = _Reader(src)
     cols = reader.cols
-    keys: list[Any] = []
-    digests: list[str] = []
     if not src.int_key:
         journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_key == key))
-        q = select(*cols).where(~journaled).order_by(key).limit(limit)
-        reader.digests(conn, q, keys, digests)
-        return keys, digests
+        reader.append(conn, select(*cols).where(~journaled).order_by(key).limit(limit), chain)
+        return
     journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_no == key))
     mark = marks.marks.get(src.kind)
     if mark is None or mark.top is None:
-        q = select(*cols).where(~journaled).order_by(key).limit(limit)
-        reader.digests(conn, q, keys, digests)
-        return keys, digests
+        reader.append(conn, select(*cols).where(~journaled).order_by(key).limit(limit), chain)
+        return
+    before = len(chain.rows)
     ranges = mark.ranges()
     if ranges:  # rows committed late, below the mark
         within = or_(*(key.between(lo, hi) for lo, hi in ranges))
-        q = select(*cols).where(within, ~journaled).order_by(key).limit(limit)
-        reader.digests(conn, q, keys, digests)
-    if len(keys) < limit:
-        q = select(*cols).where(key > mark.top, ~journaled).order_by(key).limit(limit - len(keys))
-        reader.digests(conn, q, keys, digests)
-    return keys, digests
+        reader.append(
+            conn, select(*cols).where(within, ~journaled).order_by(key).limit(limit), chain
+        )
+    left = limit - (len(chain.rows) - before)
+    if left > 0:
+        q = select(*cols).where(key > mark.top, ~journaled).order_by(key).limit(left)
+        reader.append(conn, q, chain)
 
 
 def _tail(conn: Connection) -> tuple[int, str]:
@@ -368,35 +396,17 @@ def _pass(limit: int) -> tuple[int, bool]:
     """(entries appended, whether another sequencer appended first and this pass rolled back)."""
     global _state
     now = datetime.now(UTC)
-    sha256 = hashlib.sha256
     with _pass_lock:
         try:
             with get_engine().begin() as conn:
                 seq, prev = _tail(conn)
                 marks = _current_marks(conn, seq, prev)
-                rows: list[tuple[Any, ...]] = []
-                add = rows.append
+                chain = _Chain(seq, prev)
                 for src in sources():
-                    if len(rows) >= limit:
+                    if len(chain.rows) >= limit:
                         break
-                    kind, int_key = src.kind, src.int_key
-                    keys, digests = _new_rows(conn, src, limit - len(rows), marks)
-                    # leaf_bytes written out for integer keys and hex digests, which need no
-                    # escaping (the same bytes: tests/audit/test_sequencer.py); prev is a
-                    # digest too, but the first is read from the journal's tail
-                    plain = int_key and _plain(kind) and _plain(prev)
-                    for key, digest in zip(keys, digests, strict=True):
-                        seq += 1
-                        if plain and type(key) is int:
-                            leaf = (
-                                f'{{"key":"{key}","kind":"{kind}","prev":"{prev}",'
-                                f'"record_sha256":"{digest}","seq":{seq}}}'
-                            ).encode()
-                        else:
-                            leaf = leaf_bytes(seq, kind, str(key), digest, prev)
-                        entry = sha256(leaf).hexdigest()
-                        add((seq, kind, str(key), key if int_key else None, digest, prev, entry))
-                        prev = entry
+                    _new_rows(conn, src, limit - len(chain.rows), marks, chain)
+                rows = chain.rows
                 if rows:
                     _insert_entries(conn, rows, now)
         except IntegrityError:
@@ -412,7 +422,7 @@ def _pass(limit: int) -> tuple[int, bool]:
                 appended.setdefault(r[1], []).append(int(r[3]))
         for kind, nos in appended.items():
             marks.mark(kind).add_many(nos)
-        marks.seq, marks.entry_hash = seq, prev
+        marks.seq, marks.entry_hash = chain.seq, chain.prev
         return len(rows), False
 
 

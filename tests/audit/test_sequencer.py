@@ -356,3 +356,29 @@ def test_a_pass_that_lost_the_race_for_a_seq_rolls_back_whole(
     assert sequence_all() > 0
     report = verify()
     assert report.ok and report.entries > first
+
+
+def test_entries_after_an_edited_tail_link_to_it_as_leaf_bytes_writes_it(db: None) -> None:
+    """The pass writes leaf bytes out itself for hex links; a tail hash edited into something
+    JSON must escape takes leaf_bytes, so the entries after it are sound and only the edited
+    entry is reported."""
+    from audit_support import sql_exec, sql_scalar
+
+    store_decided(2)
+    sequence_all()
+    last = int(sql_scalar("SELECT max(seq) FROM journal_entries"))
+    sql_exec("UPDATE journal_entries SET entry_hash = :h WHERE seq = :s", h='x"\\é', s=last)
+    _add_accounts([9001, 9002])  # an integer-keyed kind: the pass's own leaf bytes
+    assert sequence_all() == 2
+    with get_engine().connect() as conn:
+        prev, seq, kind, key, digest, entry = conn.execute(
+            text(
+                "SELECT prev_hash, seq, kind, record_key, record_sha256, entry_hash"
+                " FROM journal_entries WHERE seq = :s"
+            ),
+            {"s": last + 1},
+        ).one()
+    assert prev == 'x"\\é'
+    assert hashlib.sha256(leaf_bytes(seq, kind, key, digest, prev)).hexdigest() == entry
+    problems = verify().problems
+    assert problems and {p.seq for p in problems} == {last}
