@@ -428,7 +428,7 @@ if out:  # cProfile of the ticks from here on, written when the bench ends the p
         os._exit(0)
     signal.signal(signal.SIGTERM, _dump)
     prof.enable()
-print("ready", flush=True)  # imported and warm: its CPU from here on is the sequencing
+print("ready", flush=True)  # imported, warm, its tree built by a first head: from here on, the sequencing
 while True:
     time.sleep(float(sys.argv[1]))
     tick()  # what the sweeper thread of a worker runs
@@ -436,14 +436,22 @@ while True:
 
 
 def sequencer_process(
-    stack: Stack, interval: float, root: Path, profile: str = ""
+    stack: Stack, interval: float, root: Path, profile: str = "", heads: bool = True
 ) -> subprocess.Popen:
     """The sequencer in a process of its own (the code of ``root``: this tree, or an older
-    checkout to compare), so its CPU is measured exactly and it takes no GIL from the clients."""
+    checkout to compare), so its CPU is measured exactly and it takes no GIL from the clients.
+    It signs a tree head on every tick that appended entries (``heads``; production's default
+    is every 300 s): the heads are part of the journal's cost."""
+    from engine.audit.signing import generate_key
     from engine.gc_tuning import GC_THRESHOLDS
 
     env = dict(stack.env, PYTHONPATH=str(root), SANCTIONS_AUDIT_SEQUENCE="1")
     env.pop("SANCTIONS_AUDIT_KEY_FILE", None)
+    if heads:
+        key = stack.dir / "audit-bench.key"
+        if not key.exists():
+            generate_key(key)
+        env.update(SANCTIONS_AUDIT_KEY_FILE=str(key), SANCTIONS_AUDIT_HEAD_INTERVAL="0")
     if profile:
         env["BENCH_SEQUENCER_PROFILE"] = profile
     proc = subprocess.Popen(
@@ -525,7 +533,9 @@ def journal_compare(stack: Stack, args: argparse.Namespace) -> int:
             if args.sequencer_profile:
                 Path(args.sequencer_profile).mkdir(parents=True, exist_ok=True)
                 prof = str(Path(args.sequencer_profile) / f"run{len(results.get(mode, []))}.prof")
-            proc = sequencer_process(stack, args.sequencer_interval, roots[mode], prof)
+            proc = sequencer_process(
+                stack, args.sequencer_interval, roots[mode], prof, heads=not args.no_heads
+            )
             cpu0 = _proc_tree_cpu(proc.pid)
         try:
             r = run_batch(stack, args.events, args.batch_size, args.clients)
@@ -612,6 +622,11 @@ def main() -> int:
     )
     parser.add_argument(
         "--repeat", type=int, default=2, help="--journal-compare: runs of each (interleaved)"
+    )
+    parser.add_argument(
+        "--no-heads",
+        action="store_true",
+        help="--journal-compare: the sequencer signs no tree heads (by default one per tick)",
     )
     parser.add_argument(
         "--sequencer-interval",

@@ -28,8 +28,16 @@ def frontier_append(frontier: list[bytes], size: int, leaf: bytes) -> int:
 
 
 def frontier_extend(frontier: list[bytes], size: int, leaves: Iterable[bytes]) -> int:
+    """frontier_append of each leaf, written out (the sequencer extends its tree by every
+    entry it appends): node_hash(left, right) is SHA-256(0x01 || left || right)."""
+    sha256, pop, push = hashlib.sha256, frontier.pop, frontier.append
     for leaf in leaves:
-        size = frontier_append(frontier, size, leaf)
+        node, n = leaf, size
+        while n & 1:
+            node = sha256(b"\x01" + pop() + node).digest()
+            n >>= 1
+        push(node)
+        size += 1
     return size
 
 

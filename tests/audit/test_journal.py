@@ -174,18 +174,23 @@ def test_forged_head_signature_is_caught(journal: dict[str, object], tmp_path: P
     assert any("bad signature" in p.message for p in verify(public_key=public_key(other)).problems)
 
 
+@pytest.mark.parametrize("fresh_process", [False, True])
 def test_heads_extend_the_stored_frontier_and_match_the_full_recomputation(
-    journal: dict[str, object],
+    journal: dict[str, object], fresh_process: bool
 ) -> None:
-    """A new head extends the previous head's stored frontier by the entries since; its root is
-    the MTH of the whole journal recomputed from every leaf; a frontier edited in the database
+    """A new head extends the frontier this process kept since its last head, or in a fresh
+    process the previous head's stored frontier by the entries since; either way its root is
+    the MTH of the whole journal recomputed from every leaf. A frontier edited in the database
     is not used (its root no longer matches its signed head), and the head is still right."""
+    from engine.audit import sequencer
     from engine.audit.sequencer import leaves
     from engine.audit.verify_pack import merkle_root
 
     first: dict[str, object] = journal["head"]  # type: ignore[assignment]
     for round_ in range(3):
         store_decided(2 + round_)
+        if fresh_process:
+            sequencer._tree = None
         head = write_head(journal["key"])
         with get_engine().connect() as conn:
             full = merkle_root(leaves(conn)).hex()
@@ -200,7 +205,50 @@ def test_heads_extend_the_stored_frontier_and_match_the_full_recomputation(
         s=newest,
     )
     store_decided(1)
+    sequencer._tree = None  # a fresh process reads the stored frontier
     head = write_head(journal["key"])
     with get_engine().connect() as conn:
         assert head["root_hash"] == merkle_root(leaves(conn)).hex()
+    assert verify(public_key=public_key(journal["key"])).ok  # type: ignore[arg-type]
+
+
+def test_a_kept_tree_another_process_appended_behind_is_not_used(
+    journal: dict[str, object],
+) -> None:
+    """Entries appended by another sequencer (here: a pass while this process's tree is set
+    aside) leave the kept tree behind the journal: the next head is rebuilt from the stored
+    frontier and still covers every entry."""
+    from engine.audit import sequencer
+    from engine.audit.sequencer import leaves
+    from engine.audit.verify_pack import merkle_root
+
+    kept = sequencer._tree
+    assert kept is not None and kept.size == journal["head"]["tree_size"]  # type: ignore[index]
+    store_decided(2)
+    sequencer._tree = None
+    assert sequence_all() > 0  # "another process": this one's tree does not follow
+    sequencer._tree = kept
+    head = write_head(journal["key"])
+    with get_engine().connect() as conn:
+        assert head["root_hash"] == merkle_root(leaves(conn)).hex()
+        assert head["tree_size"] == conn.scalar(text("SELECT count(*) FROM journal_entries"))
+    assert sequencer._tree is not None and sequencer._tree.size == head["tree_size"]
+
+
+def test_the_next_head_does_not_read_back_the_entries_this_process_appended(
+    journal: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.audit import sequencer
+    from engine.audit.verify_pack import merkle_root
+
+    store_decided(3)
+
+    def no_read_back(*_a: object, **_k: object) -> list[bytes]:
+        raise AssertionError("the head read the journal's entries back")
+
+    monkeypatch.setattr(sequencer, "leaves", no_read_back)
+    head = write_head(journal["key"])
+    monkeypatch.undo()
+    with get_engine().connect() as conn:
+        assert head["root_hash"] == merkle_root(sequencer.leaves(conn)).hex()
     assert verify(public_key=public_key(journal["key"])).ok  # type: ignore[arg-type]
