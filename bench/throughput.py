@@ -417,7 +417,9 @@ from engine.audit.sequencer import tick
 # the collector's thresholds of a worker's main process, where the sequencer runs (the sweeper
 # thread; engine.gc_tuning), also for an older checkout that did not set them yet
 gc.set_threshold(*map(int, sys.argv[2].split(",")))
-tick()
+tick()  # with a key: a first head (interval 0), which builds this process's Merkle tree
+if "BENCH_HEAD_INTERVAL" in os.environ:  # then heads as often as asked (read on each tick)
+    os.environ["SANCTIONS_AUDIT_HEAD_INTERVAL"] = os.environ["BENCH_HEAD_INTERVAL"]
 out = os.environ.get("BENCH_SEQUENCER_PROFILE")
 if out:  # cProfile of the ticks from here on, written when the bench ends the process
     import cProfile
@@ -428,7 +430,7 @@ if out:  # cProfile of the ticks from here on, written when the bench ends the p
         os._exit(0)
     signal.signal(signal.SIGTERM, _dump)
     prof.enable()
-print("ready", flush=True)  # imported, warm, its tree built by a first head: from here on, the sequencing
+print("ready", flush=True)  # imported and warm: its CPU from here on is the sequencing
 while True:
     time.sleep(float(sys.argv[1]))
     tick()  # what the sweeper thread of a worker runs
@@ -436,22 +438,26 @@ while True:
 
 
 def sequencer_process(
-    stack: Stack, interval: float, root: Path, profile: str = "", heads: bool = True
+    stack: Stack, interval: float, root: Path, profile: str = "", head_interval: float | None = None
 ) -> subprocess.Popen:
     """The sequencer in a process of its own (the code of ``root``: this tree, or an older
     checkout to compare), so its CPU is measured exactly and it takes no GIL from the clients.
-    It signs a tree head on every tick that appended entries (``heads``; production's default
-    is every 300 s): the heads are part of the journal's cost."""
+    With ``head_interval`` it signs tree heads too, as a worker with a key does (production's
+    default: every 300 s), after a first one before the measurement starts."""
     from engine.audit.signing import generate_key
     from engine.gc_tuning import GC_THRESHOLDS
 
     env = dict(stack.env, PYTHONPATH=str(root), SANCTIONS_AUDIT_SEQUENCE="1")
     env.pop("SANCTIONS_AUDIT_KEY_FILE", None)
-    if heads:
+    if head_interval is not None:
         key = stack.dir / "audit-bench.key"
         if not key.exists():
             generate_key(key)
-        env.update(SANCTIONS_AUDIT_KEY_FILE=str(key), SANCTIONS_AUDIT_HEAD_INTERVAL="0")
+        env.update(
+            SANCTIONS_AUDIT_KEY_FILE=str(key),
+            SANCTIONS_AUDIT_HEAD_INTERVAL="0",
+            BENCH_HEAD_INTERVAL=str(head_interval),
+        )
     if profile:
         env["BENCH_SEQUENCER_PROFILE"] = profile
     proc = subprocess.Popen(
@@ -534,7 +540,11 @@ def journal_compare(stack: Stack, args: argparse.Namespace) -> int:
                 Path(args.sequencer_profile).mkdir(parents=True, exist_ok=True)
                 prof = str(Path(args.sequencer_profile) / f"run{len(results.get(mode, []))}.prof")
             proc = sequencer_process(
-                stack, args.sequencer_interval, roots[mode], prof, heads=not args.no_heads
+                stack,
+                args.sequencer_interval,
+                roots[mode],
+                prof,
+                None if args.head_interval < 0 else args.head_interval,
             )
             cpu0 = _proc_tree_cpu(proc.pid)
         try:
@@ -624,9 +634,11 @@ def main() -> int:
         "--repeat", type=int, default=2, help="--journal-compare: runs of each (interleaved)"
     )
     parser.add_argument(
-        "--no-heads",
-        action="store_true",
-        help="--journal-compare: the sequencer signs no tree heads (by default one per tick)",
+        "--head-interval",
+        type=float,
+        default=300.0,
+        help="--journal-compare: seconds between signed tree heads (the default's, 300; 0: on "
+        "every tick that appended; -1: no key, no heads)",
     )
     parser.add_argument(
         "--sequencer-interval",
