@@ -68,6 +68,12 @@ def main() -> int:
 
             with get_engine().begin() as conn:
                 conn.execute(text("DELETE FROM journal_entries"))
+                conn.execute(text("DELETE FROM journal_passes"))
+            # SQLite: without VACUUM the next run writes into the freed pages, scattered, not
+            # appended as a journal that only grows is (about 3 us an entry slower, measured)
+            if get_engine().dialect.name == "sqlite":
+                with get_engine().connect() as conn:
+                    conn.exec_driver_sql("VACUUM")
             sequencer._state = sequencer._tree = None
         gc.collect()  # the last run's garbage is not this run's cost
         entries = 0

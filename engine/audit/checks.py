@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from engine.audit.merkle import frontier_extend, frontier_root
 from engine.audit.records import record_sha256, source_for
-from engine.audit.sequencer import ENTRIES, HEADS, leaves
+from engine.audit.sequencer import ENTRIES, HEADS, PASSES, leaves
 from engine.audit.verify_pack import leaf_bytes, verify_head
 from engine.storage.db import get_engine
 
@@ -53,11 +53,16 @@ class VerifyReport:
 
 
 def _range(conn: Connection, since: datetime | None, until: datetime | None) -> tuple[int, int]:
-    q = select(func.min(ENTRIES.c.seq), func.max(ENTRIES.c.seq))
+    """The lowest and highest seq of the entries sequenced in [since, until): from the passes'
+    rows, each the time of all its entries (engine.audit.tables.JournalPassRow)."""
+    if since is None and until is None:
+        q = select(func.min(ENTRIES.c.seq), func.max(ENTRIES.c.seq))
+    else:
+        q = select(func.min(PASSES.c.first_seq), func.max(PASSES.c.last_seq))
     if since is not None:
-        q = q.where(ENTRIES.c.sequenced_at >= since)
+        q = q.where(PASSES.c.sequenced_at >= since)
     if until is not None:
-        q = q.where(ENTRIES.c.sequenced_at < until)
+        q = q.where(PASSES.c.sequenced_at < until)
     lo, hi = conn.execute(q).one()
     return (0, -1) if lo is None else (int(lo), int(hi))
 

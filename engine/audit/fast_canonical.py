@@ -95,7 +95,7 @@ def naive_datetime(value: Any) -> Any:
     of a four-digit year, in one call; any other value, None included, takes records'
     converter."""
     if type(value) is datetime and value.tzinfo is None and value.year >= 1000:
-        return value.isoformat(timespec="microseconds") + "Z"
+        return value.isoformat() + "Z" if value.microsecond else value.isoformat() + ".000000Z"
     return _datetime_value(value)
 
 

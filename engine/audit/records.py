@@ -64,11 +64,14 @@ _ZERO = timedelta(0)
 
 def _datetime(v: datetime) -> str:
     # isoformat is several times cheaper than strftime and gives the same text for UTC values of
-    # four-digit years (strftime does not zero-pad years below 1000 on every platform)
+    # four-digit years (strftime does not zero-pad years below 1000 on every platform). Without
+    # timespec: the keyword costs more than the formatting (0.8 of 1.2 us); isoformat then
+    # leaves out a zero microsecond, written here instead.
     if v.tzinfo is None and v.year >= 1000:  # SQLite's: no offset to cut
-        return v.isoformat(timespec="microseconds") + "Z"
+        return v.isoformat() + "Z" if v.microsecond else v.isoformat() + ".000000Z"
     if v.year >= 1000 and (v.tzinfo is None or v.utcoffset() == _ZERO):
-        return v.isoformat(timespec="microseconds")[:26] + "Z"
+        text = v.isoformat()
+        return text[:26] + "Z" if v.microsecond else text[:19] + ".000000Z"
     v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
     return v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

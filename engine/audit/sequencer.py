@@ -27,14 +27,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Table, Text, and_, cast, exists, func, or_, select, type_coerce
+from sqlalchemy import (
+    JSON,
+    String,
+    Table,
+    Text,
+    and_,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from engine.audit import fast_canonical
 from engine.audit.merkle import frontier_extend, frontier_root, frontier_valid
 from engine.audit.records import JournalSource, canonical_json, loads_json, sources
-from engine.audit.tables import JournalEntryRow, JournalFrontierRow, JournalHeadRow
+from engine.audit.tables import JournalEntryRow, JournalFrontierRow, JournalHeadRow, JournalPassRow
 from engine.audit.verify_pack import ZERO_HASH, head_message, leaf_bytes, leaf_hash
 from engine.storage.db import get_engine
 
@@ -42,6 +56,7 @@ log = logging.getLogger(__name__)
 
 ENTRIES: Table = JournalEntryRow.__table__  # type: ignore[assignment]
 HEADS: Table = JournalHeadRow.__table__  # type: ignore[assignment]
+PASSES: Table = JournalPassRow.__table__  # type: ignore[assignment]
 LOOKBACK = 20_000
 PASS_LIMIT = 20_000
 MAX_GAP_RANGES = 32  # gap ranges read per kind and pass; closer ones are merged beyond that
@@ -312,10 +327,16 @@ def _python_type(col: Any) -> Any:
 
 
 def _new_rows(
-    conn: Connection, src: JournalSource, limit: int, marks: _Marks, chain: _Chain
+    conn: Connection,
+    src: JournalSource,
+    limit: int,
+    marks: _Marks,
+    chain: _Chain,
+    highest: int | None = None,
 ) -> None:
     """Appends to ``chain`` the entries of up to ``limit`` unjournaled rows of ``src``, in key
-    order (the gaps below the mark first)."""
+    order (the gaps below the mark first; above it only if its ``highest`` id, as ``_bounds``
+    read it, is above)."""
     key = src.table.c[src.key]
     reader = _Reader(src)
     cols = reader.cols
@@ -336,9 +357,48 @@ def _new_rows(
             conn, select(*cols).where(within, ~journaled).order_by(key).limit(limit), chain
         )
     left = limit - (len(chain.rows) - before)
-    if left > 0:
+    if left > 0 and (highest is None or highest > mark.top):
         q = select(*cols).where(key > mark.top, ~journaled).order_by(key).limit(left)
         reader.append(conn, q, chain)
+
+
+_BOUNDS_SQL: dict[str, str] = {}
+
+
+def _bounds(conn: Connection) -> dict[str, tuple[int | None, int | None]]:
+    """Each integer-keyed kind's lowest and highest id, in one statement (compiled once per
+    dialect), so that a pass need not query a kind with nothing to read: most kinds, most passes.
+    An idle pass otherwise cost two statements a kind, 12 ms for 23 kinds."""
+    sql = _BOUNDS_SQL.get(conn.dialect.name)
+    if sql is None:
+        parts = [
+            select(
+                literal(src.kind, String()).label("kind"),
+                func.min(src.table.c[src.key]).label("lo"),
+                func.max(src.table.c[src.key]).label("hi"),
+            )
+            for src in sources()
+            if src.int_key
+        ]
+        q = union_all(*parts)
+        sql = str(q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        _BOUNDS_SQL[conn.dialect.name] = sql
+    return {
+        str(k): (None if lo is None else int(lo), None if hi is None else int(hi))
+        for k, lo, hi in conn.exec_driver_sql(sql)
+    }
+
+
+def _nothing_to_read(mark: _Mark | None, bounds: tuple[int | None, int | None]) -> bool:
+    """Whether a kind's rows all lie at or below its mark and none in its gaps (those below its
+    lowest id cannot fill: the window's start below the first id, say), so a pass would read
+    nothing of it. Rows committed after the bounds were read are found by the next pass."""
+    lo, hi = bounds
+    if hi is None:  # no rows
+        return True
+    if mark is None or mark.top is None or hi > mark.top:
+        return False
+    return not mark.gaps or (lo is not None and lo > mark.gaps[-1][1])
 
 
 def _tail(conn: Connection) -> tuple[int, str]:
@@ -427,13 +487,23 @@ def _pass(limit: int) -> tuple[int, bool]:
                 tree = _tree if _tree is not None and _tree.continues(seq, prev) else None
                 _tree = tree
                 chain = _Chain(seq, prev, leaves=tree is not None)
+                bounds = _bounds(conn)
                 for src in sources():
                     if len(chain.rows) >= limit:
                         break
-                    _new_rows(conn, src, limit - len(chain.rows), marks, chain)
+                    ids = bounds.get(src.kind) if src.int_key else None
+                    if ids is not None and _nothing_to_read(marks.marks.get(src.kind), ids):
+                        continue
+                    highest = None if ids is None else ids[1]
+                    _new_rows(conn, src, limit - len(chain.rows), marks, chain, highest)
                 rows = chain.rows
                 if rows:
                     _insert_entries(conn, rows, now)
+                    conn.execute(
+                        PASSES.insert().values(
+                            first_seq=rows[0][0], last_seq=chain.seq, sequenced_at=now
+                        )
+                    )
         except IntegrityError:
             _state = _tree = None  # rebuilt from what the winner wrote
             log.info("another sequencer appended at the same time; retrying on the next pass")

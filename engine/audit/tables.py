@@ -17,11 +17,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.storage.base import Base, JSONType, utcnow
 
+# SQLite: INTEGER, so that seq is the table's rowid (64-bit there too) rather than a second
+# b-tree beside it: about 3,000 of an entry insert's 38,500 instructions (callgrind; migration
+# 1502_journal_passes)
+SEQ = BigInteger().with_variant(Integer(), "sqlite")
+
 
 class JournalEntryRow(Base):
     __tablename__ = "journal_entries"
 
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(40), nullable=False)
     record_key: Mapped[str] = mapped_column(String(200), nullable=False)
     # the source row's integer key when it has one (the sequencer's anti-join reads it)
@@ -29,13 +34,29 @@ class JournalEntryRow(Base):
     record_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     entry_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # the pass's time, as in journal_passes (not indexed here: the passes' row is)
     sequenced_at: Mapped[datetime] = mapped_column(nullable=False, default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("kind", "record_key", name="uq_journal_entries_kind_key"),
         Index("ix_journal_entries_kind_no", "kind", "record_no"),
-        Index("ix_journal_entries_sequenced_at", "sequenced_at"),
     )
+
+
+class JournalPassRow(Base):
+    """One sequencer pass: it appended entries ``first_seq`` to ``last_seq``, all with its
+    ``sequenced_at`` (migration 1502_journal_passes). What ``audit verify --from/--to`` finds a
+    period's entries by: an index on the entries' own time cost the sequencer about 6,500
+    instructions an entry (callgrind), this costs one row a pass. Not signed, as the entries' time is not
+    (docs/AUDIT.md, Limits)."""
+
+    __tablename__ = "journal_passes"
+
+    first_seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sequenced_at: Mapped[datetime] = mapped_column(nullable=False)
+
+    __table_args__ = (Index("ix_journal_passes_sequenced_at", "sequenced_at"),)
 
 
 class JournalHeadRow(Base):

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from engine.audit import sequencer
+from engine.audit import fast_canonical, sequencer
 from engine.audit.checks import verify
 from engine.audit.records import _value, canonical_json, record_sha256, source_for, sources
 from engine.audit.sequencer import LOOKBACK, _Mark, sequence_all, tick
@@ -219,6 +219,23 @@ def test_datetimes_are_written_as_documented(v: datetime) -> None:
     assert _value(v) == _documented(v)
 
 
+@pytest.mark.parametrize(
+    "v",
+    [
+        datetime(2024, 3, 12, 9, 30),
+        datetime(2024, 3, 12, 9, 30, 0, 1),
+        datetime(2024, 3, 12, 0, 0, tzinfo=UTC),
+        datetime(2024, 3, 12, 9, 30, 0, 999999, tzinfo=UTC),
+        datetime(2024, 3, 12, 18, 30, tzinfo=timezone(timedelta(hours=9))),
+    ],
+)
+def test_a_zero_microsecond_is_written_out(v: datetime) -> None:
+    # isoformat leaves a zero microsecond out; the canonical form always has six digits
+    assert _value(v) == _documented(v)
+    assert len(str(_value(v))) == 27
+    assert fast_canonical.naive_datetime(v) == _documented(v)
+
+
 def test_dates_before_year_1000_fall_back_to_the_documented_form() -> None:
     v = datetime(999, 5, 6, 7, 8, 9, tzinfo=UTC)
     assert _value(v) == _documented(v)
@@ -382,3 +399,35 @@ def test_entries_after_an_edited_tail_link_to_it_as_leaf_bytes_writes_it(db: Non
     assert hashlib.sha256(leaf_bytes(seq, kind, key, digest, prev)).hexdigest() == entry
     problems = verify().problems
     assert problems and {p.seq for p in problems} == {last}
+
+
+def test_a_pass_with_nothing_new_reads_no_kind_it_need_not(db: None) -> None:
+    """One statement gives every integer-keyed kind's lowest and highest id: a kind with nothing
+    above its mark and no gap its rows could fill is not queried. What is left of an idle pass is
+    the journal's tail, those bounds and the one kind keyed by text (its anti-join)."""
+    from sqlalchemy import event
+
+    from engine.audit.sequencer import sequence_pass
+
+    store_decided(4)
+    _add_accounts([1, 2, 3, 10])  # a gap (4..9) that a late commit may still fill
+    assert sequence_all() > 0
+    statements: list[str] = []
+
+    def seen(_conn: object, _cur: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", seen)
+    try:
+        assert sequence_pass() == 0
+        idle = list(statements)
+        _add_accounts([5])
+        statements.clear()
+        assert sequence_pass() == 1
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", seen)
+    texts = [s for s in sources() if not s.int_key]
+    # tail, bounds, the text-keyed kinds, and the gap of accounts (its rows could fill it)
+    assert len(idle) == 2 + len(texts) + 1, "\n\n".join(idle)
+    assert sum(s.startswith("SELECT users.") for s in idle) == 1  # its gaps only
+    assert _journaled("accounts") == {1, 2, 3, 5, 10}
