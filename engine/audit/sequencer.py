@@ -344,11 +344,14 @@ def _new_rows(
         journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_key == key))
         reader.append(conn, select(*cols).where(~journaled).order_by(key).limit(limit), chain)
         return
-    journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_no == key))
+    # Above the mark (or with no mark: no entry of the kind yet) no row has an entry, as of the
+    # tail the marks are current for: no anti-join there (an index probe a row). Should another
+    # sequencer append meanwhile, it took the seq this pass inserts at, and this pass rolls back.
     mark = marks.marks.get(src.kind)
     if mark is None or mark.top is None:
-        reader.append(conn, select(*cols).where(~journaled).order_by(key).limit(limit), chain)
+        reader.append(conn, select(*cols).order_by(key).limit(limit), chain)
         return
+    journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_no == key))
     before = len(chain.rows)
     ranges = mark.ranges()
     if ranges:  # rows committed late, below the mark
@@ -358,7 +361,7 @@ def _new_rows(
         )
     left = limit - (len(chain.rows) - before)
     if left > 0 and (highest is None or highest > mark.top):
-        q = select(*cols).where(key > mark.top, ~journaled).order_by(key).limit(left)
+        q = select(*cols).where(key > mark.top).order_by(key).limit(left)
         reader.append(conn, q, chain)
 
 

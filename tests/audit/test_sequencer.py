@@ -375,6 +375,41 @@ def test_a_pass_that_lost_the_race_for_a_seq_rolls_back_whole(
     assert report.ok and report.entries > first
 
 
+def test_rows_another_sequencer_journaled_after_this_pass_read_the_tail_are_not_journaled_twice(
+    db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above its mark a pass reads rows without asking the journal whether they have an entry:
+    none had, as of the tail it read. Rows another process journaled after that are read again,
+    and the pass's insert fails on the seq that process took: nothing is journaled twice."""
+    store_decided(2)
+    sequence_all()
+    with get_engine().connect() as conn:
+        tail = conn.execute(
+            text("SELECT seq, entry_hash FROM journal_entries ORDER BY seq DESC LIMIT 1")
+        ).one()
+    mine = sequencer._state  # this process's marks, current as of that tail
+    store_decided(2)
+    _add_accounts([1, 2])
+    sequencer._state = sequencer._tree = None  # another process: its own marks
+    other = sequence_all()
+    assert other > 0
+    sequencer._state = mine
+    monkeypatch.setattr(sequencer, "_tail", lambda conn: (int(tail[0]), str(tail[1])))
+    assert sequencer._pass(sequencer.PASS_LIMIT) == (0, True)
+    monkeypatch.undo()
+    assert sequence_all() == 0
+    with get_engine().connect() as conn:
+        twice = conn.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT kind, record_key FROM journal_entries"
+                " GROUP BY kind, record_key HAVING count(*) > 1) AS d"
+            )
+        )
+    assert twice == 0
+    assert _journaled("accounts") == {1, 2}
+    assert verify().ok
+
+
 def test_entries_after_an_edited_tail_link_to_it_as_leaf_bytes_writes_it(db: None) -> None:
     """The pass writes leaf bytes out itself for hex links; a tail hash edited into something
     JSON must escape takes leaf_bytes, so the entries after it are sound and only the edited
