@@ -59,6 +59,24 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# The record hash journaled for a row the sequencer could not read (a value stored behind the
+# product's back): no canonical record hashes to it, so audit verify reports the row whatever it
+# holds later (engine.audit.sequencer._read)
+UNREADABLE_SHA256 = sha256_hex(b"unreadable record")
+
+
+def is_unreadable(error: BaseException) -> bool:
+    """Whether reading a row failed on a value in it (text in a datetime column, bytes that are
+    not UTF-8 in a text one), not on the database, whose errors must abort what reads (a pass
+    is retried on the next tick; a row is not to be journaled as unreadable because the
+    database was locked)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(error, DBAPIError):
+        return "decode" in str(error.orig).lower()  # sqlite3: "Could not decode to UTF-8 ..."
+    return isinstance(error, ValueError | TypeError | OverflowError)
+
+
 _ZERO = timedelta(0)
 
 

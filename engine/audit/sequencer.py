@@ -47,7 +47,14 @@ from sqlalchemy.exc import IntegrityError
 
 from engine.audit import fast_canonical
 from engine.audit.merkle import frontier_extend, frontier_root, frontier_valid
-from engine.audit.records import JournalSource, canonical_json, loads_json, sources
+from engine.audit.records import (
+    UNREADABLE_SHA256,
+    JournalSource,
+    canonical_json,
+    is_unreadable,
+    loads_json,
+    sources,
+)
 from engine.audit.tables import JournalEntryRow, JournalFrontierRow, JournalHeadRow, JournalPassRow
 from engine.audit.verify_pack import ZERO_HASH, head_message, leaf_bytes, leaf_hash
 from engine.storage.db import get_engine
@@ -318,6 +325,58 @@ class _Chain:
         # the entries' Merkle leaf hashes, when this process keeps the tree (_Tree)
         self.leaves: list[bytes] | None = [] if leaves else None
 
+    def state(self) -> tuple[int, str, int]:
+        return self.seq, self.prev, len(self.rows)
+
+    def restore(self, state: tuple[int, str, int]) -> None:
+        """Back to ``state``: the entries appended since are dropped."""
+        self.seq, self.prev, n = state
+        del self.rows[n:]
+        if self.leaves is not None:
+            del self.leaves[n:]
+
+    def link(self, kind: str, key: Any, digest: str, int_key: bool) -> None:
+        """One entry, as ``_Reader.append`` links each row (the slow path)."""
+        self.seq += 1
+        leaf = leaf_bytes(self.seq, kind, str(key), digest, self.prev)
+        entry = hashlib.sha256(leaf).hexdigest()
+        if self.leaves is not None:
+            self.leaves.append(leaf_hash(leaf))
+        self.rows.append(
+            (self.seq, kind, str(key), key if int_key else None, digest, self.prev, entry)
+        )
+        self.prev = entry
+
+
+def _read(
+    conn: Connection, reader: _Reader, key: Any, where: list[Any], limit: int, chain: _Chain
+) -> None:
+    """``reader.append`` of the rows ``where`` selects, in key order, up to ``limit``. Should a
+    row not be readable (a value no writer of the product stores, put there behind its back:
+    text in a datetime column of SQLite, say), the rows are read one by one, and that row is
+    journaled as unreadable (``UNREADABLE_SHA256``) so that the journal goes on past it and
+    ``audit verify`` names it; it is logged as an error too."""
+    state = chain.state()
+    try:
+        reader.append(conn, select(*reader.cols).where(*where).order_by(key).limit(limit), chain)
+        return
+    except Exception as e:
+        if not is_unreadable(e):
+            raise
+        chain.restore(state)
+    for k in conn.scalars(select(key).where(*where).order_by(key).limit(limit)).all():
+        state = chain.state()
+        try:
+            reader.append(conn, select(*reader.cols).where(key == k), chain)
+        except Exception as e:
+            if not is_unreadable(e):
+                raise
+            chain.restore(state)
+            log.error(
+                "journal: %s %s cannot be read (%s); journaled as unreadable", reader.kind, k, e
+            )
+            chain.link(reader.kind, k, UNREADABLE_SHA256, reader.int_key)
+
 
 def _python_type(col: Any) -> Any:
     try:
@@ -339,30 +398,26 @@ def _new_rows(
     read it, is above)."""
     key = src.table.c[src.key]
     reader = _Reader(src)
-    cols = reader.cols
     if not src.int_key:
         journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_key == key))
-        reader.append(conn, select(*cols).where(~journaled).order_by(key).limit(limit), chain)
+        _read(conn, reader, key, [~journaled], limit, chain)
         return
     # Above the mark (or with no mark: no entry of the kind yet) no row has an entry, as of the
     # tail the marks are current for: no anti-join there (an index probe a row). Should another
     # sequencer append meanwhile, it took the seq this pass inserts at, and this pass rolls back.
     mark = marks.marks.get(src.kind)
     if mark is None or mark.top is None:
-        reader.append(conn, select(*cols).order_by(key).limit(limit), chain)
+        _read(conn, reader, key, [], limit, chain)
         return
     journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_no == key))
     before = len(chain.rows)
     ranges = mark.ranges()
     if ranges:  # rows committed late, below the mark
         within = or_(*(key.between(lo, hi) for lo, hi in ranges))
-        reader.append(
-            conn, select(*cols).where(within, ~journaled).order_by(key).limit(limit), chain
-        )
+        _read(conn, reader, key, [within, ~journaled], limit, chain)
     left = limit - (len(chain.rows) - before)
     if left > 0 and (highest is None or highest > mark.top):
-        q = select(*cols).where(key > mark.top).order_by(key).limit(left)
-        reader.append(conn, q, chain)
+        _read(conn, reader, key, [key > mark.top], left, chain)
 
 
 _BOUNDS_SQL: dict[str, str] = {}
