@@ -129,7 +129,7 @@ def consistency_command(first: int, second: int) -> None:
 @click.option("--out", "out", type=click.Path(path_type=Path), default=None)
 def export_command(since: str, until: str, regime: str | None, out: Path | None) -> None:
     """Write the audit pack of a period (zip; verify with python3 verify.py, standard library)."""
-    from engine.audit.export import export_pack
+    from engine.audit.export import UnreadableRecords, export_pack
     from engine.audit.signing import NoSigningKey
 
     start, end = _when(since), _when(until)
@@ -137,7 +137,7 @@ def export_command(since: str, until: str, regime: str | None, out: Path | None)
     out = out or Path(f"audit-pack-{start:%Y%m%d}-{end:%Y%m%d}.zip")
     try:
         summary = export_pack(out, start, end, regime)
-    except NoSigningKey as exc:
+    except (NoSigningKey, UnreadableRecords) as exc:
         raise click.ClickException(str(exc)) from None
     counts = ", ".join(f"{v} {k}" for k, v in sorted(summary["counts"].items()))
     click.echo(f"{out}: {counts}")

@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from engine.audit.merkle import consistency_proof, inclusion_path
 from engine.audit.proofs import head_json
-from engine.audit.records import canonical_json, source_for
+from engine.audit.records import canonical_json, is_unreadable, source_for
 from engine.audit.sequencer import ENTRIES, HEADS, leaves, sequence_all
 from engine.audit.verify_pack import LOG_ID
 from engine.storage.db import get_engine
@@ -114,6 +114,23 @@ def _select(
     }
 
 
+class UnreadableRecords(Exception):
+    """The period holds a row that cannot be read (a value stored behind the product's back):
+    the pack is not written, as it could not show that row for what it is."""
+
+
+def _chosen(conn: Any, since: datetime, until: datetime, regime: str | None) -> Any:
+    try:
+        return _select(conn, since, until, regime)
+    except Exception as e:
+        if not is_unreadable(e):
+            raise
+        raise UnreadableRecords(
+            f"the period holds a record that cannot be read ({type(e).__name__}: {e}); "
+            "`sanctions audit verify` names it. No audit pack was written."
+        ) from e
+
+
 def export_pack(
     out: Path, since: datetime, until: datetime, regime: str | None = None, key_path: Any = None
 ) -> dict[str, Any]:
@@ -127,7 +144,7 @@ def export_pack(
     public = public_bytes(load_key(key_path))
     files: dict[str, bytes] = {}
     with get_engine().connect() as conn:
-        chosen = _select(conn, since, until, regime)
+        chosen = _chosen(conn, since, until, regime)
         wanted: dict[tuple[str, str], dict[str, Any]] = {}
         for kind, rows in chosen.items():
             src = source_for(kind)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 from audit_support import sql_exec, sql_scalar, store_decided
@@ -15,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from engine.audit import sequencer
 from engine.audit.checks import verify
+from engine.audit.export import UnreadableRecords, export_pack
 from engine.audit.records import UNREADABLE_SHA256, is_unreadable
 from engine.audit.sequencer import sequence_all
 from engine.storage.db import get_engine
@@ -126,3 +128,35 @@ def test_what_counts_as_unreadable() -> None:
     locked = sqlite3.OperationalError("database is locked")
     assert not is_unreadable(OperationalError("SELECT", {}, locked))
     assert not is_unreadable(KeyError("id"))
+
+
+@sqlite_only
+def test_an_export_of_a_period_with_an_unreadable_row_says_so_and_writes_nothing(
+    db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from click.testing import CliRunner
+
+    from engine.audit.cli import audit_cli
+    from engine.audit.signing import generate_key
+
+    key = tmp_path / "audit.key"
+    generate_key(key)
+    store_decided(3)
+    assert sequence_all() > 0
+    event = int(sql_scalar("SELECT min(id) FROM events"))
+    sql_exec("UPDATE events SET received_at = 'yesterday' WHERE id = :i", i=event)
+    out = tmp_path / "pack.zip"
+    with pytest.raises(UnreadableRecords, match="audit verify"):
+        export_pack(
+            out, datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC), key_path=key
+        )
+    assert not out.exists()
+    monkeypatch.setenv("SANCTIONS_AUDIT_KEY_FILE", str(key))
+    done = CliRunner().invoke(
+        audit_cli, ["export", "--from", "2024-01-01", "--to", "2025-01-01", "--out", str(out)]
+    )
+    assert done.exit_code == 1, done.output
+    assert "cannot be read" in done.output and "Traceback" not in done.output
+    assert not out.exists()
