@@ -70,7 +70,7 @@ def main() -> int:
                 conn.execute(text("DELETE FROM journal_entries"))
                 conn.execute(text("DELETE FROM journal_passes"))
             # SQLite: without VACUUM the next run writes into the freed pages, scattered, not
-            # appended as a journal that only grows is (about 3 us an entry slower, measured)
+            # appended as a journal that only grows is (the effect was lost in this box's noise)
             if get_engine().dialect.name == "sqlite":
                 with get_engine().connect() as conn:
                     conn.exec_driver_sql("VACUUM")
