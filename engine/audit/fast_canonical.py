@@ -27,12 +27,9 @@ Strings (escapes, every code point, sorted keys) come out identical.
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Any
 
 import orjson
-
-from engine.audit.records import _datetime_value
 
 
 class NotFast(Exception):
@@ -88,15 +85,6 @@ def loads(text: Any) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         raise NotFast from None
-
-
-def naive_datetime(value: Any) -> Any:
-    """A datetime column's canonical text (records._datetime) for the common value, naive (UTC)
-    of a four-digit year, in one call; any other value, None included, takes records'
-    converter."""
-    if type(value) is datetime and value.tzinfo is None and value.year >= 1000:
-        return value.isoformat() + "Z" if value.microsecond else value.isoformat() + ".000000Z"
-    return _datetime_value(value)
 
 
 def finite(value: Any) -> Any:

@@ -251,8 +251,6 @@ class _Reader:
                 fast = converters.get(name)
                 if name in src.columns and py is float:
                     fast = fast_canonical.finite
-                elif name in src.columns and py is datetime:
-                    fast = fast_canonical.naive_datetime
                 self.fast.append(fast)
             else:  # jsonb's text as the driver would get it; SQLite stores the text
                 self.cols.append((cast(col, Text) if pg else type_coerce(col, Text)).label(name))

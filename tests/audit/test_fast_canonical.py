@@ -206,16 +206,3 @@ def test_events_with_awkward_numbers_are_sequenced_as_documented(db: None) -> No
                 record[c] = m[c].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             assert stored[str(m["id"])] == hashlib.sha256(_documented(record)).hexdigest()
     assert verify().ok
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.datetimes()
-    | st.datetimes(timezones=st.timezones())
-    | st.none()
-    | st.sampled_from([b"\x00", "text", 12])
-)
-def test_datetime_columns_convert_as_the_documented_converter_does(value: Any) -> None:
-    from engine.audit.records import _datetime_value
-
-    assert fast_canonical.naive_datetime(value) == _datetime_value(value)
