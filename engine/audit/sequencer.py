@@ -389,11 +389,14 @@ def _new_rows(
     limit: int,
     marks: _Marks,
     chain: _Chain,
-    highest: int | None = None,
+    ids: tuple[int | None, int | None] | None = None,
 ) -> None:
     """Appends to ``chain`` the entries of up to ``limit`` unjournaled rows of ``src``, in key
-    order (the gaps below the mark first; above it only if its ``highest`` id, as ``_bounds``
-    read it, is above)."""
+    order (the gaps below the mark first). ``ids``: the kind's lowest and highest id as
+    ``_bounds`` read them, if it did; then nothing is read that they show cannot be there."""
+    mark = marks.marks.get(src.kind)
+    if ids is not None and _nothing_to_read(mark, ids):
+        return
     key = src.table.c[src.key]
     reader = _Reader(src)
     if not src.int_key:
@@ -403,7 +406,6 @@ def _new_rows(
     # Above the mark (or with no mark: no entry of the kind yet) no row has an entry, as of the
     # tail the marks are current for: no anti-join there (an index probe a row). Should another
     # sequencer append meanwhile, it took the seq this pass inserts at, and this pass rolls back.
-    mark = marks.marks.get(src.kind)
     if mark is None or mark.top is None:
         _read(conn, reader, key, [], limit, chain)
         return
@@ -414,7 +416,7 @@ def _new_rows(
         within = or_(*(key.between(lo, hi) for lo, hi in ranges))
         _read(conn, reader, key, [within, ~journaled], limit, chain)
     left = limit - (len(chain.rows) - before)
-    if left > 0 and (highest is None or highest > mark.top):
+    if left > 0 and (ids is None or ids[1] is None or ids[1] > mark.top):
         _read(conn, reader, key, [key > mark.top], left, chain)
 
 
@@ -547,11 +549,8 @@ def _pass(limit: int) -> tuple[int, bool]:
                 for src in sources():
                     if len(chain.rows) >= limit:
                         break
-                    ids = bounds.get(src.kind) if src.int_key else None
-                    if ids is not None and _nothing_to_read(marks.marks.get(src.kind), ids):
-                        continue
-                    highest = None if ids is None else ids[1]
-                    _new_rows(conn, src, limit - len(chain.rows), marks, chain, highest)
+                    ids = bounds.get(src.kind)  # integer-keyed kinds only
+                    _new_rows(conn, src, limit - len(chain.rows), marks, chain, ids)
                 rows = chain.rows
                 if rows:
                     _insert_entries(conn, rows, now)
