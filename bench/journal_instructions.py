@@ -28,9 +28,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _env(data_dir: str) -> dict[str, str]:
+    """A child's environment: the default SQLite database in ``data_dir`` (never a configured
+    PostgreSQL or Redis: this counts SQLite's work in the process)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["SANCTIONS_DATA_DIR"] = data_dir
+    return env
+
+
 def _child() -> None:
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "tests"))
     from sqlalchemy import text
 
     from engine.audit.records import sources
@@ -49,18 +55,15 @@ def _child() -> None:
 def _prepare(n: int) -> None:
     """Stores and decides ``n`` events in $SANCTIONS_DATA_DIR/sanctions.db, nothing journaled
     (the pipeline never sequences: the worker's sweeper does)."""
-    sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "tests"))
     from replay_support import generated_events, ingest_and_decide
-    from sqlalchemy import text
 
     from engine.storage.db import get_engine, migrate, reset_engine
 
     migrate()
     ingest_and_decide(generated_events(n))
-    with get_engine().connect() as conn:
+    with get_engine().connect() as conn:  # the whole store in the file that is copied
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute(text("SELECT 1"))
     reset_engine()
 
 
@@ -68,8 +71,7 @@ def _count(store: Path) -> tuple[int, int]:
     """(instructions, entries) of one fresh interpreter over a copy of ``store``."""
     with tempfile.TemporaryDirectory(prefix="bench-journal-ir-") as tmp:
         shutil.copy(store, Path(tmp) / "sanctions.db")
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        env["SANCTIONS_DATA_DIR"] = tmp
+        env = _env(tmp)
         env["PYTHONHASHSEED"] = "0"
         out = subprocess.run(
             [
@@ -94,11 +96,9 @@ def _count(store: Path) -> tuple[int, int]:
 
 
 def _store(n: int, into: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     with tempfile.TemporaryDirectory(prefix="bench-journal-store-") as tmp:
-        env["SANCTIONS_DATA_DIR"] = tmp
         cmd = [sys.executable, __file__, "--child", "prepare", "-n", str(n)]
-        subprocess.run(cmd, env=env, check=True)
+        subprocess.run(cmd, env=_env(tmp), check=True)
         shutil.copy(Path(tmp) / "sanctions.db", into)
 
 
@@ -108,6 +108,7 @@ def main() -> int:
     ap.add_argument("--stores", type=Path, help="a folder for the two stores: kept, and reused")
     ap.add_argument("--child", choices=["prepare", "sequence"], help=argparse.SUPPRESS)
     args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))  # this tree's engine, whichever tree runs the script
     if args.child == "prepare":
         _prepare(args.events)
         return 0
