@@ -47,8 +47,8 @@ class JournalPassRow(Base):
     """One sequencer pass: it appended entries ``first_seq`` to ``last_seq``, all with its
     ``sequenced_at`` (migration 1502_journal_passes). What ``audit verify --from/--to`` finds a
     period's entries by: an index on the entries' own time cost the sequencer about 6,500
-    instructions an entry (callgrind), this costs one row a pass. Not signed, as the entries' time is not
-    (docs/AUDIT.md, Limits)."""
+    instructions an entry (callgrind), this costs one row a pass. Not signed, as the entries'
+    time is not (docs/AUDIT.md, Limits)."""
 
     __tablename__ = "journal_passes"
 
