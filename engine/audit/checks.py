@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from engine.audit.merkle import frontier_extend, frontier_root
 from engine.audit.records import is_unreadable, record_sha256, source_for
-from engine.audit.sequencer import ENTRIES, HEADS, PASSES, leaves
+from engine.audit.sequencer import ENTRIES, HEADS, PASSES, entries_of, leaves
 from engine.audit.verify_pack import leaf_bytes, verify_head
 from engine.storage.db import get_engine
 
@@ -161,8 +161,7 @@ def _check_states(conn: Connection, within: tuple[int, int] | None = None) -> li
         seqs = dict(
             conn.execute(
                 select(ENTRIES.c.record_key, ENTRIES.c.seq).where(
-                    ENTRIES.c.kind == check.kind,
-                    ENTRIES.c.record_key.in_([key for key, _ in found]),
+                    entries_of(check.kind, [str(key) for key, _ in found])
                 )
             ).all()
         )

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from engine.audit.merkle import consistency_proof, inclusion_path
 from engine.audit.proofs import head_json
 from engine.audit.records import canonical_json, is_unreadable, source_for
-from engine.audit.sequencer import ENTRIES, HEADS, leaves, sequence_all
+from engine.audit.sequencer import ENTRIES, HEADS, entries_of, leaves, sequence_all
 from engine.audit.verify_pack import LOG_ID
 from engine.storage.db import get_engine
 
@@ -168,11 +168,7 @@ def export_pack(
             for kind, key in keys[i : i + 500]:
                 by_kind.setdefault(kind, []).append(key)
             for kind, ks in by_kind.items():
-                for e in conn.execute(
-                    select(ENTRIES.c.seq).where(
-                        ENTRIES.c.kind == kind, ENTRIES.c.record_key.in_(ks)
-                    )
-                ):
+                for e in conn.execute(select(ENTRIES.c.seq).where(entries_of(kind, ks))):
                     found[e.seq] = True
         seqs = sorted(found)
         core_kinds = ("events", "decisions", "alerts", "review_actions", "alert_notes")

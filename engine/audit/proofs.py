@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.audit.merkle import consistency_proof, inclusion_path
 from engine.audit.records import source_for
-from engine.audit.sequencer import ENTRIES, HEADS, leaves
+from engine.audit.sequencer import ENTRIES, HEADS, entries_of, leaves
 from engine.storage.db import get_engine
 
 
@@ -31,9 +31,7 @@ def inclusion(kind: str, key: str, head_id: int | None = None) -> dict[str, Any]
     """The record's journal entry, its canonical record, and its audit path to a signed head."""
     src = source_for(kind)
     with get_engine().connect() as conn:
-        entry = conn.execute(
-            select(ENTRIES).where(ENTRIES.c.kind == kind, ENTRIES.c.record_key == key)
-        ).first()
+        entry = conn.execute(select(ENTRIES).where(entries_of(kind, [key]))).first()
         if entry is None:
             raise LookupError(f"{kind} {key} is not journaled (yet)")
         head = _head(conn, head_id)

@@ -53,6 +53,7 @@ from engine.audit.records import (
     canonical_json,
     is_unreadable,
     loads_json,
+    source_for,
     sources,
 )
 from engine.audit.tables import JournalEntryRow, JournalFrontierRow, JournalHeadRow, JournalPassRow
@@ -64,6 +65,30 @@ log = logging.getLogger(__name__)
 ENTRIES: Table = JournalEntryRow.__table__  # type: ignore[assignment]
 HEADS: Table = JournalHeadRow.__table__  # type: ignore[assignment]
 PASSES: Table = JournalPassRow.__table__  # type: ignore[assignment]
+
+
+def entries_of(kind: str, keys: list[str]) -> Any:
+    """The condition on journal entries that selects kind ``kind``'s records ``keys`` (as
+    record_key holds them), by the unique index that holds them (tables.JournalEntryRow):
+    record_no for an integer-keyed kind, record_key where record_no is NULL for the others.
+    A key of an integer-keyed kind that is not an integer selects nothing."""
+    try:
+        src = source_for(kind)
+    except KeyError:
+        src = None
+    if src is not None and src.int_key:
+        nos = []
+        for k in keys:
+            try:
+                nos.append(int(k))
+            except ValueError:
+                continue
+        return and_(ENTRIES.c.kind == kind, ENTRIES.c.record_no.in_(nos))
+    return and_(
+        ENTRIES.c.kind == kind, ENTRIES.c.record_no.is_(None), ENTRIES.c.record_key.in_(keys)
+    )
+
+
 LOOKBACK = 20_000
 PASS_LIMIT = 20_000
 MAX_GAP_RANGES = 32  # gap ranges read per kind and pass; closer ones are merged beyond that
@@ -237,14 +262,22 @@ class _Reader:
 
     def __init__(self, src: JournalSource) -> None:
         names = list(src.columns) + ([] if src.key in src.columns else [src.key])
-        pg = get_engine().dialect.name == "postgresql"
+        dialect = get_engine().dialect
+        pg = dialect.name == "postgresql"
         converters = dict(src._converters)
         self.cols: list[Any] = []
         self.fns: list[Callable[[Any], Any] | None] = []
         self.fast: list[Callable[[Any], Any] | None] = []  # the same values, for orjson
         for name in names:
             col = src.table.c[name]
-            if not isinstance(col.type, JSON):
+            read = _sqlite_datetime_reader(col, dialect)
+            if read is not None and name in src.columns:
+                # SQLite's text as it is, made canonical without parsing it; the slow path
+                # reads it as SQLAlchemy does (a text it refuses is an unreadable row)
+                self.cols.append(type_coerce(col, Text).label(name))
+                self.fns.append(_then(read, converters[name]))
+                self.fast.append(fast_canonical.sqlite_datetime)
+            elif not isinstance(col.type, JSON):
                 self.cols.append(col)
                 self.fns.append(converters.get(name))
                 py = _python_type(col)
@@ -376,6 +409,31 @@ def _read(
             chain.link(reader.kind, k, UNREADABLE_SHA256, reader.int_key)
 
 
+_PROBE = datetime(2001, 2, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+def _sqlite_datetime_reader(col: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """SQLAlchemy's reading of a datetime column's stored text on SQLite, where it stores the
+    layout ``fast_canonical.sqlite_datetime`` takes (checked by writing a value); else None."""
+    if dialect.name != "sqlite" or _python_type(col) is not datetime:
+        return None
+    impl = col.type.dialect_impl(dialect)
+    write = impl.bind_processor(dialect)
+    read = impl.result_processor(dialect, None)
+    if write is None or read is None or write(_PROBE) != "2001-02-03 04:05:06.000007":
+        return None
+    if read("2001-02-03 04:05:06.000007") != _PROBE.replace(tzinfo=None):
+        return None
+    return read
+
+
+def _then(first: Callable[[Any], Any], then: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """``then(first(value))`` (``first`` alone where there is nothing after it)."""
+    if then is None:
+        return first
+    return lambda value: then(first(value))
+
+
 def _python_type(col: Any) -> Any:
     try:
         return col.type.python_type
@@ -400,7 +458,13 @@ def _new_rows(
     key = src.table.c[src.key]
     reader = _Reader(src)
     if not src.int_key:
-        journaled = exists().where(and_(ENTRIES.c.kind == src.kind, ENTRIES.c.record_key == key))
+        journaled = exists().where(
+            and_(
+                ENTRIES.c.kind == src.kind,
+                ENTRIES.c.record_no.is_(None),
+                ENTRIES.c.record_key == key,
+            )
+        )
         _read(conn, reader, key, [~journaled], limit, chain)
         return
     # Above the mark (or with no mark: no entry of the kind yet) no row has an entry, as of the

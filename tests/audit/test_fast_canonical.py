@@ -206,3 +206,90 @@ def test_events_with_awkward_numbers_are_sequenced_as_documented(db: None) -> No
                 record[c] = m[c].strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             assert stored[str(m["id"])] == hashlib.sha256(_documented(record)).hexdigest()
     assert verify().ok
+
+
+def _documented_datetime(v: Any) -> str:
+    """records' documented datetime text: YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC."""
+    return f"{v:%Y-%m-%dT%H:%M:%S}.{v.microsecond:06d}Z"
+
+
+def _sqlite_reading() -> Any:
+    """SQLAlchemy's write and read of a datetime column on SQLite (what the rows hold)."""
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    impl = DateTime(timezone=True).dialect_impl(dialect)
+    return impl.bind_processor(dialect), impl.result_processor(dialect, None)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.datetimes())
+def test_sqlite_datetimes_are_written_out_as_documented_without_parsing(value: Any) -> None:
+    """Every datetime SQLite holds as SQLAlchemy writes it: the documented text, or (years
+    before 1000, which the documented form does not zero-pad on every platform) NotFast."""
+    write, _ = _sqlite_reading()
+    stored = write(value)
+    if value.year < 1000:
+        with pytest.raises(fast_canonical.NotFast):
+            fast_canonical.sqlite_datetime(stored)
+        return
+    assert fast_canonical.sqlite_datetime(stored) == _documented_datetime(value)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["2026-W49-4 10:47:50.123456",  # an ISO week date fromisoformat reads: 2026-12-03
+     "2026-12-03 10:47:50.123+01",  # an offset, 26 characters too
+     "2026-12-03T10:47:50.123456",  # another separator
+     "2026-12-03 10:47:50",
+     "2026-02-30 10:00:00.000000",  # no such day
+     "2026-12-03 24:00:00.000000",
+     "０２６-12-03 10:47:50.123456",  # digits that are not ASCII
+     "2026-12-03 10:47:50.12345６",
+     "0999-01-01 00:00:00.000000",
+     "not a date at all, 26 ch.",
+     ""],
+)  # fmt: skip
+def test_other_sqlite_datetime_texts_take_the_slow_path(stored: str) -> None:
+    """A text SQLAlchemy would read otherwise, or refuse, is never written out as it is: the
+    slow path reads it (the documented text of what SQLAlchemy reads) or finds it unreadable."""
+    with pytest.raises(fast_canonical.NotFast):
+        fast_canonical.sqlite_datetime(stored)
+    assert fast_canonical.sqlite_datetime(None) is None
+
+
+def test_a_late_date_read_from_sqlite_text_is_hashed_as_verify_hashes_it(db: None) -> None:
+    """Through the product, with texts put in behind its back before the sequencer saw them:
+    the fast path where the text has SQLAlchemy's layout, the slow path where it does not (an
+    ISO week date, a "T"), and verify, which reads every row as SQLAlchemy does, agrees."""
+    if get_engine().dialect.name != "sqlite":
+        pytest.skip("SQLite's datetime text")
+    from audit_support import store_decided
+
+    store_decided(3, flagged_every=1000)
+    with get_engine().begin() as conn:
+        ids = conn.execute(text("SELECT id FROM events ORDER BY id")).scalars().all()
+        for i, at in zip(
+            ids[:2], ["2026-W49-4 10:47:50.123456", "2026-12-03T10:47:50.000000"], strict=True
+        ):
+            conn.execute(
+                text("UPDATE events SET received_at = :at WHERE id = :i"), {"at": at, "i": i}
+            )
+    assert sequence_all() > 0
+    report = verify()
+    assert report.ok, report.problems
+    from engine.audit.records import record_sha256, source_for
+
+    src = source_for("events")
+    with get_engine().connect() as conn:
+        journaled = dict(
+            conn.execute(
+                text("SELECT record_no, record_sha256 FROM journal_entries WHERE kind='events'")
+            ).all()
+        )
+        want = {ids[0]: "2026-12-03T10:47:50.123456Z", ids[1]: "2026-12-03T10:47:50.000000Z"}
+        for row in conn.execute(src.table.select().where(src.table.c.id.in_(ids[:2]))):
+            record = src.record(row)
+            assert record["received_at"] == want[row.id]
+            assert journaled[row.id] == record_sha256(record)

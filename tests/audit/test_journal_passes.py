@@ -76,16 +76,21 @@ def test_an_entry_deleted_at_the_start_of_a_period_is_still_reported(db: None) -
 
 
 def test_seq_is_the_rowid_on_sqlite(db: None) -> None:
-    """No separate primary-key b-tree: the only automatic index is the unique (kind, key)."""
+    """No separate primary-key b-tree and no automatic index: the two unique indexes by which
+    entries are found (an integer key's, and the partial one of text keys) are the only ones."""
     if get_engine().dialect.name != "sqlite":
         pytest.skip("SQLite's rowid; PostgreSQL keeps its primary-key index")
     with get_engine().connect() as conn:
         indexes = conn.execute(text("PRAGMA index_list(journal_entries)")).all()
-        origins = sorted(str(r[3]) for r in indexes)  # c: CREATE INDEX, u: UNIQUE, pk
+        # (name, unique, origin c: CREATE INDEX / u: UNIQUE / pk, partial)
+        found = sorted((str(r[1]), int(r[2]), str(r[3]), int(r[4])) for r in indexes)
         table = conn.scalar(
             text("SELECT sql FROM sqlite_master WHERE type='table' AND name='journal_entries'")
         )
-    assert origins == ["c", "u"]
+    assert found == [
+        ("uq_journal_entries_kind_no", 1, "c", 0),
+        ("uq_journal_entries_kind_text_key", 1, "c", 1),
+    ]
     assert "seq INTEGER NOT NULL" in table
 
 
@@ -108,7 +113,7 @@ _MIGRATION = textwrap.dedent(
             conn.execute(text(
                 f"INSERT INTO journal_entries VALUES (:a, :b, :c, :d, :e, :f, :g, {at})"),
                 dict(zip("abcdefgh", r)))
-    command.upgrade(cfg, "heads")
+    command.upgrade(cfg, "1502_journal_passes")
     with get_engine().connect() as conn:
         print(sorted((p.first_seq, p.last_seq, p.sequenced_at.replace(tzinfo=None).isoformat(
             sep=" ", timespec="microseconds")) for p in conn.execute(select(P.__table__))))
