@@ -160,3 +160,31 @@ def test_an_export_of_a_period_with_an_unreadable_row_says_so_and_writes_nothing
     assert done.exit_code == 1, done.output
     assert "cannot be read" in done.output and "Traceback" not in done.output
     assert not out.exists()
+
+
+@sqlite_only
+def test_an_export_job_from_the_web_app_fails_with_the_same_message_and_no_pack(
+    db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web app's export runs as a job (engine.audit.jobs): it ends failed, with the reason
+    and the way to name the row on the job, and no pack for auditors to download."""
+    from engine.audit.jobs import JOBS, request_job, run_job
+    from engine.audit.signing import generate_key
+    from engine.config import get_settings
+
+    key = tmp_path / "audit.key"
+    generate_key(key)
+    monkeypatch.setenv("SANCTIONS_AUDIT_KEY_FILE", str(key))
+    store_decided(3)
+    assert sequence_all() > 0
+    event = int(sql_scalar("SELECT min(id) FROM events"))
+    sql_exec("UPDATE events SET received_at = 'yesterday' WHERE id = :i", i=event)
+    job = request_job("export", {"from": "2024-01-01", "to": "2025-01-01"}, "auditor", start=False)
+    assert run_job(job) == "failed"
+    with get_engine().connect() as conn:
+        row = conn.execute(JOBS.select().where(JOBS.c.id == job)).one()
+    assert row.status == "failed" and row.file is None and row.finished_at is not None
+    assert row.error.startswith("UnreadableRecords: ")
+    assert "cannot be read" in row.error and "audit verify" in row.error
+    packs = get_settings().resolved_data_dir / "audit-packs"
+    assert not packs.exists() or not any(packs.iterdir())
