@@ -66,6 +66,11 @@ ENTRIES: Table = JournalEntryRow.__table__  # type: ignore[assignment]
 HEADS: Table = JournalHeadRow.__table__  # type: ignore[assignment]
 PASSES: Table = JournalPassRow.__table__  # type: ignore[assignment]
 
+LOOKBACK = 20_000
+PASS_LIMIT = 20_000
+MAX_GAP_RANGES = 32  # gap ranges read per kind and pass; closer ones are merged beyond that
+LOCK_KEY = "sanctions:journal:lock"
+
 
 def entries_of(kind: str, keys: list[str]) -> Any:
     """The condition on journal entries that selects kind ``kind``'s records ``keys`` (as
@@ -87,12 +92,6 @@ def entries_of(kind: str, keys: list[str]) -> Any:
     return and_(
         ENTRIES.c.kind == kind, ENTRIES.c.record_no.is_(None), ENTRIES.c.record_key.in_(keys)
     )
-
-
-LOOKBACK = 20_000
-PASS_LIMIT = 20_000
-MAX_GAP_RANGES = 32  # gap ranges read per kind and pass; closer ones are merged beyond that
-LOCK_KEY = "sanctions:journal:lock"
 
 
 class _Mark:
