@@ -4,8 +4,12 @@ and account tables as their areas insert them)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -147,3 +151,30 @@ def store_desk_records() -> dict[str, Any]:
             "register_changes": version,
             "alerts": alert_id,
         }
+
+
+def run_migration_script(script: str, tmp_path: Path) -> list[str]:
+    """Runs ``script`` (migrations up and down, printing what it finds) in a fresh interpreter
+    over a database of its own: a new SQLite file in ``tmp_path``, or a new schema of the test
+    PostgreSQL database, dropped afterwards. Returns the lines it printed; fails on its error."""
+    env = dict(os.environ)
+    schema = None
+    if env.get("DATABASE_URL", "").startswith("postgres"):
+        schema = env["SANCTIONS_DB_SCHEMA"] = f"mig_{uuid.uuid4().hex[:10]}"
+    else:
+        env["SANCTIONS_DATA_DIR"] = str(tmp_path)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout.splitlines()
+    finally:
+        if schema:
+            with get_engine().begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

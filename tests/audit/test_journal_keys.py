@@ -3,16 +3,12 @@ key, the lookups that use it, and the migration up and down over a journal that 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
-from audit_support import store_decided
-from sqlalchemy import select, text
+from audit_support import run_migration_script, store_decided
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from engine.audit.proofs import inclusion
@@ -133,36 +129,16 @@ _MIGRATION = textwrap.dedent(
 
 
 def test_the_migration_keeps_the_entries_and_goes_back(tmp_path: Path) -> None:
-    env = dict(os.environ)
-    if env.get("DATABASE_URL", "").startswith("postgres"):
-        env["SANCTIONS_DB_SCHEMA"] = f"mig_{uuid.uuid4().hex[:10]}"
-    else:
-        env["SANCTIONS_DATA_DIR"] = str(tmp_path)
-    out = subprocess.run(
-        [sys.executable, "-c", _MIGRATION],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    lines = run_migration_script(_MIGRATION, tmp_path)
+    assert lines[0] == (
+        "([('uq_journal_entries_kind_no', True), ('uq_journal_entries_kind_text_key', True)], [])"
     )
-    try:
-        assert out.returncode == 0, out.stderr
-        lines = out.stdout.splitlines()
-        assert lines[0] == (
-            "([('uq_journal_entries_kind_no', True), ('uq_journal_entries_kind_text_key', True)]"
-            ", [])"
-        )
-        assert lines[1] == (
-            "[(0, 'rule_packs', '2024.1', None), (1, 'events', '1', 1), (2, 'decisions', '1', 1)"
-            ", (3, 'events', '2', 2)]"
-        )
-        assert lines[2] == "IntegrityError"
-        assert lines[3] == (
-            "([('ix_journal_entries_kind_no', False)], ['uq_journal_entries_kind_key'])"
-        )
-        assert lines[4] == "4"
-    finally:
-        if "SANCTIONS_DB_SCHEMA" in env and env["SANCTIONS_DB_SCHEMA"].startswith("mig_"):
-            with get_engine().begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{env["SANCTIONS_DB_SCHEMA"]}" CASCADE'))
+    assert lines[1] == (
+        "[(0, 'rule_packs', '2024.1', None), (1, 'events', '1', 1), (2, 'decisions', '1', 1)"
+        ", (3, 'events', '2', 2)]"
+    )
+    assert lines[2] == "IntegrityError"
+    assert lines[3] == (
+        "([('ix_journal_entries_kind_no', False)], ['uq_journal_entries_kind_key'])"
+    )
+    assert lines[4] == "4"

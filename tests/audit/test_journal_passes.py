@@ -3,16 +3,12 @@ entries by, and migration 1502_journal_passes, which built them from the entries
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from audit_support import store_decided
+from audit_support import run_migration_script, store_decided
 from sqlalchemy import select, text
 
 from engine.audit.checks import verify
@@ -131,31 +127,12 @@ _MIGRATION = textwrap.dedent(
 
 
 def test_the_migration_builds_the_passes_from_the_entries_and_goes_back(tmp_path: Path) -> None:
-    env = dict(os.environ)
-    if env.get("DATABASE_URL", "").startswith("postgres"):
-        env["SANCTIONS_DB_SCHEMA"] = f"mig_{uuid.uuid4().hex[:10]}"
-    else:
-        env["SANCTIONS_DATA_DIR"] = str(tmp_path)
-    out = subprocess.run(
-        [sys.executable, "-c", _MIGRATION],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    lines = run_migration_script(_MIGRATION, tmp_path)
+    assert lines[0] == (
+        "[(0, 1, '2024-03-12 09:00:00.000001'), (2, 4, '2024-03-12 10:00:00.000000'), "
+        "(5, 5, '2024-03-13 08:00:00.500000')]"
     )
-    try:
-        assert out.returncode == 0, out.stderr
-        lines = out.stdout.splitlines()
-        assert lines[0] == (
-            "[(0, 1, '2024-03-12 09:00:00.000001'), (2, 4, '2024-03-12 10:00:00.000000'), "
-            "(5, 5, '2024-03-13 08:00:00.500000')]"
-        )
-        assert lines[1] == "(6, 0, 5)"
-        assert lines[2] == "['ix_journal_entries_kind_no']"
-        assert lines[3] == "['ix_journal_entries_kind_no', 'ix_journal_entries_sequenced_at']"
-        assert lines[4] == "6"
-    finally:
-        if "SANCTIONS_DB_SCHEMA" in env and env["SANCTIONS_DB_SCHEMA"].startswith("mig_"):
-            with get_engine().begin() as conn:
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{env["SANCTIONS_DB_SCHEMA"]}" CASCADE'))
+    assert lines[1] == "(6, 0, 5)"
+    assert lines[2] == "['ix_journal_entries_kind_no']"
+    assert lines[3] == "['ix_journal_entries_kind_no', 'ix_journal_entries_sequenced_at']"
+    assert lines[4] == "6"
