@@ -89,9 +89,14 @@ def entries_of(kind: str, keys: list[str]) -> Any:
             except ValueError:
                 continue
         return and_(ENTRIES.c.kind == kind, ENTRIES.c.record_no.in_(nos))
-    return and_(
-        ENTRIES.c.kind == kind, ENTRIES.c.record_no.is_(None), ENTRIES.c.record_key.in_(keys)
-    )
+    return _text_keyed(kind, ENTRIES.c.record_key.in_(keys))
+
+
+def _text_keyed(kind: str, key_condition: Any) -> Any:
+    """Entries of a kind keyed by text whose record_key meets ``key_condition``. The partial
+    index holds them only where record_no is NULL, and SQLite uses it only for a query that says
+    so."""
+    return and_(ENTRIES.c.kind == kind, ENTRIES.c.record_no.is_(None), key_condition)
 
 
 class _Mark:
@@ -457,13 +462,7 @@ def _new_rows(
     key = src.table.c[src.key]
     reader = _Reader(src)
     if not src.int_key:
-        journaled = exists().where(
-            and_(
-                ENTRIES.c.kind == src.kind,
-                ENTRIES.c.record_no.is_(None),
-                ENTRIES.c.record_key == key,
-            )
-        )
+        journaled = exists().where(_text_keyed(src.kind, ENTRIES.c.record_key == key))
         _read(conn, reader, key, [~journaled], limit, chain)
         return
     # Above the mark (or with no mark: no entry of the kind yet) no row has an entry, as of the

@@ -15,8 +15,6 @@ from engine.audit.proofs import inclusion
 from engine.audit.sequencer import ENTRIES, entries_of, sequence_all
 from engine.storage.db import get_engine
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def _insert(conn: object, seq: int, kind: str, key: str, no: int | None) -> None:
     conn.execute(  # type: ignore[attr-defined]

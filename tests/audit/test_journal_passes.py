@@ -15,8 +15,6 @@ from engine.audit.checks import verify
 from engine.audit.sequencer import ENTRIES, PASSES, sequence_pass
 from engine.storage.db import get_engine
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_each_pass_records_the_entries_it_appended_and_their_time(db: None) -> None:
     counts = []
