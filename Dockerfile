@@ -1,9 +1,9 @@
 # One image for web and worker. Python 3.11: durable_rules' C core does not build on 3.13.
 FROM python:3.11-slim
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential curl \
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential libssl-dev curl \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY sanctions_cli.py ./
 COPY engine ./engine
 COPY web ./web

@@ -27,10 +27,13 @@ Strings (escapes, every code point, sorted keys) come out identical.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
+
+from engine.audit.speedups import speedups as _speedups
 
 
 class NotFast(Exception):
@@ -98,7 +101,7 @@ def finite(value: Any) -> Any:
 _fromisoformat = datetime.fromisoformat
 
 
-def sqlite_datetime(text: Any) -> Any:
+def sqlite_datetime_py(text: Any) -> Any:
     """The canonical text of a datetime as SQLite holds it, SQLAlchemy's ``YYYY-MM-DD
     HH:MM:SS.ffffff`` (naive UTC): the same characters with "T" and "Z" (``records._datetime``
     of the value SQLAlchemy reads, which parses and formats it: about 1 us a value). None as it
@@ -124,12 +127,43 @@ def sqlite_datetime(text: Any) -> Any:
     raise NotFast
 
 
+# The versions in use: C where it is built, with the Python ones above as the reference it is
+# tested against (tests/audit/test_speedups.py)
+may_differ: Callable[[bytes], bool] = _may_differ
+sqlite_datetime: Callable[[Any], Any] = sqlite_datetime_py
+
+
 def dumps(record: dict[str, Any]) -> bytes:
     """canonical_json(record), or NotFast."""
     try:
         out = orjson.dumps(record, option=_OPTIONS)
     except orjson.JSONEncodeError:
         raise NotFast from None
-    if _may_differ(out):
+    if may_differ(out):
         raise NotFast
     return out
+
+
+Converter = Callable[[Any], Any] | None
+
+
+def record_bytes_py(
+    row: Sequence[Any], names: tuple[str, ...], converters: tuple[Converter, ...]
+) -> bytes:
+    """``dumps`` of the record ``{names[i]: row[i]}``, each value through ``converters[i]``
+    where that is not None (values past ``names`` are not in it), or NotFast (or what a
+    converter raises: orjson.JSONDecodeError)."""
+    record = dict(zip(names, row, strict=False))
+    for n, f, v in zip(names, converters, row, strict=False):
+        if f is not None:
+            record[n] = f(v)
+    return dumps(record)
+
+
+record_bytes: Callable[[Sequence[Any], tuple[str, ...], tuple[Converter, ...]], bytes]
+record_bytes = record_bytes_py
+if _speedups is not None:
+    _speedups.configure(NotFast, orjson.dumps, _OPTIONS, orjson.JSONEncodeError)
+    may_differ = _speedups.may_differ
+    sqlite_datetime = _speedups.sqlite_datetime
+    record_bytes = _speedups.record_bytes

@@ -12,8 +12,9 @@ new leaves, not a pass over the whole journal.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from engine.audit.speedups import speedups
 from engine.audit.verify_pack import _split, merkle_root, node_hash
 
 
@@ -27,9 +28,10 @@ def frontier_append(frontier: list[bytes], size: int, leaf: bytes) -> int:
     return size + 1
 
 
-def frontier_extend(frontier: list[bytes], size: int, leaves: Iterable[bytes]) -> int:
+def frontier_extend_py(frontier: list[bytes], size: int, leaves: Iterable[bytes]) -> int:
     """frontier_append of each leaf, written out (the sequencer extends its tree by every
-    entry it appends): node_hash(left, right) is SHA-256(0x01 || left || right)."""
+    entry it appends): node_hash(left, right) is SHA-256(0x01 || left || right). The C
+    version (engine.audit.speedups, 32-byte digests only) runs where it is built."""
     sha256, pop, push = hashlib.sha256, frontier.pop, frontier.append
     for leaf in leaves:
         node, n = leaf, size
@@ -39,6 +41,11 @@ def frontier_extend(frontier: list[bytes], size: int, leaves: Iterable[bytes]) -
         push(node)
         size += 1
     return size
+
+
+frontier_extend: Callable[[list[bytes], int, Iterable[bytes]], int] = (
+    frontier_extend_py if speedups is None else speedups.frontier_extend
+)
 
 
 def frontier_root(frontier: list[bytes]) -> bytes:
@@ -52,8 +59,9 @@ def frontier_root(frontier: list[bytes]) -> bytes:
 
 
 def frontier_valid(frontier: list[bytes], size: int) -> bool:
-    """Has it one node per one bit of ``size`` (the shape of a size-n frontier)?"""
-    return len(frontier) == bin(size).count("1")
+    """Has it one node per one bit of ``size`` (the shape of a size-n frontier), each a
+    SHA-256 digest?"""
+    return len(frontier) == bin(size).count("1") and all(len(n) == 32 for n in frontier)
 
 
 def _mth(leaves: list[bytes], lo: int, hi: int) -> bytes:
@@ -101,6 +109,7 @@ __all__ = [
     "consistency_proof",
     "frontier_append",
     "frontier_extend",
+    "frontier_extend_py",
     "frontier_root",
     "inclusion_path",
     "merkle_root",

@@ -69,6 +69,28 @@ def test_rows_committed_late_within_the_look_back_are_journaled(
     assert sequence_all() == 0
 
 
+def test_each_pass_reads_the_kinds_bounds_off_their_indexes(db: None) -> None:
+    """The statement every pass runs first reads each kind's lowest and highest id without
+    scanning its table: a scan grows with the store, and ran on every sweep (SQLite scanned
+    for min and max in one select). The bounds are the ids stored."""
+    store_decided(3)
+    with get_engine().connect() as conn:
+        bounds = sequencer._bounds(conn)
+        ids = conn.execute(text("SELECT min(id), max(id) FROM events")).one()
+        assert bounds["events"] == tuple(ids) and ids[0] is not None
+        assert bounds["accounts"][1] is None or bounds["accounts"][0] <= bounds["accounts"][1]
+        if conn.dialect.name == "sqlite":
+            sql = sequencer._BOUNDS_SQL["sqlite"]
+            plan = [r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+            tables = {src.table.name for src in sources() if src.int_key}
+            scans = [p for p in plan if p.startswith("SCAN ") and p.split()[1] in tables]
+            assert not scans and any(p.startswith("SEARCH events") for p in plan)
+        else:
+            sql = sequencer._BOUNDS_SQL["postgresql"]
+            plan = [r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql)]
+            assert not [p for p in plan if "Seq Scan on events" in p]
+
+
 def test_the_look_back_bounds_how_late_a_row_may_commit(db: None) -> None:
     """The documented limit: a row more than LOOKBACK ids below the mark is not looked for."""
     top = 3 * LOOKBACK

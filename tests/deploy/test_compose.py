@@ -90,11 +90,26 @@ def test_commands_name_real_code(compose: dict) -> None:
 
 def test_dockerfile_copies_what_exists_and_pins_python() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for src in re.findall(r"^COPY (\S+)", dockerfile, flags=re.M):
-        assert (ROOT / src).exists(), f"Dockerfile copies missing {src}"
+    for line in re.findall(r"^COPY (.+)$", dockerfile, flags=re.M):
+        for src in line.split()[:-1]:  # the last is the destination
+            assert (ROOT / src).exists(), f"Dockerfile copies missing {src}"
     assert "python:3.11" in dockerfile
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'requires-python = ">=3.11,<3.13"' in pyproject
+
+
+def test_the_image_builds_the_sequencers_c_module() -> None:
+    """setup.py's extension is optional: an image without a compiler or OpenSSL's headers would
+    install and run the sequencer in Python, slower, without a word."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = [
+        s for line in re.findall(r"^COPY (.+)$", dockerfile, flags=re.M) for s in line.split()
+    ]
+    assert "setup.py" in copied and "engine" in copied
+    assert "engine/audit/_speedups.c" in (ROOT / "setup.py").read_text()
+    apt = re.search(r"apt-get install ([^&]+)", dockerfile)
+    assert apt is not None
+    assert {"build-essential", "libssl-dev"} <= set(apt.group(1).split())
 
 
 def test_long_running_services_restart_and_the_one_shot_does_not_loop(compose: dict) -> None:
