@@ -178,3 +178,14 @@ def run_migration_script(script: str, tmp_path: Path) -> list[str]:
         if schema:
             with get_engine().begin() as conn:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+
+
+def sqlite_stored_datetime(value: datetime) -> str:
+    """The text SQLAlchemy stores for a datetime column on SQLite (what the rows hold)."""
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    write = DateTime(timezone=True).dialect_impl(dialect).bind_processor(dialect)
+    assert write is not None
+    return str(write(value))

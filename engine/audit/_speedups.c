@@ -3,8 +3,8 @@
  *
  * Each function here has a Python original that stays the reference: fast_canonical's
  * _may_differ, sqlite_datetime_py and record_bytes_py, sequencer._link_py (the entry of an
- * integer key) and merkle.frontier_extend_py. tests/audit/test_speedups.py checks that both give the same results on
- * generated and stored inputs. Where this code cannot decide as quickly as the original, it is
+ * integer key) and merkle.frontier_extend_py. tests/audit/test_speedups.py checks that both give
+ * the same results on generated inputs and edge cases. Where this code cannot decide as quickly as the original, it is
  * stricter, never looser: sqlite_datetime raises NotFast for any text it does not take (the slow
  * path then gives the canonical bytes), so an answer from here is always the original's answer.
  *
@@ -24,14 +24,16 @@ static EVP_MD_CTX *ctx = NULL;
 
 static const char HEX[] = "0123456789abcdef";
 
+/* SHA-256(prefix || data) into out; -1 with the Python error set where OpenSSL fails */
 static int digest(const unsigned char *prefix, size_t prefix_len, const char *data, size_t len,
                   unsigned char out[32]) {
     unsigned int n = 0;
-    if (!EVP_DigestInit_ex2(ctx, sha256_md, NULL)) return -1;
-    if (prefix_len && !EVP_DigestUpdate(ctx, prefix, prefix_len)) return -1;
-    if (!EVP_DigestUpdate(ctx, data, len)) return -1;
-    if (!EVP_DigestFinal_ex(ctx, out, &n) || n != 32) return -1;
-    return 0;
+    if (EVP_DigestInit_ex2(ctx, sha256_md, NULL) &&
+        (prefix_len == 0 || EVP_DigestUpdate(ctx, prefix, prefix_len)) &&
+        EVP_DigestUpdate(ctx, data, len) && EVP_DigestFinal_ex(ctx, out, &n) && n == 32)
+        return 0;
+    PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
+    return -1;
 }
 
 static void to_hex(const unsigned char md[32], char out[64]) {
@@ -53,27 +55,30 @@ static int in_number(const unsigned char *out, Py_ssize_t i) {
     return i > 0 && is_value_start(out[i - 1]);
 }
 
-static PyObject *may_differ(PyObject *self, PyObject *arg) {
-    if (!PyBytes_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "may_differ takes bytes");
-        return NULL;
-    }
-    const unsigned char *out = (const unsigned char *)PyBytes_AS_STRING(arg);
-    Py_ssize_t n = PyBytes_GET_SIZE(arg);
+static int differs(const unsigned char *out, Py_ssize_t n) {
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned char c = out[i];
         if (c == 'e') {
             /* "e-" or "e+" after a digit, in a number: an exponent */
             if (i > 0 && i + 1 < n && (out[i + 1] == '-' || out[i + 1] == '+') &&
                 is_digit(out[i - 1]) && in_number(out, i))
-                Py_RETURN_TRUE;
+                return 1;
         } else if (c == '0' && i + 6 <= n && memcmp(out + i, "0.0000", 6) == 0) {
             /* a number starting 0.0000 (or -0.0000) at a value start */
             Py_ssize_t j = (i > 0 && out[i - 1] == '-') ? i - 1 : i;
-            if (j > 0 && is_value_start(out[j - 1])) Py_RETURN_TRUE;
+            if (j > 0 && is_value_start(out[j - 1])) return 1;
         }
     }
-    Py_RETURN_FALSE;
+    return 0;
+}
+
+static PyObject *may_differ(PyObject *self, PyObject *arg) {
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "may_differ takes bytes");
+        return NULL;
+    }
+    return PyBool_FromLong(
+        differs((const unsigned char *)PyBytes_AS_STRING(arg), PyBytes_GET_SIZE(arg)));
 }
 
 /* --- fast_canonical.sqlite_datetime -------------------------------------------------------- */
@@ -148,10 +153,8 @@ static PyObject *chain_link(PyObject *self, PyObject *const *args, Py_ssize_t na
     }
     unsigned char md[32];
     char record_hex[64], entry_hex[64];
-    if (digest(NULL, 0, PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data), md) < 0) {
-        PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
+    if (digest(NULL, 0, PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data), md) < 0)
         return NULL;
-    }
     to_hex(md, record_hex);
 
     PyObject *key_text = NULL, *seq_text = NULL, *leaf = NULL, *record = NULL, *entry = NULL;
@@ -166,11 +169,11 @@ static PyObject *chain_link(PyObject *self, PyObject *const *args, Py_ssize_t na
     /* ASCII throughout: its characters are its UTF-8 bytes */
     const char *leaf_bytes = (const char *)PyUnicode_DATA(leaf);
     size_t leaf_len = (size_t)PyUnicode_GET_LENGTH(leaf);
-    if (digest(NULL, 0, leaf_bytes, leaf_len, md) < 0) goto hash_failed;
+    if (digest(NULL, 0, leaf_bytes, leaf_len, md) < 0) goto done;
     to_hex(md, entry_hex);
     if (leaves != Py_None) {
         static const unsigned char zero = 0;
-        if (digest(&zero, 1, leaf_bytes, leaf_len, md) < 0) goto hash_failed;
+        if (digest(&zero, 1, leaf_bytes, leaf_len, md) < 0) goto done;
         PyObject *leaf_hash = PyBytes_FromStringAndSize((const char *)md, 32);
         if (leaf_hash == NULL) goto done;
         int failed = PyList_Append(leaves, leaf_hash);
@@ -184,9 +187,6 @@ static PyObject *chain_link(PyObject *self, PyObject *const *args, Py_ssize_t na
     if (row == NULL || PyList_Append(rows, row) < 0) goto done;
     result = entry;
     Py_INCREF(result);
-    goto done;
-hash_failed:
-    PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
 done:
     Py_XDECREF(key_text);
     Py_XDECREF(seq_text);
@@ -250,12 +250,10 @@ static PyObject *record_bytes(PyObject *self, PyObject *const *args, Py_ssize_t 
         Py_CLEAR(out);
         goto done;
     }
-    PyObject *differ = may_differ(NULL, out);
-    if (differ == Py_True) {
+    if (differs((const unsigned char *)PyBytes_AS_STRING(out), PyBytes_GET_SIZE(out))) {
         Py_CLEAR(out);
         raise_not_fast();
     }
-    Py_XDECREF(differ);
 done:
     Py_DECREF(values);
     Py_XDECREF(record);
@@ -275,7 +273,7 @@ static PyObject *frontier_extend(PyObject *self, PyObject *const *args, Py_ssize
     PyObject *frontier = args[0];
     unsigned long long size = PyLong_AsUnsignedLongLong(args[1]);
     if (size == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
-    unsigned char nodes[65][32];
+    unsigned char nodes[64][32]; /* one per bit of a 64-bit size */
     Py_ssize_t f = PyList_GET_SIZE(frontier);
     if (f > 64) {
         PyErr_SetString(PyExc_ValueError, "frontier_extend: more than 64 nodes");
@@ -311,7 +309,6 @@ static PyObject *frontier_extend(PyObject *self, PyObject *const *args, Py_ssize
             memcpy(node, nodes[--f], 32); /* left || right */
             if (digest(&one, 1, (const char *)node, 64, node + 32) < 0) {
                 Py_DECREF(it);
-                PyErr_SetString(PyExc_RuntimeError, "SHA-256 failed");
                 return NULL;
             }
         }

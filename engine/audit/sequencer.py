@@ -296,7 +296,7 @@ class _Reader:
                 # orjson.loads itself where the column cannot be SQL NULL (its error is a
                 # ValueError, caught as NotFast is)
                 self.fast.append(fast_canonical.loads if col.nullable else orjson.loads)
-        self.names = names[: len(src.columns)]
+        self.names = tuple(names[: len(src.columns)])
         self.key_at = names.index(src.key)
         self.kind, self.int_key = src.kind, src.int_key
         # each journaled column's converter for the fast path (None: the value as read)
@@ -312,7 +312,6 @@ class _Reader:
         building them (issue 15)."""
         names, fns, converters, k = self.names, self.fns, self.converters, self.key_at
         encode, record_bytes, sha256 = canonical_json, fast_canonical.record_bytes, hashlib.sha256
-        columns = tuple(names)
         kind, int_key, rows, leaves, link = self.kind, self.int_key, chain.rows, chain.leaves, _link
         seq, prev = chain.seq, chain.prev
         # the leaf written out (link) for integer keys and hex digests, which need no escaping;
@@ -322,22 +321,18 @@ class _Reader:
         for row in conn.execute(q):
             key = row[k]
             try:  # orjson: the same bytes, or NotFast where they might differ
-                data = record_bytes(row, columns, converters)
+                data = record_bytes(row, names, converters)
             except (fast_canonical.NotFast, orjson.JSONDecodeError):
                 data = encode(
                     {n: v if f is None else f(v) for n, f, v in zip(names, fns, row, strict=False)}
                 )
-            seq += 1
             if plain and type(key) is int:
+                seq += 1
                 prev = link(data, seq, kind, key, prev, rows, leaves)
-            else:
-                digest = sha256(data).hexdigest()
-                leaf = leaf_bytes(seq, kind, str(key), digest, prev)
-                entry = sha256(leaf).hexdigest()
-                if leaves is not None:
-                    leaves.append(leaf_hash(leaf))
-                rows.append((seq, kind, str(key), key if int_key else None, digest, prev, entry))
-                prev = entry
+            else:  # a text key, or a first prev that needs escaping: leaf_bytes decides
+                chain.seq, chain.prev = seq, prev
+                chain.link(kind, key, sha256(data).hexdigest(), int_key)
+                seq, prev = chain.seq, chain.prev
             plain = plain_kind
         chain.seq, chain.prev = seq, prev
 

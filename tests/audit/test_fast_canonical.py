@@ -14,6 +14,7 @@ import struct
 from typing import Any
 
 import pytest
+from audit_support import sqlite_stored_datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -213,23 +214,12 @@ def _documented_datetime(v: Any) -> str:
     return f"{v:%Y-%m-%dT%H:%M:%S}.{v.microsecond:06d}Z"
 
 
-def _sqlite_reading() -> Any:
-    """SQLAlchemy's write and read of a datetime column on SQLite (what the rows hold)."""
-    from sqlalchemy import DateTime
-    from sqlalchemy.dialects import sqlite
-
-    dialect = sqlite.dialect()
-    impl = DateTime(timezone=True).dialect_impl(dialect)
-    return impl.bind_processor(dialect), impl.result_processor(dialect, None)
-
-
 @settings(max_examples=3000, deadline=None)
 @given(st.datetimes())
 def test_sqlite_datetimes_are_written_out_as_documented_without_parsing(value: Any) -> None:
     """Every datetime SQLite holds as SQLAlchemy writes it: the documented text, or (years
     before 1000, which the documented form does not zero-pad on every platform) NotFast."""
-    write, _ = _sqlite_reading()
-    stored = write(value)
+    stored = sqlite_stored_datetime(value)
     if value.year < 1000:
         with pytest.raises(fast_canonical.NotFast):
             fast_canonical.sqlite_datetime(stored)

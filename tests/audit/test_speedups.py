@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
+from audit_support import sqlite_stored_datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,11 +87,6 @@ def test_may_differ_on_the_edges(out: bytes) -> None:
     assert speedups.may_differ(out) is fast_canonical._may_differ(out)
 
 
-def _layout(v: datetime) -> str:
-    """SQLAlchemy's layout of a datetime on SQLite."""
-    return f"{v:%Y-%m-%d %H:%M:%S}.{v.microsecond:06d}"
-
-
 def _original(text: Any) -> Any:
     try:
         return fast_canonical.sqlite_datetime_py(text)
@@ -110,14 +106,14 @@ def _c(text: Any) -> Any:
 @settings(max_examples=3000, deadline=None)
 @given(st.datetimes(min_value=datetime(1000, 1, 1)))
 def test_sqlite_datetime_takes_every_text_sqlalchemy_writes(value: datetime) -> None:
-    stored = _layout(value)
+    stored = sqlite_stored_datetime(value)
     assert _c(stored) == _original(stored) == stored[:10] + "T" + stored[11:] + "Z"
 
 
 @needs_c
 @settings(max_examples=5000, deadline=None)
 @given(
-    st.datetimes(min_value=datetime(1000, 1, 1)).map(_layout),
+    st.datetimes(min_value=datetime(1000, 1, 1)).map(sqlite_stored_datetime),
     st.lists(st.tuples(st.integers(0, 25), st.sampled_from("0123456789 -:.T+Z٣a")), max_size=3),
 )
 def test_sqlite_datetime_is_the_original_or_stricter(stored: str, edits: list[Any]) -> None:
@@ -206,7 +202,7 @@ row_values = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63),
     st.floats(),
     st.text(max_size=10),
-    st.datetimes(min_value=datetime(1000, 1, 1)).map(_layout),
+    st.datetimes(min_value=datetime(1000, 1, 1)).map(sqlite_stored_datetime),
     json_like.map(lambda v: orjson.dumps(v).decode()),
     st.sampled_from(['{"a": 1e-07}', "[1, 2", "NaN", '{"b": 0.00001}']),
 )
